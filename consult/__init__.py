@@ -1,0 +1,146 @@
+"""Consult: consultations on policy texts, traceable from every comment to the final text."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from consult import config as config_module
+from consult.errors import ConsultError
+from consult.extensions import csrf, db, limiter, login_manager, migrate
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+        instance_path=os.environ.get("CONSULT_INSTANCE_PATH") or os.path.join(root, "instance"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_module.load(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Please sign in to continue."
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    _import_models()
+    _connect_listeners()
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+
+    from consult.cli import register as register_cli
+
+    register_cli(app)
+
+    @app.after_request
+    def _headers(resp):
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers.setdefault(k, v)
+        return resp
+
+    return app
+
+
+def _import_models() -> None:
+    # Every model module is imported so that metadata (and Alembic) see all tables.
+    from consult.accounts import models as _a  # noqa: F401
+    from consult.consultation import models as _c  # noqa: F401
+    from consult.documents import models as _d  # noqa: F401
+    from consult.record import models as _r  # noqa: F401
+    from consult.search import models as _s  # noqa: F401
+
+
+_connected = False
+
+
+def _connect_listeners() -> None:
+    global _connected
+    if _connected:
+        return
+    from consult.record.service import connect as connect_record
+    from consult.search.outbox import connect as connect_search
+
+    connect_record()
+    connect_search()
+    _connected = True
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from consult.accounts.routes import bp as accounts_bp
+    from consult.api.routes import bp as api_bp
+    from consult.consultation.routes import bp as consultation_bp
+    from consult.documents.routes import bp as documents_bp
+    from consult.exports.routes import bp as exports_bp
+    from consult.search.routes import bp as search_bp
+
+    for bp in (documents_bp, consultation_bp, accounts_bp, search_bp, exports_bp):
+        app.register_blueprint(bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ConsultError)
+    def _consult_error(e: ConsultError):
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error={"code": e.code, "message": e.message}), e.status
+        return render_template("error.html", status=e.status, message=e.message), e.status
+
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException):
+        if _wants_json():
+            code = (e.name or "error").lower().replace(" ", "_")
+            return jsonify(error={"code": code, "message": e.description}), e.code
+        return render_template("error.html", status=e.code, message=e.description), e.code
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from consult.web import template_helpers
+
+    app.jinja_env.globals.update(template_helpers())
+    app.jinja_env.filters.update(template_helpers(filters=True))
+
+    @app.before_request
+    def _start():
+        g.nav = None

@@ -1,0 +1,130 @@
+"""Document, Version, Paragraph and the lineage links between versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.extensions import db
+from consult.timeutil import UTCDateTime, utcnow
+
+STATES = ("draft", "consultation", "closed", "final")
+STATE_LABELS = {
+    "draft": "Draft",
+    "consultation": "Open for comments",
+    "closed": "Closed",
+    "final": "Final",
+}
+RELATIONS = ("unchanged", "edited", "moved", "split", "merged", "added", "removed")
+
+
+class Document(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    committee: Mapped[str] = mapped_column(String(300), default="")
+    #: The document's home time zone, shown beside the reader's (IANA name).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="document", order_by="Version.number"
+    )
+
+    @property
+    def latest(self) -> Version | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def latest_public(self) -> Version | None:
+        public = [v for v in self.versions if v.state != "draft"]
+        return public[-1] if public else None
+
+
+class Version(db.Model):
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    number: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    #: The committee's explanatory note: what changed and why.
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: sha256 of the text, taken when the version leaves draft; re-checked on export.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+    paragraphs: Mapped[list[Paragraph]] = relationship(
+        back_populates="version", order_by="Paragraph.position"
+    )
+
+    @property
+    def frozen(self) -> bool:
+        return self.state != "draft"
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def title(self) -> str:
+        return f"Version {self.number}" + (f" — {self.label}" if self.label else "")
+
+
+class Paragraph(db.Model):
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        Index("ix_paragraph_lineage", "lineage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"))
+    position: Mapped[int]
+    #: Display number in its version, e.g. "2.3"; headings carry section numbers.
+    number: Mapped[str] = mapped_column(String(40))
+    #: heading, paragraph, list_item, blockquote, table, definition, code, rule, other
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(default=0)
+    #: The exact Markdown lines of this block.
+    source: Mapped[str] = mapped_column(Text)
+    #: Plain text (no Markdown), used for diffs, alignment and search.
+    text: Mapped[str] = mapped_column(Text)
+    #: Blank lines before this block in the source, so the text round-trips exactly.
+    blank_before: Mapped[int] = mapped_column(default=1)
+    #: Identity of "the same paragraph" across versions.
+    lineage: Mapped[str] = mapped_column(String(32))
+
+    version: Mapped[Version] = relationship(back_populates="paragraphs")
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind == "heading"
+
+
+class LineageLink(db.Model):
+    """How a paragraph of a version relates to paragraphs of the version before it.
+
+    One row per (successor, predecessor) pair; `added` rows have no predecessor,
+    `removed` rows have no successor.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraph.id"), index=True)
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("paragraph.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    #: Word similarity of the pair in [0, 1]; 1 for copies.
+    similarity: Mapped[float] = mapped_column(default=1.0)
+    #: "copy" (known exactly) or "alignment" (computed, to be confirmed).
+    method: Mapped[str] = mapped_column(String(20), default="copy")
+
+    paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id])
+    predecessor: Mapped[Paragraph | None] = relationship(foreign_keys=[predecessor_id])

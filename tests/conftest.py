@@ -1,0 +1,179 @@
+"""Test fixtures: one app per session, a schema made by the migrations, tables
+emptied between tests, factories that return what they make.
+
+The database is SQLite in a temporary folder, or PostgreSQL when
+CONSULT_TEST_DATABASE_URL is set (CI runs the suite on both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from consult import create_app
+from consult.extensions import db
+from consult.timeutil import utcnow
+
+CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("CONSULT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("consult")
+    os.environ["CONSULT_INSTANCE_PATH"] = str(base / "instance")
+    url = PG_URL or f"sqlite:///{base / 'test.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "INDEX_DIR": str(base / "index"),
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+
+
+def _empty_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(t.delete())
+    shutil.rmtree(app.config["INDEX_DIR"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    db.session.remove()
+    ctx.pop()
+    _empty_tables(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_org():
+    from consult.accounts.services import create_organisation
+
+    counter = iter(range(1, 10_000))
+
+    def make(slug=None, name=None, *, kind="ngo", countries=("TH",), verified=True, **kw):
+        n = next(counter)
+        org = create_organisation(
+            slug or f"org-{n}", name or f"Organisation {n}", kind=kind, countries=list(countries),
+            verified=verified, **kw,
+        )
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(make_org):
+    from consult.accounts.services import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="cso", *, org=None, email=None, password=PASSWORD, name=""):
+        n = next(counter)
+        if role == "cso" and org is None:
+            org = make_org()
+        user = create_user(email or f"{role}{n}@example.org", password, role=role, name=name or f"{role.title()} {n}", organisation=org)
+        db.session.commit()
+        return user
+
+    return make
+
+
+SAMPLE = """# Sample Framework
+
+## Principles
+
+Parliaments engage civil society openly and in good faith.
+
+Every submission receives a written answer.
+
+## Mechanisms
+
+- Public hearings on every bill.
+- Written submissions by e-mail or on paper.
+"""
+
+
+@pytest.fixture
+def make_document(make_user):
+    """make_document(state="consultation") → a document whose version 1 is in that state."""
+    from consult.documents import services as docs
+
+    counter = iter(range(1, 10_000))
+
+    def make(state="consultation", *, text=SAMPLE, slug=None, by=None, days=7):
+        by = by or make_user("secretariat")
+        doc = docs.create_document(slug or f"doc-{next(counter)}", "Sample Framework", by=by)
+        v = docs.import_version(doc, text, by=by, label="First draft")
+        if state != "draft":
+            docs.publish(v, by=by, closes_at=utcnow() + timedelta(days=days))
+        if state in ("closed", "final"):
+            docs.close(v, by=by)
+        if state == "final":
+            docs.finalize(v, by=by)
+        db.session.commit()
+        return doc
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in as that user."""
+
+    def do(user):
+        with client.session_transaction() as s:
+            s["_user_id"] = str(user.id)
+            s["_fresh"] = True
+        return user
+
+    return do
+
+
+def pytest_collection_modifyitems(config, items):
+    # In CI nothing may be skipped for want of a browser or a database.
+    if CI and shutil.which("chromium") is None and any("browser" in i.keywords for i in items):
+        raise pytest.UsageError("CI needs Debian's chromium for the browser tests (.ci/run installs it).")
