@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     # Every model module is imported so that metadata (and Alembic) see all tables.
+    from consult.accounts import auth as _auth  # noqa: F401
     from consult.accounts import models as _a  # noqa: F401
     from consult.consultation import models as _c  # noqa: F401
     from consult.documents import models as _d  # noqa: F401

@@ -128,8 +128,11 @@ def post_comment(
     c = Comment(
         tracking="C-" + secrets.token_hex(5).upper(),
         version=version,
+        version_id=version.id,
         paragraph=paragraph,
+        paragraph_id=paragraph.id if paragraph else None,
         organisation=organisation,
+        organisation_id=organisation.id,
         author=None if on_behalf else by,
         entered_by=by if on_behalf else None,
         channel=channel,

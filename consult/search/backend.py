@@ -50,6 +50,10 @@ class Results:
 
 def _docs(session: Session, targets: list[tuple[str, int]]):
     """(key, fields or None to delete) for each target."""
+    v_ids = [i for t, i in targets if t == "version"]
+    if v_ids:
+        more = session.scalars(select(Paragraph.id).where(Paragraph.version_id.in_(v_ids)))
+        targets = sorted({t for t in targets if t[0] != "version"} | {("paragraph", i) for i in more})
     p_ids = [i for t, i in targets if t == "paragraph"]
     c_ids = [i for t, i in targets if t == "comment"]
     found = {}

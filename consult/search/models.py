@@ -15,7 +15,7 @@ class OutboxEntry(db.Model):
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "paragraph" or "comment"
+    #: "paragraph", "comment" or "version" (all the paragraphs of a version)
     doc_type: Mapped[str] = mapped_column(String(20))
     object_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -33,8 +33,9 @@ def _targets(obj) -> list[tuple[str, int]]:
     if isinstance(obj, Response):
         return [("comment", obj.comment_id)]
     if isinstance(obj, Version):
-        # Publishing changes who may find the version's paragraphs.
-        return [("paragraph", p.id) for p in obj.paragraphs]
+        # Publishing changes who may find the version's paragraphs; expanded at drain
+        # time, since loading them here, inside a flush, is not allowed.
+        return [("version", obj.id)]
     return []
 
 
