@@ -20,6 +20,8 @@ version_state_changed = _ns.signal("version.state_changed")
 version_created = _ns.signal("version.created")
 #: A comment was posted, on the web or entered by the secretariat.
 comment_posted = _ns.signal("comment.posted")
+#: Another organisation added its support to a comment.
+comment_cosigned = _ns.signal("comment.cosigned")
 #: The committee answered a comment.
 response_given = _ns.signal("response.given")
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+_frozen: ContextVar[datetime | None] = ContextVar("frozen_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _frozen.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock(at: datetime) -> Iterator[None]:
+    """Run with the clock set to `at`: for replaying a past consultation (the demo,
+    imports of earlier records), so that every date and guard agrees with history."""
+    token = _frozen.set(at)
+    try:
+        yield
+    finally:
+        _frozen.reset(token)
 
 
 class UTCDateTime(TypeDecorator):

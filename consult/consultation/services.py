@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from consult import signals
 from consult.accounts.models import Organisation, User
-from consult.consultation.models import CHANNELS, DECISIONS, KINDS, Comment, Response
+from consult.consultation.models import CHANNELS, DECISIONS, KINDS, Comment, CoSignature, Response
 from consult.documents.models import Paragraph, Version
 from consult.documents.services import accepting_comments
 from consult.errors import Conflict, ConsultError, NotFound
@@ -189,3 +189,16 @@ def comments_for_version(version: Version) -> list[Comment]:
             select(Comment).where(Comment.version_id == version.id).order_by(Comment.created_at)
         )
     )
+
+
+def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> CoSignature:
+    """Add an organisation's support to a comment, once per organisation."""
+    if organisation.id == comment.organisation_id:
+        raise ConsultError("An organisation cannot co-sign its own comment.")
+    if any(s.organisation_id == organisation.id for s in comment.cosignatures):
+        raise Conflict(f"{organisation.name} has already co-signed this comment.")
+    s = CoSignature(comment=comment, organisation=organisation, user_id=by.id if by else None, created_at=utcnow())
+    db.session.add(s)
+    db.session.flush()
+    signals.emit(signals.comment_cosigned, s, by, comment=comment.tracking, organisation=organisation.slug)
+    return s

@@ -1,16 +1,116 @@
-"""The demo consultation (filled in by the demo loader)."""
+"""The demo consultation: the AIPA Policy Framework on Parliament–CSO Engagement
+and Outreach, three versions with the comments and answers of two rounds.
+
+The texts and comments in data/ were written for this project. The loader
+replays the consultation through the same services as the pages, with the
+clock set to each historical moment, so the record, hashes and guards are
+exactly as if it had happened live.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from importlib import resources
+
 from sqlalchemy import select
 
-from consult.documents.models import Document
+from consult.accounts import services as accounts
+from consult.consultation import services as consultation
+from consult.documents import services as docs
+from consult.documents.models import Document, Paragraph, Version
+from consult.errors import ConsultError
 from consult.extensions import db
+from consult.timeutil import clock, parse_iso
+
+#: Every demo account signs in with this password (shown in the README).
+DEMO_PASSWORD = "consult-demo-2026"
 
 
 def is_empty() -> bool:
     return db.session.scalar(select(Document.id).limit(1)) is None
 
 
+def _data() -> tuple[dict, dict[str, str]]:
+    folder = resources.files("consult.demo") / "data"
+    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
+    texts = {v["file"]: (folder / v["file"]).read_text(encoding="utf-8") for v in data["versions"]}
+    return data, texts
+
+
+def _paragraph(version: Version, anchor: str) -> Paragraph:
+    found = [p for p in version.paragraphs if anchor in p.text]
+    if len(found) != 1:
+        raise ConsultError(f"demo data: '{anchor}' is in {len(found)} paragraphs of version {version.number}")
+    return found[0]
+
+
 def load_demo() -> str:
-    raise RuntimeError("demo loader not written yet")
+    data, texts = _data()
+    first = min(parse_iso(v["published_at"]) for v in data["versions"]) - timedelta(days=14)
+    with clock(first):
+        orgs = {
+            o["slug"]: accounts.create_organisation(
+                o["slug"], o["name"], kind=o["kind"], countries=o["countries"], acronym=o.get("acronym"),
+                focus=o.get("focus"), website=o.get("website"), description=o.get("description"),
+                verified=o.get("verified", False),
+            )
+            for o in data["organisations"]
+        }
+        users = {
+            u["email"]: accounts.create_user(
+                u["email"], DEMO_PASSWORD, role=u["role"], name=u["name"],
+                organisation=orgs[u["org"]] if u.get("org") else None,
+            )
+            for u in data["users"]
+        }
+        d = data["document"]
+        chair = next(u for u in users.values() if u.role == "secretariat")
+        doc = docs.create_document(d["slug"], d["title"], by=chair, committee=d["committee"],
+                                   timezone=d.get("timezone", "UTC"))
+    comments_by_version: dict[int, list[dict]] = {}
+    for c in data["comments"]:
+        comments_by_version.setdefault(c["version"], []).append(c)
+    counts = {"comments": 0, "responses": 0}
+    for vd in data["versions"]:
+        published = parse_iso(vd["published_at"])
+        closes = parse_iso(vd["closes_at"]) if vd.get("closes_at") else None
+        with clock(published - timedelta(days=1)):
+            version = docs.import_version(doc, texts[vd["file"]], by=chair, label=vd["label"])
+            version.note = vd.get("note", "")
+        with clock(published):
+            docs.publish(version, by=chair, closes_at=closes)
+        items = sorted(comments_by_version.get(vd["n"], []), key=lambda c: c["created_at"])
+        posted = []
+        for c in items:
+            at = parse_iso(c["created_at"])
+            para = _paragraph(version, c["anchor"]) if c.get("anchor") else None
+            author = users.get(c.get("author") or "")
+            with clock(at):
+                comment = consultation.post_comment(
+                    version=version, paragraph=para, organisation=orgs[c["org"]], kind=c["kind"],
+                    body=c["body"], suggested_text=c.get("suggested_text"), quote=c.get("quote"),
+                    by=author or chair, channel=c.get("channel", "web"), on_behalf=author is None,
+                    received_at=at if author is None else None,
+                )
+                for slug in c.get("cosigned_by") or []:
+                    consultation.cosign(comment, orgs[slug], by=None)
+            posted.append((comment, c))
+            counts["comments"] += 1
+        if closes is not None:
+            with clock(closes):
+                docs.close(version, by=chair, reason="The deadline for comments passed.")
+        for comment, c in sorted(posted, key=lambda x: x[1]["response"]["at"]):
+            r = c["response"]
+            with clock(parse_iso(r["at"])):
+                consultation.respond(comment, decision=r["decision"], reason=r["reason"], by=users[r["by"]])
+            counts["responses"] += 1
+        if vd.get("final"):
+            with clock(published + timedelta(days=30)):
+                docs.finalize(version, by=chair)
+    db.session.flush()
+    return (
+        f"Loaded '{doc.title}': {len(data['versions'])} versions, {len(orgs)} organisations, "
+        f"{len(users)} accounts (password: {DEMO_PASSWORD}), {counts['comments']} comments, "
+        f"{counts['responses']} responses."
+    )

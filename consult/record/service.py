@@ -105,6 +105,7 @@ def connect() -> None:
         signals.version_published,
         signals.version_state_changed,
         signals.comment_posted,
+        signals.comment_cosigned,
         signals.response_given,
     ):
         sig.connect(_on_event, weak=False)
