@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from consult.consultation import services as cs
@@ -20,9 +22,9 @@ def test_published_paragraphs_are_found_with_highlights(app, make_document):
     make_document("consultation")
     res = _search(app, "submission")
     # Stemming: "submissions" is found too.
-    snippets = sorted(h.snippet for h in res.hits)
-    assert snippets[0].startswith('Every <mark class="match term0">submission</mark> receives')
-    assert snippets[1].startswith('Written <mark class="match term0">submissions</mark> by e-mail')
+    snippets = sorted(re.sub(r' class="[^"]*"', "", h.snippet) for h in res.hits)
+    assert snippets[0].startswith("Every <mark>submission</mark> receives")
+    assert snippets[1].startswith("Written <mark>submissions</mark> by e-mail")
     assert {h.doc_type for h in res.hits} == {"paragraph"}
     assert db.session.scalar(select(func.count(OutboxEntry.id))) == 0
 
