@@ -92,9 +92,8 @@ def create_user_cmd(email, role, org_slug, name):
 
     org = get_organisation(org_slug) if org_slug else None
     password = ""
-    stdin = click.get_text_stream("stdin")
-    if not stdin.isatty():
-        password = stdin.readline().strip()
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().strip()
     generated = not password
     if generated:
         password = secrets.token_urlsafe(12)
