@@ -48,6 +48,9 @@ def app(tmp_path_factory):
 
         upgrade()
     yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _empty_tables(app) -> None:
