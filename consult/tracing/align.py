@@ -19,6 +19,7 @@ MIN_SIMILARITY = 0.5  # an edit that keeps at least half the words is still "the
 MOVE_SIMILARITY = 0.6
 SHINGLE = 3
 MAX_POSTINGS = 50  # a shingle shared by more paragraphs than this says nothing
+MAX_CANDIDATES = 8  # old paragraphs scored for each new one
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def _shingles(ws: list[str]) -> set[tuple[str, ...]]:
 
 
 def _candidates(old: list[list[str]], new: list[list[str]], skip_old: set[int], skip_new: set[int]):
+    """Pairs worth scoring: for each new paragraph, the old ones sharing most shingles."""
     index: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, ws in enumerate(old):
         if i not in skip_old:
@@ -70,10 +72,12 @@ def _candidates(old: list[list[str]], new: list[list[str]], skip_old: set[int], 
     for j, ws in enumerate(new):
         if j in skip_new:
             continue
+        shared: Counter = Counter()
         for sh in _shingles(ws):
             posting = index.get(sh)
             if posting and len(posting) <= MAX_POSTINGS:
-                pairs.update((i, j) for i in posting)
+                shared.update(posting)
+        pairs.update((i, j) for i, _ in shared.most_common(MAX_CANDIDATES))
     return pairs
 
 
@@ -130,7 +134,11 @@ def align(old: list[str], new: list[str]) -> list[Link]:
             exact_new.add(j)
     # 2. similar pairs from shared shingles
     sims: dict[tuple[int, int], float] = {}
-    for i, j in _candidates(ow, nw, set(), set()):
+    once_old = {t for t, idx in by_text.items() if len(idx) == 1}
+    new_count = Counter(t.strip() for t in new)
+    twin_new = {j for j, t in enumerate(new) if t.strip() in once_old and new_count[t.strip()] == 1}
+    twin_old = {by_text[new[j].strip()][0] for j in twin_new}
+    for i, j in _candidates(ow, nw, twin_old, twin_new):
         if old[i].strip() == new[j].strip():
             continue
         s = kinship(oc[i], nc[j])
