@@ -41,11 +41,17 @@ def version_is_public(user, version) -> bool:
     return version is not None and version.state != "draft"
 
 
+def document_is_public(user, document) -> bool:
+    """A document is public once one of its versions has left draft."""
+    return document is not None and any(v.state != "draft" for v in document.versions)
+
+
 def signed_in(user, target=None) -> bool:
     return _signed_in(user)
 
 
 POLICY: dict[str, tuple[Predicate, ...]] = {
+    "document.view": (document_is_public, is_secretariat),
     "version.view": (version_is_public, is_secretariat),
     "document.create": (is_secretariat,),
     "version.create": (is_secretariat,),

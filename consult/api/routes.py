@@ -1,7 +1,289 @@
-"""Pages of the api part."""
+"""JSON API v1: the same services as the pages, presented as JSON.
+
+Anyone may read what is public. Writing needs `Authorization: Bearer TOKEN`;
+the API never acts on a session cookie, because it is exempt from CSRF
+protection and a cookie would let another site post in the user's name.
+Every failure is JSON {"error": {"code", "message"}} (the app's error handlers
+render ConsultError and HTTPException that way for /api/ paths).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from math import ceil
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import MethodNotAllowed
+
+from consult.accounts import policy
+from consult.accounts.models import Organisation, User
+from consult.accounts.services import user_for_token
+from consult.api import queries, serializers
+from consult.consultation import services as consultation
+from consult.documents import services as documents
+from consult.documents.models import Document, Paragraph, Version
+from consult.errors import ConsultError, NotAllowed, NotFound
+from consult.extensions import db, limiter
+from consult.search import backend as search_backend
+from consult.tracing.services import compare_versions
 
 bp = Blueprint("api", __name__)
+
+PER_PAGE = 20
+POST_LIMIT = "30 per minute"  # per client address: generous for a person, a brake for a script
+TYPES = ("paragraph", "comment")  # what the search index holds
+COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation"}
+RESPONSE_FIELDS = {"decision", "reason"}
+
+
+class Unauthenticated(ConsultError):
+    status = 401
+    code = "unauthorized"
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+
+def _token_user() -> User | None:
+    """The user of the bearer token, or None for the public.
+
+    A header that is not a valid bearer token is refused rather than read as
+    anonymous, so a client with an expired token learns it at once, whatever
+    endpoint it calls.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    if not header.startswith("Bearer "):
+        raise Unauthenticated("Send the API token as 'Authorization: Bearer <token>'.")
+    user = user_for_token(header[len("Bearer ") :].strip())
+    if user is None:
+        raise Unauthenticated("The API token is not valid; ask for a new one.")
+    return user
+
+
+@bp.before_request
+def _identify() -> None:
+    # Set on every API request: `g` can outlive one request (an app context pushed
+    # around several), so a value is never left over from an earlier one.
+    g.api_actor = _token_user()
+
+
+def _actor() -> User | None:
+    return g.api_actor
+
+
+def _signed_in_actor() -> User:
+    user = _actor()
+    if user is None:
+        raise Unauthenticated("Writing needs an API token: 'Authorization: Bearer <token>'.")
+    return user
+
+
+@bp.after_request
+def _challenge(resp):
+    if resp.status_code == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="consult"'
+    return resp
+
+
+@bp.after_app_request
+def _allow_header(resp):
+    # Routing errors never reach the blueprint, and the app's JSON error handler
+    # drops the Allow header that HTTP requires on a 405; put it back.
+    exc = request.routing_exception
+    if (
+        resp.status_code == 405
+        and isinstance(exc, MethodNotAllowed)
+        and exc.valid_methods
+        and request.path.startswith("/api/")
+    ):
+        resp.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return resp
+
+
+# --- loading what the URL names ------------------------------------------------------------
+
+
+def _document(slug: str, user: User | None) -> Document:
+    doc = documents.get_document(slug)
+    if not policy.can(user, "document.view", doc):
+        # A document nobody outside the committee may read yet does not exist for them.
+        raise NotFound(f"There is no document '{slug}'.")
+    return doc
+
+
+def _version(doc: Document, number: int, user: User | None) -> Version:
+    version = documents.get_version(doc, number)
+    if not policy.can(user, "version.view", version):
+        raise NotFound(f"'{doc.title}' has no version {number}.")
+    return version
+
+
+def _json_body(allowed: set[str]) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ConsultError(
+            "Send a JSON object with the header 'Content-Type: application/json'.",
+            code="invalid_json",
+        )
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConsultError(
+            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
+            code="unknown_field",
+        )
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise ConsultError(f"'{key}' must be a string.", code="invalid_field")
+    return data
+
+
+def _organisation_for(user: User, slug: str | None) -> Organisation:
+    """The organisation a comment is posted for: named, or the user's only one."""
+    mine = user.organisations
+    if slug:
+        for org in mine:
+            if org.slug == slug:
+                return org
+        raise NotAllowed(
+            f"You can only comment for an organisation you belong to; yours: "
+            f"{', '.join(o.slug for o in mine)}."
+        )
+    if len(mine) != 1:
+        raise ConsultError(
+            "You belong to several organisations; name one in 'organisation': "
+            f"{', '.join(o.slug for o in mine)}.",
+            code="organisation_required",
+        )
+    return mine[0]
+
+
+# --- documents and versions ----------------------------------------------------------------
+
+
+@bp.get("/documents")
+def documents_list() -> ResponseReturnValue:
+    user = _actor()
+    listed = []
+    for doc in queries.list_documents():
+        if policy.can(user, "document.view", doc):
+            versions = [v for v in doc.versions if policy.can(user, "version.view", v)]
+            listed.append(serializers.document_summary(doc, versions))
+    return jsonify(documents=listed)
+
+
+@bp.get("/documents/<slug>")
+def document(slug: str) -> ResponseReturnValue:
+    user = _actor()
+    doc = _document(slug, user)
+    versions = [v for v in doc.versions if policy.can(user, "version.view", v)]
+    ids = [v.id for v in versions]
+    return jsonify(
+        serializers.document_detail(
+            doc, versions, queries.paragraph_counts(ids), queries.comment_counts_by_version(ids)
+        )
+    )
+
+
+@bp.get("/documents/<slug>/versions/<int:number>")
+def version(slug: str, number: int) -> ResponseReturnValue:
+    user = _actor()
+    v = _version(_document(slug, user), number, user)
+    return jsonify(serializers.version_detail(v, queries.comment_counts_by_paragraph(v)))
+
+
+@bp.get("/documents/<slug>/compare/<int:a>/<int:b>")
+def compare(slug: str, a: int, b: int) -> ResponseReturnValue:
+    user = _actor()
+    doc = _document(slug, user)
+    old, new = _version(doc, a, user), _version(doc, b, user)
+    return jsonify(serializers.comparison(doc, old, new, compare_versions(old, new)))
+
+
+# --- comments and responses ----------------------------------------------------------------
+
+
+def _post_comment(version: Version, paragraph: Paragraph | None, user: User) -> ResponseReturnValue:
+    policy.require(user, "comment.create", version)
+    data = _json_body(COMMENT_FIELDS)
+    c = consultation.post_comment(
+        version=version,
+        paragraph=paragraph,
+        organisation=_organisation_for(user, data.get("organisation")),
+        kind=data.get("kind") or "",
+        body=data.get("body") or "",
+        suggested_text=data.get("suggested_text"),
+        quote=data.get("quote"),
+        by=user,
+    )
+    db.session.commit()
+    resp = jsonify(serializers.comment(c))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
+    return resp
+
+
+@bp.post("/paragraphs/<int:paragraph_id>/comments")
+@limiter.limit(POST_LIMIT)
+def paragraph_comments(paragraph_id: int) -> ResponseReturnValue:
+    user = _signed_in_actor()
+    paragraph = queries.get_paragraph(paragraph_id)
+    if not policy.can(user, "version.view", paragraph.version):
+        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    return _post_comment(paragraph.version, paragraph, user)
+
+
+@bp.post("/documents/<slug>/versions/<int:number>/comments")
+@limiter.limit(POST_LIMIT)
+def version_comments(slug: str, number: int) -> ResponseReturnValue:
+    user = _signed_in_actor()
+    v = _version(_document(slug, user), number, user)
+    return _post_comment(v, None, user)
+
+
+@bp.get("/comments/<int:comment_id>")
+def comment(comment_id: int) -> ResponseReturnValue:
+    return jsonify(serializers.comment(consultation.get_comment(comment_id)))
+
+
+@bp.post("/comments/<int:comment_id>/response")
+@limiter.limit(POST_LIMIT)
+def comment_response(comment_id: int) -> ResponseReturnValue:
+    user = _signed_in_actor()
+    c = consultation.get_comment(comment_id)
+    policy.require(user, "response.create", c)
+    data = _json_body(RESPONSE_FIELDS)
+    r = consultation.respond(
+        c, decision=data.get("decision") or "", reason=data.get("reason") or "", by=user
+    )
+    db.session.commit()
+    resp = jsonify(serializers.response(r))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
+    return resp
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    q = request.args.get("q", "").strip()
+    if not q:
+        raise ConsultError("Give the words to look for in 'q'.", code="query_required")
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 0
+    if page < 1:
+        raise ConsultError("'page' is a whole number from 1.", code="invalid_page")
+    results = search_backend.get(current_app).search(q, limit=PER_PAGE, page=page)
+    if page > max(1, ceil(results.total / PER_PAGE)):
+        # The backend answers a page past the end with the last page; the API says "nothing".
+        results.hits = []
+    ids = {kind: [h.object_id for h in results.hits if h.doc_type == kind] for kind in TYPES}
+    paragraphs = queries.paragraphs_by_id(ids["paragraph"])
+    comments = queries.comments_by_id(ids["comment"])
+    return jsonify(serializers.search_results(results, page, PER_PAGE, paragraphs, comments))

@@ -1,0 +1,101 @@
+"""Read queries the API needs beyond the domain services: lists and grouped counts.
+
+Each returns plain data in a fixed number of queries, whatever the number of
+rows, so the API's heavy endpoints stay free of N+1 loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from consult.consultation.models import Comment
+from consult.documents.models import Document, Paragraph, Version
+from consult.errors import NotFound
+from consult.extensions import db
+
+
+def list_documents() -> list[Document]:
+    """Every document with its versions loaded, oldest document first."""
+    return list(
+        db.session.scalars(
+            select(Document)
+            .options(selectinload(Document.versions))
+            .order_by(Document.created_at, Document.id)
+        )
+    )
+
+
+def get_paragraph(paragraph_id: int) -> Paragraph:
+    paragraph = db.session.get(Paragraph, paragraph_id)
+    if paragraph is None:
+        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    return paragraph
+
+
+def paragraph_counts(version_ids: Iterable[int]) -> dict[int, int]:
+    """Number of paragraphs per version id."""
+    ids = list(version_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Paragraph.version_id, func.count(Paragraph.id))
+        .where(Paragraph.version_id.in_(ids))
+        .group_by(Paragraph.version_id)
+    )
+    return {version_id: n for version_id, n in rows}
+
+
+def comment_counts_by_version(version_ids: Iterable[int]) -> dict[int, int]:
+    """Number of comments per version id, on paragraphs and on the version as a whole."""
+    ids = list(version_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.version_id, func.count(Comment.id))
+        .where(Comment.version_id.in_(ids))
+        .group_by(Comment.version_id)
+    )
+    return {version_id: n for version_id, n in rows}
+
+
+def comment_counts_by_paragraph(version: Version) -> dict[int | None, int]:
+    """Number of comments per paragraph id of a version; the key None counts the
+    comments on the version as a whole."""
+    rows = db.session.execute(
+        select(Comment.paragraph_id, func.count(Comment.id))
+        .where(Comment.version_id == version.id)
+        .group_by(Comment.paragraph_id)
+    )
+    return {paragraph_id: n for paragraph_id, n in rows}
+
+
+def paragraphs_by_id(ids: Iterable[int]) -> dict[int, Paragraph]:
+    """Paragraphs with their version and document, for presenting search hits."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Paragraph)
+        .where(Paragraph.id.in_(ids))
+        .options(selectinload(Paragraph.version).selectinload(Version.document))
+    )
+    return {p.id: p for p in rows}
+
+
+def comments_by_id(ids: Iterable[int]) -> dict[int, Comment]:
+    """Comments with their paragraph, version and document, for presenting search hits."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_(ids))
+        .options(
+            selectinload(Comment.paragraph),
+            selectinload(Comment.version).selectinload(Version.document),
+        )
+    )
+    return {c.id: c for c in rows}

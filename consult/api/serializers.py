@@ -1,0 +1,235 @@
+"""Presenting domain objects as JSON-able dicts for API v1.
+
+Plain functions, one per shape; they read what they are given and never query
+beyond it, so the routes decide (and bound) what is loaded. Times are ISO 8601
+in UTC; links are paths on this server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask import url_for
+
+from consult.consultation.models import Comment, Response
+from consult.documents.models import Document, Paragraph, Version
+from consult.documents.services import accepting_comments
+from consult.search.backend import Results
+from consult.tracing.compare import summary
+from consult.tracing.services import ComparedParagraph
+
+JSON = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def version_summary(version: Version) -> JSON:
+    return {
+        "number": version.number,
+        "label": version.label,
+        "state": version.state,
+        "links": {
+            "self": url_for("api.version", slug=version.document.slug, number=version.number)
+        },
+    }
+
+
+def document_summary(document: Document, versions: Sequence[Version]) -> JSON:
+    """A document in the list, with the versions the reader may see."""
+    return {
+        "slug": document.slug,
+        "title": document.title,
+        "committee": document.committee,
+        "versions": [version_summary(v) for v in versions],
+        "links": {"self": url_for("api.document", slug=document.slug)},
+    }
+
+
+def _version_fields(version: Version) -> JSON:
+    return {
+        "number": version.number,
+        "label": version.label,
+        "state": version.state,
+        "state_label": version.state_label,
+        "note": version.note,
+        "published_at": iso(version.published_at),
+        "closes_at": iso(version.closes_at),
+        "closed_at": iso(version.closed_at),
+        "finalized_at": iso(version.finalized_at),
+        "accepting_comments": accepting_comments(version),
+        "content_hash": version.content_hash,
+    }
+
+
+def document_detail(
+    document: Document,
+    versions: Sequence[Version],
+    paragraph_counts: dict[int, int],
+    comment_counts: dict[int, int],
+) -> JSON:
+    return {
+        "slug": document.slug,
+        "title": document.title,
+        "committee": document.committee,
+        "timezone": document.timezone,
+        "created_at": iso(document.created_at),
+        "versions": [
+            {
+                **_version_fields(v),
+                "paragraph_count": paragraph_counts.get(v.id, 0),
+                "comment_count": comment_counts.get(v.id, 0),
+                "links": {"self": url_for("api.version", slug=document.slug, number=v.number)},
+            }
+            for v in versions
+        ],
+        "links": {"self": url_for("api.document", slug=document.slug)},
+    }
+
+
+def paragraph(p: Paragraph, comment_count: int) -> JSON:
+    return {
+        "id": p.id,
+        "number": p.number,
+        "kind": p.kind,
+        "level": p.level,
+        "lineage": p.lineage,
+        "text": p.text,
+        "source": p.source,
+        "comment_count": comment_count,
+        "links": {"comments": url_for("api.paragraph_comments", paragraph_id=p.id)},
+    }
+
+
+def version_detail(version: Version, comment_counts: dict[int | None, int]) -> JSON:
+    """The version with its paragraphs; `comment_counts` maps paragraph id (None for
+    the version as a whole) to its number of comments."""
+    slug = version.document.slug
+    return {
+        "document": slug,
+        **_version_fields(version),
+        "comment_count": sum(comment_counts.values()),
+        "version_comment_count": comment_counts.get(None, 0),
+        "paragraphs": [paragraph(p, comment_counts.get(p.id, 0)) for p in version.paragraphs],
+        "links": {
+            "self": url_for("api.version", slug=slug, number=version.number),
+            "document": url_for("api.document", slug=slug),
+            "comments": url_for("api.version_comments", slug=slug, number=version.number),
+        },
+    }
+
+
+def _paragraph_ref(p: Paragraph | None) -> JSON | None:
+    return {"id": p.id, "number": p.number} if p is not None else None
+
+
+def comparison(
+    document: Document, old: Version, new: Version, rows: Sequence[ComparedParagraph]
+) -> JSON:
+    return {
+        "document": document.slug,
+        "from": {"number": old.number, "label": old.label, "state": old.state},
+        "to": {"number": new.number, "label": new.label, "state": new.state},
+        "summary": summary(list(rows)),
+        "paragraphs": [
+            {
+                "relation": r.relation,
+                "old": _paragraph_ref(r.old),
+                "new": _paragraph_ref(r.new),
+                "diff": [[op, text] for op, text in r.diff],
+            }
+            for r in rows
+        ],
+    }
+
+
+def response(r: Response) -> JSON:
+    return {
+        "id": r.id,
+        "decision": r.decision,
+        "decision_label": r.decision_label,
+        "reason": r.reason,
+        # The committee member's name, never the e-mail address the account signs in with.
+        "responder": r.responder.name or None,
+        "created_at": iso(r.created_at),
+    }
+
+
+def comment(c: Comment) -> JSON:
+    """The comment with the committee's current response and the earlier ones."""
+    current = c.response
+    quote = {"text": c.quote, "start": c.quote_start, "end": c.quote_end} if c.quote else None
+    return {
+        "id": c.id,
+        "tracking": c.tracking,
+        "kind": c.kind,
+        "channel": c.channel,
+        "body": c.body,
+        "suggested_text": c.suggested_text,
+        "quote": quote,
+        "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
+        "cosigned_by": [
+            {"slug": s.organisation.slug, "name": s.organisation.name} for s in c.cosignatures
+        ],
+        "document": c.version.document.slug,
+        "version": c.version.number,
+        "paragraph": _paragraph_ref(c.paragraph),
+        "created_at": iso(c.created_at),
+        "content_hash": c.content_hash,
+        "response": response(current) if current is not None else None,
+        "responses": [response(r) for r in c.responses[:-1]],
+        "links": {
+            "self": url_for("api.comment", comment_id=c.id),
+            "version": url_for(
+                "api.version", slug=c.version.document.slug, number=c.version.number
+            ),
+        },
+    }
+
+
+def search_results(
+    results: Results,
+    page: int,
+    per_page: int,
+    paragraphs: dict[int, Paragraph],
+    comments: dict[int, Comment],
+) -> JSON:
+    """Search hits with where they are; hits whose object is gone are left out.
+
+    `snippet` is HTML: the matched words are wrapped in <mark>, the rest is escaped.
+    """
+    hits = []
+    for h in results.hits:
+        if h.doc_type == "paragraph" and h.object_id in paragraphs:
+            p = paragraphs[h.object_id]
+            version, number = p.version, p.number
+            link = url_for("api.version", slug=version.document.slug, number=version.number)
+        elif h.doc_type == "comment" and h.object_id in comments:
+            c = comments[h.object_id]
+            version, number = c.version, c.paragraph.number if c.paragraph else None
+            link = url_for("api.comment", comment_id=c.id)
+        else:
+            continue
+        hits.append(
+            {
+                "type": h.doc_type,
+                "id": h.object_id,
+                "snippet": h.snippet,
+                "score": h.score,
+                "document": version.document.slug,
+                "version": version.number,
+                "paragraph_number": number,
+                "links": {"self": link},
+            }
+        )
+    return {
+        "query": results.query,
+        "page": page,
+        "per_page": per_page,
+        "total": results.total,
+        "note": results.note,
+        "hits": hits,
+    }
