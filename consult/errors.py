@@ -18,6 +18,13 @@ class ConsultError(Exception):
             self.status = status
 
 
+class Unauthenticated(ConsultError):
+    """No valid credentials were given (API: a missing or bad bearer token)."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class NotAllowed(ConsultError):
     status = 403
     code = "forbidden"

@@ -23,7 +23,7 @@ from consult.api import queries, serializers
 from consult.consultation import services as consultation
 from consult.documents import services as documents
 from consult.documents.models import Document, Paragraph, Version
-from consult.errors import ConsultError, NotAllowed, NotFound
+from consult.errors import ConsultError, NotAllowed, NotFound, Unauthenticated
 from consult.extensions import db, limiter
 from consult.search import backend as search_backend
 from consult.tracing.services import compare_versions
@@ -35,11 +35,6 @@ POST_LIMIT = "30 per minute"  # per client address: generous for a person, a bra
 TYPES = ("paragraph", "comment")  # what the search index holds
 COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation"}
 RESPONSE_FIELDS = {"decision", "reason"}
-
-
-class Unauthenticated(ConsultError):
-    status = 401
-    code = "unauthorized"
 
 
 # --- who is asking -------------------------------------------------------------------------

@@ -137,6 +137,9 @@ class WhooshBackend:
             note = "Your query could not be read as written; searched for its words instead."
         with ix.searcher() as s:
             page_ = s.search_page(query, page, pagelen=limit)
+            if page > max(page_.pagecount, 1):
+                # Whoosh answers a page past the end with the last page; say there is nothing.
+                return Results(q, page_.total, [], note)
             page_.results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
             page_.results.formatter = highlight.HtmlFormatter(tagname="mark")
             hits = [
