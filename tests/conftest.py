@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from consult import create_app
 from consult.extensions import db
@@ -22,13 +23,32 @@ CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("CONSULT_TEST_DATABASE_URL")
 
 
+def _pg_url(url: str) -> str:
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def database_url(tmp_path_factory):
+    """SQLite in a temporary folder, or a fresh PostgreSQL database made for this run
+    on the server of CONSULT_TEST_DATABASE_URL (so parallel runs never collide)."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = create_engine(_pg_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"consult_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield str(make_url(_pg_url(PG_URL)).set(database=name).render_as_string(hide_password=False))
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
     base = tmp_path_factory.mktemp("consult")
     os.environ["CONSULT_INSTANCE_PATH"] = str(base / "instance")
-    url = PG_URL or f"sqlite:///{base / 'test.db'}"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = database_url
     app = create_app(
         {
             "TESTING": True,
@@ -40,10 +60,6 @@ def app(tmp_path_factory):
         }
     )
     with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
         from flask_migrate import upgrade
 
         upgrade()
