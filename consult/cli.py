@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from consult.accounts.models import ROLES
 from consult.errors import ConsultError
 from consult.extensions import db
 
@@ -47,7 +48,9 @@ def _system_user():
 
 
 @click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when there is already data.")
+@click.option(
+    "--if-empty", is_flag=True, help="Do nothing (and succeed) when there is already data."
+)
 @command
 def demo_cmd(if_empty: bool):
     """Load the demo consultation into an empty database."""
@@ -65,7 +68,9 @@ def demo_cmd(if_empty: bool):
 @click.command("create-org")
 @click.argument("slug")
 @click.argument("name")
-@click.option("--country", "countries", multiple=True, required=True, help="ISO code; repeat for several.")
+@click.option(
+    "--country", "countries", multiple=True, required=True, help="ISO code; repeat for several."
+)
 @click.option("--kind", default="ngo", show_default=True)
 @click.option("--acronym")
 @click.option("--verified", is_flag=True)
@@ -82,7 +87,7 @@ def create_org_cmd(slug, name, countries, kind, acronym, verified):
 
 @click.command("create-user")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "secretariat", "cso"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--org", "org_slug", help="The organisation of a CSO member.")
 @click.option("--name", default="")
 @command
@@ -142,7 +147,9 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
     try:
         doc = docs.get_document(document_slug)
     except NotFound:
-        doc = docs.create_document(document_slug, title or document_slug.replace("-", " ").title(), by=by)
+        doc = docs.create_document(
+            document_slug, title or document_slug.replace("-", " ").title(), by=by
+        )
     version = docs.import_version(doc, file.read(), by=by, label=label)
     if not draft:
         docs.publish(version, by=by, closes_at=closes_at)
@@ -152,16 +159,163 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
     )
 
 
+def _version(slug: str, number: int):
+    from consult.documents import services as docs
+
+    return docs.get_version(docs.get_document(slug), number)
+
+
+def _when(version) -> str:
+    return f"{version.closes_at:%Y-%m-%d %H:%M} UTC" if version.closes_at else ""
+
+
+@click.command("open-version")
+@click.argument("document_slug")
+@click.argument("number", type=int)
+@click.option("--until", "until", required=True, help="Deadline: an ISO date or datetime (UTC).")
+@command
+def open_version_cmd(document_slug, number, until):
+    """Publish draft version NUMBER and open it for comments until the deadline."""
+    from consult.documents import services as docs
+    from consult.timeutil import parse_iso
+
+    try:
+        closes_at = parse_iso(until)
+    except ValueError:
+        raise ConsultError(f"'{until}' is not an ISO date such as 2026-12-31.") from None
+    version = docs.publish(_version(document_slug, number), by=_system_user(), closes_at=closes_at)
+    click.echo(f"{document_slug}: version {number} is open for comments until {_when(version)}.")
+
+
+@click.command("close-version")
+@click.argument("document_slug")
+@click.argument("number", type=int)
+@click.option("--reason", default="", help="Why comments close before the deadline (recorded).")
+@command
+def close_version_cmd(document_slug, number, reason):
+    """Close version NUMBER for comments (before its deadline: give --reason)."""
+    from consult.documents import services as docs
+
+    version = _version(document_slug, number)
+    early = docs.closes_early(version)
+    if early and not reason.strip():
+        raise ConsultError(
+            f"Version {number} is open for comments until {_when(version)}; to close it "
+            "early, give the reason with --reason (it is recorded)."
+        )
+    docs.close(version, by=_system_user(), reason=reason)
+    how = "early" if early else "at its deadline"
+    click.echo(f"{document_slug}: version {number} is closed for comments ({how}).")
+
+
+@click.command("finalize-version")
+@click.argument("document_slug")
+@click.argument("number", type=int)
+@command
+def finalize_version_cmd(document_slug, number):
+    """Make version NUMBER (the latest, closed) the document's final text."""
+    from consult.documents import services as docs
+
+    docs.finalize(_version(document_slug, number), by=_system_user())
+    click.echo(f"{document_slug}: version {number} is the final text.")
+
+
+@click.command("close-expired")
+@command
+def close_expired_cmd():
+    """Close every consultation whose deadline has passed (run it from cron)."""
+    from consult.documents import services as docs
+
+    closed = docs.close_expired()
+    for v in closed:
+        click.echo(f"{v.document.slug}: version {v.number} closed at its deadline, {_when(v)}.")
+    click.echo(f"{len(closed)} consultation{'s' if len(closed) != 1 else ''} closed.")
+
+
+@click.command("add-committee-member")
+@click.argument("document_slug")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice(["chair", "drafter"]), default="drafter", show_default=True
+)
+@command
+def add_committee_member_cmd(document_slug, email, role):
+    """Name the account EMAIL chair or drafter of the document's committee."""
+    from consult.accounts.services import get_user_by_email
+    from consult.documents import services as docs
+
+    doc = docs.get_document(document_slug)
+    user = get_user_by_email(email)
+    if user is None:
+        raise ConsultError(f"There is no account for {email}.")
+    docs.add_committee_member(doc, user, role=role, by=_system_user())
+    click.echo(f"{document_slug}: {user.display_name} is {role} of the committee.")
+
+
+@click.command("remove-committee-member")
+@click.argument("document_slug")
+@click.argument("email")
+@command
+def remove_committee_member_cmd(document_slug, email):
+    """Take the account EMAIL off the document's committee."""
+    from consult.accounts.services import get_user_by_email
+    from consult.documents import services as docs
+
+    doc = docs.get_document(document_slug)
+    user = get_user_by_email(email)
+    if user is None:
+        raise ConsultError(f"There is no account for {email}.")
+    docs.remove_committee_member(doc, user, by=_system_user())
+    click.echo(f"{document_slug}: {user.display_name} has left the committee.")
+
+
 @click.command("reindex")
 @with_appcontext
 def reindex_cmd():
-    """Rebuild the search index from the database."""
-    from consult.search import backend
+    """Rebuild the search index from the database (readers keep the old one until done)."""
+    from consult.search import entries, outbox
+    from consult.search.base import IndexBusy
 
-    with click.progressbar(length=1, label="Rebuilding the search index") as bar:
-        n = backend.get(current_app).rebuild(db.session)
-        bar.update(1)
-    click.echo(f"Indexed {n} paragraphs and comments.")
+    app = current_app._get_current_object()
+    total = sum(entries.count_all(db.session).values())
+    db.session.rollback()  # the rebuild reads in its own transaction, holding the writer
+    try:
+        with click.progressbar(length=total, label="Rebuilding the search index") as bar:
+            counts = outbox.rebuild(app, progress=bar.update)
+    except IndexBusy as e:
+        _fail(f"{e}; try again when it is done.")
+    docs, orgs = counts["document"], counts["organisation"]
+    click.echo(
+        f"Indexed {counts['paragraph'] + counts['comment']} paragraphs and comments, "
+        f"{docs} document{'s' * (docs != 1)} and {orgs} organisation{'s' * (orgs != 1)} "
+        f"({app.config['SEARCH_BACKEND']})."
+    )
+
+
+@click.command("index-drain")
+@click.option("--follow", is_flag=True, help="Keep running: drain again every --interval seconds.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between drains.")
+@click.option("--wait", default=30.0, show_default=True,
+              help="Seconds to wait for another process writing the index.")
+@with_appcontext
+def index_drain_cmd(follow: bool, interval: float, wait: float):
+    """Apply pending search outbox rows to the index (for a separate indexing worker)."""
+    import time
+
+    from consult.search import outbox
+    from consult.search.base import IndexBusy
+
+    app = current_app._get_current_object()
+    while True:
+        try:
+            done = outbox.drain(app, wait=wait)
+            if done or not follow:
+                click.echo(f"Applied {done} outbox rows; {outbox.pending(app)} pending.")
+        except IndexBusy as e:
+            click.echo(f"{e}; {outbox.pending(app)} rows left for the next drain.")
+        if not follow:
+            return
+        time.sleep(interval)
 
 
 @click.command("verify")
@@ -173,9 +327,26 @@ def verify_cmd():
     result = verify()
     if not result.ok:
         _fail(f"the record is broken: {result.problem}")
-    click.echo(f"OK: {result.events} events, {result.versions} published versions; head {result.head}")
+    click.echo(
+        f"OK: {result.events} events, {result.versions} published versions; head {result.head}"
+    )
 
 
 def register(app: Flask) -> None:
-    for cmd in (demo_cmd, create_org_cmd, create_user_cmd, create_token_cmd, import_version_cmd, reindex_cmd, verify_cmd):
+    for cmd in (
+        demo_cmd,
+        create_org_cmd,
+        create_user_cmd,
+        create_token_cmd,
+        import_version_cmd,
+        open_version_cmd,
+        close_version_cmd,
+        finalize_version_cmd,
+        close_expired_cmd,
+        add_committee_member_cmd,
+        remove_committee_member_cmd,
+        reindex_cmd,
+        index_drain_cmd,
+        verify_cmd,
+    ):
         app.cli.add_command(cmd)

@@ -37,9 +37,17 @@ def load(instance_path: str) -> dict:
     if db_url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
-    backend = os.environ.get("CONSULT_SEARCH_BACKEND", "whoosh")
-    if backend not in ("whoosh",):
-        raise ConfigError(f"CONSULT_SEARCH_BACKEND={backend!r} is not known; use 'whoosh'.")
+    backend = os.environ.get("CONSULT_SEARCH_BACKEND", "whoosh").strip().lower()
+    if backend not in ("whoosh", "postgres"):
+        raise ConfigError(
+            f"CONSULT_SEARCH_BACKEND={backend!r} is not known; use 'whoosh' (embedded, the "
+            "default) or 'postgres' (PostgreSQL full-text search)."
+        )
+    if backend == "postgres" and not db_url.startswith("postgresql"):
+        raise ConfigError(
+            "CONSULT_SEARCH_BACKEND=postgres searches inside a PostgreSQL database: set "
+            "CONSULT_DATABASE_URL to a postgresql:// URL, or use CONSULT_SEARCH_BACKEND=whoosh."
+        )
     return {
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": _secret_key(ipath, production),

@@ -24,6 +24,14 @@ comment_posted = _ns.signal("comment.posted")
 comment_cosigned = _ns.signal("comment.cosigned")
 #: The committee answered a comment.
 response_given = _ns.signal("response.given")
+#: Someone was named to a document's committee, or their role in it changed
+#: (subject: the Document; data: user id, role, previous_role or None).
+committee_member_added = _ns.signal("committee.member_added")
+#: Someone left a document's committee (subject: the Document; data: user id, role).
+committee_member_removed = _ns.signal("committee.member_removed")
+#: The committee took a suggestion's wording into a draft (subject: the Response; data:
+#: comment tracking number, version number, paragraph ids).
+suggestion_taken_up = _ns.signal("suggestion.taken_up")
 
 
 def emit(signal, subject, actor=None, **data) -> None:

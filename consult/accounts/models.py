@@ -11,7 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consult.extensions import db
 from consult.timeutil import UTCDateTime, utcnow
 
-ROLES = ("admin", "secretariat", "cso")
+#: admin: everything; secretariat: runs consultations, forms committees, answers comments;
+#: committee: drafts the documents on whose committee it sits (documents.CommitteeMember),
+#: nothing else; cso: comments for its organisation.
+ROLES = ("admin", "secretariat", "committee", "cso")
 ORG_KINDS = {
     "ngo": "NGO",
     "network": "Network or coalition",

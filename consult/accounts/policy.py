@@ -5,6 +5,25 @@ Permissions are data: each action maps to alternatives, small predicates on
 and the command line all ask `can()` or `require()`. State rules (a frozen
 version cannot be edited, a closed consultation takes no comments) are the
 services' guards, not permissions.
+
+Who drafts: each document has a committee (a chair and drafters, see
+documents.models.CommitteeMember), formed by the secretariat ("committee.manage")
+from accounts with the role "committee" (members of parliament and their staff,
+who have no other powers), "secretariat" or "admin" — never "cso".
+Only committee members edit the document's drafts — paragraph by paragraph, as
+a whole text, taking up suggestions, confirming lineage — and an administrator
+may step in ("version.edit"). Members see the drafts and may start the next
+version and answer comments on their document. The version's life is the
+chair's call, shared with the secretariat that runs the consultation:
+publishing (opening for comments), closing early (with a reason, which the
+pages and the command line ask for and the record keeps) and making a version
+final ("version.publish", "version.close", "version.finalize"). The
+secretariat keeps these so that a consultation never depends on one person
+being available; drafters cannot do them alone.
+Closing at the deadline needs nobody: the system does it.
+
+A committee predicate looks the document up from its target: a Document, a
+Version, a Paragraph, a Comment or a Response. With no target it does not hold.
 """
 
 from __future__ import annotations
@@ -50,18 +69,49 @@ def signed_in(user, target=None) -> bool:
     return _signed_in(user)
 
 
+def _document_of(target):
+    """The Document a target belongs to (Document, Version, Paragraph, Comment, Response)."""
+    for _ in range(4):
+        if target is None or hasattr(target, "committee_members"):
+            return target
+        target = (
+            getattr(target, "document", None)
+            or getattr(target, "version", None)
+            or getattr(target, "comment", None)
+        )
+    return None
+
+
+def committee_role(user, target) -> str | None:
+    """The user's role ("chair", "drafter") in the committee of the target's document."""
+    doc = _document_of(target)
+    if doc is None or not _signed_in(user):
+        return None
+    # The document's members load once per request (identity map), however many checks.
+    return next((m.role for m in doc.committee_members if m.user_id == user.id), None)
+
+
+def is_committee_member(user, target) -> bool:
+    return committee_role(user, target) is not None
+
+
+def is_committee_chair(user, target) -> bool:
+    return committee_role(user, target) == "chair"
+
+
 POLICY: dict[str, tuple[Predicate, ...]] = {
-    "document.view": (document_is_public, is_secretariat),
-    "version.view": (version_is_public, is_secretariat),
+    "document.view": (document_is_public, is_secretariat, is_committee_member),
+    "version.view": (version_is_public, is_secretariat, is_committee_member),
     "document.create": (is_secretariat,),
-    "version.create": (is_secretariat,),
-    "version.edit": (is_secretariat,),
-    "version.publish": (is_secretariat,),
-    "version.close": (is_secretariat,),
-    "version.finalize": (is_secretariat,),
+    "committee.manage": (is_secretariat,),
+    "version.create": (is_secretariat, is_committee_member),
+    "version.edit": (is_committee_member, is_admin),
+    "version.publish": (is_committee_chair, is_secretariat),
+    "version.close": (is_committee_chair, is_secretariat),
+    "version.finalize": (is_committee_chair, is_secretariat),
     "comment.create": (is_cso_member,),
     "comment.enter_on_behalf": (is_secretariat,),
-    "response.create": (is_secretariat,),
+    "response.create": (is_secretariat, is_committee_member),
     "organisation.create": (is_secretariat,),
     "user.create": (is_admin,),
     "api.token": (signed_in,),

@@ -9,10 +9,9 @@ render ConsultError and HTTPException that way for /api/ paths).
 
 from __future__ import annotations
 
-from math import ceil
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -25,14 +24,14 @@ from consult.documents import services as documents
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import ConsultError, NotAllowed, NotFound, Unauthenticated
 from consult.extensions import db, limiter
-from consult.search import backend as search_backend
+from consult.search import service as search_service
+from consult.search.service import SearchParams
 from consult.tracing.services import compare_versions
 
 bp = Blueprint("api", __name__)
 
 PER_PAGE = 20
 POST_LIMIT = "30 per minute"  # per client address: generous for a person, a brake for a script
-TYPES = ("paragraph", "comment")  # what the search index holds
 COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation"}
 RESPONSE_FIELDS = {"decision", "reason"}
 
@@ -265,20 +264,11 @@ def comment_response(comment_id: int) -> ResponseReturnValue:
 
 @bp.get("/search")
 def search() -> ResponseReturnValue:
-    q = request.args.get("q", "").strip()
-    if not q:
-        raise ConsultError("Give the words to look for in 'q'.", code="query_required")
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 0
-    if page < 1:
-        raise ConsultError("'page' is a whole number from 1.", code="invalid_page")
-    results = search_backend.get(current_app).search(q, limit=PER_PAGE, page=page)
-    if page > max(1, ceil(results.total / PER_PAGE)):
-        # The backend answers a page past the end with the last page; the API says "nothing".
-        results.hits = []
-    ids = {kind: [h.object_id for h in results.hits if h.doc_type == kind] for kind in TYPES}
-    paragraphs = queries.paragraphs_by_id(ids["paragraph"])
-    comments = queries.comments_by_id(ids["comment"])
-    return jsonify(serializers.search_results(results, page, PER_PAGE, paragraphs, comments))
+    params = SearchParams.from_args(request.args, per_page=PER_PAGE)
+    if params.empty:
+        raise ConsultError(
+            "Give the words to look for in 'q' (or a filter such as decision=accepted).",
+            code="query_required",
+        )
+    results = search_service.search(params, g.api_actor)
+    return jsonify(serializers.search_results(results))

@@ -16,7 +16,7 @@ from flask import url_for
 from consult.consultation.models import Comment, Response
 from consult.documents.models import Document, Paragraph, Version
 from consult.documents.services import accepting_comments
-from consult.search.backend import Results
+from consult.search.results import Hit, Results
 from consult.tracing.compare import summary
 from consult.tracing.services import ComparedParagraph
 
@@ -190,46 +190,59 @@ def comment(c: Comment) -> JSON:
     }
 
 
-def search_results(
-    results: Results,
-    page: int,
-    per_page: int,
-    paragraphs: dict[int, Paragraph],
-    comments: dict[int, Comment],
-) -> JSON:
-    """Search hits with where they are; hits whose object is gone are left out.
+def _search_link(h: Hit) -> str | None:
+    if h.doc_type == "comment":
+        return url_for("api.comment", comment_id=h.object_id)
+    if h.doc_type == "paragraph":
+        return url_for("api.version", slug=h.document_slug, number=h.version_number)
+    if h.doc_type == "document":
+        return url_for("api.document", slug=h.document_slug)
+    return None  # organisations have no API resource yet
+
+
+def search_results(results: Results) -> JSON:
+    """Search hits with where they are, facets with counts, notes and suggestions.
 
     `snippet` is HTML: the matched words are wrapped in <mark>, the rest is escaped.
+    `matched_in` says which part of the hit the snippet shows: body, suggested (the
+    suggested wording), quote, response (the committee's reason) or title.
     """
     hits = []
     for h in results.hits:
-        if h.doc_type == "paragraph" and h.object_id in paragraphs:
-            p = paragraphs[h.object_id]
-            version, number = p.version, p.number
-            link = url_for("api.version", slug=version.document.slug, number=version.number)
-        elif h.doc_type == "comment" and h.object_id in comments:
-            c = comments[h.object_id]
-            version, number = c.version, c.paragraph.number if c.paragraph else None
-            link = url_for("api.comment", comment_id=c.id)
-        else:
-            continue
+        link = _search_link(h)
         hits.append(
             {
                 "type": h.doc_type,
                 "id": h.object_id,
+                "title": h.title,
                 "snippet": h.snippet,
+                "matched_in": h.matched_in,
                 "score": h.score,
-                "document": version.document.slug,
-                "version": version.number,
-                "paragraph_number": number,
-                "links": {"self": link},
+                "document": h.document_slug,
+                "document_title": h.document_title,
+                "version": h.version_number,
+                "paragraph_number": h.paragraph_number,
+                "organisation": h.organisation_slug,
+                "organisation_name": h.organisation,
+                "kind": h.comment_kind,
+                "decision": h.decision,
+                "tracking": h.tracking,
+                "date": iso(h.date),
+                "links": {"self": link} if link else {},
             }
         )
     return {
         "query": results.query,
-        "page": page,
-        "per_page": per_page,
+        "page": results.page,
+        "per_page": results.per_page,
         "total": results.total,
+        "sort": results.sort,
         "note": results.note,
+        "suggestion": results.suggestion,
+        "facets": {
+            name: [{"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                   for v in values]
+            for name, values in results.facets.items()
+        },
         "hits": hits,
     }

@@ -1,14 +1,20 @@
-"""Document, Version, Paragraph and the lineage links between versions."""
+"""Document, Version, Paragraph, the lineage links between versions, the document's
+committee and the responses that took effect in a draft's paragraphs."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
 from consult.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from consult.accounts.models import User
+    from consult.consultation.models import Response
 
 STATES = ("draft", "consultation", "closed", "final")
 STATE_LABELS = {
@@ -18,6 +24,11 @@ STATE_LABELS = {
     "final": "Final",
 }
 RELATIONS = ("unchanged", "edited", "moved", "split", "merged", "added", "removed")
+#: How a lineage link was found: "copy" (known exactly: the version was copied and edited
+#: paragraph by paragraph), "alignment" (computed for an imported text, to be reviewed),
+#: "confirmed" (computed, then confirmed by the committee), "corrected" (set by the committee).
+METHODS = ("copy", "alignment", "confirmed", "corrected")
+COMMITTEE_ROLES = {"chair": "Chair", "drafter": "Drafter"}
 
 
 class Document(db.Model):
@@ -31,6 +42,9 @@ class Document(db.Model):
 
     versions: Mapped[list[Version]] = relationship(
         back_populates="document", order_by="Version.number"
+    )
+    committee_members: Mapped[list[CommitteeMember]] = relationship(
+        back_populates="document", order_by="CommitteeMember.id"
     )
 
     @property
@@ -59,6 +73,9 @@ class Version(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why comments closed: "deadline" when the deadline passed, else the reason given
+    #: for closing early (also in the record).
+    close_reason: Mapped[str | None] = mapped_column(Text)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     document: Mapped[Document] = relationship(back_populates="versions")
@@ -101,6 +118,9 @@ class Paragraph(db.Model):
     blank_before: Mapped[int] = mapped_column(default=1)
     #: Identity of "the same paragraph" across versions.
     lineage: Mapped[str] = mapped_column(String(32))
+    #: Raised by every change to the text of a draft's paragraph: a drafter saves with the
+    #: revision they saw, so two drafters saving the same paragraph cannot overwrite each other.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
     version: Mapped[Version] = relationship(back_populates="paragraphs")
 
@@ -123,8 +143,55 @@ class LineageLink(db.Model):
     relation: Mapped[str] = mapped_column(String(20))
     #: Word similarity of the pair in [0, 1]; 1 for copies.
     similarity: Mapped[float] = mapped_column(default=1.0)
-    #: "copy" (known exactly) or "alignment" (computed, to be confirmed).
+    #: One of METHODS: how the link was found.
     method: Mapped[str] = mapped_column(String(20), default="copy")
 
     paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id])
     predecessor: Mapped[Paragraph | None] = relationship(foreign_keys=[predecessor_id])
+
+
+class CommitteeMember(db.Model):
+    """A member of a document's drafting committee: a chair or a drafter.
+
+    Only members edit the document's drafts (see accounts.policy). Membership is a
+    working arrangement, not a published record: it is changed and removed in place;
+    each change is an event in the record.
+    """
+
+    __table_args__ = (UniqueConstraint("document_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: "chair" or "drafter" (COMMITTEE_ROLES).
+    role: Mapped[str] = mapped_column(String(20), default="drafter")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="committee_members")
+    user: Mapped[User] = relationship()
+
+    @property
+    def role_label(self) -> str:
+        return COMMITTEE_ROLES[self.role]
+
+
+class ResponseEffect(db.Model):
+    """A response that took effect in a paragraph of a later version: the committee took
+    up the comment's suggested wording into that paragraph.
+
+    Kept beside the paragraphs (not with the responses) because drafting moves it with
+    its paragraph: a merge carries it to the merged paragraph, a deletion of the
+    paragraph drops it (the draft was never public, so nothing published is lost).
+    """
+
+    __table_args__ = (UniqueConstraint("response_id", "paragraph_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraph.id"), index=True)
+    #: The version of the paragraph, so that a version's take-ups are one query away.
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    paragraph: Mapped[Paragraph] = relationship()
+    response: Mapped[Response] = relationship()

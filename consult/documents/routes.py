@@ -1,7 +1,324 @@
-"""Pages of the documents part."""
+"""Pages of the documents part: the list, a document, a version, drafting and publication."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from consult.accounts import policy
+from consult.accounts.models import Organisation
+from consult.accounts.routes import current_actor
+from consult.consultation.forms import CommentForm, ReceivedCommentForm
+from consult.consultation.models import Comment
+from consult.documents import services as docs
+from consult.documents.forms import (
+    COMMON_ZONES,
+    MAX_UPLOAD_NAMES,
+    DocumentForm,
+    EditTextForm,
+    NewVersionForm,
+    PublishForm,
+    parse_local_datetime,
+)
+from consult.documents.models import Document, Paragraph, Version
+from consult.errors import Conflict, ConsultError, NotFound
+from consult.extensions import db
+from consult.tracing.compare import summary
+from consult.tracing.services import compare_versions
 
 bp = Blueprint("documents", __name__)
+
+
+def visible_document(slug: str) -> Document:
+    """The document, or 404 when it has no public version and the user may not see drafts."""
+    doc = docs.get_document(slug)
+    if not policy.can(current_user, "document.view", doc):
+        raise NotFound(f"There is no document '{slug}'.")
+    return doc
+
+
+def visible_version(slug: str, number: int) -> tuple[Document, Version]:
+    """The document and its version `number`, or 404 — also for drafts the user may not see,
+    so that their existence is not revealed."""
+    doc = visible_document(slug)
+    version = docs.get_version(doc, number)
+    if not policy.can(current_user, "version.view", version):
+        raise NotFound(f"'{doc.title}' has no version {number}.")
+    return doc, version
+
+
+def visible_paragraph(paragraph_id: int) -> Paragraph:
+    p = db.session.get(Paragraph, paragraph_id)
+    if p is None or not policy.can(current_user, "version.view", p.version):
+        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    return p
+
+
+def _comment_counts(version_ids: list[int], by: str) -> dict:
+    """Comments per version (by="version") or per paragraph (by="paragraph"), in one query."""
+    column = Comment.version_id if by == "version" else Comment.paragraph_id
+    if not version_ids:
+        return {}
+    rows = db.session.execute(
+        select(column, func.count(Comment.id))
+        .where(Comment.version_id.in_(version_ids))
+        .group_by(column)
+    )
+    return {key: n for key, n in rows}
+
+
+@bp.get("/")
+def home():
+    documents = db.session.scalars(
+        select(Document).options(selectinload(Document.versions)).order_by(Document.title)
+    ).all()
+    drafting = policy.can(current_user, "document.create")
+    listed = [d for d in documents if policy.can(current_user, "document.view", d)]
+    open_versions = sorted(
+        (v for d in documents for v in d.versions if docs.accepting_comments(v)),
+        key=lambda v: (v.closes_at is None, v.closes_at),
+    )
+    return render_template(
+        "documents/home.html", documents=listed, open_versions=open_versions, drafting=drafting
+    )
+
+
+@bp.route("/documents/new", methods=["GET", "POST"])
+@login_required
+def new_document():
+    policy.require(current_user, "document.create")
+    form = DocumentForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                doc = docs.create_document(
+                    form.slug.data,
+                    form.title.data,
+                    by=current_actor(),
+                    committee=form.committee.data or "",
+                    timezone=form.timezone.data.strip(),
+                )
+            except ConsultError as e:
+                db.session.rollback()
+                return _document_form(form, e.message), e.status
+            db.session.commit()
+            flash(f"Document '{doc.title}' created. Add its first version.")
+            return redirect(url_for("documents.new_version", slug=doc.slug))
+        return _document_form(form), 400
+    return _document_form(form)
+
+
+def _document_form(form: DocumentForm, error: str = ""):
+    return render_template(
+        "documents/new_document.html", form=form, zones=COMMON_ZONES, error=error
+    )
+
+
+@bp.get("/documents/<slug>")
+def document(slug: str):
+    doc = visible_document(slug)
+    versions = [v for v in doc.versions if policy.can(current_user, "version.view", v)]
+    counts = _comment_counts([v.id for v in versions], by="version")
+    latest = doc.latest
+    return render_template(
+        "documents/document.html",
+        doc=doc,
+        versions=versions,
+        counts=counts,
+        pairs=list(zip(versions, versions[1:], strict=False)),
+        # The service refuses a new version while the latest is a draft, open or final;
+        # the page only offers the forms when it would be accepted.
+        may_add=latest is None or latest.state == "closed",
+    )
+
+
+@bp.route("/documents/<slug>/versions/new", methods=["GET", "POST"])
+@login_required
+def new_version(slug: str):
+    doc = docs.get_document(slug)
+    policy.require(current_user, "version.create", doc)
+    form = NewVersionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _new_version_form(doc, form, "Check the form."), 400
+        try:
+            if form.source.data == "copy":
+                version = docs.copy_version(doc, by=current_actor(), label=form.label.data or "")
+            else:
+                text = _uploaded_text(form) or form.text.data or ""
+                version = docs.import_version(
+                    doc, text, by=current_actor(), label=form.label.data or ""
+                )
+        except ConsultError as e:
+            db.session.rollback()
+            return _new_version_form(doc, form, e.message), e.status
+        db.session.commit()
+        flash(f"Version {version.number} created as a draft.")
+        return redirect(url_for("documents.version", slug=doc.slug, number=version.number))
+    return _new_version_form(doc, form)
+
+
+def _uploaded_text(form: NewVersionForm) -> str | None:
+    upload = form.upload.data
+    if not upload or not upload.filename:
+        return None
+    if not upload.filename.lower().endswith(MAX_UPLOAD_NAMES):
+        raise ConsultError("Upload a Markdown file (.md, .markdown or .txt).")
+    try:
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConsultError(
+            "The file is not UTF-8 text; save it as UTF-8 and upload it again."
+        ) from None
+
+
+def _new_version_form(doc: Document, form: NewVersionForm, error: str = ""):
+    return render_template("documents/new_version.html", doc=doc, form=form, error=error)
+
+
+@bp.get("/documents/<slug>/versions/<int:number>")
+def version(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    counts = _comment_counts([v.id], by="paragraph")
+    accepting = docs.accepting_comments(v)
+    may_comment = accepting and policy.can(current_user, "comment.create", v)
+    may_enter = v.state in ("consultation", "closed") and policy.can(
+        current_user, "comment.enter_on_behalf", v
+    )
+    received_form = None
+    if may_enter:
+        received_form = ReceivedCommentForm(
+            db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+        )
+        received_form.paragraph.choices = _paragraph_choices(v)
+    return render_template(
+        "documents/version.html",
+        doc=doc,
+        version=v,
+        paragraphs=v.paragraphs,
+        counts=counts,
+        accepting=accepting,
+        may_comment=may_comment,
+        new_comment=CommentForm(current_user.organisations) if may_comment else None,
+        received_form=received_form,
+        previous=number - 1 if number > 1 else None,
+    )
+
+
+def _paragraph_choices(v: Version) -> dict[str, str]:
+    choices = {"": "The version as a whole"}
+    for p in v.paragraphs:
+        words = " ".join(p.text.split()[:8])
+        choices[str(p.id)] = f"{p.number or '–'} {words}…"
+    return choices
+
+
+@bp.route("/documents/<slug>/versions/<int:number>/edit", methods=["GET", "POST"])
+@login_required
+def edit_version(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    policy.require(current_user, "version.edit", v)
+    form = EditTextForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                docs.replace_text(v, form.text.data, by=current_actor())
+            except ConsultError as e:
+                if v.frozen:
+                    raise  # the error page: there is no form to go back to
+                db.session.rollback()
+                return _edit_form(doc, v, form, e.message), e.status
+            db.session.commit()
+            flash(f"The text of version {v.number} is saved.")
+            return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
+        if not v.frozen:
+            return _edit_form(doc, v, form, "The text is empty."), 400
+    if v.frozen:
+        raise Conflict(
+            f"Version {v.number} is {v.state_label.lower()}: its text is frozen and cannot be "
+            "edited. Start a new version instead."
+        )
+    form.text.data = form.text.data or docs.to_markdown(v)
+    return _edit_form(doc, v, form)
+
+
+def _edit_form(doc: Document, v: Version, form: EditTextForm, error: str = ""):
+    return render_template(
+        "documents/edit_version.html", doc=doc, version=v, form=form, error=error
+    )
+
+
+@bp.post("/documents/<slug>/versions/<int:number>/publish")
+@login_required
+def publish(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    policy.require(current_user, "version.publish", v)
+    form = PublishForm()
+    form.validate_on_submit()
+    closes_at = None
+    if form.mode.data != "closed":
+        if not (form.closes_at.data or "").strip():
+            raise ConsultError("Give the date and time when comments close.")
+        closes_at = parse_local_datetime(form.closes_at.data, doc.timezone)
+    docs.publish(v, by=current_actor(), closes_at=closes_at)
+    db.session.commit()
+    if closes_at:
+        flash(f"Version {v.number} is published and open for comments.")
+    else:
+        flash(f"Version {v.number} is published (closed for comments).")
+    return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
+
+
+@bp.post("/documents/<slug>/versions/<int:number>/close")
+@login_required
+def close(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    policy.require(current_user, "version.close", v)
+    docs.close(v, by=current_actor())
+    db.session.commit()
+    flash(f"Version {v.number} is closed for comments. The committee can now answer them.")
+    return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
+
+
+@bp.post("/documents/<slug>/versions/<int:number>/finalize")
+@login_required
+def finalize(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    policy.require(current_user, "version.finalize", v)
+    docs.finalize(v, by=current_actor())
+    db.session.commit()
+    flash(f"Version {v.number} is now the final text.")
+    return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
+
+
+@bp.get("/documents/<slug>/compare")
+def compare_pick(slug: str):
+    """The version pickers' GET form lands here and goes on to the citable address."""
+    doc = visible_document(slug)
+    try:
+        a, b = int(request.args["a"]), int(request.args["b"])
+    except (KeyError, ValueError):
+        raise ConsultError("Choose two versions to compare.") from None
+    args = {"changes": "1"} if request.args.get("changes") else {}
+    return redirect(url_for("documents.compare", slug=doc.slug, a=a, b=b, **args))
+
+
+@bp.get("/documents/<slug>/compare/<int:a>/<int:b>")
+def compare(slug: str, a: int, b: int):
+    doc, va = visible_version(slug, a)
+    _, vb = visible_version(slug, b)
+    rows = compare_versions(va, vb)
+    changes_only = bool(request.args.get("changes"))
+    shown = [r for r in rows if r.relation != "unchanged"] if changes_only else rows
+    return render_template(
+        "documents/compare.html",
+        doc=doc,
+        va=va,
+        vb=vb,
+        rows=shown,
+        counts=summary(rows),
+        changes_only=changes_only,
+        versions=[v for v in doc.versions if policy.can(current_user, "version.view", v)],
+    )

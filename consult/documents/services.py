@@ -1,24 +1,35 @@
-"""Documents and versions: creating, importing, copying, publishing, freezing.
+"""Documents and versions: creating, importing, copying, publishing, freezing,
+closing at the deadline; the document's committee.
 
 Services take the actor explicitly and only flush; the caller commits once.
+Paragraph-by-paragraph drafting is in documents.drafting.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from consult import signals
-from consult.documents import splitter
-from consult.documents.models import Document, LineageLink, Paragraph, Version
+from consult.documents import drafting, splitter
+from consult.documents.models import (
+    COMMITTEE_ROLES,
+    CommitteeMember,
+    Document,
+    LineageLink,
+    Paragraph,
+    ResponseEffect,
+    Version,
+)
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
 from consult.hashing import sha256
 from consult.timeutil import utcnow
-from consult.tracing.align import align
+from consult.tracing.align import Link, align
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}[a-z0-9]$")
 
@@ -44,6 +55,8 @@ def get_version(doc: Document, number: int) -> Version:
 
 
 def create_document(slug: str, title: str, *, by, committee: str = "", timezone: str = "UTC"):
+    """A new document without versions. Whoever creates it chairs its committee until the
+    secretariat forms the committee (so that someone may edit its first draft)."""
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise ConsultError(
@@ -55,8 +68,74 @@ def create_document(slug: str, title: str, *, by, committee: str = "", timezone:
         raise Conflict(f"A document with the slug '{slug}' already exists.")
     doc = Document(slug=slug, title=title.strip(), committee=committee.strip(), timezone=timezone)
     db.session.add(doc)
+    if by is not None and getattr(by, "role", "cso") != "cso":
+        # Part of creating the document, which is not itself an event of the record.
+        db.session.add(CommitteeMember(document=doc, user_id=by.id, role="chair"))
     db.session.flush()
     return doc
+
+
+# ---------------------------------------------------------------- the committee
+
+
+def committee_of(doc: Document) -> list[CommitteeMember]:
+    """The document's committee: chairs first, then drafters, each by name."""
+    return sorted(
+        doc.committee_members, key=lambda m: (m.role != "chair", m.user.display_name.lower())
+    )
+
+
+def add_committee_member(doc: Document, user, *, role: str = "drafter", by) -> CommitteeMember:
+    """Name `user` chair or drafter of the document's committee, or change their role."""
+    if role not in COMMITTEE_ROLES:
+        raise ConsultError(f"A committee role is one of: {', '.join(COMMITTEE_ROLES)}.")
+    if user is None:
+        raise NotFound("There is no such account.")
+    if user.role == "cso":
+        raise ConsultError(
+            f"{user.display_name} has a CSO account: organisations comment on drafts and the "
+            "committee answers them, so a CSO account cannot sit on a committee."
+        )
+    member = next((m for m in doc.committee_members if m.user_id == user.id), None)
+    previous = member.role if member else None
+    if previous == role:
+        raise Conflict(
+            f"{user.display_name} is already {COMMITTEE_ROLES[role].lower()} of this committee."
+        )
+    if previous == "chair":
+        _keep_a_chair(doc, member, staying=True)
+    if member is None:
+        member = CommitteeMember(document=doc, user=user, user_id=user.id, role=role)
+        db.session.add(member)
+    else:
+        member.role = role
+    db.session.flush()
+    signals.emit(
+        signals.committee_member_added, doc, by, user=user.id, role=role, previous_role=previous
+    )
+    return member
+
+
+def remove_committee_member(doc: Document, user, *, by) -> None:
+    """Take `user` off the document's committee. Membership is a working arrangement, not
+    a published record, so the row goes; the record keeps the event."""
+    member = next((m for m in doc.committee_members if user and m.user_id == user.id), None)
+    if member is None:
+        raise NotFound("That account is not on this document's committee.")
+    if member.role == "chair":
+        _keep_a_chair(doc, member, staying=False)
+    role = member.role
+    doc.committee_members.remove(member)
+    db.session.delete(member)
+    db.session.flush()
+    signals.emit(signals.committee_member_removed, doc, by, user=user.id, role=role)
+
+
+def _keep_a_chair(doc: Document, chair: CommitteeMember, *, staying: bool) -> None:
+    """Refuse to leave a committee with members but no chair."""
+    others = [m for m in doc.committee_members if m is not chair]
+    if (staying or others) and not any(m.role == "chair" for m in others):
+        raise Conflict("A committee with members needs a chair: name another chair first.")
 
 
 def to_markdown(version: Version) -> str:
@@ -86,15 +165,25 @@ def _guard_new_version(doc: Document) -> int:
 
 
 def _fill(version: Version, blocks: list[splitter.Block], previous: Version | None) -> None:
-    """Store blocks as the version's paragraphs, with lineage found by alignment."""
+    """Store blocks as the version's paragraphs, with lineage found by alignment.
+
+    A paragraph continues the lineage of its (first) old paragraph: the first piece of
+    a split keeps it and the other pieces start new lineages; a merged paragraph takes
+    the lineage of the first old one. Every (old, new) pair is a LineageLink.
+    """
     old = previous.paragraphs if previous else []
     links = align([p.text for p in old], [b.text for b in blocks]) if old else []
-    lineage_of: dict[int, str] = {}
-    pred_of: dict[int, tuple[int, str, float]] = {}
+    pairs: dict[int, list[Link]] = defaultdict(list)
     for lk in links:
         if lk.old is not None and lk.new is not None:
-            lineage_of[lk.new] = old[lk.old].lineage
-            pred_of[lk.new] = (old[lk.old].id, lk.relation, lk.similarity)
+            pairs[lk.new].append(lk)
+    lineage_of: dict[int, str] = {}
+    continued: set[str] = set()
+    for j in sorted(pairs):
+        lineage = old[min(lk.old for lk in pairs[j])].lineage
+        if lineage not in continued:
+            lineage_of[j] = lineage
+            continued.add(lineage)
     paragraphs = []
     for pos, b in enumerate(blocks):
         p = Paragraph(
@@ -114,17 +203,27 @@ def _fill(version: Version, blocks: list[splitter.Block], previous: Version | No
     if previous is None:
         return
     for pos, p in enumerate(paragraphs):
-        pred = pred_of.get(pos)
-        db.session.add(
-            LineageLink(
-                version_id=version.id,
-                paragraph_id=p.id,
-                predecessor_id=pred[0] if pred else None,
-                relation=pred[1] if pred else "added",
-                similarity=pred[2] if pred else 0.0,
-                method="alignment",
+        for lk in sorted(pairs.get(pos, []), key=lambda lk: lk.old):
+            db.session.add(
+                LineageLink(
+                    version_id=version.id,
+                    paragraph_id=p.id,
+                    predecessor_id=old[lk.old].id,
+                    relation=lk.relation,
+                    similarity=lk.similarity,
+                    method="alignment",
+                )
             )
-        )
+        if pos not in pairs:
+            db.session.add(
+                LineageLink(
+                    version_id=version.id,
+                    paragraph_id=p.id,
+                    relation="added",
+                    similarity=0.0,
+                    method="alignment",
+                )
+            )
     for lk in links:
         if lk.new is None:
             db.session.add(
@@ -191,17 +290,40 @@ def copy_version(doc: Document, *, by, label: str = "") -> Version:
     return version
 
 
-def replace_text(version: Version, text: str, *, by) -> Version:
-    """Replace a draft's whole text; lineage is re-aligned with the version before."""
-    if version.frozen:
-        raise Conflict(
-            f"Version {version.number} is {version.state_label.lower()}: its text is frozen "
-            "and cannot be edited. Start a new version instead."
-        )
+def replace_text(version: Version, text: str, *, by, base_text: str | None = None) -> Version:
+    """Replace a draft's whole text; lineage is re-aligned with the version before.
+
+    `base_text`, the text the drafter started from, guards against overwriting what
+    someone else saved meanwhile: drafting.EditConflict with both texts (and their
+    merge when the changes do not overlap).
+    """
+    _refuse_frozen(version)
     blocks = splitter.split(text)
     if not blocks:
         raise ConsultError("The text is empty: a version needs at least one paragraph.")
+    drafting.lock_draft(version)
+    _refuse_frozen(version)
+    if base_text is not None:
+        current, base = to_markdown(version), splitter.normalise(base_text)
+        if current != base:
+            raise drafting.EditConflict(
+                paragraph=None,
+                theirs=current,
+                yours=text,
+                revision=None,
+                merged=drafting.merge_texts(base, current, text),
+                what="text",
+            )
     previous = _previous(version)
+    # Suggestions taken up stay with their paragraph when it keeps its lineage.
+    effects = db.session.execute(
+        select(ResponseEffect.response_id, Paragraph.lineage)
+        .join(Paragraph, Paragraph.id == ResponseEffect.paragraph_id)
+        .where(ResponseEffect.version_id == version.id)
+    ).all()
+    db.session.execute(
+        ResponseEffect.__table__.delete().where(ResponseEffect.version_id == version.id)
+    )
     # A draft's paragraphs were never public, so they are replaced, not kept.
     for link in db.session.scalars(select(LineageLink).where(LineageLink.version_id == version.id)):
         db.session.delete(link)
@@ -211,7 +333,24 @@ def replace_text(version: Version, text: str, *, by) -> Version:
     db.session.expire(version, ["paragraphs"])
     _fill(version, blocks, previous)
     db.session.expire(version, ["paragraphs"])
+    by_lineage = {p.lineage: p for p in version.paragraphs}
+    for response_id, lineage in effects:
+        if lineage in by_lineage:
+            db.session.add(
+                ResponseEffect(
+                    response_id=response_id, paragraph=by_lineage[lineage], version_id=version.id
+                )
+            )
+    db.session.flush()
     return version
+
+
+def _refuse_frozen(version: Version) -> None:
+    if version.frozen:
+        raise Conflict(
+            f"Version {version.number} is {version.state_label.lower()}: its text is frozen "
+            "and cannot be edited. Start a new version instead."
+        )
 
 
 def _previous(version: Version) -> Version | None:
@@ -225,6 +364,9 @@ def _previous(version: Version) -> Version | None:
 def publish(version: Version, *, by, closes_at: datetime | None = None) -> Version:
     """Leave draft, exactly once: open for comments until `closes_at`, or, without a
     deadline, publish as a closed text (an earlier text readable by all)."""
+    if version.state == "draft":
+        # No drafter's change may slip in between the hash and the freeze.
+        drafting.lock_draft(version)
     if version.state != "draft":
         raise Conflict(f"Version {version.number} is already published ({version.state_label}).")
     now = utcnow()
@@ -251,19 +393,86 @@ def publish(version: Version, *, by, closes_at: datetime | None = None) -> Versi
 
 
 def close(version: Version, *, by, reason: str = "") -> Version:
+    """Close a consultation for comments. Before the deadline this is an early close:
+    pages and the command line ask for the reason, which is kept on the version and in
+    the record. After the deadline the reason is "deadline"."""
+    if refresh_state(version):
+        return version  # the deadline had passed: it is closed as at the deadline
     if version.state != "consultation":
-        raise Conflict(f"Only a version open for comments can be closed; this one is {version.state_label.lower()}.")
+        raise Conflict(
+            f"Only a version open for comments can be closed; this one is "
+            f"{version.state_label.lower()}."
+        )
+    now = utcnow()
+    reason = (reason or "").strip()
     version.state = "closed"
-    version.closed_at = utcnow()
+    version.closed_at = now
+    version.close_reason = reason or None
     db.session.flush()
     signals.emit(signals.version_state_changed, version, by, state="closed", reason=reason)
     return version
 
 
+def closes_early(version: Version, now: datetime | None = None) -> bool:
+    """Closing now would cut the consultation short (so a reason should be given)."""
+    now = now or utcnow()
+    return (
+        version.state == "consultation"
+        and version.closes_at is not None
+        and now < (version.closes_at)
+    )
+
+
+def refresh_state(version: Version, now: datetime | None = None) -> bool:
+    """Close the version if its deadline has passed; True when it was closed now.
+
+    Cheap when nothing is due (no query): pages call it when they load a version for
+    reading or commenting, and commit. The `close-expired` command does the same for
+    all versions, from cron. Both may race; the conditional update closes once.
+    """
+    now = now or utcnow()
+    if version.state != "consultation" or version.closes_at is None or now < version.closes_at:
+        return False
+    result = db.session.execute(
+        update(Version)
+        .where(Version.id == version.id, Version.state == "consultation")
+        .values(state="closed", closed_at=version.closes_at, close_reason="deadline")
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # another request closed it first
+        db.session.refresh(version)
+        return False
+    db.session.refresh(version)
+    signals.emit(
+        signals.version_state_changed,
+        version,
+        None,
+        state="closed",
+        reason="deadline",
+        closed_at=version.closes_at.isoformat(),
+    )
+    return True
+
+
+def close_expired(now: datetime | None = None) -> list[Version]:
+    """Close every consultation whose deadline has passed; the versions closed now."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Version)
+        .where(Version.state == "consultation", Version.closes_at <= now)
+        .order_by(Version.closes_at, Version.id)
+    ).all()
+    return [v for v in due if refresh_state(v, now)]
+
+
 def finalize(version: Version, *, by) -> Version:
+    """Make the latest, closed version the document's final text (once per document)."""
     doc = version.document
+    refresh_state(version)
     if version.state != "closed":
-        raise Conflict(f"Only a closed version can be made final; this one is {version.state_label.lower()}.")
+        raise Conflict(
+            f"Only a closed version can be made final; this one is {version.state_label.lower()}."
+        )
     if doc.latest is not version:
         raise Conflict("Only the latest version can be made final.")
     if any(v.state == "final" for v in doc.versions):
@@ -279,7 +488,9 @@ def finalize(version: Version, *, by) -> Version:
 
 def accepting_comments(version: Version, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    return version.state == "consultation" and (version.closes_at is None or now < version.closes_at)
+    return version.state == "consultation" and (
+        version.closes_at is None or now < version.closes_at
+    )
 
 
 def successors(paragraph: Paragraph) -> list[Paragraph]:

@@ -107,5 +107,8 @@ def connect() -> None:
         signals.comment_posted,
         signals.comment_cosigned,
         signals.response_given,
+        signals.committee_member_added,
+        signals.committee_member_removed,
+        signals.suggestion_taken_up,
     ):
         sig.connect(_on_event, weak=False)

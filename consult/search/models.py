@@ -19,3 +19,13 @@ class OutboxEntry(db.Model):
     doc_type: Mapped[str] = mapped_column(String(20))
     object_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VocabularyWord(db.Model):
+    """A word of the public search entries, with how many entries hold it (counted when
+    entries are indexed, reset by a rebuild): the vocabulary of "did you mean"."""
+
+    __tablename__ = "search_word"
+
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)

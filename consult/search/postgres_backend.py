@@ -1,0 +1,321 @@
+"""The PostgreSQL backend: full-text search shared by every app process.
+
+Entries live in `search.entry` (made by the migration 0003_search_postgres, only on
+PostgreSQL, in a schema of its own so that the ORM's tables and their comparison
+with the migrations are the same on both databases). Its `tsv` column is generated
+from the entry's texts with weights (title A, body B, suggested wording, quote and
+response C) and has a GIN index; foreign keys to the domain tables remove entries
+whose object is deleted (and let TRUNCATE … CASCADE empty it).
+
+Indexing uses the same outbox drain as Whoosh, after commit: one writer at a time
+(a transaction-level advisory lock, waited for a bounded time), entries read after
+the lock is taken, outbox rows deleted in the same transaction as the entries are
+written, so the index and the outbox can never disagree.
+
+Each word or phrase is read by websearch_to_tsquery('english', …), which never
+fails on any input, and the pieces are combined with tsquery operators (&&, ||,
+!!) so that OR binds only the words beside it, as the query language says.
+Facets are one GROUP BY GROUPING SETS over the matching rows; snippets are
+ts_headline on the page's hits only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from html import escape
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from consult.search import entries as E
+from consult.search.base import Backend, IndexBusy
+from consult.search.query import Item, websearch
+from consult.search.results import RAW_FACETS, Found, FoundHit, Spec
+
+LOCK_KEY = 0x5EA4C4  # the advisory lock of the one index writer
+START, STOP = "\ue000", "\ue001"  # marks from ts_headline, replaced after escaping
+# ts_headline reads "<…>" as markup and drops it; angle brackets go in as private-use
+# characters and come back after.
+LT, GT = "\ue002", "\ue003"
+HEADLINE = (
+    f"StartSel={START}, StopSel={STOP}, MaxFragments=2, MaxWords=35, MinWords=12, "
+    'FragmentDelimiter=" … "'
+)
+PARTS = ("body", "suggested", "quote", "response", "title")
+COLUMNS = (
+    "key",
+    "doc_type",
+    "object_id",
+    "document_id",
+    "version_id",
+    "version_number",
+    "paragraph_id",
+    "organisation_id",
+    "comment_kind",
+    "decision",
+    "draft",
+    "visible_to_public",
+    "created_at",
+    "title",
+    "body",
+    "suggested",
+    "quote",
+    "response",
+)
+_INSERT = (
+    f"INSERT INTO search.entry ({', '.join(COLUMNS)}) "  # noqa: S608 (values are bound)
+    f"VALUES ({', '.join(':' + c for c in COLUMNS)})"
+)
+_UPSERT = (
+    _INSERT
+    + " ON CONFLICT (key) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "key")
+)
+_FILTER_COLUMNS = {
+    "type": ("doc_type", "text"),
+    "document": ("document_id", "integer"),
+    "version": ("version_number", "integer"),
+    "kind": ("comment_kind", "text"),
+    "decision": ("decision", "text"),
+    "organisation": ("organisation_id", "integer"),
+}
+_FACET_COLUMNS = {
+    "type": "doc_type",
+    "document": "document_id",
+    "version": "version_number",
+    "kind": "comment_kind",
+    "decision": "decision",
+    "organisation": "organisation_id",
+    "month": "month",
+}
+
+
+def _row(e: E.Entry) -> dict:
+    return {
+        "key": e.key,
+        "doc_type": e.doc_type,
+        "object_id": e.object_id,
+        "document_id": e.document_id,
+        "version_id": e.version_id,
+        "version_number": e.version_number,
+        "paragraph_id": e.paragraph_id if e.doc_type == "paragraph" else None,
+        "organisation_id": e.organisation_id,
+        "comment_kind": e.comment_kind,
+        "decision": e.decision,
+        "draft": e.draft,
+        "visible_to_public": e.visible_to_public,
+        "created_at": e.created_at,
+        "title": e.title,
+        "body": e.body,
+        "suggested": e.suggested,
+        "quote": e.quote,
+        "response": e.response,
+    }
+
+
+def _tsquery(groups: list[tuple[Item, ...]], excluded: list[Item], params: dict) -> str:
+    """A tsquery expression: AND of OR-groups, minus the exclusions; '' when empty."""
+
+    def piece(item: Item) -> str | None:
+        source = websearch([(item,)])
+        if not source:
+            return None
+        name = f"w{len(params)}"
+        params[name] = source
+        return f"websearch_to_tsquery('english', :{name})"
+
+    ands = []
+    for group in groups:
+        ors = [p for p in (piece(i) for i in group) if p]
+        if ors:
+            ands.append("(" + " || ".join(ors) + ")" if len(ors) > 1 else ors[0])
+    nots = [p for p in (piece(i) for i in excluded) if p]
+    expr = " && ".join(ands)
+    for n in nots:
+        expr = f"{expr} && !! {n}" if expr else f"!! {n}"
+    return expr
+
+
+class PostgresBackend(Backend):
+    name = "postgres"
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # --- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self, session: Session, timeout: float = 5.0):
+        # A transaction-level lock: released by the commit (or rollback) of `session`.
+        until = time.monotonic() + timeout
+        lock = text("SELECT pg_try_advisory_xact_lock(:k)")
+        while not session.execute(lock, {"k": LOCK_KEY}).scalar():
+            if time.monotonic() >= until:
+                raise IndexBusy("the search index is being written by another process")
+            time.sleep(0.05)
+        yield
+
+    def write(self, session: Session, pairs: list[tuple[str, E.Entry | None]]) -> None:
+        gone = [key for key, e in pairs if e is None]
+        rows = [_row(e) for _, e in pairs if e is not None]
+        if gone:
+            session.execute(
+                text("DELETE FROM search.entry WHERE key = ANY(CAST(:k AS text[]))"), {"k": gone}
+            )
+        if rows:
+            session.execute(text(_UPSERT), rows)
+
+    def write_all(self, session: Session, batches: Iterator[list[E.Entry]]) -> None:
+        # DELETE, not TRUNCATE: readers keep seeing the old entries until the caller commits.
+        session.execute(text("DELETE FROM search.entry"))
+        for batch in batches:
+            session.execute(text(_INSERT), [_row(e) for e in batch])
+        # Fresh statistics, so that the planner knows the new rows at once.
+        session.execute(text("ANALYZE search.entry"))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _where(self, spec: Spec, params: dict) -> list[str] | None:
+        """SQL conditions for the filters. The SQL of this module is assembled only from
+        constant fragments (column names, operators); every value is a bound parameter."""
+        conds = ["e.visible_to_public"]
+        params["drafts"] = sorted(spec.draft_versions)
+        conds.append("(NOT e.draft OR e.version_id = ANY(CAST(:drafts AS integer[])))")
+        for name, values in spec.filters.items():
+            if not values:
+                return None
+            col, typ = _FILTER_COLUMNS[name]
+            params[f"f_{name}"] = sorted(int(v) if typ == "integer" else str(v) for v in values)
+            conds.append(f"e.{col} = ANY(CAST(:f_{name} AS {typ}[]))")
+        for name, values in spec.exclude.items():
+            if values:
+                col, typ = _FILTER_COLUMNS[name]
+                params[f"x_{name}"] = sorted(int(v) if typ == "integer" else str(v) for v in values)
+                conds.append(f"(e.{col} IS NULL OR NOT e.{col} = ANY(CAST(:x_{name} AS {typ}[])))")
+        if spec.date_from:
+            params["date_from"] = spec.date_from
+            conds.append("e.created_at >= :date_from")
+        if spec.date_to:
+            params["date_to"] = spec.date_to
+            conds.append("e.created_at < :date_to")
+        if spec.versions is not None:
+            params["latest"] = sorted(spec.versions)
+            conds.append(
+                "(e.doc_type IN ('organisation', 'document') "
+                "OR e.version_id = ANY(CAST(:latest AS integer[])))"
+            )
+        return conds
+
+    def run(self, spec: Spec, words: Iterable[str] = ()) -> Found:
+        params: dict = {}
+        positive = _tsquery(spec.groups, [], params)
+        with self.engine.connect() as conn:
+            if spec.groups:
+                empty = "''::tsquery"
+                nodes = conn.execute(text(f"SELECT numnode({positive or empty})"), params).scalar()
+                if not nodes:
+                    return Found(0, [], empty_query=True)
+            full = _tsquery(spec.groups, spec.excluded, params)
+            conds = self._where(spec, params)
+            if conds is None:
+                return Found(0, [])
+            source = "search.entry e"
+            if full:
+                source += f", (SELECT {full} AS tsq) q"
+                conds.append("e.tsv @@ q.tsq")
+            where = " AND ".join(conds)
+            total, facets = self._count(conn, source, where, params, spec.facets)
+            hits: list[FoundHit] = []
+            if spec.offset < total and spec.limit > 0:
+                hits = self._page(conn, spec, source, where, params, positive, ranked=bool(full))
+        return Found(total, hits, facets)
+
+    def _count(self, conn, source: str, where: str, params: dict, facets: bool):
+        if not facets:
+            return conn.execute(
+                text(f"SELECT count(*) FROM {source} WHERE {where}"),  # noqa: S608 (values are bound)
+                params,
+            ).scalar() or 0, {}
+        cols = [_FACET_COLUMNS[n] for n in RAW_FACETS]
+        sets = ", ".join(f"({c})" for c in cols)
+        sql = (
+            f"SELECT GROUPING({', '.join(cols)}) AS g, {', '.join(cols)}, count(*) AS n "  # noqa: S608 (values are bound)
+            f"FROM (SELECT e.*, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month "
+            f"FROM {source} WHERE {where}) e GROUP BY GROUPING SETS ({sets})"
+        )
+        out: dict[str, dict] = {n: {} for n in RAW_FACETS}
+        width = len(cols)
+        for row in conn.execute(text(sql), params):
+            # GROUPING() has a 0 bit for the one column this row is grouped by.
+            for i, name in enumerate(RAW_FACETS):
+                if not row.g & (1 << (width - 1 - i)):
+                    value = row[i + 1]
+                    if value is not None and value != "":
+                        out[name][str(value)] = row.n
+        total = sum(out["type"].values())
+        return total, out
+
+    def _page(
+        self,
+        conn,
+        spec: Spec,
+        source: str,
+        where: str,
+        params: dict,
+        positive: str,
+        *,
+        ranked: bool,
+    ) -> list[FoundHit]:
+        params = dict(params, limit=spec.limit, offset=spec.offset)
+        if spec.sort == "relevance" and ranked:
+            score, order = "ts_rank_cd(e.tsv, q.tsq)", "score DESC, e.created_at DESC, e.key"
+        else:
+            score = "0.0"
+            order = "e.created_at DESC, e.key" if spec.sort != "oldest" else "e.created_at, e.key"
+        inner = (
+            f"SELECT e.key, e.doc_type, e.object_id, e.created_at, {score} AS score, "  # noqa: S608 (values are bound)
+            f"{', '.join('e.' + p for p in PARTS)} FROM {source} WHERE {where} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+        )
+        if positive:
+            params["headline"], params["angles"] = HEADLINE, LT + GT
+            heads = ", ".join(
+                f"CASE WHEN p.{p} <> '' THEN ts_headline('english', "
+                f"translate(p.{p}, '<>', :angles), hq.tsq, :headline) "
+                f"END AS h_{p}"
+                for p in PARTS
+            )
+            sql = (
+                f"SELECT p.*, {heads} FROM ({inner}) p, (SELECT {positive} AS tsq) hq "  # noqa: S608 (values are bound)
+                f"ORDER BY {order.replace('e.', 'p.')}"
+            )
+        else:
+            sql = inner
+        hits = []
+        for row in conn.execute(text(sql), params).mappings():
+            snippet, part = None, "body"
+            if positive:
+                for p in PARTS:
+                    head = row[f"h_{p}"]
+                    if head and START in head:
+                        snippet, part = _marked(head), p
+                        break
+            if snippet is None:
+                part = next((p for p in PARTS if row[p]), "body")
+                body = row[part] or ""
+                snippet = escape(body[:240] + ("…" if len(body) > 240 else ""), quote=False)
+            hits.append(
+                FoundHit(row["doc_type"], row["object_id"], float(row["score"]), snippet, part)
+            )
+        return hits
+
+    def keys(self) -> Iterator[str]:
+        with self.engine.connect() as conn:
+            return iter(list(conn.scalars(text("SELECT key FROM search.entry ORDER BY key"))))
+
+
+def _marked(head: str) -> str:
+    head = head.replace(LT, "<").replace(GT, ">")
+    return escape(head, quote=False).replace(START, "<mark>").replace(STOP, "</mark>")
