@@ -21,7 +21,7 @@ from consult.documents import services as docs
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import ConsultError
 from consult.extensions import db
-from consult.timeutil import clock, parse_iso
+from consult.timeutil import clock, parse_iso, utcnow
 
 #: Every demo account signs in with this password (shown in the README).
 DEMO_PASSWORD = "consult-demo-2026"
@@ -108,9 +108,37 @@ def load_demo() -> str:
         if vd.get("final"):
             with clock(published + timedelta(days=30)):
                 docs.finalize(version, by=chair)
+    opened = _load_open_consultation(data.get("open_consultation"), orgs, users, chair)
     db.session.flush()
     return (
         f"Loaded '{doc.title}': {len(data['versions'])} versions, {len(orgs)} organisations, "
         f"{len(users)} accounts (password: {DEMO_PASSWORD}), {counts['comments']} comments, "
-        f"{counts['responses']} responses."
+        f"{counts['responses']} responses." + (f" Open for comments: '{opened}'." if opened else "")
     )
+
+
+def _load_open_consultation(spec: dict | None, orgs: dict, users: dict, chair) -> str | None:
+    """A second, short document open for comments from a few days ago until some weeks
+    from now (relative to the day the demo is loaded), so that there is always
+    something to comment on."""
+    if not spec:
+        return None
+    now = utcnow()
+    opened = now - timedelta(days=spec["opened_days_ago"])
+    text = (resources.files("consult.demo") / "data" / spec["file"]).read_text(encoding="utf-8")
+    with clock(opened - timedelta(hours=1)):
+        doc = docs.create_document(spec["slug"], spec["title"], by=chair, committee=spec["committee"],
+                                   timezone=spec.get("timezone", "UTC"))
+        version = docs.import_version(doc, text, by=chair, label=spec["label"])
+        version.note = spec.get("note", "")
+    with clock(opened):
+        docs.publish(version, by=chair, closes_at=now + timedelta(days=spec["open_days"]))
+    for c in spec.get("comments", []):
+        author = next(u for u in users.values() if orgs[c["org"]] in u.organisations)
+        with clock(now - timedelta(days=c["days_ago"])):
+            consultation.post_comment(
+                version=version, paragraph=_paragraph(version, c["anchor"]), organisation=orgs[c["org"]],
+                kind=c["kind"], body=c["body"], suggested_text=c.get("suggested_text"),
+                quote=c.get("quote"), by=author,
+            )
+    return doc.title
