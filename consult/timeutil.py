@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
-
 _frozen: ContextVar[datetime | None] = ContextVar("frozen_clock", default=None)
 
 

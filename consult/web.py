@@ -49,5 +49,10 @@ def page_number(default: int = 1) -> int:
 
 def template_helpers(filters: bool = False) -> dict:
     if filters:
-        return {"markdown": render_markdown, "dt": format_dt, "time_left": time_left, "diff_html": diff_html}
+        return {
+            "markdown": render_markdown,
+            "dt": format_dt,
+            "time_left": time_left,
+            "diff_html": diff_html,
+        }
     return {"can": can}

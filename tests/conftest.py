@@ -115,8 +115,12 @@ def make_org():
     def make(slug=None, name=None, *, kind="ngo", countries=("TH",), verified=True, **kw):
         n = next(counter)
         org = create_organisation(
-            slug or f"org-{n}", name or f"Organisation {n}", kind=kind, countries=list(countries),
-            verified=verified, **kw,
+            slug or f"org-{n}",
+            name or f"Organisation {n}",
+            kind=kind,
+            countries=list(countries),
+            verified=verified,
+            **kw,
         )
         db.session.commit()
         return org
@@ -134,7 +138,13 @@ def make_user(make_org):
         n = next(counter)
         if role == "cso" and org is None:
             org = make_org()
-        user = create_user(email or f"{role}{n}@example.org", password, role=role, name=name or f"{role.title()} {n}", organisation=org)
+        user = create_user(
+            email or f"{role}{n}@example.org",
+            password,
+            role=role,
+            name=name or f"{role.title()} {n}",
+            organisation=org,
+        )
         db.session.commit()
         return user
 
@@ -195,4 +205,6 @@ def login(client):
 def pytest_collection_modifyitems(config, items):
     # In CI nothing may be skipped for want of a browser or a database.
     if CI and shutil.which("chromium") is None and any("browser" in i.keywords for i in items):
-        raise pytest.UsageError("CI needs Debian's chromium for the browser tests (.ci/run installs it).")
+        raise pytest.UsageError(
+            "CI needs Debian's chromium for the browser tests (.ci/run installs it)."
+        )

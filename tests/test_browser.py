@@ -21,8 +21,13 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,7 +53,9 @@ def browser():
         b.close()
 
 
-def test_sign_in_comment_on_a_paragraph_and_see_it(app, live_server, browser, make_document, make_user):
+def test_sign_in_comment_on_a_paragraph_and_see_it(
+    app, live_server, browser, make_document, make_user
+):
     doc = make_document("consultation")
     member = make_user("cso", email="lan@example.org", name="Lan Pham")
     paragraph = doc.latest.paragraphs[3]  # "Every submission receives a written answer."

@@ -14,7 +14,9 @@ from consult.extensions import db
 from consult.record.models import Event
 from consult.timeutil import utcnow
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "us-https-only-standard-m-15-13"
+CORPUS = (
+    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "us-https-only-standard-m-15-13"
+)
 
 
 def _count(model):
@@ -22,7 +24,19 @@ def _count(model):
 
 
 def test_create_org(runner):
-    r = runner.invoke(args=["create-org", "mcvn", "Mekong Civic Voices", "--country", "TH", "--country", "la", "--kind", "network"])
+    r = runner.invoke(
+        args=[
+            "create-org",
+            "mcvn",
+            "Mekong Civic Voices",
+            "--country",
+            "TH",
+            "--country",
+            "la",
+            "--kind",
+            "network",
+        ]
+    )
     assert r.exit_code == 0, r.output
     org = db.session.scalar(select(Organisation))
     assert (org.slug, org.countries, org.kind) == ("mcvn", ["TH", "LA"], "network")
@@ -43,7 +57,10 @@ def test_create_org_refuses_bad_input(runner, make_org):
 
 def test_create_user_with_password_on_stdin(runner, make_org, app):
     make_org("ab")
-    r = runner.invoke(args=["create-user", "ana@example.org", "--role", "cso", "--org", "ab"], input="a long password\n")
+    r = runner.invoke(
+        args=["create-user", "ana@example.org", "--role", "cso", "--org", "ab"],
+        input="a long password\n",
+    )
     assert r.exit_code == 0, r.output
     assert "Password:" not in r.output
     client = app.test_client()
@@ -59,11 +76,18 @@ def test_create_user_generates_and_prints_a_password(runner):
 
 
 def test_create_user_refusals(runner):
-    r = runner.invoke(args=["create-user", "x@example.org", "--role", "cso"], input="long enough pw\n")
+    r = runner.invoke(
+        args=["create-user", "x@example.org", "--role", "cso"], input="long enough pw\n"
+    )
     assert r.exit_code == 1 and "belongs to an organisation" in r.output
-    r = runner.invoke(args=["create-user", "x@example.org", "--role", "cso", "--org", "nope"], input="long enough pw\n")
+    r = runner.invoke(
+        args=["create-user", "x@example.org", "--role", "cso", "--org", "nope"],
+        input="long enough pw\n",
+    )
     assert r.exit_code == 1 and "no organisation 'nope'" in r.output
-    r = runner.invoke(args=["create-user", "not-an-email", "--role", "admin"], input="long enough pw\n")
+    r = runner.invoke(
+        args=["create-user", "not-an-email", "--role", "admin"], input="long enough pw\n"
+    )
     assert r.exit_code == 1 and "not an e-mail address" in r.output
     assert _count(User) == 0
 
@@ -78,12 +102,24 @@ def test_create_token(runner, make_user):
 
 
 def test_import_version_states(runner, tmp_path):
-    r = runner.invoke(args=["import-version", "https-only", str(CORPUS / "v1.md"), "--title", "HTTPS-Only Standard", "--label", "Proposed"])
+    r = runner.invoke(
+        args=[
+            "import-version",
+            "https-only",
+            str(CORPUS / "v1.md"),
+            "--title",
+            "HTTPS-Only Standard",
+            "--label",
+            "Proposed",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert "version 1 (closed)" in r.output
     doc = db.session.scalar(select(Document))
     assert doc.title == "HTTPS-Only Standard"
-    r = runner.invoke(args=["import-version", "https-only", str(CORPUS / "v2.md"), "--open-until", "2099-01-31"])
+    r = runner.invoke(
+        args=["import-version", "https-only", str(CORPUS / "v2.md"), "--open-until", "2099-01-31"]
+    )
     assert r.exit_code == 0, r.output
     assert "version 2 (open for comments)" in r.output
     # Refused while the previous version is open for comments.
@@ -98,9 +134,13 @@ def test_import_version_states(runner, tmp_path):
 def test_import_version_as_draft_and_bad_dates(runner, tmp_path):
     r = runner.invoke(args=["import-version", "doc-a", str(CORPUS / "v1.md"), "--draft"])
     assert r.exit_code == 0 and "(draft)" in r.output
-    r = runner.invoke(args=["import-version", "doc-b", str(CORPUS / "v1.md"), "--open-until", "next week"])
+    r = runner.invoke(
+        args=["import-version", "doc-b", str(CORPUS / "v1.md"), "--open-until", "next week"]
+    )
     assert r.exit_code == 1 and "not an ISO date" in r.output
-    r = runner.invoke(args=["import-version", "doc-c", str(CORPUS / "v1.md"), "--open-until", "2001-01-01"])
+    r = runner.invoke(
+        args=["import-version", "doc-c", str(CORPUS / "v1.md"), "--open-until", "2001-01-01"]
+    )
     assert r.exit_code == 1 and "future" in r.output
     empty = tmp_path / "empty.md"
     empty.write_text("\n")

@@ -48,8 +48,8 @@ def test_word_diff_on_a_long_text_is_minimal():
 
 def test_diff_html_marks_changes_for_screen_readers():
     html = diff_html(word_diff("a <b> c", "a <b> d"))
-    assert "<del><span class=\"sr\">[deleted: </span>c" in html
-    assert "<ins><span class=\"sr\">[inserted: </span>d" in html
+    assert '<del><span class="sr">[deleted: </span>c' in html
+    assert '<ins><span class="sr">[inserted: </span>d' in html
     assert "&lt;b&gt;" in html
 
 

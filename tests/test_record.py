@@ -19,8 +19,12 @@ def _consultation(make_document, make_user):
     member = make_user("cso")
     v = doc.latest
     c = cs.post_comment(
-        version=v, paragraph=v.paragraphs[2], organisation=member.organisation, kind="comment",
-        body="Please add a deadline for answers.", by=member,
+        version=v,
+        paragraph=v.paragraphs[2],
+        organisation=member.organisation,
+        kind="comment",
+        body="Please add a deadline for answers.",
+        by=member,
     )
     db.session.commit()
     return doc, v, c
@@ -34,8 +38,11 @@ def test_every_step_is_an_event_in_a_valid_chain(make_document, make_user):
     db.session.commit()
     kinds = list(db.session.scalars(select(Event.kind).order_by(Event.seq)))
     assert kinds == [
-        "version.created", "version.published", "comment.posted",
-        "version.state_changed", "response.given",
+        "version.created",
+        "version.published",
+        "comment.posted",
+        "version.state_changed",
+        "response.given",
     ]
     result = verify()
     assert result.ok, result.problem
@@ -46,7 +53,9 @@ def test_every_step_is_an_event_in_a_valid_chain(make_document, make_user):
 
 def test_tampering_with_a_comment_is_detected(make_document, make_user):
     _, _, c = _consultation(make_document, make_user)
-    db.session.execute(text("UPDATE comment SET body = 'We never said that.' WHERE id = :i"), {"i": c.id})
+    db.session.execute(
+        text("UPDATE comment SET body = 'We never said that.' WHERE id = :i"), {"i": c.id}
+    )
     db.session.commit()
     result = verify()
     assert not result.ok

@@ -75,7 +75,7 @@ def test_inline_html_is_dropped_from_text_and_never_rendered():
 
 
 def test_rendering_escapes_raw_html_and_scripts():
-    html = render_markdown('Hello <script>alert(1)</script> [x](javascript:alert(1)) **bold**')
+    html = render_markdown("Hello <script>alert(1)</script> [x](javascript:alert(1)) **bold**")
     assert "<script" not in html
     assert 'href="javascript' not in html
     assert "<strong>bold</strong>" in html

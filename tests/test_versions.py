@@ -104,8 +104,10 @@ def test_copy_keeps_lineage_exactly(make_document):
 def test_import_aligns_lineage_with_the_previous_version(make_document):
     doc = make_document("closed")
     v1 = doc.latest
-    text = SAMPLE.replace("Every submission receives a written answer.",
-                          "Every submission receives a written and public answer.")
+    text = SAMPLE.replace(
+        "Every submission receives a written answer.",
+        "Every submission receives a written and public answer.",
+    )
     text = text.replace("- Public hearings on every bill.\n", "")
     text += "\n## Review\n\nThe framework is reviewed every three years.\n"
     v2 = docs.import_version(doc, text, by=None, label="Second")

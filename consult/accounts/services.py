@@ -51,7 +51,9 @@ def create_organisation(
     countries = [c.strip().upper() for c in (countries or []) if c.strip()]
     bad = [c for c in countries if not COUNTRY.match(c)]
     if bad:
-        raise ConsultError(f"Countries are two-letter ISO codes such as TH or PH, not {', '.join(bad)}.")
+        raise ConsultError(
+            f"Countries are two-letter ISO codes such as TH or PH, not {', '.join(bad)}."
+        )
     if not name.strip():
         raise ConsultError("An organisation needs a name.")
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
@@ -73,7 +75,12 @@ def create_organisation(
 
 
 def create_user(
-    email: str, password: str, *, role: str = "cso", name: str = "", organisation: Organisation | None = None
+    email: str,
+    password: str,
+    *,
+    role: str = "cso",
+    name: str = "",
+    organisation: Organisation | None = None,
 ) -> User:
     email = email.strip()
     if not EMAIL.match(email):
@@ -86,7 +93,9 @@ def create_user(
         raise ConsultError("A CSO member belongs to an organisation; name it.")
     if get_user_by_email(email):
         raise Conflict(f"There is already an account for {email}.")
-    user = User(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password))
+    user = User(
+        email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password)
+    )
     db.session.add(user)
     if organisation is not None:
         db.session.add(Membership(user=user, organisation=organisation))

@@ -90,11 +90,15 @@ def post_comment(
     if not body:
         raise ConsultError("The comment is empty.")
     if len(body) > MAX_BODY:
-        raise ConsultError(f"A comment is at most {MAX_BODY:,} characters; this one has {len(body):,}.")
+        raise ConsultError(
+            f"A comment is at most {MAX_BODY:,} characters; this one has {len(body):,}."
+        )
     if kind == "suggestion" and not suggested_text:
         raise ConsultError("A suggestion needs the wording you propose.")
     if kind != "suggestion" and suggested_text:
-        raise ConsultError("Only a suggestion carries proposed wording; choose the kind 'suggestion'.")
+        raise ConsultError(
+            "Only a suggestion carries proposed wording; choose the kind 'suggestion'."
+        )
     if suggested_text and len(suggested_text) > MAX_SUGGESTION:
         raise ConsultError(f"Proposed wording is at most {MAX_SUGGESTION:,} characters.")
     if paragraph is not None and paragraph.version_id != version.id:
@@ -104,26 +108,38 @@ def post_comment(
     created = utcnow()
     if on_behalf:
         if version.state not in ("consultation", "closed"):
-            raise Conflict(f"Version {version.number} does not take comments ({version.state_label}).")
+            raise Conflict(
+                f"Version {version.number} does not take comments ({version.state_label})."
+            )
         if received_at is not None:
             if received_at > created:
                 raise ConsultError("The date received cannot be in the future.")
             created = received_at
         if channel == "web":
-            raise ConsultError("A comment entered for an organisation came by e-mail, paper or workshop.")
+            raise ConsultError(
+                "A comment entered for an organisation came by e-mail, paper or workshop."
+            )
     else:
         if not accepting_comments(version):
             raise Conflict(
                 f"Version {version.number} is not open for comments"
-                + (f": the deadline was {version.closes_at:%d %B %Y %H:%M} UTC." if version.closes_at else ".")
+                + (
+                    f": the deadline was {version.closes_at:%d %B %Y %H:%M} UTC."
+                    if version.closes_at
+                    else "."
+                )
             )
         if organisation not in by.organisations:
-            raise ConsultError("You can only comment for an organisation you belong to.", status=403)
+            raise ConsultError(
+                "You can only comment for an organisation you belong to.", status=403
+            )
     span = None
     if quote:
         span = find_quote(paragraph.text, quote)
         if span is None:
-            raise ConsultError("The quoted words are not in this paragraph; copy them from its text.")
+            raise ConsultError(
+                "The quoted words are not in this paragraph; copy them from its text."
+            )
         quote = paragraph.text[span[0] : span[1]]
     c = Comment(
         tracking="C-" + secrets.token_hex(5).upper(),
@@ -169,7 +185,9 @@ def respond(comment: Comment, *, decision: str, reason: str, by: User) -> Respon
         raise ConsultError("Every answer gives its reason.")
     if comment.version.state == "consultation" and accepting_comments(comment.version):
         raise Conflict("Comments are answered once the consultation has closed.")
-    r = Response(comment=comment, decision=decision, reason=reason, responder=by, created_at=utcnow())
+    r = Response(
+        comment=comment, decision=decision, reason=reason, responder=by, created_at=utcnow()
+    )
     db.session.add(r)
     db.session.flush()
     signals.emit(
@@ -197,8 +215,15 @@ def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> 
         raise ConsultError("An organisation cannot co-sign its own comment.")
     if any(s.organisation_id == organisation.id for s in comment.cosignatures):
         raise Conflict(f"{organisation.name} has already co-signed this comment.")
-    s = CoSignature(comment=comment, organisation=organisation, user_id=by.id if by else None, created_at=utcnow())
+    s = CoSignature(
+        comment=comment,
+        organisation=organisation,
+        user_id=by.id if by else None,
+        created_at=utcnow(),
+    )
     db.session.add(s)
     db.session.flush()
-    signals.emit(signals.comment_cosigned, s, by, comment=comment.tracking, organisation=organisation.slug)
+    signals.emit(
+        signals.comment_cosigned, s, by, comment=comment.tracking, organisation=organisation.slug
+    )
     return s

@@ -24,7 +24,7 @@ from consult.extensions import db
 from consult.timeutil import clock, parse_iso, utcnow
 
 #: Every demo account signs in with this password (shown in the README).
-DEMO_PASSWORD = "consult-demo-2026"
+DEMO_PASSWORD = "consult-demo-2026"  # noqa: S105 - public by design: demo data only
 
 
 def is_empty() -> bool:
@@ -41,7 +41,9 @@ def _data() -> tuple[dict, dict[str, str]]:
 def _paragraph(version: Version, anchor: str) -> Paragraph:
     found = [p for p in version.paragraphs if anchor in p.text]
     if len(found) != 1:
-        raise ConsultError(f"demo data: '{anchor}' is in {len(found)} paragraphs of version {version.number}")
+        raise ConsultError(
+            f"demo data: '{anchor}' is in {len(found)} paragraphs of version {version.number}"
+        )
     return found[0]
 
 
@@ -51,23 +53,37 @@ def load_demo() -> str:
     with clock(first):
         orgs = {
             o["slug"]: accounts.create_organisation(
-                o["slug"], o["name"], kind=o["kind"], countries=o["countries"], acronym=o.get("acronym"),
-                focus=o.get("focus"), website=o.get("website"), description=o.get("description"),
+                o["slug"],
+                o["name"],
+                kind=o["kind"],
+                countries=o["countries"],
+                acronym=o.get("acronym"),
+                focus=o.get("focus"),
+                website=o.get("website"),
+                description=o.get("description"),
                 verified=o.get("verified", False),
             )
             for o in data["organisations"]
         }
         users = {
             u["email"]: accounts.create_user(
-                u["email"], DEMO_PASSWORD, role=u["role"], name=u["name"],
+                u["email"],
+                DEMO_PASSWORD,
+                role=u["role"],
+                name=u["name"],
                 organisation=orgs[u["org"]] if u.get("org") else None,
             )
             for u in data["users"]
         }
         d = data["document"]
         chair = next(u for u in users.values() if u.role == "secretariat")
-        doc = docs.create_document(d["slug"], d["title"], by=chair, committee=d["committee"],
-                                   timezone=d.get("timezone", "UTC"))
+        doc = docs.create_document(
+            d["slug"],
+            d["title"],
+            by=chair,
+            committee=d["committee"],
+            timezone=d.get("timezone", "UTC"),
+        )
     comments_by_version: dict[int, list[dict]] = {}
     for c in data["comments"]:
         comments_by_version.setdefault(c["version"], []).append(c)
@@ -88,9 +104,16 @@ def load_demo() -> str:
             author = users.get(c.get("author") or "")
             with clock(at):
                 comment = consultation.post_comment(
-                    version=version, paragraph=para, organisation=orgs[c["org"]], kind=c["kind"],
-                    body=c["body"], suggested_text=c.get("suggested_text"), quote=c.get("quote"),
-                    by=author or chair, channel=c.get("channel", "web"), on_behalf=author is None,
+                    version=version,
+                    paragraph=para,
+                    organisation=orgs[c["org"]],
+                    kind=c["kind"],
+                    body=c["body"],
+                    suggested_text=c.get("suggested_text"),
+                    quote=c.get("quote"),
+                    by=author or chair,
+                    channel=c.get("channel", "web"),
+                    on_behalf=author is None,
                     received_at=at if author is None else None,
                 )
                 for slug in c.get("cosigned_by") or []:
@@ -103,7 +126,9 @@ def load_demo() -> str:
         for comment, c in sorted(posted, key=lambda x: x[1]["response"]["at"]):
             r = c["response"]
             with clock(parse_iso(r["at"])):
-                consultation.respond(comment, decision=r["decision"], reason=r["reason"], by=users[r["by"]])
+                consultation.respond(
+                    comment, decision=r["decision"], reason=r["reason"], by=users[r["by"]]
+                )
             counts["responses"] += 1
         if vd.get("final"):
             with clock(published + timedelta(days=30)):
@@ -127,8 +152,13 @@ def _load_open_consultation(spec: dict | None, orgs: dict, users: dict, chair) -
     opened = now - timedelta(days=spec["opened_days_ago"])
     text = (resources.files("consult.demo") / "data" / spec["file"]).read_text(encoding="utf-8")
     with clock(opened - timedelta(hours=1)):
-        doc = docs.create_document(spec["slug"], spec["title"], by=chair, committee=spec["committee"],
-                                   timezone=spec.get("timezone", "UTC"))
+        doc = docs.create_document(
+            spec["slug"],
+            spec["title"],
+            by=chair,
+            committee=spec["committee"],
+            timezone=spec.get("timezone", "UTC"),
+        )
         version = docs.import_version(doc, text, by=chair, label=spec["label"])
         version.note = spec.get("note", "")
     with clock(opened):
@@ -137,8 +167,13 @@ def _load_open_consultation(spec: dict | None, orgs: dict, users: dict, chair) -
         author = next(u for u in users.values() if orgs[c["org"]] in u.organisations)
         with clock(now - timedelta(days=c["days_ago"])):
             consultation.post_comment(
-                version=version, paragraph=_paragraph(version, c["anchor"]), organisation=orgs[c["org"]],
-                kind=c["kind"], body=c["body"], suggested_text=c.get("suggested_text"),
-                quote=c.get("quote"), by=author,
+                version=version,
+                paragraph=_paragraph(version, c["anchor"]),
+                organisation=orgs[c["org"]],
+                kind=c["kind"],
+                body=c["body"],
+                suggested_text=c.get("suggested_text"),
+                quote=c.get("quote"),
+                by=author,
             )
     return doc.title

@@ -93,7 +93,9 @@ def _starts(tokens: list[Token]) -> list[tuple[int, str, int]]:
             level = int(tok.tag[1]) if tok.type == "heading_open" else 0
             starts.append((tok.map[0], _SINGLE[tok.type], level))
         elif tok.level == 1 and tok.type in ("list_item_open", "dt_open"):
-            starts.append((tok.map[0], "list_item" if tok.type == "list_item_open" else "definition", 0))
+            starts.append(
+                (tok.map[0], "list_item" if tok.type == "list_item_open" else "definition", 0)
+            )
     return starts
 
 

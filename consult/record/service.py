@@ -15,7 +15,9 @@ from consult.timeutil import utcnow
 GENESIS = "0" * 64
 
 
-def event_hash(prev_hash: str, seq: int, kind: str, created_at: str, subject: str, payload: str) -> str:
+def event_hash(
+    prev_hash: str, seq: int, kind: str, created_at: str, subject: str, payload: str
+) -> str:
     return sha256(canonical([prev_hash, seq, kind, created_at, subject, payload]))
 
 
@@ -23,7 +25,9 @@ def head() -> Event | None:
     return db.session.scalar(select(Event).order_by(Event.seq.desc()).limit(1))
 
 
-def append(kind: str, subject_type: str, subject_id: int, actor_id: int | None, data: dict) -> Event:
+def append(
+    kind: str, subject_type: str, subject_id: int, actor_id: int | None, data: dict
+) -> Event:
     """Add one event at the head of the chain, in the caller's transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
         # Several app processes append; one at a time keeps the chain linear.
@@ -42,7 +46,9 @@ def append(kind: str, subject_type: str, subject_id: int, actor_id: int | None, 
         subject_id=subject_id,
         payload=payload,
         prev_hash=prev,
-        hash=event_hash(prev, seq, kind, created.isoformat(), f"{subject_type}:{subject_id}", payload),
+        hash=event_hash(
+            prev, seq, kind, created.isoformat(), f"{subject_type}:{subject_id}", payload
+        ),
     )
     db.session.add(ev)
     db.session.flush()
@@ -70,19 +76,31 @@ def verify() -> Verification:
     for ev in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
         count += 1
         if ev.seq != count:
-            return Verification(False, count, 0, prev, f"event {count} is missing (found seq {ev.seq})")
+            return Verification(
+                False, count, 0, prev, f"event {count} is missing (found seq {ev.seq})"
+            )
         expected = event_hash(
-            prev, ev.seq, ev.kind, ev.created_at.isoformat(), f"{ev.subject_type}:{ev.subject_id}", ev.payload
+            prev,
+            ev.seq,
+            ev.kind,
+            ev.created_at.isoformat(),
+            f"{ev.subject_type}:{ev.subject_id}",
+            ev.payload,
         )
         if ev.prev_hash != prev or ev.hash != expected:
-            return Verification(False, count, 0, prev, f"event {ev.seq} ({ev.kind}) does not match its hash")
+            return Verification(
+                False, count, 0, prev, f"event {ev.seq} ({ev.kind}) does not match its hash"
+            )
         prev = ev.hash
     versions = 0
     for v in db.session.scalars(select(Version).where(Version.state != "draft")):
         versions += 1
         if compute_hash(v) != v.content_hash:
             return Verification(
-                False, count, versions, prev,
+                False,
+                count,
+                versions,
+                prev,
                 f"{v.document.slug} version {v.number}: text does not match its published hash",
             )
     for c in db.session.scalars(select(Comment)).yield_per(500):
@@ -96,7 +114,13 @@ def _subject_type(obj) -> str:
 
 
 def _on_event(sender: str, subject, actor=None, data=None) -> None:
-    append(sender, _subject_type(subject), subject.id, actor.id if actor is not None else None, data or {})
+    append(
+        sender,
+        _subject_type(subject),
+        subject.id,
+        actor.id if actor is not None else None,
+        data or {},
+    )
 
 
 def connect() -> None:

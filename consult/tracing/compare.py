@@ -72,10 +72,7 @@ def compare(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[Row]
         else:
             before = old[i][1]
             diff = word_diff(before, text)
-            if i in moved_old:
-                relation = "moved"
-            else:
-                relation = "unchanged" if before == text else "edited"
+            relation = "moved" if i in moved_old else "unchanged" if before == text else "edited"
             rows.append(Row(relation, i, j, diff))
         rows += [Row("removed", k, None, [("delete", old[k][1])]) for k in removed_after.get(j, [])]
     return rows

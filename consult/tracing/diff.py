@@ -65,7 +65,9 @@ def diff_html(diff: list[tuple[str, str]]) -> str:
     for op, text in diff:
         t = escape(text)
         if op == "insert":
-            out.append(f'<ins><span class="sr">[inserted: </span>{t}<span class="sr">]</span></ins>')
+            out.append(
+                f'<ins><span class="sr">[inserted: </span>{t}<span class="sr">]</span></ins>'
+            )
         elif op == "delete":
             out.append(f'<del><span class="sr">[deleted: </span>{t}<span class="sr">]</span></del>')
         else:

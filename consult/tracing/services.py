@@ -19,7 +19,9 @@ class ComparedParagraph:
 def compare_versions(a: Version, b: Version) -> list[ComparedParagraph]:
     """Paragraph-by-paragraph comparison of two versions of one document, by lineage."""
     old, new = a.paragraphs, b.paragraphs
-    rows: list[Row] = compare([(p.lineage, p.text) for p in old], [(p.lineage, p.text) for p in new])
+    rows: list[Row] = compare(
+        [(p.lineage, p.text) for p in old], [(p.lineage, p.text) for p in new]
+    )
     return [
         ComparedParagraph(
             r.relation,
