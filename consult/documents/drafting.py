@@ -25,7 +25,6 @@ changes do not overlap) so the page can show them; nothing typed is lost.
 
 from __future__ import annotations
 
-import bisect
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -40,7 +39,8 @@ from consult.documents.models import LineageLink, Paragraph, ResponseEffect, Ver
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
 from consult.tracing.align import kinship, similarity, words
-from consult.tracing.diff import tokens
+from consult.tracing.compare import longest_increasing
+from consult.tracing.diff import WordCodec
 
 MAX_SOURCE = 50_000
 
@@ -110,19 +110,20 @@ class ReviewRow:
 # ---------------------------------------------------------------- loading and guards
 
 
-def get_draft_paragraph(version: Version, paragraph_id: int) -> Paragraph:
-    p = db.session.get(Paragraph, paragraph_id)
-    if p is None or p.version_id != version.id:
-        raise NotFound(f"Version {version.number} has no paragraph {paragraph_id}.")
-    return p
-
-
-def _guard(version: Version) -> None:
+def refuse_frozen(version: Version) -> None:
+    """A version's text changes only while it is a draft."""
     if version.frozen:
         raise Conflict(
             f"Version {version.number} is {version.state_label.lower()}: its text is frozen "
             "and cannot be edited. Start a new version instead."
         )
+
+
+def get_draft_paragraph(version: Version, paragraph_id: int) -> Paragraph:
+    p = db.session.get(Paragraph, paragraph_id)
+    if p is None or p.version_id != version.id:
+        raise NotFound(f"Version {version.number} has no paragraph {paragraph_id}.")
+    return p
 
 
 def lock_draft(version: Version) -> None:
@@ -141,7 +142,7 @@ def lock_draft(version: Version) -> None:
 
 def _lock(version: Version) -> None:
     lock_draft(version)
-    _guard(version)
+    refuse_frozen(version)
 
 
 def _reload(p: Paragraph) -> bool:
@@ -229,7 +230,7 @@ def edit_paragraph(
     """
     yours = new_source
     version = p.version
-    _guard(version)
+    refuse_frozen(version)
     blocks = _blocks(new_source)
     _lock(version)
     if not _reload(p):
@@ -265,7 +266,7 @@ def save_paragraph(
 ) -> list[Paragraph]:
     """edit_paragraph by id, for the page: a paragraph deleted meanwhile gives an
     EditConflict with the typed text, not a 404 that would lose it."""
-    _guard(version)
+    refuse_frozen(version)
     p = db.session.get(Paragraph, paragraph_id)
     if p is None or p.version_id != version.id:
         raise EditConflict(paragraph=None, theirs=None, yours=new_source, revision=None)
@@ -274,7 +275,7 @@ def save_paragraph(
 
 def insert_after(p: Paragraph, source: str, *, by) -> list[Paragraph]:
     """New paragraph(s) after `p`, with new lineages (added)."""
-    _guard(p.version)
+    refuse_frozen(p.version)
     blocks = _blocks(source)
     version = _fresh(p)
     order = list(version.paragraphs)
@@ -283,7 +284,7 @@ def insert_after(p: Paragraph, source: str, *, by) -> list[Paragraph]:
 
 def insert_first(version: Version, source: str, *, by) -> list[Paragraph]:
     """New paragraph(s) at the top of the draft."""
-    _guard(version)
+    refuse_frozen(version)
     blocks = _blocks(source)
     _lock(version)
     return _insert(version, list(version.paragraphs), 0, blocks)
@@ -300,7 +301,7 @@ def _insert(version: Version, order: list[Paragraph], at: int, blocks) -> list[P
 def delete_paragraph(p: Paragraph, *, by, expected_revision: int | None = None) -> None:
     """Remove a paragraph from the draft; what it came from is recorded as removed
     (unless other paragraphs still come from it)."""
-    _guard(p.version)
+    refuse_frozen(p.version)
     version = _fresh(p, expected_revision)
     order = list(version.paragraphs)
     if len(order) == 1:
@@ -332,7 +333,7 @@ def move_down(p: Paragraph, *, by) -> None:
 
 
 def _move(p: Paragraph, step: int) -> None:
-    _guard(p.version)
+    refuse_frozen(p.version)
     version = _fresh(p)
     order = list(version.paragraphs)
     at = order.index(p)
@@ -356,7 +357,7 @@ def split_paragraph(
     """Split a paragraph in two at a character offset of its Markdown source. The first
     part keeps the lineage; the second starts a new one, split from the same
     predecessor. A list item or quote split in two gives two list items or quotes."""
-    _guard(p.version)
+    refuse_frozen(p.version)
     version = _fresh(p, expected_revision)
     source = p.source
     if not 0 < at_offset < len(source):
@@ -386,7 +387,7 @@ def merge_with_next(p: Paragraph, *, by, expected_revision: int | None = None) -
     """Join a paragraph and the next one. The result keeps the first one's lineage and
     comes from the predecessors of both (merged); suggestions taken up into the second
     now live in the result."""
-    _guard(p.version)
+    refuse_frozen(p.version)
     version = _fresh(p, expected_revision)
     order = list(version.paragraphs)
     at = order.index(p)
@@ -513,7 +514,7 @@ def confirm_links(
     computed link becomes "confirmed". Lineages follow: a paragraph continues the
     lineage of its first predecessor unless an earlier paragraph already does.
     Only while the version is a draft. Returns the version's links."""
-    _guard(version)
+    refuse_frozen(version)
     corrections = list(corrections)
     _lock(version)
     previous = _previous(version)
@@ -737,7 +738,7 @@ def _derive_links(
         ),
         key=lambda lk: old_pos[lk.predecessor_id],
     )
-    in_order = _increasing([new_pos[lk.paragraph_id] for lk in simple])
+    in_order = longest_increasing([new_pos[lk.paragraph_id] for lk in simple])
     for k, lk in enumerate(simple):
         p, q = by_id[lk.paragraph_id], old_by_id[lk.predecessor_id]
         same = p.source == q.source
@@ -766,28 +767,6 @@ def _derive_links(
     db.session.flush()
 
 
-def _increasing(values: list[int]) -> set[int]:
-    """Indexes of one longest strictly increasing run within `values` (in order)."""
-    tails: list[int] = []
-    tails_at: list[int] = []
-    prev = [-1] * len(values)
-    for k, v in enumerate(values):
-        i = bisect.bisect_left(tails, v)
-        if i == len(tails):
-            tails.append(v)
-            tails_at.append(k)
-        else:
-            tails[i] = v
-            tails_at[i] = k
-        prev[k] = tails_at[i - 1] if i else -1
-    keep: set[int] = set()
-    k = tails_at[-1] if tails_at else -1
-    while k != -1:
-        keep.add(k)
-        k = prev[k]
-    return keep
-
-
 # ---------------------------------------------------------------- merging two edits
 
 
@@ -798,20 +777,7 @@ def merge_texts(base: str, theirs: str, yours: str) -> str | None:
         return yours
     if yours in (base, theirs):
         return theirs
-    table: dict[str, str] = {}
-    back: list[str] = []
-
-    def encode(text: str) -> str:
-        out = []
-        for tok in tokens(text):
-            ch = table.get(tok)
-            if ch is None:
-                n = len(back)
-                # One character per distinct word; skip the surrogate block.
-                ch = table[tok] = chr(n + 0x800 if n >= 0xD800 - 0x20 else n + 0x20)
-                back.append(tok)
-            out.append(ch)
-        return "".join(out)
+    codec = WordCodec()
 
     dmp = diff_match_patch()
     # Apply a change only where its context is found word for word (anywhere in the text:
@@ -819,8 +785,8 @@ def merge_texts(base: str, theirs: str, yours: str) -> str | None:
     dmp.Match_Threshold = 0.01
     dmp.Match_Distance = 100_000
     dmp.Patch_DeleteThreshold = 0.0
-    patches = dmp.patch_make(encode(base), encode(yours))
-    merged, applied = dmp.patch_apply(patches, encode(theirs))
+    patches = dmp.patch_make(codec.encode(base), codec.encode(yours))
+    merged, applied = dmp.patch_apply(patches, codec.encode(theirs))
     if not all(applied):
         return None
-    return "".join(back[ord(c) - (0x800 if ord(c) >= 0xD800 else 0x20)] for c in merged)
+    return codec.decode(merged)

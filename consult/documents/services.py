@@ -297,12 +297,12 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
     someone else saved meanwhile: drafting.EditConflict with both texts (and their
     merge when the changes do not overlap).
     """
-    _refuse_frozen(version)
+    drafting.refuse_frozen(version)
     blocks = splitter.split(text)
     if not blocks:
         raise ConsultError("The text is empty: a version needs at least one paragraph.")
     drafting.lock_draft(version)
-    _refuse_frozen(version)
+    drafting.refuse_frozen(version)
     if base_text is not None:
         current, base = to_markdown(version), splitter.normalise(base_text)
         if current != base:
@@ -343,14 +343,6 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
             )
     db.session.flush()
     return version
-
-
-def _refuse_frozen(version: Version) -> None:
-    if version.frozen:
-        raise Conflict(
-            f"Version {version.number} is {version.state_label.lower()}: its text is frozen "
-            "and cannot be edited. Start a new version instead."
-        )
 
 
 def _previous(version: Version) -> Version | None:

@@ -23,18 +23,18 @@ class Row:
     diff: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _in_order(pairs: list[tuple[int, int]]) -> set[int]:
-    """Indexes (into pairs) of a longest run increasing in both positions; the rest moved."""
+def longest_increasing(values: list[int]) -> set[int]:
+    """Indexes of one longest strictly increasing run within `values` (in order)."""
     tails: list[int] = []
     tails_at: list[int] = []
-    prev = [-1] * len(pairs)
-    for k, (_, new) in enumerate(pairs):
-        i = bisect.bisect_left(tails, new)
+    prev = [-1] * len(values)
+    for k, v in enumerate(values):
+        i = bisect.bisect_left(tails, v)
         if i == len(tails):
-            tails.append(new)
+            tails.append(v)
             tails_at.append(k)
         else:
-            tails[i] = new
+            tails[i] = v
             tails_at[i] = k
         prev[k] = tails_at[i - 1] if i else -1
     keep: set[int] = set()
@@ -50,7 +50,7 @@ def compare(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[Row]
     with removed paragraphs placed after their old neighbour."""
     new_at = {lin: j for j, (lin, _) in enumerate(new)}
     pairs = [(i, new_at[lin]) for i, (lin, _) in enumerate(old) if lin in new_at]
-    keep = _in_order(pairs)
+    keep = longest_increasing([new for _, new in pairs])  # the rest moved
     moved_old = {pairs[k][0] for k in range(len(pairs)) if k not in keep}
     old_at = {lin: i for i, (lin, _) in enumerate(old)}
     rows: list[Row] = []

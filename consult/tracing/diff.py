@@ -23,35 +23,41 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _char(i: int) -> str:
-    # Skip the surrogate block, which Python strings cannot hold as single characters.
-    return chr(i + 0x800 if i >= 0xD800 - 0x20 else i + 0x20)
+class WordCodec:
+    """One character per distinct token, so diff-match-patch works on words."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, str] = {}
+        self.back: list[str] = []
+
+    def encode(self, text: str) -> str:
+        out = []
+        for tok in tokens(text):
+            ch = self.table.get(tok)
+            if ch is None:
+                i = len(self.back)
+                # Skip the surrogate block, which Python strings cannot hold as characters.
+                ch = self.table[tok] = chr(i + 0x800 if i >= 0xD800 - 0x20 else i + 0x20)
+                self.back.append(tok)
+            out.append(ch)
+        return "".join(out)
+
+    def decode(self, chars: str) -> str:
+        return "".join(self.back[ord(c) - (0x800 if ord(c) >= 0xD800 else 0x20)] for c in chars)
 
 
 def word_diff(a: str, b: str) -> list[tuple[str, str]]:
     """[(op, text)] with op in equal/insert/delete, on word boundaries."""
     if a == b:
         return [("equal", a)] if a else []
-    table: dict[str, str] = {}
-    back: list[str] = []
-
-    def encode(text: str) -> str:
-        out = []
-        for tok in tokens(text):
-            ch = table.get(tok)
-            if ch is None:
-                ch = table[tok] = _char(len(back))
-                back.append(tok)
-            out.append(ch)
-        return "".join(out)
-
+    codec = WordCodec()
     dmp = diff_match_patch()
     dmp.Diff_Timeout = DIFF_TIMEOUT
-    diffs = dmp.diff_main(encode(a), encode(b), False)
+    diffs = dmp.diff_main(codec.encode(a), codec.encode(b), False)
     dmp.diff_cleanupSemantic(diffs)
     result: list[tuple[str, str]] = []
     for op, chars in diffs:
-        text = "".join(back[ord(c) - (0x800 if ord(c) >= 0xD800 else 0x20)] for c in chars)
+        text = codec.decode(chars)
         if result and result[-1][0] == OPS[op]:
             result[-1] = (OPS[op], result[-1][1] + text)
         else:
