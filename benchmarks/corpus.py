@@ -83,14 +83,30 @@ ADJECTIVES = (
 ).split()
 ADVERBS = "also further promptly regularly publicly fully openly jointly where".split()
 COUNTRIES = ("BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN")
-ORG_KINDS = ("ngo", "network", "community", "academia", "union", "professional", "media",
-             "faith", "other")
+ORG_KINDS = (
+    "ngo",
+    "network",
+    "community",
+    "academia",
+    "union",
+    "professional",
+    "media",
+    "faith",
+    "other",
+)
 DECISIONS = ("accepted", "partly_accepted", "noted", "not_accepted", "out_of_scope")
 EPOCH = datetime(2025, 1, 6, tzinfo=UTC)
 
 
-_IRREGULAR = {"women": "women", "media": "media", "data": "data", "youth": "youth",
-              "information": "information", "child": "children", "press": "press"}
+_IRREGULAR = {
+    "women": "women",
+    "media": "media",
+    "data": "data",
+    "youth": "youth",
+    "information": "information",
+    "child": "children",
+    "press": "press",
+}
 _SYLLABLES = "ka lo mi ne su ra te vo pa di gu ho an el is om un ber ton gal mar sen dit".split()
 
 
@@ -111,8 +127,12 @@ class Prose:
         self.rng = rng
         # A long tail of names (places, programmes, people): each rare, together common.
         names = random.Random(1)
-        self.names = sorted({"".join(names.choice(_SYLLABLES) for _ in range(names.randint(2, 4)))
-                             .capitalize() for _ in range(8000)})
+        self.names = sorted(
+            {
+                "".join(names.choice(_SYLLABLES) for _ in range(names.randint(2, 4))).capitalize()
+                for _ in range(8000)
+            }
+        )
         self._tables = {}
         for name, words in (("n", NOUNS), ("v", VERBS), ("a", ADJECTIVES), ("d", ADVERBS)):
             shuffled = list(words)
@@ -135,13 +155,17 @@ class Prose:
         if r < 0.3:
             s = f"the {a('a')} {n('n')} shall {v('v')} the {n('n')} of every {n('n')}"
         elif r < 0.5:
-            s = (f"{self._ns()} and {self._ns()} should {self._w('d')} {v('v')} {a('a')} "
-                 f"{n('n')} within the {n('n')}")
+            s = (
+                f"{self._ns()} and {self._ns()} should {self._w('d')} {v('v')} {a('a')} "
+                f"{n('n')} within the {n('n')}"
+            )
         elif r < 0.7:
             s = f"we {v('v')} that the {n('n')} {v('v')}s {a('a')} {n('n')} for {self._ns()}"
         elif r < 0.85:
-            s = (f"the {n('n')} of the {a('a')} {n('n')} must {v('v')} {n('n')} "
-                 f"and {a('a')} {n('n')}")
+            s = (
+                f"the {n('n')} of the {a('a')} {n('n')} must {v('v')} {n('n')} "
+                f"and {a('a')} {n('n')}"
+            )
         else:
             s = f"please {v('v')} the {n('n')} on {a('a')} {n('n')} before the {n('n')}"
         return s[0].upper() + s[1:] + "."
@@ -167,9 +191,11 @@ class Summary:
     seconds: float
 
     def __str__(self) -> str:
-        return (f"{self.documents} documents, {self.versions} versions, {self.paragraphs:,} "
-                f"paragraphs, {self.organisations} organisations, {self.comments:,} comments, "
-                f"{self.responses:,} responses in {self.seconds:.1f} s")
+        return (
+            f"{self.documents} documents, {self.versions} versions, {self.paragraphs:,} "
+            f"paragraphs, {self.organisations} organisations, {self.comments:,} comments, "
+            f"{self.responses:,} responses in {self.seconds:.1f} s"
+        )
 
 
 def _bulk(conn, table, rows: list[dict], batch: int = 5000) -> None:
@@ -177,8 +203,16 @@ def _bulk(conn, table, rows: list[dict], batch: int = 5000) -> None:
         conn.execute(insert(table), rows[start : start + batch])
 
 
-def build(engine: Engine, comments: int, *, documents: int = 4, versions: int = 3,
-          paragraphs: int = 250, organisations: int = 400, seed: int = 7) -> Summary:
+def build(
+    engine: Engine,
+    comments: int,
+    *,
+    documents: int = 4,
+    versions: int = 3,
+    paragraphs: int = 250,
+    organisations: int = 400,
+    seed: int = 7,
+) -> Summary:
     """Fill an empty, migrated database; returns what it made."""
     t0 = time.perf_counter()
     rng = random.Random(seed)
@@ -186,52 +220,108 @@ def build(engine: Engine, comments: int, *, documents: int = 4, versions: int = 
     T = db.metadata.tables
     n_par = n_resp = 0
     with engine.begin() as conn:
-        _bulk(conn, T["user"], [{"id": 1, "email": "secretariat@example.org", "name": "Secretariat",
-                                 "password_hash": "x", "role": "secretariat"}])
+        _bulk(
+            conn,
+            T["user"],
+            [
+                {
+                    "id": 1,
+                    "email": "secretariat@example.org",
+                    "name": "Secretariat",
+                    "password_hash": "x",
+                    "role": "secretariat",
+                }
+            ],
+        )
         orgs = []
         for i in range(1, organisations + 1):
             name = f"{prose._w('a').title()} {prose._w('n').title()} {rng.choice(['Network', 'Forum', 'Institute', 'Alliance', 'Foundation', 'Council'])} {i}"
-            orgs.append({"id": i, "slug": f"org-{i}", "name": name,
-                         "acronym": "".join(w[0] for w in name.split()[:3]).upper() + str(i),
-                         "kind": rng.choice(ORG_KINDS),
-                         "countries": rng.sample(COUNTRIES, rng.choice((1, 1, 1, 2, 3))),
-                         "focus": [prose._w("n") for _ in range(3)],
-                         "description": prose.text(15, 40), "verified_at": EPOCH,
-                         "created_at": EPOCH})
+            orgs.append(
+                {
+                    "id": i,
+                    "slug": f"org-{i}",
+                    "name": name,
+                    "acronym": "".join(w[0] for w in name.split()[:3]).upper() + str(i),
+                    "kind": rng.choice(ORG_KINDS),
+                    "countries": rng.sample(COUNTRIES, rng.choice((1, 1, 1, 2, 3))),
+                    "focus": [prose._w("n") for _ in range(3)],
+                    "description": prose.text(15, 40),
+                    "verified_at": EPOCH,
+                    "created_at": EPOCH,
+                }
+            )
         _bulk(conn, T["organisation"], orgs)
-        _bulk(conn, T["user"], [{"id": 1 + i, "email": f"member{i}@example.org",
-                                 "name": f"Member {i}", "password_hash": "x", "role": "cso"}
-                                for i in range(1, organisations + 1)])
-        _bulk(conn, T["membership"], [{"user_id": 1 + i, "organisation_id": i}
-                                      for i in range(1, organisations + 1)])
+        _bulk(
+            conn,
+            T["user"],
+            [
+                {
+                    "id": 1 + i,
+                    "email": f"member{i}@example.org",
+                    "name": f"Member {i}",
+                    "password_hash": "x",
+                    "role": "cso",
+                }
+                for i in range(1, organisations + 1)
+            ],
+        )
+        _bulk(
+            conn,
+            T["membership"],
+            [{"user_id": 1 + i, "organisation_id": i} for i in range(1, organisations + 1)],
+        )
         version_rows, par_rows, open_versions, closed = [], [], [], []
         vid = pid = 0
         for d in range(1, documents + 1):
-            conn.execute(insert(T["document"]), {
-                "id": d, "slug": f"framework-{d}", "created_at": EPOCH,
-                "title": f"Framework on {prose._w('a').title()} {prose._w('n').title()} {d}"})
+            conn.execute(
+                insert(T["document"]),
+                {
+                    "id": d,
+                    "slug": f"framework-{d}",
+                    "created_at": EPOCH,
+                    "title": f"Framework on {prose._w('a').title()} {prose._w('n').title()} {d}",
+                },
+            )
             for number in range(1, versions + 1):
                 vid += 1
                 published = EPOCH + timedelta(days=90 * (number - 1))
                 latest = number == versions
-                version_rows.append({
-                    "id": vid, "document_id": d, "number": number, "label": f"Draft {number}",
-                    "state": "consultation" if latest else "closed", "content_hash": "0" * 64,
-                    "created_at": published, "published_at": published,
-                    "closes_at": published + timedelta(days=3650 if latest else 60),
-                    "closed_at": None if latest else published + timedelta(days=60)})
+                version_rows.append(
+                    {
+                        "id": vid,
+                        "document_id": d,
+                        "number": number,
+                        "label": f"Draft {number}",
+                        "state": "consultation" if latest else "closed",
+                        "content_hash": "0" * 64,
+                        "created_at": published,
+                        "published_at": published,
+                        "closes_at": published + timedelta(days=3650 if latest else 60),
+                        "closed_at": None if latest else published + timedelta(days=60),
+                    }
+                )
                 (open_versions if latest else closed).append((vid, published))
                 for pos in range(paragraphs):
                     pid += 1
                     heading = pos % 12 == 0
-                    body = (f"{prose._w('a').title()} {prose._ns()}" if heading
-                            else prose.text(30, 90))
-                    par_rows.append({
-                        "id": pid, "version_id": vid, "position": pos,
-                        "number": f"{pos // 12 + 1}.{pos % 12}" if pos % 12 else str(pos // 12 + 1),
-                        "kind": "heading" if heading else "paragraph", "level": 2 if heading else 0,
-                        "source": ("## " if heading else "") + body, "text": body,
-                        "lineage": f"l{d}-{pos}"})
+                    body = (
+                        f"{prose._w('a').title()} {prose._ns()}" if heading else prose.text(30, 90)
+                    )
+                    par_rows.append(
+                        {
+                            "id": pid,
+                            "version_id": vid,
+                            "position": pos,
+                            "number": f"{pos // 12 + 1}.{pos % 12}"
+                            if pos % 12
+                            else str(pos // 12 + 1),
+                            "kind": "heading" if heading else "paragraph",
+                            "level": 2 if heading else 0,
+                            "source": ("## " if heading else "") + body,
+                            "text": body,
+                            "lineage": f"l{d}-{pos}",
+                        }
+                    )
         _bulk(conn, T["version"], version_rows)
         _bulk(conn, T["paragraph"], par_rows)
         n_par = len(par_rows)
@@ -256,20 +346,35 @@ def build(engine: Engine, comments: int, *, documents: int = 4, versions: int = 
                 quote = " ".join(words[start : start + rng.randint(2, 6)])
             org = rng.randint(1, organisations)
             created = published + timedelta(minutes=rng.randrange(60 * 24 * 55))
-            comment_rows.append({
-                "id": cid, "tracking": f"C-{cid:08d}", "version_id": version_id,
-                "paragraph_id": paragraph["id"] if paragraph else None, "organisation_id": org,
-                "author_id": 1 + org, "channel": "web", "kind": kind,
-                "body": prose.text(15, 110), "quote": quote,
-                "suggested_text": prose.text(20, 60) if kind == "suggestion" else None,
-                "content_hash": hashlib.sha256(str(cid).encode()).hexdigest(),
-                "created_at": created})
+            comment_rows.append(
+                {
+                    "id": cid,
+                    "tracking": f"C-{cid:08d}",
+                    "version_id": version_id,
+                    "paragraph_id": paragraph["id"] if paragraph else None,
+                    "organisation_id": org,
+                    "author_id": 1 + org,
+                    "channel": "web",
+                    "kind": kind,
+                    "body": prose.text(15, 110),
+                    "quote": quote,
+                    "suggested_text": prose.text(20, 60) if kind == "suggestion" else None,
+                    "content_hash": hashlib.sha256(str(cid).encode()).hexdigest(),
+                    "created_at": created,
+                }
+            )
             if on_closed and rng.random() < 0.7:
                 rid += 1
-                response_rows.append({
-                    "id": rid, "comment_id": cid, "decision": rng.choice(DECISIONS),
-                    "reason": prose.text(8, 40), "responder_id": 1,
-                    "created_at": created + timedelta(days=70)})
+                response_rows.append(
+                    {
+                        "id": rid,
+                        "comment_id": cid,
+                        "decision": rng.choice(DECISIONS),
+                        "reason": prose.text(8, 40),
+                        "responder_id": 1,
+                        "created_at": created + timedelta(days=70),
+                    }
+                )
             if len(comment_rows) >= 20000:
                 _bulk(conn, T["comment"], comment_rows)
                 _bulk(conn, T["response"], response_rows)
@@ -280,13 +385,29 @@ def build(engine: Engine, comments: int, *, documents: int = 4, versions: int = 
         n_resp += len(response_rows)
         if conn.dialect.name == "postgresql":
             # Explicit ids were given: move the sequences past them for later inserts.
-            for table in ("user", "organisation", "membership", "document", "version",
-                          "paragraph", "comment", "response"):
+            for table in (
+                "user",
+                "organisation",
+                "membership",
+                "document",
+                "version",
+                "paragraph",
+                "comment",
+                "response",
+            ):
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                    f"(SELECT coalesce(max(id), 1) FROM \"{table}\"))")
-    return Summary(documents, documents * versions, n_par, organisations, comments, n_resp,
-                   time.perf_counter() - t0)
+                    f'(SELECT coalesce(max(id), 1) FROM "{table}"))'
+                )
+    return Summary(
+        documents,
+        documents * versions,
+        n_par,
+        organisations,
+        comments,
+        n_resp,
+        time.perf_counter() - t0,
+    )
 
 
 def make_app(database_url: str, index_dir: str, backend: str = "whoosh"):
@@ -300,8 +421,14 @@ def make_app(database_url: str, index_dir: str, backend: str = "whoosh"):
     os.environ.setdefault("CONSULT_INSTANCE_PATH", tempfile.mkdtemp(prefix="consult-bench-"))
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INDEX_DIR": index_dir,
-                      "SEARCH_BACKEND": backend, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INDEX_DIR": index_dir,
+            "SEARCH_BACKEND": backend,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         import logging
 
@@ -322,9 +449,14 @@ def main() -> None:
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='consult-corpus-')}/corpus.db"
     app = make_app(url, tempfile.mkdtemp(prefix="consult-index-"))
     with app.app_context():
-        summary = build(db.engine, args.comments, documents=args.documents,
-                        versions=args.versions, paragraphs=args.paragraphs,
-                        organisations=args.organisations)
+        summary = build(
+            db.engine,
+            args.comments,
+            documents=args.documents,
+            versions=args.versions,
+            paragraphs=args.paragraphs,
+            organisations=args.organisations,
+        )
     print(f"{url}: {summary}")
 
 

@@ -95,11 +95,28 @@ def fts_build(sqlite_path: str, app) -> float:
             for e in batch:
                 rowid += 1
                 rows.append((rowid, e.title, e.body, e.suggested, e.quote, e.response))
-                meta.append((rowid, e.key, e.doc_type, e.document_id, e.version_id,
-                             e.version_number, e.organisation_id, e.comment_kind, e.decision,
-                             int(e.draft), int(e.visible_to_public), e.timestamp, e.month))
-            con.executemany("INSERT INTO fts (rowid, title, body, suggested, quote, response) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+                meta.append(
+                    (
+                        rowid,
+                        e.key,
+                        e.doc_type,
+                        e.document_id,
+                        e.version_id,
+                        e.version_number,
+                        e.organisation_id,
+                        e.comment_kind,
+                        e.decision,
+                        int(e.draft),
+                        int(e.visible_to_public),
+                        e.timestamp,
+                        e.month,
+                    )
+                )
+            con.executemany(
+                "INSERT INTO fts (rowid, title, body, suggested, quote, response) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             con.executemany("INSERT INTO fts_meta VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", meta)
         db.session.remove()
     con.execute("CREATE INDEX fts_meta_created ON fts_meta (created_at)")
@@ -126,8 +143,14 @@ def fts_query(spec: Spec) -> tuple[str | None, str, list]:
     conds, params = ["m.visible = 1"], []
     drafts = ",".join(str(int(v)) for v in spec.draft_versions) or "NULL"
     conds.append(f"(m.draft = 0 OR m.version_id IN ({drafts}))")
-    columns = {"type": "doc_type", "document": "document_id", "version": "version_number",
-               "kind": "comment_kind", "decision": "decision", "organisation": "organisation_id"}
+    columns = {
+        "type": "doc_type",
+        "document": "document_id",
+        "version": "version_number",
+        "kind": "comment_kind",
+        "decision": "decision",
+        "organisation": "organisation_id",
+    }
     for name, values in spec.filters.items():
         conds.append(f"m.{columns[name]} IN ({','.join('?' * len(values)) or 'NULL'})")
         params += sorted(values, key=str)
@@ -154,16 +177,26 @@ def fts_run(con: sqlite3.Connection, spec: Spec) -> int:
         source = "fts JOIN fts_meta m ON m.rowid = fts.rowid"
         where = f"fts MATCH ? AND {where}"
         args = [match, *params]
-    cols = ["doc_type", "document_id", "version_number", "comment_kind", "decision",
-            "organisation_id", "month"]
-    rows = con.execute(f"SELECT {', '.join('m.' + c for c in cols)} FROM {source} WHERE {where}",
-                       args).fetchall()
-    facets = {name: Counter(r[i] for r in rows if r[i] is not None)
-              for i, name in enumerate(RAW_FACETS)}
+    cols = [
+        "doc_type",
+        "document_id",
+        "version_number",
+        "comment_kind",
+        "decision",
+        "organisation_id",
+        "month",
+    ]
+    rows = con.execute(
+        f"SELECT {', '.join('m.' + c for c in cols)} FROM {source} WHERE {where}", args
+    ).fetchall()
+    facets = {
+        name: Counter(r[i] for r in rows if r[i] is not None) for i, name in enumerate(RAW_FACETS)
+    }
     order = "bm25(fts)" if match and spec.sort == "relevance" else "m.created_at DESC"
     snippet = "snippet(fts, 1, '<mark>', '</mark>', '…', 24)" if match else "''"
-    top = con.execute(f"SELECT m.key, {snippet} FROM {source} WHERE {where} ORDER BY {order} "
-                      f"LIMIT 20", args).fetchall()
+    top = con.execute(
+        f"SELECT m.key, {snippet} FROM {source} WHERE {where} ORDER BY {order} LIMIT 20", args
+    ).fetchall()
     assert len(facets) == 7 and len(top) <= 20
     return len(rows)
 
@@ -176,8 +209,14 @@ def resolved(app, q: str) -> tuple[Spec, list[str]]:
     with app.test_request_context():
         parsed = service._read(service.SearchParams(q=q))
         sort = parsed.sort or ("relevance" if parsed.groups else "date")
-        spec = Spec(groups=parsed.groups, excluded=parsed.excluded, date_from=parsed.date_from,
-                    date_to=parsed.date_to, sort=sort, limit=20)
+        spec = Spec(
+            groups=parsed.groups,
+            excluded=parsed.excluded,
+            date_from=parsed.date_from,
+            date_to=parsed.date_to,
+            sort=sort,
+            limit=20,
+        )
         service._resolve(parsed, spec, [])
         spec.draft_versions, latest = service._visible_versions(None)
         if parsed.latest:
@@ -213,8 +252,13 @@ def time_queries(app, repeat: int, fts_path: str | None) -> dict:
                     totals[q + " (fts5)"] = fts_run(con, spec)
                     fts.append(time.perf_counter() - t0)
         db.session.remove()
-    return {"service": be_service, "index": be_index, "fts": fts, "totals": totals,
-            "per_query": per_query}
+    return {
+        "service": be_service,
+        "index": be_index,
+        "fts": fts,
+        "totals": totals,
+        "per_query": per_query,
+    }
 
 
 def time_updates(app, count: int) -> list[float]:
@@ -226,14 +270,20 @@ def time_updates(app, count: int) -> list[float]:
     out = []
     rng = random.Random(3)
     with app.test_request_context():
-        version = db.session.scalar(db.select(Version).where(Version.state == "consultation")
-                                    .order_by(Version.id))
+        version = db.session.scalar(
+            db.select(Version).where(Version.state == "consultation").order_by(Version.id)
+        )
         member = db.session.get(User, 2)
         for i in range(count):
             t0 = time.perf_counter()
-            cs.post_comment(version=version, paragraph=None, organisation=member.organisation,
-                            kind="comment", by=member,
-                            body=f"Benchmark update {i} marker{rng.randrange(10**9)}")
+            cs.post_comment(
+                version=version,
+                paragraph=None,
+                organisation=member.organisation,
+                kind="comment",
+                by=member,
+                body=f"Benchmark update {i} marker{rng.randrange(10**9)}",
+            )
             db.session.commit()
             out.append(time.perf_counter() - t0)
         assert outbox.pending(app) == 0, "updates were left in the outbox"
@@ -250,8 +300,14 @@ def measure(app, name: str, size: int, args, fts_path: str | None) -> dict:
     index_time = time.perf_counter() - t0
     q = time_queries(app, args.repeat, fts_path)
     updates = time_updates(app, args.updates)
-    return {"backend": name, "size": size, "entries": total, "index_time": index_time,
-            "updates": updates, **q}
+    return {
+        "backend": name,
+        "size": size,
+        "entries": total,
+        "index_time": index_time,
+        "updates": updates,
+        **q,
+    }
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -267,8 +323,9 @@ def quiet():
 
 
 def pg_database(server_url: str, name: str) -> str:
-    engine = create_engine("postgresql+psycopg://" + server_url.split("://", 1)[1],
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        "postgresql+psycopg://" + server_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -278,17 +335,24 @@ def pg_database(server_url: str, name: str) -> str:
 
 def report(r: dict, fts_index: float | None) -> None:
     print(f"\n{r['backend']} at {r['size']:,} comments ({r['entries']:,} entries)")
-    print(f"  full index        {r['index_time']:8.1f} s" + (
-        f"   (FTS5 {fts_index:.1f} s, ratio {r['index_time'] / fts_index:.1f})"
-        if fts_index else ""))
+    print(
+        f"  full index        {r['index_time']:8.1f} s"
+        + (
+            f"   (FTS5 {fts_index:.1f} s, ratio {r['index_time'] / fts_index:.1f})"
+            if fts_index
+            else ""
+        )
+    )
     print(f"  update p50/p95    {ms(r['updates'])} ms (comment committed and in the index)")
     print(f"  query  p50/p95    {ms(r['service'])} ms  whole search (service)")
     print(f"                    {ms(r['index'])} ms  index part (backend.run)")
     if r["fts"]:
         ratio50 = pct(r["index"], 50) / pct(r["fts"], 50)
         ratio95 = pct(r["index"], 95) / pct(r["fts"], 95)
-        print(f"  FTS5   p50/p95    {ms(r['fts'])} ms  same resolved queries; "
-              f"ratio {ratio50:.1f} / {ratio95:.1f}")
+        print(
+            f"  FTS5   p50/p95    {ms(r['fts'])} ms  same resolved queries; "
+            f"ratio {ratio50:.1f} / {ratio95:.1f}"
+        )
     print("  by query (matches, index part p50 ms):")
     for q in MIX:
         print(f"    {q:42} {r['totals'][q]:>9,} {pct(r['per_query'][q], 50) * 1000:8.1f}")
@@ -298,10 +362,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--backends", default="whoosh,postgres")
-    ap.add_argument("--whoosh-max", type=int, default=100_000,
-                    help="largest size indexed with Whoosh (1M takes long on 2 cores)")
-    ap.add_argument("--pg-url", default=os.environ.get(
-        "CONSULT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument(
+        "--whoosh-max",
+        type=int,
+        default=100_000,
+        help="largest size indexed with Whoosh (1M takes long on 2 cores)",
+    )
+    ap.add_argument(
+        "--pg-url",
+        default=os.environ.get("CONSULT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--updates", type=int, default=20)
     args = ap.parse_args()

@@ -295,8 +295,12 @@ def reindex_cmd():
 @click.command("index-drain")
 @click.option("--follow", is_flag=True, help="Keep running: drain again every --interval seconds.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between drains.")
-@click.option("--wait", default=30.0, show_default=True,
-              help="Seconds to wait for another process writing the index.")
+@click.option(
+    "--wait",
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for another process writing the index.",
+)
 @with_appcontext
 def index_drain_cmd(follow: bool, interval: float, wait: float):
     """Apply pending search outbox rows to the index (for a separate indexing worker)."""

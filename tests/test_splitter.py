@@ -24,7 +24,9 @@ CORPUS_FILES = [
 
 def test_corpus_is_there():
     # The real texts are the point of several tests; their absence must fail, not skip.
-    assert all(p.is_file() for p in CORPUS_FILES), f"the corpus belongs beside the repository: {CORPUS}"
+    assert all(p.is_file() for p in CORPUS_FILES), (
+        f"the corpus belongs beside the repository: {CORPUS}"
+    )
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -236,12 +236,15 @@ def search_results(results: Results) -> JSON:
         "page": results.page,
         "per_page": results.per_page,
         "total": results.total,
+        "total_exact": results.total_exact,
         "sort": results.sort,
         "note": results.note,
         "suggestion": results.suggestion,
         "facets": {
-            name: [{"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-                   for v in values]
+            name: [
+                {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                for v in values
+            ]
             for name, values in results.facets.items()
         },
         "hits": hits,

@@ -38,5 +38,5 @@ def get(app: Flask) -> Backend:
                 "CONSULT_SEARCH_BACKEND=postgres needs a PostgreSQL database "
                 f"(CONSULT_DATABASE_URL), not {engine.dialect.name}; use 'whoosh' instead."
             )
-        return PostgresBackend(engine)
+        return PostgresBackend(engine, app.config.get("SEARCH_EXACT_LIMIT", 10_000))
     raise ConfigError(f"CONSULT_SEARCH_BACKEND={name!r} is not known; use one of {BACKENDS}.")

@@ -167,57 +167,68 @@ def _comments(session: Session, where) -> list[Entry]:
     c = Comment.__table__
     v = Version.__table__
     r = Response.__table__
-    latest = select(func.max(r.c.id)).where(r.c.comment_id == c.c.id).correlate(c).scalar_subquery()
     hidden = [c.c[name] for name in _HIDDEN_COLUMNS]
-    rows = session.execute(
-        select(
-            c.c.id,
-            c.c.version_id,
-            c.c.paragraph_id,
-            c.c.organisation_id,
-            c.c.kind,
-            c.c.body,
-            c.c.suggested_text,
-            c.c.quote,
-            c.c.tracking,
-            c.c.created_at,
-            v.c.number,
-            v.c.state,
-            v.c.document_id,
-            r.c.decision,
-            r.c.reason,
-            *hidden,
+    rows = (
+        session.execute(
+            select(
+                c.c.id,
+                c.c.version_id,
+                c.c.paragraph_id,
+                c.c.organisation_id,
+                c.c.kind,
+                c.c.body,
+                c.c.suggested_text,
+                c.c.quote,
+                c.c.tracking,
+                c.c.created_at,
+                v.c.number,
+                v.c.state,
+                v.c.document_id,
+                *hidden,
+            )
+            .select_from(c.join(v, v.c.id == c.c.version_id))
+            .where(where)
+            .order_by(c.c.id)
         )
-        .select_from(
-            c.join(v, v.c.id == c.c.version_id).outerjoin(
-                r, and_(r.c.comment_id == c.c.id, r.c.id == latest)
+        .mappings()
+        .all()
+    )
+    # The latest response of each comment (the highest id), in a second query: a
+    # correlated subquery per comment costs far more on large tables.
+    answers = {}
+    ids = [m["id"] for m in rows]
+    for start in range(0, len(ids), 1000):
+        for a in session.execute(
+            select(r.c.comment_id, r.c.decision, r.c.reason)
+            .where(r.c.comment_id.in_(ids[start : start + 1000]))
+            .order_by(r.c.id)
+        ):
+            answers[a.comment_id] = a
+    out = []
+    for m in rows:
+        a = answers.get(m["id"])
+        out.append(
+            Entry(
+                "comment",
+                m["id"],
+                _aware(m["created_at"]),
+                document_id=m["document_id"],
+                version_id=m["version_id"],
+                version_number=m["number"],
+                paragraph_id=m["paragraph_id"],
+                organisation_id=m["organisation_id"],
+                comment_kind=m["kind"],
+                decision=a.decision if a else "unanswered",
+                draft=m["state"] == "draft",
+                visible_to_public=comment_visible_to_public(dict(m)),
+                title=m["tracking"],
+                body=m["body"],
+                suggested=m["suggested_text"] or "",
+                quote=m["quote"] or "",
+                response=a.reason if a else "",
             )
         )
-        .where(where)
-        .order_by(c.c.id)
-    ).mappings()
-    return [
-        Entry(
-            "comment",
-            m["id"],
-            _aware(m["created_at"]),
-            document_id=m["document_id"],
-            version_id=m["version_id"],
-            version_number=m["number"],
-            paragraph_id=m["paragraph_id"],
-            organisation_id=m["organisation_id"],
-            comment_kind=m["kind"],
-            decision=m["decision"] or "unanswered",
-            draft=m["state"] == "draft",
-            visible_to_public=comment_visible_to_public(dict(m)),
-            title=m["tracking"],
-            body=m["body"],
-            suggested=m["suggested_text"] or "",
-            quote=m["quote"] or "",
-            response=m["reason"] or "",
-        )
-        for m in rows
-    ]
+    return out
 
 
 def _organisations(session: Session, where) -> list[Entry]:

@@ -141,8 +141,12 @@ def _tsquery(groups: list[tuple[Item, ...]], excluded: list[Item], params: dict)
 class PostgresBackend(Backend):
     name = "postgres"
 
-    def __init__(self, engine):
+    def __init__(self, engine, limit: int = 10_000):
         self.engine = engine
+        #: Searches with more matches than this count, facet and rank only the `limit`
+        #: newest (and estimate the total): counting and ranking hundreds of thousands of
+        #: rows cannot be done in the time of a page.
+        self.limit = limit
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -226,89 +230,100 @@ class PostgresBackend(Backend):
                 source += f", (SELECT {full} AS tsq) q"
                 conds.append("e.tsv @@ q.tsq")
             where = " AND ".join(conds)
-            total, facets = self._count(conn, source, where, params, spec.facets)
-            hits: list[FoundHit] = []
-            if spec.offset < total and spec.limit > 0:
-                hits = self._page(conn, spec, source, where, params, positive, ranked=bool(full))
-        return Found(total, hits, facets)
+            ranked = bool(full) and spec.sort == "relevance"
+            total, facets, page = self._matches(conn, spec, source, where, params, ranked)
+            exact = total <= self.limit
+            if not exact:
+                total = max(self._estimate(conn, source, where, params), self.limit + 1)
+            hits = self._describe(conn, page, positive, params) if page else []
+        return Found(total, hits, facets if spec.facets else {}, exact=exact)
 
-    def _count(self, conn, source: str, where: str, params: dict, facets: bool):
-        if not facets:
-            return conn.execute(
-                text(f"SELECT count(*) FROM {source} WHERE {where}"),  # noqa: S608 (values are bound)
-                params,
-            ).scalar() or 0, {}
+    def _matches(self, conn, spec: Spec, source: str, where: str, params: dict, ranked: bool):
+        """(number of matches up to limit + 1, facet counts, the page's rows), in one
+        statement over the matches — all of them, or the `limit` newest (oldest, when
+        sorting by oldest) when there are more."""
         cols = [_FACET_COLUMNS[n] for n in RAW_FACETS]
         sets = ", ".join(f"({c})" for c in cols)
+        nulls = ", ".join("NULL" for _ in cols)
+        newest = "e.created_at DESC, e.key" if spec.sort != "oldest" else "e.created_at, e.key"
+        score = "ts_rank_cd(e.tsv, q.tsq)" if ranked else "0.0"
+        order = "m.score DESC, m.created_at DESC, m.key" if ranked else newest.replace("e.", "m.")
         sql = (
-            f"SELECT GROUPING({', '.join(cols)}) AS g, {', '.join(cols)}, count(*) AS n "  # noqa: S608 (values are bound)
-            f"FROM (SELECT e.*, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month "
-            f"FROM {source} WHERE {where}) e GROUP BY GROUPING SETS ({sets})"
+            f"WITH found AS MATERIALIZED (SELECT e.key, e.doc_type, e.object_id, "  # noqa: S608 (values are bound)
+            f"e.document_id, e.version_number, e.comment_kind, e.decision, e.organisation_id, "
+            f"e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, "
+            f"{score} AS score FROM {source} WHERE {where} ORDER BY {newest} LIMIT :cap), "
+            f"m AS (SELECT * FROM found e ORDER BY {newest} LIMIT :bound) "
+            f"SELECT GROUPING({', '.join(cols)}) AS g, {', '.join(cols)}, count(*) AS n, "
+            f"NULL::json AS page FROM m GROUP BY GROUPING SETS ({sets}) "
+            f"UNION ALL SELECT -1, {nulls}, (SELECT count(*) FROM found), "
+            f"(SELECT json_agg(p) FROM (SELECT m.doc_type, m.object_id, m.score FROM m "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset) p)"
+        )
+        args = dict(
+            params, cap=self.limit + 1, bound=self.limit, limit=spec.limit, offset=spec.offset
         )
         out: dict[str, dict] = {n: {} for n in RAW_FACETS}
-        width = len(cols)
-        for row in conn.execute(text(sql), params):
+        width, total, page = len(cols), 0, []
+        for row in conn.execute(text(sql), args):
+            if row.g == -1:
+                total, page = row.n, row.page or []
+                continue
             # GROUPING() has a 0 bit for the one column this row is grouped by.
             for i, name in enumerate(RAW_FACETS):
                 if not row.g & (1 << (width - 1 - i)):
                     value = row[i + 1]
                     if value is not None and value != "":
                         out[name][str(value)] = row.n
-        total = sum(out["type"].values())
-        return total, out
+        return total, out, page
 
-    def _page(
-        self,
-        conn,
-        spec: Spec,
-        source: str,
-        where: str,
-        params: dict,
-        positive: str,
-        *,
-        ranked: bool,
-    ) -> list[FoundHit]:
-        params = dict(params, limit=spec.limit, offset=spec.offset)
-        if spec.sort == "relevance" and ranked:
-            score, order = "ts_rank_cd(e.tsv, q.tsq)", "score DESC, e.created_at DESC, e.key"
-        else:
-            score = "0.0"
-            order = "e.created_at DESC, e.key" if spec.sort != "oldest" else "e.created_at, e.key"
-        inner = (
-            f"SELECT e.key, e.doc_type, e.object_id, e.created_at, {score} AS score, "  # noqa: S608 (values are bound)
-            f"{', '.join('e.' + p for p in PARTS)} FROM {source} WHERE {where} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
-        )
+    def _estimate(self, conn, source: str, where: str, params: dict) -> int:
+        """The planner's estimate of the number of matches (counting them all would read
+        every matching row)."""
+        plan = conn.execute(
+            text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {where}"),  # noqa: S608 (values are bound)
+            params,
+        ).scalar()
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def _describe(self, conn, page: list[dict], positive: str, params: dict) -> list[FoundHit]:
+        """Snippets for the page's hits: ts_headline on each part, the first with a match."""
+        args = dict(params, keys=[f"{p['doc_type']}:{p['object_id']}" for p in page])
         if positive:
-            params["headline"], params["angles"] = HEADLINE, LT + GT
+            args["headline"], args["angles"] = HEADLINE, LT + GT
             heads = ", ".join(
-                f"CASE WHEN p.{p} <> '' THEN ts_headline('english', "
-                f"translate(p.{p}, '<>', :angles), hq.tsq, :headline) "
-                f"END AS h_{p}"
+                f"CASE WHEN e.{p} <> '' THEN ts_headline('english', "
+                f"translate(e.{p}, '<>', :angles), hq.tsq, :headline) END AS h_{p}"
                 for p in PARTS
             )
             sql = (
-                f"SELECT p.*, {heads} FROM ({inner}) p, (SELECT {positive} AS tsq) hq "  # noqa: S608 (values are bound)
-                f"ORDER BY {order.replace('e.', 'p.')}"
+                f"SELECT e.key, {', '.join('e.' + p for p in PARTS)}, {heads} "  # noqa: S608 (values are bound)
+                f"FROM search.entry e, (SELECT {positive} AS tsq) hq "
+                f"WHERE e.key = ANY(CAST(:keys AS text[]))"
             )
         else:
-            sql = inner
+            sql = (
+                f"SELECT e.key, {', '.join('e.' + p for p in PARTS)} FROM search.entry e "  # noqa: S608 (values are bound)
+                f"WHERE e.key = ANY(CAST(:keys AS text[]))"
+            )
+        rows = {row["key"]: row for row in conn.execute(text(sql), args).mappings()}
         hits = []
-        for row in conn.execute(text(sql), params).mappings():
+        for p in page:
+            row = rows.get(f"{p['doc_type']}:{p['object_id']}")
+            if row is None:
+                continue
             snippet, part = None, "body"
             if positive:
-                for p in PARTS:
-                    head = row[f"h_{p}"]
+                for name in PARTS:
+                    head = row[f"h_{name}"]
                     if head and START in head:
-                        snippet, part = _marked(head), p
+                        snippet, part = _marked(head), name
                         break
             if snippet is None:
-                part = next((p for p in PARTS if row[p]), "body")
+                part = next((name for name in PARTS if row[name]), "body")
                 body = row[part] or ""
                 snippet = escape(body[:240] + ("…" if len(body) > 240 else ""), quote=False)
-            hits.append(
-                FoundHit(row["doc_type"], row["object_id"], float(row["score"]), snippet, part)
-            )
+            hits.append(FoundHit(p["doc_type"], p["object_id"], float(p["score"]), snippet, part))
         return hits
 
     def keys(self) -> Iterator[str]:

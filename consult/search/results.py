@@ -59,6 +59,9 @@ class Found:
     facets: dict[str, dict] = field(default_factory=dict)
     #: True when the words were all too common to search (stop words).
     empty_query: bool = False
+    #: False when there were too many matches to count: `total` is an estimate and the
+    #: facets and ranking cover a bounded part of the matches (the newest).
+    exact: bool = True
 
 
 @dataclass
@@ -108,6 +111,8 @@ class Results:
     #: "Did you mean": the query with its unknown words corrected, or None.
     suggestion: str | None = None
     sort: str = "relevance"
+    #: False when `total` is an estimate (see Found.exact).
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:

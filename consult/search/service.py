@@ -260,6 +260,12 @@ def search(params: SearchParams, user=None, *, backend=None) -> Results:
     if found.empty_query:
         notes.append("Your search has only very common words; try more specific ones.")
     results.total = found.total
+    results.total_exact = found.exact
+    if not found.exact:
+        notes.append(
+            f"About {found.total:,} results: counts and ranking cover the newest of them; "
+            "add words or filters to narrow the search."
+        )
     results.hits = _describe(found.hits, spec.draft_versions)
     results.facets = _facets(found.facets, parsed, orgs)
     if parsed.groups:

@@ -11,11 +11,20 @@ previous writer applied) and committed; the drain deletes its outbox rows only
 after the index commit. A rebuild writes every entry in one writer and commits
 with CLEAR, so readers see the old index until the new one is complete.
 
-Reading. The words are one `content` field (stemmed, with positions for
-phrases); filters are ID fields with columns. Facet counts come from the
-matching document numbers and per-segment arrays of column values, cached by
-segment (segments never change once written), counted with Counter in C.
-Snippets are cut around the first matches of the stored texts.
+What is indexed. Whoosh stores the entries and their postings; the analysis is
+ours (`analyse`: Whoosh's tokens, lowercased, stop words out, Porter stems) and
+one field, `words`, holds each entry's stems and its pairs of consecutive stems
+("civil+societi"), without positions. A phrase is found as all its pairs: as
+good as positions in practice, and frequency-only postings read many times
+faster than postings with positions. Filters are ID fields with columns.
+
+Reading. Whoosh's matchers step through postings one Python call at a time,
+which is slow for words found in tens of thousands of entries; so a search reads
+the postings of its words block by block (sets of document numbers), applies
+the filters and visibility on column arrays (read once per segment and cached:
+segments never change), counts facets with Counter, and ranks the candidates
+with Whoosh's BM25F formula and statistics. The searcher is kept open per
+thread until the next commit. Snippets are cut around the first matches.
 """
 
 from __future__ import annotations
@@ -33,9 +42,8 @@ from functools import lru_cache
 from html import escape
 
 from sqlalchemy.orm import Session
-from whoosh import columns, index, writing
-from whoosh import query as wq
-from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
+from whoosh import columns, index, scoring, writing
+from whoosh.analysis import STOP_WORDS, SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 from whoosh.lang.porter import stem
@@ -44,10 +52,16 @@ from whoosh.util.filelock import FileLock, try_for
 
 from consult.search import entries as E
 from consult.search.base import Backend, IndexBusy
-from consult.search.query import Term
+from consult.search.query import Item, Term
 from consult.search.results import RAW_FACETS, Found, FoundHit, Spec
 
 log = logging.getLogger(__name__)
+
+#: The name of the index in its directory; a new name for every change of the schema or
+#: of the analysis, so that an index made by an older version is never read (reindex).
+INDEX_NAME = "consult1"
+LOCK_NAME = "consult-writer.lock"
+PAIR = "+"  # joins the stems of a pair; never part of a stem
 
 
 class _Key(ID):
@@ -58,7 +72,6 @@ class _Key(ID):
     scorable = True
 
 
-ANALYZER = StemmingAnalyzer()
 SCHEMA = Schema(
     key=ID(unique=True, stored=True),
     type=_Key(stored=True, sortable=True),
@@ -70,11 +83,10 @@ SCHEMA = Schema(
     kind=_Key(sortable=True),
     decision=_Key(sortable=True),
     month=_Key(sortable=True),
-    day=_Key(),  # YYYYMMDD, for date ranges
     draft=_Key(sortable=True),
     visible=_Key(sortable=True),
     ts=COLUMN(columns.NumericColumn("q", default=0)),  # seconds since 1970, for sorting
-    content=TEXT(analyzer=ANALYZER, phrase=True),
+    words=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
     title=STORED(),
     body=STORED(),
     suggested=STORED(),
@@ -83,9 +95,39 @@ SCHEMA = Schema(
 )
 #: Columns read into memory (per segment, once) for filters, facets and sorting by date.
 COLUMNS = (*RAW_FACETS, "version_id", "draft", "visible", "ts")
-LOCK_NAME = "consult-writer.lock"
 PARTS = ("body", "suggested", "quote", "response", "title")
 SNIPPET = 240  # characters of a snippet
+
+
+# --- analysis -------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+(?:\.?\w+)*")  # the tokens of Whoosh's RegexTokenizer
+
+
+@lru_cache(maxsize=200_000)
+def _stem_of(token: str) -> str | None:
+    lower = token.lower()
+    if len(lower) < 2 or lower in STOP_WORDS:
+        return None
+    return stem(lower)
+
+
+def analyse(text: str) -> list[str]:
+    """The stems of a text, in order (what Whoosh's StemmingAnalyzer gives)."""
+    return [s for s in map(_stem_of, _WORD.findall(text)) if s]
+
+
+def _indexed(text: str) -> str:
+    stems = analyse(text)
+    return " ".join([*stems, *(a + PAIR + b for a, b in zip(stems, stems[1:], strict=False))])
+
+
+def _required(item: Item) -> list[str]:
+    """The terms an entry must hold to match a word or a phrase ([] for stop words)."""
+    stems = analyse(item.word if isinstance(item, Term) else " ".join(item.words))
+    if len(stems) <= 1:
+        return stems
+    return [a + PAIR + b for a, b in zip(stems, stems[1:], strict=False)]
 
 
 def _fields(e: E.Entry) -> dict:
@@ -94,11 +136,10 @@ def _fields(e: E.Entry) -> dict:
         "type": e.doc_type,
         "object_id": e.object_id,
         "month": e.month,
-        "day": e.created_at.strftime("%Y%m%d"),
         "ts": e.timestamp,
         "draft": "1" if e.draft else "0",
         "visible": "1" if e.visible_to_public else "0",
-        "content": e.content(),
+        "words": _indexed(e.content()),
         "title": e.title,
         "body": e.body,
         "suggested": e.suggested,
@@ -117,34 +158,7 @@ def _fields(e: E.Entry) -> dict:
     return doc
 
 
-def _stems(text: str) -> list[str]:
-    return [t.text for t in ANALYZER(text)]
-
-
-def _item_query(item) -> wq.Query | None:
-    words = [item.word] if isinstance(item, Term) else list(item.words)
-    stems = [s for w in words for s in _stems(w)]
-    if not stems:
-        return None  # only stop words
-    if len(stems) == 1:
-        return wq.Term("content", stems[0])
-    return wq.Phrase("content", stems)
-
-
-def _any(field: str, values: Iterable) -> wq.Query:
-    terms = [wq.Term(field, str(v)) for v in sorted(values, key=str)]
-    return wq.Or(terms) if len(terms) != 1 else terms[0]
-
-
 # --- snippets -------------------------------------------------------------------------------
-
-_WORD = re.compile(r"\w+(?:\.?\w+)*")  # the tokens of Whoosh's RegexTokenizer
-
-
-@lru_cache(maxsize=100_000)
-def _stem_of(word: str) -> str | None:
-    lower = word.lower()
-    return None if lower in STOP_WORDS else stem(lower)
 
 
 def snippet(text: str, stems: set[str], size: int = SNIPPET) -> str | None:
@@ -167,12 +181,8 @@ def snippet(text: str, stems: set[str], size: int = SNIPPET) -> str | None:
             continue
         if m.end() > end:
             break
-        out += [
-            escape(text[pos : m.start()], quote=False),
-            "<mark>",
-            escape(m.group(), quote=False),
-            "</mark>",
-        ]
+        out += [escape(text[pos : m.start()], quote=False), "<mark>"]
+        out += [escape(m.group(), quote=False), "</mark>"]
         pos = m.end()
     out += [escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
     return "".join(out)
@@ -182,9 +192,12 @@ def plain(text: str, size: int = SNIPPET) -> str:
     return escape(text[:size], quote=False) + ("…" if len(text) > size else "")
 
 
+# --- reading postings and columns fast ------------------------------------------------------
+
 # Per-segment column arrays: {(index path, segment id): {field: values by docnum}}.
 _columns_cache: dict[tuple[str, str], dict[str, list]] = {}
 _cache_lock = threading.Lock()
+_searchers = threading.local()  # per thread: {index path: (TOC identity, searcher)}
 
 
 def _segment_columns(path: str, reader) -> dict[str, list]:
@@ -196,23 +209,47 @@ def _segment_columns(path: str, reader) -> dict[str, list]:
             f: [sys.intern(v) if isinstance(v, str) else v for v in reader.column_reader(f)]
             for f in COLUMNS
         }
+        cols["_length"] = [
+            reader.doc_field_length(d, "words") for d in range(reader.doc_count_all())
+        ]
         with _cache_lock:
             _columns_cache[key] = cols
     return cols
 
 
-def _leaf_ids(matcher) -> Iterable[int]:
-    """The document numbers of a term's postings, a block at a time. Whoosh's own
-    all_ids() steps through postings one Python call each; for terms found in most
-    documents this reads the block arrays directly (generic path for other matchers)."""
-    if not isinstance(matcher, W3LeafMatcher):
-        return matcher.all_ids()
+def _postings(matcher) -> tuple[list[int], list[float]]:
+    """(document numbers, term frequencies) of a term's postings, a block at a time
+    through the W3 codec's block arrays (the generic matcher calls otherwise)."""
     ids: list[int] = []
+    weights: list[float] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            matcher._next_block()
+        return ids, weights
     while matcher.is_active():
-        matcher._read_ids()
-        ids.extend(matcher._ids)
-        matcher._next_block()
-    return ids
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+def _toc_identity(path: str) -> tuple | None:
+    """The latest table of contents of the index: its name, inode and mtime change
+    whenever a writer commits or the index is made again."""
+    prefix = f"_{INDEX_NAME}_"
+    try:
+        tocs = [n for n in os.listdir(path) if n.startswith(prefix) and n.endswith(".toc")]
+        if not tocs:
+            return None
+        name = max(tocs, key=lambda n: int(n[len(prefix) : -4]))
+        st = os.stat(os.path.join(path, name))
+    except (FileNotFoundError, ValueError):
+        return None
+    return name, st.st_ino, st.st_mtime_ns
 
 
 class WhooshBackend(Backend):
@@ -235,16 +272,10 @@ class WhooshBackend(Backend):
             lock.release()
 
     def _open_for_writing(self):
-        """Open the index, creating it (or recreating it when its schema is outdated).
-        Only called inside exclusive()."""
-        if index.exists_in(self.path):
-            ix = index.open_dir(self.path)
-            if ix.schema.names() == SCHEMA.names():
-                return ix
-            log.warning(
-                "the search index at %s has an old schema: recreated; run reindex", self.path
-            )
-        return index.create_in(self.path, SCHEMA)
+        """Open the index, or create it. Only called inside exclusive()."""
+        if index.exists_in(self.path, INDEX_NAME):
+            return index.open_dir(self.path, INDEX_NAME)
+        return index.create_in(self.path, SCHEMA, INDEX_NAME)
 
     def write(self, session: Session, pairs: list[tuple[str, E.Entry | None]]) -> None:
         ix = self._open_for_writing()
@@ -277,48 +308,70 @@ class WhooshBackend(Backend):
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _open_for_reading(self):
-        if not index.exists_in(self.path):
+    def _searcher(self):
+        """A searcher on the latest commit, kept open between the searches of this thread
+        (opening one costs more than most searches) until the next commit."""
+        cache = getattr(_searchers, "by_path", None)
+        if cache is None:
+            cache = _searchers.by_path = {}
+        identity = _toc_identity(self.path)
+        held = cache.get(self.path)
+        if held is not None and identity is not None and held[0] == identity:
+            return held[1]
+        if held is not None:
+            held[1].close()
+            del cache[self.path]
+        if identity is None or not index.exists_in(self.path, INDEX_NAME):
             return None
-        ix = index.open_dir(self.path)
-        if ix.schema.names() != SCHEMA.names():
-            log.warning("the search index at %s has an old schema; run reindex", self.path)
-            return None
-        return ix
+        searcher = index.open_dir(self.path, INDEX_NAME).searcher()
+        cache[self.path] = (identity, searcher)
+        return searcher
 
     def _columns(self, searcher) -> dict[str, list]:
-        """Column values of every document of the searcher (all segments), by field."""
+        """Column values of every document of the searcher (all segments), by field;
+        kept on the searcher, which lives as long as its commit."""
+        merged = getattr(searcher, "_consult_columns", None)
+        if merged is not None:
+            return merged
         leaves = list(searcher.reader().leaf_readers())
+        live = {(self.path, reader.segment().segment_id()) for reader, _ in leaves}
         if len(leaves) == 1:
-            return _segment_columns(self.path, leaves[0][0])
-        merged: dict[str, list] = {f: [] for f in COLUMNS}
-        live = set()
-        for reader, _offset in leaves:
-            live.add((self.path, reader.segment().segment_id()))
-            for f, values in _segment_columns(self.path, reader).items():
-                merged[f].extend(values)
+            merged = _segment_columns(self.path, leaves[0][0])
+        else:
+            merged = {f: [] for f in (*COLUMNS, "_length")}
+            for reader, _offset in leaves:
+                for f, values in _segment_columns(self.path, reader).items():
+                    merged[f].extend(values)
         with _cache_lock:
             for stale in [k for k in _columns_cache if k[0] == self.path and k not in live]:
                 del _columns_cache[stale]
+        searcher._consult_columns = merged
         return merged
 
-    def _docs(self, searcher, q: wq.Query) -> set[int]:
-        """Document numbers (live ones) matching a word or phrase query."""
-        if not isinstance(q, wq.Term):
-            return set(searcher.docs_for_query(q))
-        out: set[int] = set()
-        for reader, offset in searcher.reader().leaf_readers():
-            if (q.fieldname, q.text) not in reader:
-                continue
-            matcher = reader.postings(q.fieldname, q.text)
-            if isinstance(matcher, FilterMatcher):  # the deleted documents, taken out below
-                matcher = matcher.child
-            ids = _leaf_ids(matcher)
-            found = set(ids) if not offset else {i + offset for i in ids}
-            if reader.has_deletions():
-                found -= {d + offset for d in reader.deleted_docs_set}
-            out |= found
-        return out
+    def _term(self, searcher, term: str, memo: dict) -> tuple[list[int], list[float]]:
+        """Postings of a term of `words` in the whole index (deleted documents included:
+        they are never among the candidates)."""
+        if term not in memo:
+            ids: list[int] = []
+            weights: list[float] = []
+            for reader, offset in searcher.reader().leaf_readers():
+                if ("words", term) not in reader:
+                    continue
+                matcher = reader.postings("words", term)
+                if isinstance(matcher, FilterMatcher):  # it hides deleted documents
+                    matcher = matcher.child
+                seg_ids, seg_weights = _postings(matcher)
+                ids.extend(seg_ids if not offset else [d + offset for d in seg_ids])
+                weights.extend(seg_weights)
+            memo[term] = (ids, weights)
+        return memo[term]
+
+    def _matching(self, searcher, terms: list[str], memo: dict) -> set[int]:
+        docs: set[int] | None = None
+        for term in sorted(terms, key=lambda t: searcher.doc_frequency("words", t)):
+            found = set(self._term(searcher, term, memo)[0])
+            docs = found if docs is None else docs & found
+        return docs or set()
 
     def _live(self, searcher) -> set[int]:
         out: set[int] = set()
@@ -329,23 +382,21 @@ class WhooshBackend(Backend):
             out |= docs
         return out
 
-    def _candidates(self, s, spec: Spec, groups: list[list[wq.Query]]) -> list[int]:
+    def _candidates(self, s, spec: Spec, groups: list[list[list[str]]], memo: dict) -> list[int]:
         """The document numbers of the search: words as posting sets, then every filter
         and visibility rule on the column arrays of the candidates."""
-        cand: set[int] | None = None
-        for group in sorted(groups, key=len):
+        cand = self._live(s)
+        for group in groups:
             docs: set[int] = set()
-            for q in group:
-                docs |= self._docs(s, q)
-            cand = docs if cand is None else cand & docs
+            for terms in group:
+                docs |= self._matching(s, terms, memo)
+            cand &= docs
             if not cand:
                 return []
-        if cand is None:
-            cand = self._live(s)
         for item in spec.excluded:
-            q = _item_query(item)
-            if q is not None:
-                cand -= self._docs(s, q)
+            terms = _required(item)
+            if terms:
+                cand -= self._matching(s, terms, memo)
         cols = self._columns(s)
         docs = list(cand)
         for name, values in spec.filters.items():
@@ -364,51 +415,62 @@ class WhooshBackend(Backend):
         types, versions = cols["type"], cols["version_id"]
         if spec.versions is not None:
             latest = {str(v) for v in spec.versions}
-            docs = [
-                d for d in docs if types[d] in ("organisation", "document") or versions[d] in latest
-            ]
+            unversioned = ("organisation", "document")
+            docs = [d for d in docs if types[d] in unversioned or versions[d] in latest]
         visible, draft = cols["visible"], cols["draft"]
         drafts = {str(v) for v in spec.draft_versions}
         return [d for d in docs if visible[d] != "0" and (draft[d] != "1" or versions[d] in drafts)]
 
+    def _rank(self, s, stems: set[str], docs: list[int], memo: dict, limit: int):
+        """The best `limit` candidates by BM25F (Whoosh's formula and statistics), summed
+        over the searched words, computed for the candidates only."""
+        candidates = set(docs)
+        lengths = self._columns(s)["_length"]
+        avgfl = s.avg_field_length("words") or 1
+        bm25, b, k1 = scoring.bm25, scoring.BM25F().B, scoring.BM25F().K1
+        scores: dict[int, float] = {}
+        get = scores.get
+        for word in sorted(stems):
+            ids, weights = self._term(s, word, memo)
+            idf = s.idf("words", word)
+            for d, tf in zip(ids, weights, strict=True):
+                if d in candidates:
+                    scores[d] = get(d, 0.0) + bm25(idf, tf, lengths[d], avgfl, b, k1)
+        return heapq.nlargest(limit, scores.items(), key=lambda x: (x[1], -x[0]))
+
     def run(self, spec: Spec, words: Iterable[str] = ()) -> Found:
-        groups = [[q for q in (_item_query(i) for i in g) if q is not None] for g in spec.groups]
+        # Each group: its alternatives, each the list of terms it requires.
+        groups = [[t for t in (_required(i) for i in g) if t] for g in spec.groups]
         groups = [g for g in groups if g]
         if spec.groups and not groups:
             return Found(0, [], empty_query=True)
         if any(not values for values in spec.filters.values()):
             return Found(0, [])
-        ix = self._open_for_reading()
-        if ix is None:
+        s = self._searcher()
+        if s is None:
             return Found(0, [])
-        with ix.searcher() as s:
-            docs = self._candidates(s, spec, groups)
-            cols = self._columns(s)
-            facets: dict[str, dict] = {}
-            if spec.facets and docs:
-                for name in RAW_FACETS:
-                    counts = Counter(map(cols[name].__getitem__, docs))
-                    counts.pop("", None)
-                    counts.pop(None, None)
-                    facets[name] = dict(counts)
-            end = spec.offset + spec.limit
-            top: list[tuple[int, float]] = []
-            if spec.offset < len(docs) and spec.limit > 0:
-                if spec.sort == "relevance" and groups:
-                    text = [wq.Or(g) if len(g) > 1 else g[0] for g in groups]
-                    query = wq.And(text) if len(text) > 1 else text[0]
-                    # Whoosh ranks (BM25F) only among the candidates, skipping blocks
-                    # that cannot reach the top.
-                    res = s.search(query, limit=end, filter=set(docs), terms=False)
-                    top = [(h.docnum, float(h.score or 0.0)) for h in res[spec.offset : end]]
-                else:
-                    ts = cols["ts"]
-                    pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
-                    chosen = pick(end, docs, key=ts.__getitem__)
-                    top = [(d, 0.0) for d in chosen[spec.offset : end]]
-            stems = {st for w in words for st in _stems(w)}
-            hits = [self._hit(s.stored_fields(d), score, stems) for d, score in top]
-            return Found(len(docs), hits, facets)
+        memo: dict = {}
+        docs = self._candidates(s, spec, groups, memo)
+        cols = self._columns(s)
+        facets: dict[str, dict] = {}
+        if spec.facets and docs:
+            for name in RAW_FACETS:
+                counts = Counter(map(cols[name].__getitem__, docs))
+                counts.pop("", None)
+                counts.pop(None, None)
+                facets[name] = dict(counts)
+        stems = {st for w in words for st in analyse(w)}
+        end = spec.offset + spec.limit
+        top: list[tuple[int, float]] = []
+        if spec.offset < len(docs) and spec.limit > 0:
+            if spec.sort == "relevance" and groups:
+                top = self._rank(s, stems, docs, memo, end)[spec.offset :]
+            else:
+                ts = cols["ts"]
+                pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
+                top = [(d, 0.0) for d in pick(end, docs, key=ts.__getitem__)[spec.offset :]]
+        hits = [self._hit(s.stored_fields(d), score, stems) for d, score in top]
+        return Found(len(docs), hits, facets)
 
     def _hit(self, fields: dict, score: float, stems: set[str]) -> FoundHit:
         text, part = None, "body"
@@ -424,8 +486,7 @@ class WhooshBackend(Backend):
         return FoundHit(fields["type"], fields["object_id"], score, text, part)
 
     def keys(self) -> Iterator[str]:
-        ix = self._open_for_reading()
-        if ix is None:
+        s = self._searcher()
+        if s is None:
             return iter(())
-        with ix.searcher() as s:
-            return iter(sorted(fields["key"] for fields in s.all_stored_fields()))
+        return iter(sorted(fields["key"] for fields in s.all_stored_fields()))
