@@ -2,8 +2,8 @@
 
 (Placeholder in the chain, filled in by the drafting work.)
 
-Revision ID: c63e8a4d9f32
-Revises: b52d7f3c8e21
+Revision ID: d74f9b5e0a43
+Revises: c63e8a4d9f32
 Create Date: 2026-11-23 12:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import consult.timeutil
 
 
 # revision identifiers, used by Alembic.
-revision = 'c63e8a4d9f32'
-down_revision = 'b52d7f3c8e21'
+revision = 'd74f9b5e0a43'
+down_revision = 'c63e8a4d9f32'
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 
 (Placeholder in the chain, filled in by the traceability work.)
 
-Revision ID: b52d7f3c8e21
-Revises: a41c6e2b7d10
+Revision ID: c63e8a4d9f32
+Revises: b52d7f3c8e21
 Create Date: 2026-11-23 12:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import consult.timeutil
 
 
 # revision identifiers, used by Alembic.
-revision = 'b52d7f3c8e21'
-down_revision = 'a41c6e2b7d10'
+revision = 'c63e8a4d9f32'
+down_revision = 'b52d7f3c8e21'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
-"""participation: organisation registry fields, membership approval, comment revisions, withdrawals, replies, moderation, mail outbox
+"""organisations and accounts: registry fields, verification, membership approval, e-mail confirmation and password reset, mail outbox, notification preferences
 
-(Placeholder in the chain, filled in by the participation work.)
+(Placeholder in the chain, filled in by the organisations work.)
 
 Revision ID: a41c6e2b7d10
 Revises: 7c1e5a0b9d42
