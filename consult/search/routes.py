@@ -1,118 +1,111 @@
-"""Pages of the search part."""
+"""The search page: the same search as the API (service.search), as HTML.
+
+Everything is a GET form or a link, so the page works without JavaScript and
+every search can be bookmarked or shared: facet values are links that add or
+remove one filter, the form keeps the chosen filters as hidden fields.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from consult.consultation.models import Comment
-from consult.documents.models import Paragraph, Version
-from consult.extensions import db
-from consult.search import backend
-from consult.web import page_number
+from consult.search import service
+from consult.search.service import PARAM_FILTERS, SearchParams
 
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
 
+#: Facets in the order they are shown, with their headings; each maps to the request
+#: argument it sets (the date facet sets a one-month range).
+FACETS = [
+    ("type", "Kind of result", "type"),
+    ("document", "Document", "document"),
+    ("version", "Version", "version"),
+    ("kind", "Kind of comment", "kind"),
+    ("decision", "Decision", "decision"),
+    ("organisation", "Organisation", "org"),
+    ("orgkind", "Kind of organisation", "orgkind"),
+    ("country", "Country", "country"),
+    ("date", "Month", None),
+]
+SORTS = {"relevance": "Relevance", "date": "Newest first", "oldest": "Oldest first"}
+_KEPT = (*PARAM_FILTERS, "from", "to", "sort", "latest")
+
 
 @dataclass
-class Found:
-    """One hit, described for the page."""
-
-    kind: str  # "Paragraph" or the comment's kind
+class FacetLink:
+    label: str
+    count: int
+    selected: bool
     url: str
-    document: str
-    version: Version
-    paragraph_number: str | None
-    snippet: Markup
-    organisation: str = ""
-    decision: str = ""
-    decision_code: str = ""
-    tracking: str = ""
 
 
-def _paragraphs(ids: list[int]) -> dict[int, Paragraph]:
-    if not ids:
-        return {}
-    query = (
-        select(Paragraph)
-        .where(Paragraph.id.in_(ids))
-        .options(selectinload(Paragraph.version).selectinload(Version.document))
+def _args(**changes) -> MultiDict:
+    """The current search's arguments (without the page), with `changes` applied:
+    a value of None removes the argument, a list replaces it."""
+    args = MultiDict(
+        [(k, v) for k, v in request.args.items(multi=True) if k in ("q", *_KEPT) and v]
     )
-    return {p.id: p for p in db.session.scalars(query)}
+    for key, value in changes.items():
+        args.poplist(key)
+        if value is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            args.add(key, v)
+    return args
 
 
-def _comments(ids: list[int]) -> dict[int, Comment]:
-    if not ids:
-        return {}
-    query = (
-        select(Comment)
-        .where(Comment.id.in_(ids))
-        .options(
-            selectinload(Comment.organisation),
-            selectinload(Comment.responses),
-            selectinload(Comment.paragraph),
-            selectinload(Comment.version).selectinload(Version.document),
-        )
-    )
-    return {c.id: c for c in db.session.scalars(query)}
+def _url(args: MultiDict, page: int = 1) -> str:
+    if page > 1:
+        args = args.copy()
+        args["page"] = str(page)
+    return url_for("search.search", **args.to_dict(flat=False))
 
 
-def _describe(hits) -> list[Found]:
-    """Load what the hits point at in two queries; hits whose object is gone are left out."""
-    paragraphs = _paragraphs([h.object_id for h in hits if h.doc_type == "paragraph"])
-    comments = _comments([h.object_id for h in hits if h.doc_type == "comment"])
-    found = []
-    for h in hits:
-        # The backend builds snippets from escaped text with <mark> added: safe HTML.
-        snippet = Markup(h.snippet)  # noqa: S704
-        p = paragraphs.get(h.object_id) if h.doc_type == "paragraph" else None
-        c = comments.get(h.object_id) if h.doc_type == "comment" else None
-        if p is not None and p.version.state != "draft":  # drafts are never shown publicly
-            url = url_for("consultation.paragraph", paragraph_id=p.id)
-            found.append(
-                Found("Paragraph", url, p.version.document.title, p.version, p.number, snippet)
-            )
-        elif c is not None:
-            r = c.response
-            found.append(
-                Found(
-                    c.kind_label,
-                    url_for("consultation.comment", comment_id=c.id),
-                    c.version.document.title,
-                    c.version,
-                    c.paragraph.number if c.paragraph else None,
-                    snippet,
-                    organisation=c.organisation.name,
-                    decision=r.decision_label if r else "Not answered yet",
-                    decision_code=r.decision if r else "none",
-                    tracking=c.tracking,
+def _facet_links(results) -> list[tuple[str, list[FacetLink]]]:
+    out = []
+    for name, heading, arg in FACETS:
+        values = results.facets.get(name) or []
+        links = []
+        for v in values:
+            if arg is None:  # a month: the range from its first to its last day
+                chosen = request.args.get("from") == v.value and request.args.get("to") == v.value
+                args = _args(
+                    **({"from": None, "to": None} if chosen else {"from": v.value, "to": v.value})
                 )
-            )
-    return found
+                links.append(FacetLink(v.label, v.count, chosen, _url(args)))
+                continue
+            current = request.args.getlist(arg)
+            chosen = v.selected or v.value in current
+            new = [c for c in current if c != v.value] if chosen else [*current, v.value]
+            links.append(FacetLink(v.label, v.count, chosen, _url(_args(**{arg: new or None}))))
+        if links and not (len(links) == 1 and not links[0].selected and arg is None):
+            out.append((heading, links))
+    return out
 
 
 @bp.get("/search")
 def search():
-    q = request.args.get("q", "").strip()
-    page = page_number()
-    if not q:
-        return render_template("search/search.html", q=q, results=None, found=[], pages=0, page=1)
-    results = backend.get(current_app).search(q, limit=PER_PAGE, page=page)
-    pages = max(1, math.ceil(results.total / PER_PAGE))
-    if page > pages:
-        return redirect(url_for("search.search", q=q, page=pages))
+    params = SearchParams.from_args(request.args, per_page=PER_PAGE)
+    if params.empty:
+        return render_template("search/search.html", params=params, results=None, sorts=SORTS)
+    results = service.search(params, current_user if current_user.is_authenticated else None)
+    if params.page > results.pages and results.total:
+        return redirect(_url(_args(), results.pages))
+    hidden = [(k, v) for k, v in _args().items(multi=True) if k in PARAM_FILTERS]
     return render_template(
         "search/search.html",
-        q=q,
+        params=params,
         results=results,
-        found=_describe(results.hits),
-        pages=pages,
-        page=page,
+        sorts=SORTS,
+        facets=_facet_links(results),
+        hidden=hidden,
+        page_url=lambda n: _url(_args(), n),
+        suggestion_url=_url(_args(q=results.suggestion)) if results.suggestion else None,
+        clear_url=_url(MultiDict({"q": params.q})) if params.q else url_for("search.search"),
     )
