@@ -48,7 +48,9 @@ def load(instance_path: str) -> dict:
             "CONSULT_SEARCH_BACKEND=postgres searches inside a PostgreSQL database: set "
             "CONSULT_DATABASE_URL to a postgresql:// URL, or use CONSULT_SEARCH_BACKEND=whoosh."
         )
+    mail = _mail_settings(ipath)
     return {
+        **mail,
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": _secret_key(ipath, production),
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -63,4 +65,40 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+MAIL_BACKENDS = ("console", "file", "smtp")
+SMTP_TLS = ("starttls", "ssl", "none")
+
+
+def _mail_settings(ipath: Path) -> dict:
+    """Outgoing mail (see consult.mail): SMTP when CONSULT_SMTP_HOST is set, else the
+    console; links in mail point at CONSULT_BASE_URL."""
+    host = os.environ.get("CONSULT_SMTP_HOST", "").strip()
+    backend = os.environ.get("CONSULT_MAIL_BACKEND", "smtp" if host else "console").strip().lower()
+    if backend not in MAIL_BACKENDS:
+        raise ConfigError(
+            f"CONSULT_MAIL_BACKEND={backend!r} is not known; use console, file or smtp."
+        )
+    if backend == "smtp" and not host:
+        raise ConfigError("CONSULT_MAIL_BACKEND=smtp needs CONSULT_SMTP_HOST.")
+    tls = os.environ.get("CONSULT_SMTP_TLS", "starttls").strip().lower()
+    if tls not in SMTP_TLS:
+        raise ConfigError(f"CONSULT_SMTP_TLS={tls!r} is not known; use starttls, ssl or none.")
+    port = os.environ.get("CONSULT_SMTP_PORT", "").strip()
+    try:
+        port_number = int(port) if port else {"ssl": 465, "starttls": 587}.get(tls, 25)
+    except ValueError:
+        raise ConfigError(f"CONSULT_SMTP_PORT={port!r} is not a port number.") from None
+    return {
+        "MAIL_BACKEND": backend,
+        "MAIL_FROM": os.environ.get("CONSULT_MAIL_FROM", "Consult <consult@localhost>"),
+        "MAIL_DIR": os.environ.get("CONSULT_MAIL_DIR") or str(ipath / "mail"),
+        "SMTP_HOST": host,
+        "SMTP_PORT": port_number,
+        "SMTP_USER": os.environ.get("CONSULT_SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("CONSULT_SMTP_PASSWORD", ""),
+        "SMTP_TLS": tls,
+        "BASE_URL": os.environ.get("CONSULT_BASE_URL", "http://localhost:5000").rstrip("/"),
     }

@@ -17,6 +17,11 @@ def utcnow() -> datetime:
     return _frozen.get() or datetime.now(UTC)
 
 
+def replaying() -> bool:
+    """True inside `clock()`: history is being replayed, so nobody is to be told of it."""
+    return _frozen.get() is not None
+
+
 @contextmanager
 def clock(at: datetime) -> Iterator[None]:
     """Run with the clock set to `at`: for replaying a past consultation (the demo,

@@ -1,10 +1,19 @@
-"""Forms of the accounts pages: sign up, sign in."""
+"""Forms of the accounts and organisation pages."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.accounts.models import ORG_KINDS
 from consult.accounts.services import MIN_PASSWORD
@@ -47,6 +56,9 @@ class SignUpForm(FlaskForm):
     org_name = StringField("Name of the new organisation", validators=[Length(max=200)])
     org_country = SelectField("Country", choices=COUNTRIES)
     org_kind = SelectField("Kind of organisation", choices=dict(ORG_KINDS))
+    notify_consultations = BooleanField(
+        "E-mail me when a document opens for comments, and 48 hours before it closes"
+    )
 
     def __init__(self, organisations, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,3 +77,84 @@ class SignUpForm(FlaskForm):
             )
         if not chosen and not field.data.strip():
             raise ValidationError("Name your organisation, or choose it from the list.")
+
+
+def _password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(),
+            Length(min=MIN_PASSWORD, message=f"A password has at least {MIN_PASSWORD} characters."),
+        ],
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail of your account", validators=[InputRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _password_field(f"New password (at least {MIN_PASSWORD} characters)")
+    confirm = PasswordField(
+        "The same password again",
+        validators=[InputRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class PlainForm(FlaskForm):
+    """A form with nothing but its CSRF token: buttons that post (join, verify, …)."""
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def split_list(value: str) -> list[str]:
+    """'a, b; c' → ['a', 'b', 'c']."""
+    return [p.strip() for p in (value or "").replace(";", ",").split(",") if p.strip()]
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    acronym = StringField("Acronym (optional)", validators=[Length(max=40)])
+    kind = SelectField("Kind of organisation", choices=dict(ORG_KINDS))
+    countries = _Checkboxes(
+        "Countries where it works",
+        choices={k: v for k, v in COUNTRIES.items() if k},
+        validate_choice=False,
+    )
+    other_countries = StringField(
+        "Other countries (two-letter ISO codes, separated by commas)", validators=[Length(max=200)]
+    )
+    focus = StringField(
+        "Focus areas (separated by commas, e.g. gender equality, open budgets)",
+        validators=[Length(max=800)],
+    )
+    website = StringField("Website (optional)", validators=[Length(max=300)])
+    description = TextAreaField("Short description (optional)", validators=[Length(max=2000)])
+    contact_email = StringField("Public contact e-mail (optional)", validators=[Length(max=254)])
+    contact_phone = StringField("Public contact telephone (optional)", validators=[Length(max=40)])
+
+    def profile(self) -> dict:
+        """The fields as accounts.services takes them."""
+        return {
+            "name": self.name.data or "",
+            "acronym": self.acronym.data,
+            "kind": self.kind.data,
+            "countries": list(self.countries.data or []) + split_list(self.other_countries.data),
+            "focus": split_list(self.focus.data),
+            "website": self.website.data,
+            "description": self.description.data,
+            "contact_email": self.contact_email.data,
+            "contact_phone": self.contact_phone.data,
+        }
+
+    def fill(self, org) -> None:
+        listed = [c for c in org.countries if c in COUNTRIES]
+        self.name.data, self.acronym.data, self.kind.data = org.name, org.acronym, org.kind
+        self.countries.data = listed
+        self.other_countries.data = ", ".join(c for c in org.countries if c not in listed)
+        self.focus.data = ", ".join(org.focus)
+        self.website.data, self.description.data = org.website, org.description
+        self.contact_email.data, self.contact_phone.data = org.contact_email, org.contact_phone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
@@ -26,6 +26,13 @@ ORG_KINDS = {
     "faith": "Faith-based organisation",
     "other": "Other",
 }
+#: A membership asked for on sign-up is "pending" until an organisation admin approves
+#: it; only "approved" members act for the organisation. Refused requests are kept.
+MEMBERSHIP_STATUSES = {
+    "pending": "Waiting for approval",
+    "approved": "Member",
+    "refused": "Refused",
+}
 
 
 class Organisation(db.Model):
@@ -42,12 +49,30 @@ class Organisation(db.Model):
     #: Set when the secretariat has checked that the organisation is real.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Public contact, as the organisation chooses to publish it (never an account's e-mail).
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    #: The secretariat member who verified the organisation (None for the system or demo).
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
 
     @property
     def kind_label(self) -> str:
         return ORG_KINDS.get(self.kind, self.kind)
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def approved_memberships(self) -> list[Membership]:
+        return [m for m in self.memberships if m.status == "approved"]
+
+    @property
+    def pending_memberships(self) -> list[Membership]:
+        return [m for m in self.memberships if m.status == "pending"]
 
     @property
     def display_name(self) -> str:
@@ -63,12 +88,27 @@ class User(UserMixin, db.Model):
     #: sha256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the owner of the address proved it by following the e-mailed link.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", foreign_keys="Membership.user_id"
+    )
 
     @property
     def organisations(self) -> list[Organisation]:
-        return [m.organisation for m in self.memberships]
+        """The organisations the user acts for: approved memberships only."""
+        return [m.organisation for m in self.memberships if m.status == "approved"]
+
+    @property
+    def pending_organisations(self) -> list[Organisation]:
+        return [m.organisation for m in self.memberships if m.status == "pending"]
+
+    def admin_of(self, organisation: Organisation) -> bool:
+        return any(
+            m.organisation_id == organisation.id and m.role == "admin" and m.status == "approved"
+            for m in self.memberships
+        )
 
     @property
     def organisation(self) -> Organisation | None:
@@ -89,6 +129,29 @@ class Membership(db.Model):
     #: "member" or "admin" (an organisation admin approves members).
     role: Mapped[str] = mapped_column(String(20), default="member")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: One of MEMBERSHIP_STATUSES.
+    status: Mapped[str] = mapped_column(String(20), default="approved", server_default="approved")
+    #: The organisation admin (or secretariat member) who approved or refused the request.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    user: Mapped[User] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def status_label(self) -> str:
+        return MEMBERSHIP_STATUSES.get(self.status, self.status)
+
+
+class NotificationSetting(db.Model):
+    """A user's choice for one kind of notification (consult.mail.NOTIFICATIONS);
+    without a row the kind's default holds."""
+
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

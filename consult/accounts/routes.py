@@ -1,4 +1,5 @@
-"""Pages of the accounts part: sign up, sign in, sign out."""
+"""Pages of the accounts part: sign up, sign in and out, password reset, address
+confirmation, notification choices and one-click unsubscribe."""
 
 from __future__ import annotations
 
@@ -7,14 +8,21 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from consult.accounts import services
-from consult.accounts.forms import NEW_ORGANISATION, SignInForm, SignUpForm
+from consult.accounts import policy, services, tokens
+from consult.accounts.forms import (
+    NEW_ORGANISATION,
+    ForgotPasswordForm,
+    PlainForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignUpForm,
+)
 from consult.accounts.models import Organisation, User
 from consult.errors import ConsultError
-from consult.extensions import db, limiter
+from consult.extensions import csrf, db, limiter
 
 bp = Blueprint("accounts", __name__)
 
@@ -85,27 +93,69 @@ def sign_up():
             try:
                 if form.organisation.data == NEW_ORGANISATION:
                     country = form.org_country.data
-                    org = services.create_organisation(
-                        _free_org_slug(form.org_name.data),
-                        form.org_name.data,
-                        kind=form.org_kind.data,
-                        countries=[country] if country else [],
+                    new = {
+                        "slug": _free_org_slug(form.org_name.data),
+                        "name": form.org_name.data,
+                        "kind": form.org_kind.data,
+                        "countries": [country] if country else [],
+                    }
+                    user, membership = services.sign_up(
+                        form.email.data,
+                        form.password.data,
+                        name=form.name.data,
+                        new_organisation=new,
                     )
                 else:
                     org = services.get_organisation(form.organisation.data)
-                user = services.create_user(
-                    form.email.data, form.password.data, name=form.name.data, organisation=org
-                )
+                    user, membership = services.sign_up(
+                        form.email.data,
+                        form.password.data,
+                        name=form.name.data,
+                        organisation=org,
+                    )
+                _after_sign_up(user, notify=form.notify_consultations.data)
             except ConsultError as e:
                 db.session.rollback()
                 page = render_template("accounts/sign_up.html", form=form, error=e.message)
                 return page, e.status
             db.session.commit()
             login_user(user)
-            flash(f"Welcome, {user.display_name}: you can now comment for {org.name}.")
+            org = membership.organisation
+            if membership.status == "approved":
+                flash(
+                    f"Welcome, {user.display_name}: you can now comment for {org.name}. "
+                    "It shows as an unverified organisation until the secretariat checks it."
+                )
+            else:
+                flash(
+                    f"Welcome, {user.display_name}: your request to join {org.name} waits for "
+                    "its admins. You can comment for it once they approve it."
+                )
+            flash(f"We sent a link to {user.email} to confirm your address.")
             return redirect(url_for("documents.home"))
         return render_template("accounts/sign_up.html", form=form), 400
     return render_template("accounts/sign_up.html", form=form)
+
+
+def _after_sign_up(user: User, *, notify: bool) -> None:
+    from consult.mail import set_notification
+
+    if notify:
+        set_notification(user, "consultation_opened", True)
+        set_notification(user, "closing_soon", True)
+    _queue_confirmation(user)
+
+
+def _queue_confirmation(user: User) -> None:
+    from consult.mail.outbox import queue
+
+    queue(
+        user,
+        "account",
+        "Confirm your e-mail address for Consult",
+        "confirm_email",
+        token=tokens.confirm_token(user),
+    )
 
 
 @bp.post("/sign-out")
@@ -113,3 +163,142 @@ def sign_out():
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("documents.home"))
+
+
+# --- password reset and address confirmation ----------------------------------------------
+
+FORGOT_SENT = (
+    "If there is an account for that address, we have sent it a link to choose a new "
+    "password. The link works for an hour, once."
+)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("accounts/forgot_password.html", form=form), 400
+        from consult.mail.outbox import queue
+
+        user = services.get_user_by_email(form.email.data)
+        # The same answer whether or not the account exists: the page never tells
+        # a stranger which addresses have accounts.
+        if user is not None:
+            queue(
+                user,
+                "account",
+                "Choose a new password for Consult",
+                "password_reset",
+                token=tokens.reset_token(user),
+            )
+            db.session.commit()
+        flash(FORGOT_SENT)
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def reset_password(token: str):
+    user = tokens.user_for_reset(token)
+    form = ResetPasswordForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("accounts/reset_password.html", form=form, token=token), 400
+        services.set_password(user, form.password.data)
+        # Following the e-mailed link proves the address too.
+        services.confirm_email(user, user.email)
+        db.session.commit()
+        flash("Your password is changed: sign in with the new one.")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+@bp.get("/confirm-email/<token>")
+def confirm_email(token: str):
+    user, email = tokens.confirmation(token)
+    if not services.confirm_email(user, email):
+        raise ConsultError("This link was sent to an address the account no longer uses.")
+    db.session.commit()
+    flash(f"Thank you: {user.email} is confirmed.")
+    return redirect(url_for("accounts.account") if current_user.is_authenticated else "/")
+
+
+# --- the account page: memberships, notifications ------------------------------------------
+
+
+@bp.get("/account")
+@login_required
+def account():
+    from consult.mail import NOTIFICATIONS, settings_of
+
+    user = current_actor()
+    return render_template(
+        "accounts/account.html",
+        user=user,
+        memberships=sorted(user.memberships, key=lambda m: m.organisation.name),
+        notifications=NOTIFICATIONS,
+        settings=settings_of(user),
+        form=PlainForm(),
+    )
+
+
+@bp.post("/account/notifications")
+@login_required
+def save_notifications():
+    from consult.mail import NOTIFICATIONS, set_notification
+
+    user = current_actor()
+    policy.require(user, "notifications.manage")
+    if not PlainForm().validate_on_submit():
+        raise ConsultError("The form expired; please try again.")
+    chosen = set(request.form.getlist("notify"))
+    for kind in NOTIFICATIONS:
+        set_notification(user, kind, kind in chosen)
+    db.session.commit()
+    flash("Your e-mail choices are saved.")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/confirm-email")
+@login_required
+@limiter.limit(AUTH_LIMIT)
+def resend_confirmation():
+    user = current_actor()
+    if not PlainForm().validate_on_submit():
+        raise ConsultError("The form expired; please try again.")
+    if user.email_confirmed_at is not None:
+        flash(f"{user.email} is already confirmed.")
+    else:
+        _queue_confirmation(user)
+        db.session.commit()
+        flash(f"We sent a new confirmation link to {user.email}.")
+    return redirect(url_for("accounts.account"))
+
+
+# --- unsubscribe: no sign-in, the signed link is the proof ---------------------------------
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # mail programs post here with no session (RFC 8058); the token is the proof
+def unsubscribe(token: str):
+    from consult.mail import NOTIFICATIONS, set_notification, wants
+
+    user, kind = tokens.unsubscription(token)
+    if kind not in NOTIFICATIONS:
+        raise ConsultError("This unsubscribe link is not valid.")
+    label = NOTIFICATIONS[kind][0]
+    if request.method == "POST":
+        on = request.form.get("resubscribe") == "1"
+        set_notification(user, kind, on)
+        db.session.commit()
+        return render_template("accounts/unsubscribed.html", label=label, on=on, token=token)
+    return render_template(
+        "accounts/unsubscribe.html",
+        label=label,
+        on=wants(user, kind),
+        token=token,
+        email=user.email,
+    )

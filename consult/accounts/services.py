@@ -1,4 +1,4 @@
-"""Accounts and organisations: creation, passwords, API tokens."""
+"""Accounts and organisations: creation, joining, verification, passwords, API tokens."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import secrets
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from consult import signals
 from consult.accounts.models import ORG_KINDS, ROLES, Membership, Organisation, User
-from consult.errors import Conflict, ConsultError, NotFound
+from consult.errors import Conflict, ConsultError, NotAllowed, NotFound
 from consult.extensions import db
 from consult.hashing import sha256
 from consult.timeutil import utcnow
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9 ().\-/]{5,40}$")
+WEBSITE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+MAX_DESCRIPTION = 2_000
+MAX_FOCUS = 12
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,78}[a-z0-9]$")
 MIN_PASSWORD = 10
@@ -42,36 +47,213 @@ def create_organisation(
     website: str | None = None,
     description: str | None = None,
     verified: bool = False,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
 ) -> Organisation:
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise ConsultError("An organisation slug is 2–80 lower-case letters, digits and hyphens.")
+    fields = _profile_fields(
+        name=name,
+        acronym=acronym,
+        kind=kind,
+        countries=countries or [],
+        focus=focus or [],
+        website=website,
+        description=description,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+        raise Conflict(f"An organisation with the slug '{slug}' already exists.")
+    org = Organisation(slug=slug, verified_at=utcnow() if verified else None, **fields)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _profile_fields(
+    *,
+    name: str,
+    acronym: str | None,
+    kind: str,
+    countries: list[str],
+    focus: list[str],
+    website: str | None,
+    description: str | None,
+    contact_email: str | None,
+    contact_phone: str | None,
+) -> dict:
+    """The public profile of an organisation, checked and tidied; ConsultError says what
+    is wrong with the first bad field."""
+    if not (name or "").strip():
+        raise ConsultError("An organisation needs a name.")
+    if len(name.strip()) > 200:
+        raise ConsultError("An organisation's name is at most 200 characters.")
     if kind not in ORG_KINDS:
         raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
-    countries = [c.strip().upper() for c in (countries or []) if c.strip()]
+    countries = list(dict.fromkeys(c.strip().upper() for c in countries if c.strip()))
     bad = [c for c in countries if not COUNTRY.match(c)]
     if bad:
         raise ConsultError(
             f"Countries are two-letter ISO codes such as TH or PH, not {', '.join(bad)}."
         )
-    if not name.strip():
-        raise ConsultError("An organisation needs a name.")
-    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
-        raise Conflict(f"An organisation with the slug '{slug}' already exists.")
-    org = Organisation(
-        slug=slug,
-        name=name.strip(),
-        acronym=acronym,
-        kind=kind,
-        countries=countries,
-        focus=focus or [],
-        website=website,
-        description=description,
-        verified_at=utcnow() if verified else None,
-    )
-    db.session.add(org)
+    focus = list(dict.fromkeys(f.strip() for f in focus if f.strip()))
+    if len(focus) > MAX_FOCUS or any(len(f) > 60 for f in focus):
+        raise ConsultError(f"Name at most {MAX_FOCUS} focus areas of up to 60 characters each.")
+    acronym, website = _clean(acronym), _clean(website)
+    description = _clean(description)
+    contact_email, contact_phone = _clean(contact_email), _clean(contact_phone)
+    if acronym and len(acronym) > 40:
+        raise ConsultError("An acronym is at most 40 characters.")
+    if website and (len(website) > 300 or not WEBSITE.match(website)):
+        raise ConsultError(f"'{website}' is not a web address starting with https:// or http://.")
+    if description and len(description) > MAX_DESCRIPTION:
+        raise ConsultError(f"The description is at most {MAX_DESCRIPTION:,} characters.")
+    if contact_email and (len(contact_email) > 254 or not EMAIL.match(contact_email)):
+        raise ConsultError(f"'{contact_email}' is not an e-mail address.")
+    if contact_phone and not PHONE.match(contact_phone):
+        raise ConsultError(f"'{contact_phone}' is not a telephone number.")
+    return {
+        "name": name.strip(),
+        "acronym": acronym,
+        "kind": kind,
+        "countries": countries,
+        "focus": focus,
+        "website": website,
+        "description": description,
+        "contact_email": contact_email,
+        "contact_phone": contact_phone,
+    }
+
+
+PROFILE_FIELDS = (
+    "name",
+    "acronym",
+    "kind",
+    "countries",
+    "focus",
+    "website",
+    "description",
+    "contact_email",
+    "contact_phone",
+)
+
+
+def update_organisation(org: Organisation, *, by: User, **changes) -> list[str]:
+    """Change the public profile; returns the names of the fields that changed.
+
+    A profile is a working description, not a published record: it is changed in
+    place, and the record keeps which fields changed, when and by whom.
+    """
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ConsultError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    current = {f: getattr(org, f) for f in PROFILE_FIELDS}
+    fields = _profile_fields(**{**current, **changes})
+    changed = [f for f in PROFILE_FIELDS if fields[f] != current[f]]
+    for f in changed:
+        setattr(org, f, fields[f])
+    if changed:
+        db.session.flush()
+        signals.emit(signals.organisation_updated, org, by, slug=org.slug, fields=changed)
+    return changed
+
+
+def register_organisation(org: Organisation, *, by: User) -> Membership | None:
+    """Record that `by` registered the organisation; a CSO account becomes its first
+    admin (the secretariat registering one for others does not)."""
+    m = None
+    if by.role == "cso":
+        m = next((m for m in by.memberships if m.organisation_id == org.id), None)
+        if m is None:
+            m = Membership(user=by, organisation=org)
+            db.session.add(m)
+        m.role, m.status, m.decided_at = "admin", "approved", utcnow()
     db.session.flush()
+    signals.emit(
+        signals.organisation_created,
+        org,
+        by,
+        slug=org.slug,
+        kind=org.kind,
+        countries=list(org.countries),
+    )
+    return m
+
+
+def verify_organisation(org: Organisation, *, by: User) -> Organisation:
+    """The secretariat has checked that the organisation is real: the badge, who and when."""
+    if org.verified_at is not None:
+        raise Conflict(f"{org.name} is already verified.")
+    org.verified_at = utcnow()
+    org.verified_by = by
+    db.session.flush()
+    signals.emit(signals.organisation_verified, org, by, slug=org.slug)
     return org
+
+
+def request_membership(user: User, org: Organisation) -> Membership:
+    """Ask to join an organisation; an admin of it approves or refuses the request.
+    A refused request may be asked again (the same row goes back to pending)."""
+    m = next((m for m in user.memberships if m.organisation_id == org.id), None)
+    if m is not None and m.status == "approved":
+        raise Conflict(f"You are already a member of {org.name}.")
+    if m is not None and m.status == "pending":
+        raise Conflict(f"Your request to join {org.name} is waiting for its admins.")
+    if m is None:
+        m = Membership(user=user, organisation=org, status="pending")
+        db.session.add(m)
+    else:
+        m.status, m.decided_by, m.decided_at = "pending", None, None
+    db.session.flush()
+    signals.emit(signals.membership_requested, m, user, organisation=org.slug)
+    return m
+
+
+def get_membership(membership_id: int) -> Membership:
+    m = db.session.get(Membership, membership_id)
+    if m is None:
+        raise NotFound(f"There is no membership request {membership_id}.")
+    return m
+
+
+def decide_membership(m: Membership, *, approve: bool, by: User) -> Membership:
+    """Approve or refuse a pending request; only pending requests are decided."""
+    if m.status != "pending":
+        raise Conflict(f"This request was already decided ({m.status_label.lower()}).")
+    if m.user_id == by.id:
+        raise NotAllowed("Another admin of the organisation decides on your own request.")
+    m.status = "approved" if approve else "refused"
+    m.decided_by, m.decided_at = by, utcnow()
+    db.session.flush()
+    signals.emit(
+        signals.membership_decided, m, by, organisation=m.organisation.slug, status=m.status
+    )
+    return m
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ConsultError(f"A password has at least {MIN_PASSWORD} characters.")
+    user.password_hash = generate_password_hash(password)
+    db.session.flush()
+
+
+def confirm_email(user: User, email: str) -> bool:
+    """Mark the address confirmed when it is still the account's; False when it
+    changed since the link was sent."""
+    if user.email.lower() != email.lower():
+        return False
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        db.session.flush()
+    return True
 
 
 def create_user(
@@ -81,6 +263,7 @@ def create_user(
     role: str = "cso",
     name: str = "",
     organisation: Organisation | None = None,
+    membership_status: str = "approved",
 ) -> User:
     email = email.strip()
     if not EMAIL.match(email):
@@ -98,7 +281,7 @@ def create_user(
     )
     db.session.add(user)
     if organisation is not None:
-        db.session.add(Membership(user=user, organisation=organisation))
+        db.session.add(Membership(user=user, organisation=organisation, status=membership_status))
     db.session.flush()
     return user
 
@@ -122,3 +305,27 @@ def user_for_token(token: str) -> User | None:
     if not token:
         return None
     return db.session.scalar(select(User).where(User.api_token_hash == sha256(token)))
+
+
+def sign_up(
+    email: str,
+    password: str,
+    *,
+    name: str,
+    organisation: Organisation | None = None,
+    new_organisation: dict | None = None,
+) -> tuple[User, Membership]:
+    """A person makes an account and either registers a new organisation (becoming its
+    admin) or asks to join an existing one (pending until an admin approves)."""
+    if (organisation is None) == (new_organisation is None):
+        raise ConsultError("Either choose an existing organisation or name a new one.")
+    if new_organisation is not None:
+        org = create_organisation(**new_organisation)
+        user = create_user(email, password, name=name, organisation=org)
+        return user, register_organisation(org, by=user)
+    user = create_user(
+        email, password, name=name, organisation=organisation, membership_status="pending"
+    )
+    m = user.memberships[0]
+    signals.emit(signals.membership_requested, m, user, organisation=organisation.slug)
+    return user, m

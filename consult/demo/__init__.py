@@ -75,6 +75,14 @@ def load_demo() -> str:
             )
             for u in data["users"]
         }
+        # The first member of each organisation is its admin: approves members, edits
+        # the profile.
+        admins: set[int] = set()
+        for user in users.values():
+            for m in user.memberships:
+                if m.organisation_id not in admins:
+                    m.role = "admin"
+                    admins.add(m.organisation_id)
         d = data["document"]
         chair = next(u for u in users.values() if u.role == "secretariat")
         doc = docs.create_document(

@@ -1,0 +1,216 @@
+"""Pages of the organisation registry: the list, public profiles with what became of
+their comments, "Our input", registering and editing, joining, approving members and
+verification by the secretariat."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from consult.accounts import outcomes as outcomes_module
+from consult.accounts import policy, services
+from consult.accounts.forms import COUNTRIES, OrganisationForm, PlainForm
+from consult.accounts.models import ORG_KINDS, Organisation
+from consult.accounts.routes import _free_org_slug, current_actor
+from consult.consultation.models import Comment
+from consult.errors import ConsultError
+from consult.extensions import db
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+
+
+def _visible(version) -> bool:
+    return policy.can(current_user, "version.view", version)
+
+
+def _require_posted_form() -> None:
+    if not PlainForm().validate_on_submit():
+        raise ConsultError("The form expired; please go back and try again.")
+
+
+def list_organisations(country: str = "", kind: str = "", verified: str = "") -> list:
+    """Organisations matching the filters, by name, with their number of comments."""
+    q = select(Organisation).order_by(func.lower(Organisation.name))
+    if kind:
+        q = q.where(Organisation.kind == kind)
+    if verified == "yes":
+        q = q.where(Organisation.verified_at.is_not(None))
+    elif verified == "no":
+        q = q.where(Organisation.verified_at.is_(None))
+    orgs = list(db.session.scalars(q))
+    if country:
+        # Countries are a JSON list: filtered here, the same on SQLite and PostgreSQL.
+        orgs = [o for o in orgs if country in o.countries]
+    counts = dict(
+        db.session.execute(
+            select(Comment.organisation_id, func.count(Comment.id)).group_by(
+                Comment.organisation_id
+            )
+        ).all()
+    )
+    return [(o, counts.get(o.id, 0)) for o in orgs]
+
+
+@bp.get("")
+def index():
+    country = (request.args.get("country") or "").strip().upper()[:2]
+    kind = request.args.get("kind") or ""
+    verified = request.args.get("verified") or ""
+    if kind and kind not in ORG_KINDS:
+        raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
+    rows = list_organisations(country, kind, verified)
+    known = {c for o, _ in list_organisations() for c in o.countries}
+    countries = {c: COUNTRIES.get(c, c) for c in sorted(known | {k for k in COUNTRIES if k})}
+    return render_template(
+        "organisations/index.html",
+        rows=rows,
+        country=country,
+        kind=kind,
+        verified=verified,
+        countries=countries,
+        kinds=ORG_KINDS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    user = current_actor()
+    policy.require(user, "organisation.create")
+    form = OrganisationForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                profile = form.profile()
+                org = services.create_organisation(_free_org_slug(profile["name"]), **profile)
+                services.register_organisation(org, by=user)
+            except ConsultError as e:
+                db.session.rollback()
+                page = render_template("organisations/form.html", form=form, error=e.message)
+                return page, e.status
+            db.session.commit()
+            flash(
+                f"{org.name} is registered"
+                + (", with you as its admin" if user.role == "cso" else "")
+                + ". It shows as unverified until the secretariat checks it."
+            )
+            return redirect(url_for("organisations.profile", slug=org.slug))
+        return render_template("organisations/form.html", form=form), 400
+    return render_template("organisations/form.html", form=form)
+
+
+@bp.get("/<slug>")
+def profile(slug: str):
+    org = services.get_organisation(slug)
+    user = current_actor()
+    rows = outcomes_module.outcomes(org, visible=_visible)
+    mine = (
+        next((m for m in user.memberships if m.organisation_id == org.id), None) if user else None
+    )
+    return render_template(
+        "organisations/profile.html",
+        org=org,
+        own=[o for o in rows if o.role == "own"],
+        cosigned=[o for o in rows if o.role == "cosigned"],
+        membership=mine,
+        members=len(org.approved_memberships),
+        may_join=policy.can(user, "membership.request")
+        and (mine is None or mine.status == "refused"),
+        countries=COUNTRIES,
+        form=PlainForm(),
+    )
+
+
+@bp.get("/<slug>/input")
+def our_input(slug: str):
+    org = services.get_organisation(slug)
+    rows = outcomes_module.outcomes(org, visible=_visible)
+    counts = {}
+    for o in rows:
+        key = o.response.decision_label if o.response else o.status_label
+        counts[key] = counts.get(key, 0) + 1
+    return render_template(
+        "organisations/input.html",
+        org=org,
+        rows=rows,
+        counts=counts,
+        member=policy.can(current_user, "organisation.act_for", org),
+    )
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str):
+    org = services.get_organisation(slug)
+    user = current_actor()
+    policy.require(user, "organisation.edit", org)
+    form = OrganisationForm()
+    if request.method == "GET":
+        form.fill(org)
+        return render_template("organisations/form.html", form=form, org=org)
+    if not form.validate_on_submit():
+        return render_template("organisations/form.html", form=form, org=org), 400
+    try:
+        changed = services.update_organisation(org, by=user, **form.profile())
+    except ConsultError as e:
+        db.session.rollback()
+        page = render_template("organisations/form.html", form=form, org=org, error=e.message)
+        return page, e.status
+    db.session.commit()
+    flash("The profile is saved." if changed else "Nothing changed.")
+    return redirect(url_for("organisations.profile", slug=org.slug))
+
+
+@bp.post("/<slug>/verify")
+@login_required
+def verify(slug: str):
+    org = services.get_organisation(slug)
+    user = current_actor()
+    policy.require(user, "organisation.verify", org)
+    _require_posted_form()
+    services.verify_organisation(org, by=user)
+    db.session.commit()
+    flash(f"{org.name} is verified.")
+    return redirect(url_for("organisations.profile", slug=org.slug))
+
+
+@bp.post("/<slug>/join")
+@login_required
+def join(slug: str):
+    org = services.get_organisation(slug)
+    user = current_actor()
+    policy.require(user, "membership.request", org)
+    _require_posted_form()
+    services.request_membership(user, org)
+    db.session.commit()
+    flash(f"Your request to join {org.name} is sent to its admins.")
+    return redirect(url_for("organisations.profile", slug=org.slug))
+
+
+@bp.get("/<slug>/members")
+@login_required
+def members(slug: str):
+    org = services.get_organisation(slug)
+    policy.require(current_actor(), "membership.decide", org)
+    rows = sorted(org.memberships, key=lambda m: (m.status != "pending", m.created_at))
+    return render_template("organisations/members.html", org=org, rows=rows, form=PlainForm())
+
+
+@bp.post("/<slug>/members/<int:membership_id>")
+@login_required
+def decide(slug: str, membership_id: int):
+    org = services.get_organisation(slug)
+    user = current_actor()
+    policy.require(user, "membership.decide", org)
+    _require_posted_form()
+    m = services.get_membership(membership_id)
+    if m.organisation_id != org.id:
+        raise ConsultError("That request is for another organisation.", status=404)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "refuse"):
+        raise ConsultError("Choose to approve or to refuse the request.")
+    services.decide_membership(m, approve=decision == "approve", by=user)
+    db.session.commit()
+    flash(f"{m.user.display_name}: {m.status_label.lower()}.")
+    return redirect(url_for("organisations.members", slug=org.slug))

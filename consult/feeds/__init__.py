@@ -1,0 +1,100 @@
+"""Atom feeds (RFC 4287): a document's new versions and the committee's responses,
+for feed readers and for organisations that watch a consultation without an account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, make_response, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from consult.accounts import policy
+from consult.consultation.models import Comment, Response
+from consult.documents import services as docs
+from consult.errors import NotFound
+from consult.extensions import db
+
+bp = Blueprint("feeds", __name__)
+
+#: The newest entries a feed carries; readers keep what they saw before.
+MAX_ENTRIES = 100
+
+
+@dataclass
+class Entry:
+    id: str
+    title: str
+    updated: datetime
+    link: str
+    author: str
+    summary: str
+    category: str
+
+
+def document_entries(doc) -> list[Entry]:
+    versions = [
+        v
+        for v in doc.versions
+        if v.published_at is not None and policy.can(current_user, "version.view", v)
+    ]
+    entries = [
+        Entry(
+            id=url_for("documents.version", slug=doc.slug, number=v.number, _external=True),
+            title=f"{v.title} published ({v.state_label.lower()})",
+            updated=v.published_at,
+            link=url_for("documents.version", slug=doc.slug, number=v.number, _external=True),
+            author=doc.committee or "The committee",
+            summary=(v.note or "")
+            + (
+                f"\n\nOpen for comments until {v.closes_at:%d %B %Y %H:%M} UTC."
+                if v.closes_at
+                else ""
+            ),
+            category="version",
+        )
+        for v in versions
+    ]
+    if versions:
+        rows = db.session.scalars(
+            select(Response)
+            .join(Comment, Comment.id == Response.comment_id)
+            .where(Comment.version_id.in_([v.id for v in versions]))
+            .options(
+                selectinload(Response.comment).selectinload(Comment.organisation),
+                selectinload(Response.responder),
+            )
+            .order_by(Response.created_at.desc(), Response.id.desc())
+            .limit(MAX_ENTRIES)
+        )
+        for r in rows:
+            c = r.comment
+            link = url_for("consultation.comment", comment_id=c.id, _external=True)
+            entries.append(
+                Entry(
+                    id=f"{link}#response-{r.id}",
+                    title=f"{r.decision_label}: {c.tracking} by {c.organisation.name}",
+                    updated=r.created_at,
+                    link=link,
+                    author=r.responder.name or doc.committee or "The committee",
+                    summary=r.reason,
+                    category="response",
+                )
+            )
+    entries.sort(key=lambda e: e.updated, reverse=True)
+    return entries[:MAX_ENTRIES]
+
+
+@bp.get("/documents/<slug>/feed.atom")
+def document_feed(slug: str):
+    doc = docs.get_document(slug)
+    if not policy.can(current_user, "document.view", doc):
+        raise NotFound(f"There is no document '{slug}'.")
+    entries = document_entries(doc)
+    updated = entries[0].updated if entries else doc.created_at
+    body = render_template("feeds/document.xml", doc=doc, entries=entries, updated=updated)
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
+    return resp

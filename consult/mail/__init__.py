@@ -1,0 +1,60 @@
+"""E-mail: notifications through an outbox table, sent by `flask send-mail`.
+
+Each kind of notification can be turned off by its user (the account page, or the
+one-click unsubscribe link at the foot of every notification). Mails about the
+account itself (address confirmation, password reset) are not notifications: they
+are sent only when the person asks for them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from consult.accounts.models import NotificationSetting, User
+from consult.errors import ConsultError
+from consult.extensions import db
+from consult.timeutil import utcnow
+
+#: kind → (what the user chooses, on by default). Notices about every consultation
+#: are opt-in; notices about one's own comments and organisation are on by default.
+NOTIFICATIONS: dict[str, tuple[str, bool]] = {
+    "consultation_opened": ("A document is opened for comments", False),
+    "closing_soon": ("A consultation closes in 48 hours", False),
+    "receipt": ("A receipt when I post a comment", True),
+    "response": ("The committee answers a comment of mine or my organisation's", True),
+    "reply": ("Someone replies to a comment of mine", True),
+    "organisation": (
+        "News of my organisation: verified, membership requests and decisions",
+        True,
+    ),
+}
+
+
+def settings_of(user: User) -> dict[str, bool]:
+    """Every notification kind with the user's choice (or the default)."""
+    chosen = {
+        s.kind: s.enabled
+        for s in db.session.scalars(
+            select(NotificationSetting).where(NotificationSetting.user_id == user.id)
+        )
+    }
+    return {kind: chosen.get(kind, default) for kind, (_, default) in NOTIFICATIONS.items()}
+
+
+def wants(user: User, kind: str) -> bool:
+    return settings_of(user)[kind]
+
+
+def set_notification(user: User, kind: str, enabled: bool) -> None:
+    if kind not in NOTIFICATIONS:
+        raise ConsultError(f"Unknown notification '{kind}'.")
+    row = db.session.scalar(
+        select(NotificationSetting).where(
+            NotificationSetting.user_id == user.id, NotificationSetting.kind == kind
+        )
+    )
+    if row is None:
+        row = NotificationSetting(user_id=user.id, kind=kind, enabled=enabled)
+        db.session.add(row)
+    row.enabled, row.updated_at = enabled, utcnow()
+    db.session.flush()

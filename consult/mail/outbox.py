@@ -1,0 +1,233 @@
+"""Writing mails to the outbox and sending them from it."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import Flask, current_app, has_request_context, render_template, url_for
+from sqlalchemy import select
+
+from consult.accounts.models import User
+from consult.accounts.tokens import unsubscribe_token
+from consult.extensions import db
+from consult.mail import NOTIFICATIONS, wants
+from consult.mail.models import MailOutbox
+from consult.timeutil import replaying, utcnow
+
+log = logging.getLogger(__name__)
+
+#: A mail that failed this many times stays in the outbox, marked, for a person to look at.
+MAX_ATTEMPTS = 5
+
+
+def link(endpoint: str, **values) -> str:
+    """An absolute address on this site (CONSULT_BASE_URL), also from the command line."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context("/"):
+            path = url_for(endpoint, **values)
+    return current_app.config["BASE_URL"] + path
+
+
+def unsubscribe_link(user_id: int, kind: str) -> str:
+    user = db.session.get(User, user_id)
+    return link("accounts.unsubscribe", token=unsubscribe_token(user, kind))
+
+
+def queue(
+    user: User | None,
+    kind: str,
+    subject: str,
+    template: str,
+    *,
+    to: str | None = None,
+    dedup_key: str | None = None,
+    **context,
+) -> MailOutbox | None:
+    """Write one mail to the outbox in the caller's transaction.
+
+    A notification (a kind of NOTIFICATIONS) goes only to a user who has not turned
+    it off, and carries its unsubscribe link. With `dedup_key`, a mail already
+    queued under that key is not queued again. Returns the row, or None.
+    """
+    if replaying():
+        return None  # the demo or an import replaying the past tells nobody
+    notification = kind in NOTIFICATIONS
+    if notification and (user is None or not wants(user, kind)):
+        return None
+    if dedup_key and db.session.scalar(
+        select(MailOutbox.id).where(MailOutbox.dedup_key == dedup_key)
+    ):
+        return None
+    address = to or (user.email if user else None)
+    if not address:
+        return None
+    body = render_template(
+        f"mail/{template}.txt",
+        user=user,
+        link=link,
+        site=current_app.config["BASE_URL"],
+        **context,
+    ).strip()
+    if notification:
+        body += (
+            "\n\n-- \nYou get this because of your choice on your account page: "
+            f"“{NOTIFICATIONS[kind][0]}”.\nTurn it off with one click: "
+            f"{unsubscribe_link(user.id, kind)}\n"
+        )
+    row = MailOutbox(
+        user_id=user.id if user else None,
+        to_email=address,
+        kind=kind,
+        subject=subject[:300],
+        body=body + "\n",
+        dedup_key=dedup_key,
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def message(row: MailOutbox, app: Flask) -> EmailMessage:
+    # No folding below the SMTP limit: a folded List-Unsubscribe address would be
+    # encoded and mail programs could no longer read it.
+    msg = EmailMessage(policy=default_policy.clone(max_line_length=998))
+    msg["From"] = app.config["MAIL_FROM"]
+    msg["To"] = row.to_email
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at)
+    msg["Message-ID"] = make_msgid(idstring=f"consult-{row.id}")
+    if row.kind in NOTIFICATIONS and row.user_id is not None:
+        # RFC 8058: mail programs show an "unsubscribe" button that posts to this address.
+        msg["List-Unsubscribe"] = f"<{unsubscribe_link(row.user_id, row.kind)}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(row.body)
+    return msg
+
+
+class Backend:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def send(self, msg: EmailMessage) -> None:
+        raise NotImplementedError
+
+
+class ConsoleBackend(Backend):
+    """Development: print each mail to standard output."""
+
+    def send(self, msg: EmailMessage) -> None:
+        print(msg.as_string(), "\n" + "=" * 72, flush=True)
+
+
+class FileBackend(Backend):
+    """Development: one .eml file per mail in CONSULT_MAIL_DIR (instance/mail)."""
+
+    def send(self, msg: EmailMessage) -> None:
+        folder = Path(self.app.config["MAIL_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+        ident = msg["Message-ID"].strip("<>").split("@")[0]
+        (folder / f"{stamp}-{ident}.eml").write_bytes(msg.as_bytes())
+
+
+class SMTPBackend(Backend):
+    """One SMTP connection for a batch of mails."""
+
+    def __enter__(self):
+        c = self.app.config
+        timeout = 30
+        if c["SMTP_TLS"] == "ssl":
+            self.smtp = smtplib.SMTP_SSL(
+                c["SMTP_HOST"],
+                c["SMTP_PORT"],
+                timeout=timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            self.smtp = smtplib.SMTP(c["SMTP_HOST"], c["SMTP_PORT"], timeout=timeout)
+            if c["SMTP_TLS"] == "starttls":
+                self.smtp.starttls(context=ssl.create_default_context())
+        if c["SMTP_USER"]:
+            self.smtp.login(c["SMTP_USER"], c["SMTP_PASSWORD"])
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.smtp.quit()
+        except smtplib.SMTPException:
+            self.smtp.close()
+
+    def send(self, msg: EmailMessage) -> None:
+        self.smtp.send_message(msg)
+
+
+BACKENDS = {"console": ConsoleBackend, "file": FileBackend, "smtp": SMTPBackend}
+
+
+@dataclass
+class SendResult:
+    sent: int
+    failed: int
+    left: int
+
+
+def pending(limit: int | None = None) -> list[MailOutbox]:
+    q = (
+        select(MailOutbox)
+        .where(MailOutbox.sent_at.is_(None), MailOutbox.attempts < MAX_ATTEMPTS)
+        .order_by(MailOutbox.id)
+    )
+    if limit:
+        q = q.limit(limit)
+    return list(db.session.scalars(q))
+
+
+def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -> SendResult:
+    """Send what is waiting in the outbox. Each mail's result is committed at once, so
+    a crash never sends a mail twice in a later run (at most the one in flight)."""
+    rows = pending(limit)
+    sent = failed = 0
+    if rows:
+        try:
+            backend = BACKENDS[app.config["MAIL_BACKEND"]](app)
+            with backend:
+                for row in rows:
+                    try:
+                        backend.send(message(row, app))
+                    except (smtplib.SMTPException, OSError) as e:
+                        row.attempts += 1
+                        row.last_error = f"{type(e).__name__}: {e}"[:2000]
+                        failed += 1
+                    else:
+                        row.attempts += 1
+                        row.sent_at = now or utcnow()
+                        sent += 1
+                    db.session.commit()
+        except (smtplib.SMTPException, OSError) as e:
+            # The server could not be reached at all: every mail stays queued.
+            log.warning("mail server unavailable: %s", e)
+            for row in rows:
+                if row.sent_at is None:
+                    row.attempts += 1
+                    row.last_error = f"{type(e).__name__}: {e}"[:2000]
+                    failed += 1
+            db.session.commit()
+            failed = len([r for r in rows if r.sent_at is None])
+    return SendResult(sent, failed, len(pending()))

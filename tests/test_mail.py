@@ -1,0 +1,287 @@
+"""Mail: what the outbox holds for each notification, one-click unsubscribe, the
+"closing soon" notice, and sending through a real SMTP server (aiosmtpd) started by
+the test, the file backend and a server that is down."""
+
+from __future__ import annotations
+
+import re
+import socket
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from sqlalchemy import func, select
+
+from consult.config import ConfigError, load
+from consult.consultation import services as consultation
+from consult.documents import services as docs
+from consult.extensions import db
+from consult.mail import set_notification, settings_of
+from consult.mail.models import MailOutbox
+from consult.mail.notify import queue_closing_soon
+from consult.mail.outbox import send_pending
+
+
+def outbox(**where) -> list[MailOutbox]:
+    q = select(MailOutbox).order_by(MailOutbox.id)
+    for k, v in where.items():
+        q = q.where(getattr(MailOutbox, k) == v)
+    return list(db.session.scalars(q))
+
+
+def unsubscribe_path(body: str) -> str:
+    m = re.search(r"https?://[^/\s]+(/unsubscribe/[^\s]+)", body)
+    assert m, body
+    return m.group(1)
+
+
+def _post(doc, member, **kw):
+    c = consultation.post_comment(
+        version=doc.latest,
+        paragraph=doc.latest.paragraphs[2],
+        organisation=member.organisation,
+        kind="comment",
+        body=kw.pop("body", "Name a contact point."),
+        by=member,
+        **kw,
+    )
+    db.session.commit()
+    return c
+
+
+def test_receipt_response_and_unsubscribe(client, make_document, make_user):
+    doc = make_document("consultation")
+    member = make_user("cso", email="mali@example.org", name="Mali Srisuk")
+    c = _post(doc, member)
+    [receipt] = outbox(to_email="mali@example.org", kind="receipt")
+    assert receipt.subject.startswith(f"Receipt {c.tracking}")
+    assert c.content_hash in receipt.body and f"/comments/{c.id}" in receipt.body
+    assert "Turn it off with one click" in receipt.body
+
+    sec = make_user("secretariat")
+    docs.close(doc.latest, by=sec)
+    consultation.respond(c, decision="noted", reason="We keep it in mind.", by=sec)
+    db.session.commit()
+    [answer] = outbox(kind="response")
+    assert answer.to_email == "mali@example.org"
+    assert "Noted" in answer.subject and "We keep it in mind." in answer.body
+    assert f"/organisations/{member.organisation.slug}/input" in answer.body
+
+    # The link needs no sign-in: a page with one button, and mail programs post to it.
+    path = unsubscribe_path(answer.body)
+    page = client.get(path)
+    assert page.status_code == 200 and "The committee answers a comment" in page.get_data(
+        as_text=True
+    )
+    assert settings_of(member)["response"] is True  # looking does not unsubscribe
+    assert client.post(path).status_code == 200
+    assert settings_of(member)["response"] is False and settings_of(member)["receipt"] is True
+    consultation.respond(c, decision="accepted", reason="On second thoughts, yes.", by=sec)
+    db.session.commit()
+    assert len(outbox(kind="response")) == 1  # nothing new queued
+    assert client.get("/unsubscribe/forged-token").status_code == 400
+
+
+def test_consultation_opened_goes_to_members_who_opted_in(make_document, make_user):
+    keen = make_user("cso", email="keen@example.org")
+    make_user("cso", email="quiet@example.org")
+    set_notification(keen, "consultation_opened", True)
+    db.session.commit()
+    doc = make_document("consultation")
+    mails = outbox(kind="consultation_opened")
+    assert [m.to_email for m in mails] == ["keen@example.org"]
+    assert f"/documents/{doc.slug}/versions/1" in mails[0].body
+
+
+def test_closing_soon_is_queued_once_per_version_and_person(runner, make_document, make_user):
+    keen = make_user("cso", email="keen@example.org")
+    set_notification(keen, "closing_soon", True)
+    db.session.commit()
+    make_document("consultation", days=7)  # not yet
+    soon = make_document("consultation", days=1)
+    assert queue_closing_soon() == 1
+    assert queue_closing_soon() == 0
+    [mail] = outbox(kind="closing_soon")
+    assert f"/documents/{soon.slug}/versions/1" in mail.body and "48 hours" in mail.body
+    r = runner.invoke(args=["send-mail"])
+    assert r.exit_code == 0, r.output
+    assert "Sent" in r.output and "0 waiting" in r.output
+    assert db.session.scalar(select(func.count()).where(MailOutbox.sent_at.is_(None))) == 0
+
+
+class Sink:
+    def __init__(self):
+        self.envelopes = []
+        self.logins = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    sink = Sink()
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        sink.logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        authenticator=authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield controller, sink
+    controller.stop()
+
+
+def test_send_mail_through_a_real_smtp_server(
+    app, runner, monkeypatch, smtp_server, make_document, make_user
+):
+    controller, sink = smtp_server
+    for key, value in {
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": controller.port,
+        "SMTP_TLS": "none",
+        "SMTP_USER": "consult",
+        "SMTP_PASSWORD": "s3cret",
+        "MAIL_FROM": "Consult <consult@example.org>",
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    doc = make_document("consultation")
+    member = make_user("cso", email="mali@example.org")
+    c = _post(doc, member)
+    r = runner.invoke(args=["send-mail"])
+    assert r.exit_code == 0, r.output
+    assert "Sent 1 mail (smtp); 0 failed, 0 waiting." in r.output
+    assert sink.logins == [(b"consult", b"s3cret")]
+    [env] = sink.envelopes
+    assert env.rcpt_tos == ["mali@example.org"] and env.mail_from == "consult@example.org"
+    msg = message_from_bytes(env.content, policy=default_policy)
+    assert msg["Subject"].startswith(f"Receipt {c.tracking}")
+    assert msg["From"] == "Consult <consult@example.org>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert re.fullmatch(r"<http://\S+/unsubscribe/\S+>", msg["List-Unsubscribe"])
+    assert b"=?utf-8?" not in env.content.split(b"\r\n\r\n")[0]  # headers readable as sent
+    assert c.tracking in msg.get_content()
+    [row] = outbox()
+    assert row.sent_at is not None and row.attempts == 1
+    # Sent mail is never sent again.
+    assert runner.invoke(args=["send-mail"]).exit_code == 0
+    assert len(sink.envelopes) == 1
+
+
+def test_a_mail_server_that_is_down_keeps_mail_queued(
+    app, runner, monkeypatch, make_document, make_user
+):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", _free_port())  # nobody listens there
+    monkeypatch.setitem(app.config, "SMTP_TLS", "none")
+    doc = make_document("consultation")
+    _post(doc, make_user("cso"))
+    r = runner.invoke(args=["send-mail"])
+    assert r.exit_code == 1
+    assert "Sent 0 mails (smtp); 1 failed, 1 waiting." in r.output
+    [row] = outbox()
+    assert row.sent_at is None and row.attempts == 1 and "ConnectionRefusedError" in row.last_error
+
+
+def test_file_backend_writes_eml_files(app, monkeypatch, tmp_path, make_document, make_user):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "file")
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    doc = make_document("consultation")
+    c = _post(doc, make_user("cso", email="mali@example.org"))
+    result = send_pending(app)
+    assert (result.sent, result.failed, result.left) == (1, 0, 0)
+    [eml] = list(tmp_path.glob("*.eml"))
+    msg = message_from_bytes(eml.read_bytes(), policy=default_policy)
+    assert msg["To"] == "mali@example.org" and c.tracking in msg["Subject"]
+
+
+def test_account_page_saves_choices(client, login, make_user):
+    user = login(make_user("cso"))
+    page = client.get("/account").get_data(as_text=True)
+    assert 'name="notify" value="consultation_opened"' in page
+    resp = client.post("/account/notifications", data={"notify": ["consultation_opened", "reply"]})
+    assert resp.status_code == 302
+    chosen = settings_of(user)
+    assert chosen["consultation_opened"] and chosen["reply"]
+    assert not chosen["receipt"] and not chosen["response"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONSULT_MAIL_BACKEND": "pigeon"}, "CONSULT_MAIL_BACKEND='pigeon' is not known"),
+        ({"CONSULT_MAIL_BACKEND": "smtp"}, "needs CONSULT_SMTP_HOST"),
+        ({"CONSULT_SMTP_HOST": "mail.example.org", "CONSULT_SMTP_PORT": "x"}, "not a port"),
+        ({"CONSULT_SMTP_HOST": "mail.example.org", "CONSULT_SMTP_TLS": "maybe"}, "starttls, ssl"),
+    ],
+)
+def test_bad_mail_settings_say_what_to_fix(monkeypatch, tmp_path, env, message):
+    for key in (
+        "CONSULT_MAIL_BACKEND",
+        "CONSULT_SMTP_HOST",
+        "CONSULT_SMTP_PORT",
+        "CONSULT_SMTP_TLS",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(str(tmp_path))
+
+
+def test_smtp_settings_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONSULT_SMTP_HOST", "mail.example.org")
+    monkeypatch.setenv("CONSULT_SMTP_TLS", "ssl")
+    monkeypatch.delenv("CONSULT_SMTP_PORT", raising=False)
+    monkeypatch.delenv("CONSULT_MAIL_BACKEND", raising=False)
+    conf = load(str(tmp_path))
+    assert (conf["MAIL_BACKEND"], conf["SMTP_PORT"], conf["SMTP_TLS"]) == ("smtp", 465, "ssl")
+
+
+def test_versions_drafted_do_not_notify(make_document, make_user):
+    keen = make_user("cso")
+    set_notification(keen, "consultation_opened", True)
+    db.session.commit()
+    make_document("draft")
+    assert outbox(kind="consultation_opened") == []
+
+
+def test_replaying_the_past_queues_no_mail(make_document, make_user):
+    from consult.timeutil import clock, utcnow
+
+    doc = make_document("consultation")
+    member = make_user("cso")
+    with clock(utcnow()):
+        _post(doc, member)
+    assert outbox() == []
+    _post(doc, member, body="Now, live.")
+    assert len(outbox(kind="receipt")) == 1
+
+
+def test_a_reply_tells_the_comment_author_but_not_the_replier(make_document, make_user):
+    doc = make_document("consultation")
+    author = make_user("cso", email="mali@example.org")
+    c = _post(doc, author)
+    consultation.post_reply(c, body="We agree with this.", by=make_user("cso"))
+    consultation.post_reply(c, body="Thank you.", by=author)
+    db.session.commit()
+    mails = outbox(kind="reply")
+    assert [m.to_email for m in mails] == ["mali@example.org"]
+    assert c.tracking in mails[0].subject and f"/comments/{c.id}" in mails[0].body
