@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
-from consult.consultation.models import CHANNELS, DECISIONS, KINDS
-from consult.consultation.services import MAX_BODY, MAX_SUGGESTION
+from consult.consultation.models import CHANNELS, DECISIONS, KINDS, MODERATION_ACTIONS
+from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
 
 WHOLE_VERSION = ""
 
@@ -27,10 +34,13 @@ class CommentForm(FlaskForm):
         "Words you comment on (optional, copied from the paragraph)",
         validators=[Optional(), Length(max=2000)],
     )
+    #: A joint submission: other organisations that sign the comment from the start.
+    cosigners = SelectMultipleField("Submitted jointly with", coerce=int, choices={})
 
     def __init__(self, organisations, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation.choices = {o.id: o.display_name for o in organisations}
+        self.cosigners.choices = dict(self.organisation.choices)
 
 
 class ReceivedCommentForm(CommentForm):
@@ -41,6 +51,47 @@ class ReceivedCommentForm(CommentForm):
         "Received by", choices={k: v for k, v in CHANNELS.items() if k != "web"}, default="email"
     )
     received_on = StringField("Date received", validators=[Optional()])
+
+
+class EditCommentForm(FlaskForm):
+    """A new text for one's comment, until the deadline (the kind stays)."""
+
+    body = TextAreaField("Your comment", validators=[InputRequired(), Length(max=MAX_BODY)])
+    suggested_text = TextAreaField(
+        "Proposed wording", validators=[Optional(), Length(max=MAX_SUGGESTION)]
+    )
+    quote = StringField("Quoted words", validators=[Optional(), Length(max=2000)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField("Why (optional, shown)", validators=[Optional(), Length(max=MAX_REASON)])
+
+
+class CosignForm(FlaskForm):
+    organisation = SelectField("Co-sign for", coerce=int, choices={})
+
+    def __init__(self, organisations, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation.choices = {o.id: o.display_name for o in organisations}
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=MAX_REPLY)])
+    organisation = SelectField("For", coerce=int, choices={}, validate_choice=False)
+
+
+class FlagForm(FlaskForm):
+    reason = TextAreaField(
+        "What is wrong with it", validators=[InputRequired(), Length(max=MAX_REASON)]
+    )
+    #: Set when the flag is about a reply in the thread.
+    reply = IntegerField(validators=[Optional()])
+
+
+class ModerateForm(FlaskForm):
+    action = SelectField("Action", choices=dict(MODERATION_ACTIONS), default="hide")
+    reason = TextAreaField("Public reason", validators=[InputRequired(), Length(max=MAX_REASON)])
+    reply = IntegerField(validators=[Optional()])
 
 
 class ResponseForm(FlaskForm):

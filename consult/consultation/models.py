@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, and_, false
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
 from consult.documents.models import Paragraph, Version
@@ -21,6 +21,8 @@ DECISIONS = {
     "not_accepted": "Not accepted",
     "out_of_scope": "Out of scope",
 }
+#: What a moderator does to a comment or a reply; the latest action holds.
+MODERATION_ACTIONS = {"hide": "Hidden", "restore": "Shown again"}
 
 
 class Comment(db.Model):
@@ -64,6 +66,54 @@ class Comment(db.Model):
     cosignatures: Mapped[list[CoSignature]] = relationship(
         back_populates="comment", order_by="CoSignature.id"
     )
+    revisions: Mapped[list[CommentRevision]] = relationship(
+        back_populates="comment", order_by="CommentRevision.number"
+    )
+    withdrawal: Mapped[CommentWithdrawal | None] = relationship(back_populates="comment")
+    replies: Mapped[list[Reply]] = relationship(back_populates="comment", order_by="Reply.id")
+    #: Moderation of the comment itself (not of its replies), oldest first.
+    moderation: Mapped[list[ModerationAction]] = relationship(
+        primaryjoin=lambda: and_(
+            Comment.id == foreign(ModerationAction.comment_id),
+            ModerationAction.reply_id.is_(None),
+        ),
+        order_by="ModerationAction.id",
+        viewonly=True,
+    )
+
+    @property
+    def current(self) -> Comment | CommentRevision:
+        """The text as it stands: the latest revision, or the comment as first posted.
+        Both carry body, suggested_text, quote, quote_start, quote_end, content_hash."""
+        return self.revisions[-1] if self.revisions else self
+
+    @property
+    def edited(self) -> bool:
+        return bool(self.revisions)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawal is not None
+
+    @property
+    def hidden_by(self) -> ModerationAction | None:
+        """The moderators' decision that hides the comment, or None when it is shown."""
+        last = self.moderation[-1] if self.moderation else None
+        return last if last is not None and last.action == "hide" else None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_by is not None
+
+    @property
+    def joint_organisations(self) -> list[Organisation]:
+        """The organisations that submitted the comment jointly with its own."""
+        return [s.organisation for s in self.cosignatures if s.joint]
+
+    @property
+    def supporters(self) -> list[Organisation]:
+        """Organisations that co-signed it after it was posted."""
+        return [s.organisation for s in self.cosignatures if not s.joint]
 
     @property
     def response(self) -> Response | None:
@@ -86,6 +136,9 @@ class CoSignature(db.Model):
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: True for an organisation named at posting time (a joint submission); False for
+    #: support added afterwards.
+    joint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="cosignatures")
@@ -108,3 +161,113 @@ class Response(db.Model):
     @property
     def decision_label(self) -> str:
         return DECISIONS[self.decision]
+
+
+class CommentRevision(db.Model):
+    """A later text of a comment, written by its author before the deadline.
+
+    The comment's first text stays on the Comment row; each edit adds a revision
+    numbered from 2, and the latest is the comment's current text.
+    """
+
+    __table_args__ = (UniqueConstraint("comment_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    #: 2 for the first edit (the text as posted is text 1).
+    number: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    suggested_text: Mapped[str | None] = mapped_column(Text)
+    quote: Mapped[str | None] = mapped_column(Text)
+    quote_start: Mapped[int | None]
+    quote_end: Mapped[int | None]
+    #: sha256 of this text with the comment's tracking number and the revision number.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="revisions")
+    author: Mapped[User | None] = relationship()
+
+
+class CommentWithdrawal(db.Model):
+    """The author took the comment back. The comment stays readable, marked withdrawn."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="withdrawal")
+    user: Mapped[User | None] = relationship()
+
+
+class Reply(db.Model):
+    """A message in the thread under a comment, by a CSO member or the committee.
+
+    Replies are a conversation; the committee's decision is a Response, never a reply.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    #: The organisation the member speaks for; None for the committee or secretariat.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="replies")
+    author: Mapped[User] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    moderation: Mapped[list[ModerationAction]] = relationship(
+        back_populates="reply", order_by="ModerationAction.id"
+    )
+
+    @property
+    def hidden_by(self) -> ModerationAction | None:
+        last = self.moderation[-1] if self.moderation else None
+        return last if last is not None and last.action == "hide" else None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_by is not None
+
+
+class Flag(db.Model):
+    """Someone signed in asks the moderators to look at a comment or a reply."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    #: Set when the flag is about a reply in the comment's thread.
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship()
+    reply: Mapped[Reply | None] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class ModerationAction(db.Model):
+    """A moderator hid (or showed again) a comment or a reply, with a public reason.
+
+    Nothing is deleted: the latest action says whether the thing is hidden.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship()
+    reply: Mapped[Reply | None] = relationship(back_populates="moderation")
+    moderator: Mapped[User] = relationship()
+
+    @property
+    def action_label(self) -> str:
+        return MODERATION_ACTIONS[self.action]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,19 +15,47 @@ from consult.consultation import services
 from consult.consultation.forms import (
     WHOLE_VERSION,
     CommentForm,
+    CosignForm,
+    EditCommentForm,
+    FlagForm,
+    ModerateForm,
     ReceivedCommentForm,
+    ReplyForm,
     ResponseForm,
+    WithdrawForm,
 )
-from consult.consultation.models import Comment, Response
+from consult.consultation.models import (
+    Comment,
+    CoSignature,
+    Flag,
+    ModerationAction,
+    Reply,
+    Response,
+)
 from consult.documents import services as docs
 from consult.documents.forms import parse_local_datetime
 from consult.documents.models import LineageLink, Paragraph, Version
 from consult.documents.routes import visible_paragraph, visible_version
 from consult.errors import ConsultError, NotAllowed, NotFound
-from consult.extensions import db
+from consult.extensions import db, limiter
 from consult.tracing.diff import diff_html, word_diff
 
 bp = Blueprint("consultation", __name__)
+
+#: Posting comments, replies and flags, per person (or per address when signed out),
+#: shared by those pages: generous for a person, a brake for a script.
+POSTING_LIMIT = "15 per minute; 300 per day"
+
+
+def _poster() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+posting_limit = limiter.shared_limit(
+    POSTING_LIMIT, scope="posting", key_func=_poster, methods=["POST"]
+)
 
 _COMMENT_LOADS = (
     selectinload(Comment.organisation),
@@ -34,22 +63,52 @@ _COMMENT_LOADS = (
     selectinload(Comment.entered_by),
     selectinload(Comment.paragraph),
     selectinload(Comment.responses).selectinload(Response.responder),
+    selectinload(Comment.revisions),
+    selectinload(Comment.withdrawal),
+    selectinload(Comment.moderation),
+    selectinload(Comment.replies),
+    selectinload(Comment.cosignatures).selectinload(CoSignature.organisation),
 )
 
 
-def proposed_change(c: Comment) -> str | None:
-    """A suggestion as <ins>/<del> against its paragraph. With a quote, the wording
+def change_html(paragraph, suggested_text: str | None, span: tuple[int, int] | None) -> str | None:
+    """Proposed wording as <ins>/<del> against its paragraph. With a quote, the wording
     replaces only the quoted span, so the diff shows the paragraph as it would read."""
-    if not c.suggested_text:
+    if not suggested_text:
         return None
-    if c.paragraph is None:
-        return diff_html([("insert", c.suggested_text)])
-    text = c.paragraph.text
-    if c.quote_start is not None and c.quote_end is not None:
-        proposed = text[: c.quote_start] + c.suggested_text + text[c.quote_end :]
-    else:
-        proposed = c.suggested_text
+    if paragraph is None:
+        return diff_html([("insert", suggested_text)])
+    text = paragraph.text
+    proposed = text[: span[0]] + suggested_text + text[span[1] :] if span else suggested_text
     return diff_html(word_diff(text, proposed))
+
+
+def proposed_change(c: Comment, text=None) -> str | None:
+    """The suggestion as it stands (or as `text`, one of its revisions) as a word diff."""
+    t = text or c.current
+    span = (t.quote_start, t.quote_end) if t.quote_start is not None else None
+    return change_html(c.paragraph, t.suggested_text, span)
+
+
+def comment_actions(c: Comment) -> dict:
+    """What the current user may do to the comment now (the templates only show it)."""
+    user = current_user
+    if not user.is_authenticated:
+        return {}
+    open_ = docs.accepting_comments(c.version)
+    standing = not c.withdrawn and not c.is_hidden
+    signed = {s.organisation_id for s in c.cosignatures} | {c.organisation_id}
+    cosign = []
+    if open_ and standing and policy.can(user, "comment.cosign", c):
+        cosign = [o for o in user.organisations if o.id not in signed]
+    return {
+        "edit": open_ and standing and policy.can(user, "comment.edit", c),
+        "withdraw": open_ and not c.withdrawn and policy.can(user, "comment.withdraw", c),
+        "cosign": cosign,
+        "reply": open_ and standing and policy.can(user, "comment.reply", c),
+        "flag": policy.can(user, "comment.flag", c),
+        "moderate": policy.can(user, "comment.moderate", c),
+    }
 
 
 def _may_respond(v: Version) -> bool:
@@ -98,6 +157,7 @@ def paragraph(paragraph_id: int):
         p=p,
         comments=comments,
         changes={c.id: proposed_change(c) for c in comments},
+        moderator=policy.can(current_user, "comment.moderate"),
         history=history,
         relations=relations,
         may_comment=may_comment,
@@ -107,15 +167,51 @@ def paragraph(paragraph_id: int):
     )
 
 
+def _visible_comment(comment_id: int) -> Comment:
+    """The comment, or 404 when its version is a draft the user may not see."""
+    c = services.get_comment(comment_id)
+    if not policy.can(current_user, "version.view", c.version):
+        raise NotFound(f"There is no comment {comment_id}.")
+    return c
+
+
 @bp.get("/comments/<int:comment_id>")
 def comment(comment_id: int):
-    c = services.get_comment(comment_id)
+    c = db.session.scalars(
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(
+            *_COMMENT_LOADS,
+            selectinload(Comment.replies).selectinload(Reply.author),
+            selectinload(Comment.replies).selectinload(Reply.organisation),
+            selectinload(Comment.replies).selectinload(Reply.moderation),
+            selectinload(Comment.moderation).selectinload(ModerationAction.moderator),
+        )
+    ).one_or_none()
+    if c is None or not policy.can(current_user, "version.view", c.version):
+        raise NotFound(f"There is no comment {comment_id}.")
+    actions = comment_actions(c)
+    user_orgs = current_user.organisations if current_user.is_authenticated else []
+    reply_form = ReplyForm() if actions.get("reply") else None
+    if reply_form is not None:
+        reply_form.organisation.choices = {o.id: o.display_name for o in user_orgs}
+    # The texts the comment had, oldest first: as posted, then every revision.
+    texts = [c, *c.revisions]
     return render_template(
         "consultation/comment.html",
         c=c,
         doc=c.version.document,
         version=c.version,
         change=proposed_change(c),
+        texts=texts,
+        earlier_changes={t.content_hash: proposed_change(c, t) for t in texts[:-1]},
+        actions=actions,
+        cosign_form=CosignForm(actions["cosign"]) if actions.get("cosign") else None,
+        reply_form=reply_form,
+        withdraw_form=WithdrawForm() if actions.get("withdraw") else None,
+        flag_form=FlagForm() if actions.get("flag") else None,
+        moderate_form=ModerateForm() if actions.get("moderate") else None,
+        open_flags=services.open_flags([c]).get(c.id, 0) if actions.get("moderate") else 0,
         response_form=ResponseForm() if _may_respond(c.version) else None,
     )
 
@@ -133,17 +229,19 @@ def version_comments(slug: str, number: int):
         comments, key=lambda c: (positions.get(c.paragraph_id, -1), c.created_at, c.id)
     )
     unanswered_only = bool(request.args.get("unanswered"))
-    waiting = sum(1 for c in comments if not c.responses)
+    # Withdrawn and hidden comments wait for no answer.
+    waiting = [c for c in comments if not c.responses and not c.withdrawn and not c.is_hidden]
     if unanswered_only:
-        comments = [c for c in comments if not c.responses]
+        comments = waiting
     return render_template(
         "consultation/version_comments.html",
         doc=doc,
         version=v,
         comments=comments,
-        waiting=waiting,
+        waiting=len(waiting),
         unanswered_only=unanswered_only,
         changes={c.id: proposed_change(c) for c in comments},
+        moderator=policy.can(current_user, "comment.moderate"),
         response_form=ResponseForm() if _may_respond(v) else None,
     )
 
@@ -161,7 +259,9 @@ def _paragraph_in(v: Version, value: str | None) -> Paragraph | None:
     return p
 
 
-def _comment_page(doc, v, p, form, *, error: str = "", status: int = 200, received=False):
+def _comment_page(
+    doc, v, p, form, *, error: str = "", status: int = 200, received=False, preview=None
+):
     return (
         render_template(
             "consultation/comment_form.html",
@@ -171,10 +271,25 @@ def _comment_page(doc, v, p, form, *, error: str = "", status: int = 200, receiv
             form=form,
             error=error,
             received=received,
+            preview=preview,
             accepting=docs.accepting_comments(v),
         ),
         status,
     )
+
+
+def _preview(kind: str, p, form) -> dict:
+    """The comment as it would be posted: its body rendered and, for a suggestion, the
+    change as a word diff. Raises ConsultError as posting would; stores nothing."""
+    body, suggested, quote, span = services.checked_text(
+        kind, p, form.body.data, form.suggested_text.data, form.quote.data
+    )
+    return {"body": body, "quote": quote, "change": change_html(p, suggested, span)}
+
+
+def _chosen(form, organisations) -> list[Organisation]:
+    wanted = set(form.cosigners.data or [])
+    return [o for o in organisations if o.id in wanted]
 
 
 @bp.get("/documents/<slug>/versions/<int:number>/comments/new")
@@ -190,7 +305,9 @@ def new_comment(slug: str, number: int):
 
 @bp.post("/documents/<slug>/versions/<int:number>/comments")
 @login_required
+@posting_limit
 def post_comment(slug: str, number: int):
+    """Post a comment; with the "Preview" button, show it (and a suggestion's diff) first."""
     doc, v = visible_version(slug, number)
     policy.require(current_user, "comment.create", v)
     form = CommentForm(current_user.organisations)
@@ -200,6 +317,12 @@ def post_comment(slug: str, number: int):
     org = next((o for o in current_user.organisations if o.id == form.organisation.data), None)
     if org is None:
         raise NotAllowed("You can only comment for an organisation you belong to.")
+    if request.form.get("preview"):
+        try:
+            preview = _preview(form.kind.data, p, form)
+        except ConsultError as e:
+            return _comment_page(doc, v, p, form, error=e.message, status=e.status)
+        return _comment_page(doc, v, p, form, preview=preview)
     try:
         c = services.post_comment(
             version=v,
@@ -210,6 +333,7 @@ def post_comment(slug: str, number: int):
             suggested_text=form.suggested_text.data,
             quote=form.quote.data,
             by=current_actor(),
+            cosigners=_chosen(form, current_user.organisations),
         )
     except ConsultError as e:
         db.session.rollback()
@@ -225,7 +349,8 @@ def enter_comment(slug: str, number: int):
     """The secretariat enters a comment that came by e-mail, on paper or at a workshop."""
     doc, v = visible_version(slug, number)
     policy.require(current_user, "comment.enter_on_behalf", v)
-    form = ReceivedCommentForm(_organisations())
+    organisations = _organisations()
+    form = ReceivedCommentForm(organisations)
     p = _paragraph_in(v, form.paragraph.data)
     form.paragraph.choices = {form.paragraph.data: p.number if p else "the version as a whole"}
     if not form.validate_on_submit():
@@ -235,6 +360,12 @@ def enter_comment(slug: str, number: int):
     org = db.session.get(Organisation, form.organisation.data)
     if org is None:
         raise NotFound("There is no such organisation.")
+    if request.form.get("preview"):
+        try:
+            preview = _preview(form.kind.data, p, form)
+        except ConsultError as e:
+            return _comment_page(doc, v, p, form, error=e.message, status=e.status, received=True)
+        return _comment_page(doc, v, p, form, preview=preview, received=True)
     try:
         received_at = (
             parse_local_datetime(form.received_on.data, doc.timezone, date_means="start")
@@ -253,6 +384,7 @@ def enter_comment(slug: str, number: int):
             channel=form.channel.data,
             on_behalf=True,
             received_at=received_at,
+            cosigners=_chosen(form, organisations),
         )
     except ConsultError as e:
         db.session.rollback()
@@ -275,3 +407,157 @@ def respond(comment_id: int):
     flash(f"The answer to {c.tracking} is saved.")
     back = safe_next(form.next.data) or url_for("consultation.comment", comment_id=c.id)
     return redirect(back)
+
+
+# --- what the author, other organisations, the committee and the moderators do ---------------
+
+
+def _edit_page(c: Comment, form, *, error: str = "", status: int = 200, preview=None):
+    return (
+        render_template(
+            "consultation/edit_comment.html",
+            c=c,
+            doc=c.version.document,
+            version=c.version,
+            form=form,
+            error=error,
+            preview=preview,
+        ),
+        status,
+    )
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+@posting_limit
+def edit_comment(comment_id: int):
+    """A new text for one's comment, until the deadline; the earlier texts stay readable."""
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.edit", c)
+    if request.method == "GET":
+        now = c.current
+        form = EditCommentForm(
+            data={"body": now.body, "suggested_text": now.suggested_text, "quote": now.quote}
+        )
+        return _edit_page(c, form)
+    form = EditCommentForm()
+    if not form.validate_on_submit():
+        return _edit_page(c, form, error="Check the fields marked below.", status=400)
+    try:
+        if request.form.get("preview"):
+            return _edit_page(c, form, preview=_preview(c.kind, c.paragraph, form))
+        services.edit_comment(
+            c,
+            body=form.body.data,
+            suggested_text=form.suggested_text.data,
+            quote=form.quote.data,
+            by=current_actor(),
+        )
+    except ConsultError as e:
+        db.session.rollback()
+        return _edit_page(c, form, error=e.message, status=e.status)
+    db.session.commit()
+    flash(f"Comment {c.tracking} is changed; its earlier text stays readable.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.post("/comments/<int:comment_id>/withdraw")
+@login_required
+def withdraw_comment(comment_id: int):
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.withdraw", c)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        raise ConsultError("The reason is too long.")
+    services.withdraw_comment(c, by=current_actor(), reason=form.reason.data)
+    db.session.commit()
+    flash(f"Comment {c.tracking} is withdrawn. It stays on the record, marked withdrawn.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.post("/comments/<int:comment_id>/cosign")
+@login_required
+def cosign(comment_id: int):
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.cosign", c)
+    form = CosignForm(current_user.organisations)
+    if not form.validate_on_submit():
+        raise ConsultError("Choose one of your organisations to co-sign for.")
+    org = next(o for o in current_user.organisations if o.id == form.organisation.data)
+    services.cosign(c, org, by=current_actor())
+    db.session.commit()
+    flash(f"{org.name} now supports comment {c.tracking}.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.post("/comments/<int:comment_id>/replies")
+@login_required
+@posting_limit
+def reply(comment_id: int):
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.reply", c)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        raise ConsultError("Write the reply (at most 5,000 characters).")
+    org = None
+    if form.organisation.data:
+        org = next((o for o in current_user.organisations if o.id == form.organisation.data), None)
+        if org is None:
+            raise NotAllowed("You can only reply for an organisation you belong to.")
+    r = services.post_reply(c, body=form.body.data, by=current_actor(), organisation=org)
+    db.session.commit()
+    flash("Your reply is posted.")
+    return redirect(url_for("consultation.comment", comment_id=c.id, _anchor=f"reply-{r.id}"))
+
+
+@bp.post("/comments/<int:comment_id>/flag")
+@login_required
+@posting_limit
+def flag(comment_id: int):
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.flag", c)
+    form = FlagForm()
+    if not form.validate_on_submit():
+        raise ConsultError("Say why the moderators should look at it.")
+    services.flag(
+        c, reason=form.reason.data, by=current_actor(), reply=services.get_reply(c, form.reply.data)
+    )
+    db.session.commit()
+    flash("Thank you: the moderators will look at it.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.post("/comments/<int:comment_id>/moderate")
+@login_required
+def moderate(comment_id: int):
+    c = _visible_comment(comment_id)
+    policy.require(current_user, "comment.moderate", c)
+    form = ModerateForm()
+    if not form.validate_on_submit():
+        raise ConsultError("Choose an action and give its public reason.")
+    m = services.moderate(
+        c,
+        action=form.action.data,
+        reason=form.reason.data,
+        by=current_actor(),
+        reply=services.get_reply(c, form.reply.data),
+    )
+    db.session.commit()
+    what = "The reply" if m.reply_id else f"Comment {c.tracking}"
+    flash(f"{what}: {m.action_label.lower()}, with the reason shown in its place.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.get("/moderation")
+@login_required
+def moderation_queue():
+    """Comments flagged since their last moderation, most flagged first."""
+    policy.require(current_user, "comment.moderate")
+    flagged = db.session.scalars(
+        select(Comment).where(Comment.id.in_(select(Flag.comment_id))).options(*_COMMENT_LOADS)
+    ).all()
+    counts = services.open_flags(flagged)
+    comments = sorted((c for c in flagged if counts.get(c.id)), key=lambda c: -counts[c.id])
+    return render_template(
+        "consultation/moderation.html", comments=comments, counts=counts, changes={}
+    )

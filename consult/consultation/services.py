@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 
 from consult import signals
 from consult.accounts.models import Organisation, User
-from consult.consultation.models import CHANNELS, DECISIONS, KINDS, Comment, CoSignature, Response
+from consult.consultation.models import (
+    CHANNELS,
+    DECISIONS,
+    KINDS,
+    MODERATION_ACTIONS,
+    Comment,
+    CommentRevision,
+    CommentWithdrawal,
+    CoSignature,
+    Flag,
+    ModerationAction,
+    Reply,
+    Response,
+)
 from consult.documents.models import Paragraph, Version
 from consult.documents.services import accepting_comments
 from consult.errors import Conflict, ConsultError, NotFound
@@ -20,6 +34,8 @@ from consult.timeutil import utcnow
 
 MAX_BODY = 10_000
 MAX_SUGGESTION = 20_000
+MAX_REPLY = 5_000
+MAX_REASON = 2_000
 
 
 def get_comment(comment_id: int) -> Comment:
@@ -73,38 +89,23 @@ def post_comment(
     channel: str = "web",
     on_behalf: bool = False,
     received_at: datetime | None = None,
+    cosigners: Sequence[Organisation] = (),
 ) -> Comment:
     """Post a comment for `organisation`.
 
     On the web the author must belong to the organisation and the consultation
     must be open. The secretariat may enter (on_behalf) a comment received by
     e-mail, on paper or at a workshop, also after closing, dated when received.
+    `cosigners` makes it a joint submission: the other organisations that sign it
+    from the start (on the web, organisations the author also belongs to).
     """
-    body = (body or "").strip()
-    suggested_text = (suggested_text or "").strip() or None
-    quote = (quote or "").strip() or None
     if kind not in KINDS:
         raise ConsultError(f"Unknown kind of comment '{kind}'; use one of: {', '.join(KINDS)}.")
     if channel not in CHANNELS:
         raise ConsultError(f"Unknown channel '{channel}'; use one of: {', '.join(CHANNELS)}.")
-    if not body:
-        raise ConsultError("The comment is empty.")
-    if len(body) > MAX_BODY:
-        raise ConsultError(
-            f"A comment is at most {MAX_BODY:,} characters; this one has {len(body):,}."
-        )
-    if kind == "suggestion" and not suggested_text:
-        raise ConsultError("A suggestion needs the wording you propose.")
-    if kind != "suggestion" and suggested_text:
-        raise ConsultError(
-            "Only a suggestion carries proposed wording; choose the kind 'suggestion'."
-        )
-    if suggested_text and len(suggested_text) > MAX_SUGGESTION:
-        raise ConsultError(f"Proposed wording is at most {MAX_SUGGESTION:,} characters.")
     if paragraph is not None and paragraph.version_id != version.id:
         raise ConsultError("That paragraph is not in this version.")
-    if quote and paragraph is None:
-        raise ConsultError("A quote needs a paragraph to quote from.")
+    body, suggested_text, quote, span = checked_text(kind, paragraph, body, suggested_text, quote)
     created = utcnow()
     if on_behalf:
         if version.state not in ("consultation", "closed"):
@@ -133,14 +134,7 @@ def post_comment(
             raise ConsultError(
                 "You can only comment for an organisation you belong to.", status=403
             )
-    span = None
-    if quote:
-        span = find_quote(paragraph.text, quote)
-        if span is None:
-            raise ConsultError(
-                "The quoted words are not in this paragraph; copy them from its text."
-            )
-        quote = paragraph.text[span[0] : span[1]]
+    joint = _joint_organisations(organisation, cosigners, by=by, on_behalf=on_behalf)
     c = Comment(
         tracking="C-" + secrets.token_hex(5).upper(),
         version=version,
@@ -173,7 +167,67 @@ def post_comment(
         organisation=organisation.slug,
         channel=channel,
     )
+    for other in joint:
+        _add_cosignature(c, other, by=by, joint=True)
     return c
+
+
+def checked_text(
+    kind: str,
+    paragraph: Paragraph | None,
+    body: str | None,
+    suggested_text: str | None,
+    quote: str | None,
+) -> tuple[str, str | None, str | None, tuple[int, int] | None]:
+    """The cleaned text of a comment (posted or edited) and its quote's offsets.
+
+    The quote is anchored by its words and its offsets in the paragraph's plain
+    text; pasted with other white space, it is found again and stored as it
+    appears in the paragraph."""
+    body = (body or "").strip()
+    suggested_text = (suggested_text or "").strip() or None
+    quote = (quote or "").strip() or None
+    if not body:
+        raise ConsultError("The comment is empty.")
+    if len(body) > MAX_BODY:
+        raise ConsultError(
+            f"A comment is at most {MAX_BODY:,} characters; this one has {len(body):,}."
+        )
+    if kind == "suggestion" and not suggested_text:
+        raise ConsultError("A suggestion needs the wording you propose.")
+    if kind != "suggestion" and suggested_text:
+        raise ConsultError(
+            "Only a suggestion carries proposed wording; choose the kind 'suggestion'."
+        )
+    if suggested_text and len(suggested_text) > MAX_SUGGESTION:
+        raise ConsultError(f"Proposed wording is at most {MAX_SUGGESTION:,} characters.")
+    if quote and paragraph is None:
+        raise ConsultError("A quote needs a paragraph to quote from.")
+    span = None
+    if quote:
+        span = find_quote(paragraph.text, quote)
+        if span is None:
+            raise ConsultError(
+                "The quoted words are not in this paragraph; copy them from its text."
+            )
+        quote = paragraph.text[span[0] : span[1]]
+    return body, suggested_text, quote, span
+
+
+def _joint_organisations(
+    organisation: Organisation, cosigners: Sequence[Organisation], *, by: User, on_behalf: bool
+) -> list[Organisation]:
+    out: list[Organisation] = []
+    for other in cosigners:
+        if other.id == organisation.id or other in out:
+            continue
+        if not on_behalf and other not in by.organisations:
+            raise ConsultError(
+                f"You can only sign jointly for organisations you belong to, not {other.name}.",
+                status=403,
+            )
+        out.append(other)
+    return out
 
 
 def respond(comment: Comment, *, decision: str, reason: str, by: User) -> Response:
@@ -209,8 +263,38 @@ def comments_for_version(version: Version) -> list[Comment]:
     )
 
 
+def _open_for_changes(comment: Comment, what: str) -> None:
+    """Until the deadline a comment may change; after it, nothing does (409)."""
+    v = comment.version
+    if not accepting_comments(v):
+        when = f" on {v.closes_at:%d %B %Y %H:%M} UTC" if v.closes_at else ""
+        raise Conflict(
+            f"The consultation on version {v.number} closed{when}: {what} is no longer possible."
+        )
+
+
+def _still_standing(comment: Comment, what: str) -> None:
+    if comment.withdrawn:
+        raise Conflict(f"Comment {comment.tracking} was withdrawn: {what} is not possible.")
+    if comment.is_hidden:
+        raise Conflict(
+            f"Comment {comment.tracking} is hidden by the moderators: {what} is not possible."
+        )
+
+
 def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> CoSignature:
-    """Add an organisation's support to a comment, once per organisation."""
+    """Add an organisation's support to a comment, once per organisation, until the
+    deadline. A CSO member signs only for an organisation they belong to."""
+    _still_standing(comment, "co-signing")
+    _open_for_changes(comment, "co-signing")
+    if by is not None and by.role == "cso" and organisation not in by.organisations:
+        raise ConsultError("You can only co-sign for an organisation you belong to.", status=403)
+    return _add_cosignature(comment, organisation, by=by)
+
+
+def _add_cosignature(
+    comment: Comment, organisation: Organisation, *, by: User | None, joint: bool = False
+) -> CoSignature:
     if organisation.id == comment.organisation_id:
         raise ConsultError("An organisation cannot co-sign its own comment.")
     if any(s.organisation_id == organisation.id for s in comment.cosignatures):
@@ -219,11 +303,231 @@ def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> 
         comment=comment,
         organisation=organisation,
         user_id=by.id if by else None,
-        created_at=utcnow(),
+        joint=joint,
+        created_at=comment.created_at if joint else utcnow(),
     )
     db.session.add(s)
     db.session.flush()
     signals.emit(
-        signals.comment_cosigned, s, by, comment=comment.tracking, organisation=organisation.slug
+        signals.comment_cosigned,
+        s,
+        by,
+        comment=comment.tracking,
+        organisation=organisation.slug,
+        joint=joint,
     )
     return s
+
+
+def revision_hash(c: Comment, r: CommentRevision) -> str:
+    return sha256(
+        canonical(
+            {
+                "tracking": c.tracking,
+                "revision": r.number,
+                "body": r.body,
+                "suggested_text": r.suggested_text,
+                "quote": r.quote,
+                "created_at": r.created_at.isoformat(),
+            }
+        )
+    )
+
+
+def edit_comment(
+    comment: Comment,
+    *,
+    body: str | None,
+    suggested_text: str | None,
+    quote: str | None,
+    by: User,
+) -> CommentRevision:
+    """A new text for the comment, until the deadline. The earlier texts stay readable:
+    the comment row keeps the first one and every edit is a new revision."""
+    _still_standing(comment, "editing")
+    _open_for_changes(comment, "editing")
+    body, suggested_text, quote, span = checked_text(
+        comment.kind, comment.paragraph, body, suggested_text, quote
+    )
+    now = comment.current
+    if (body, suggested_text, quote) == (now.body, now.suggested_text, now.quote):
+        raise ConsultError("Nothing changed: the text is the same as the current one.")
+    r = CommentRevision(
+        comment=comment,
+        number=len(comment.revisions) + 2,
+        body=body,
+        suggested_text=suggested_text,
+        quote=quote,
+        quote_start=span[0] if span else None,
+        quote_end=span[1] if span else None,
+        author=by,
+        created_at=utcnow(),
+        content_hash="",
+    )
+    r.content_hash = revision_hash(comment, r)
+    db.session.add(r)
+    db.session.flush()
+    signals.emit(
+        signals.comment_edited,
+        r,
+        by,
+        comment=comment.tracking,
+        revision=r.number,
+        content_hash=r.content_hash,
+    )
+    return r
+
+
+def withdraw_comment(comment: Comment, *, by: User, reason: str | None = None) -> CommentWithdrawal:
+    """The author takes the comment back, until the deadline. It stays readable, marked
+    withdrawn, and is no longer waiting for an answer."""
+    if comment.withdrawn:
+        raise Conflict(f"Comment {comment.tracking} is already withdrawn.")
+    _open_for_changes(comment, "withdrawing")
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > MAX_REASON:
+        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+    w = CommentWithdrawal(comment=comment, user=by, reason=reason, created_at=utcnow())
+    db.session.add(w)
+    db.session.flush()
+    signals.emit(signals.comment_withdrawn, w, by, comment=comment.tracking)
+    return w
+
+
+def post_reply(
+    comment: Comment, *, body: str | None, by: User, organisation: Organisation | None = None
+) -> Reply:
+    """A message in the comment's thread, while the consultation is open.
+
+    A CSO member speaks for one of their organisations (the first when none is
+    named); the committee and the secretariat speak for the committee."""
+    body = (body or "").strip()
+    if not body:
+        raise ConsultError("The reply is empty.")
+    if len(body) > MAX_REPLY:
+        raise ConsultError(
+            f"A reply is at most {MAX_REPLY:,} characters; this one has {len(body):,}."
+        )
+    _still_standing(comment, "replying")
+    _open_for_changes(comment, "replying")
+    if by.role == "cso":
+        organisation = organisation or by.organisation
+        if organisation is None or organisation not in by.organisations:
+            raise ConsultError("You can only reply for an organisation you belong to.", status=403)
+    else:
+        organisation = None
+    r = Reply(comment=comment, author=by, organisation=organisation, body=body, created_at=utcnow())
+    db.session.add(r)
+    db.session.flush()
+    signals.emit(signals.reply_posted, r, by, comment=comment.tracking)
+    return r
+
+
+def get_reply(comment: Comment, reply_id: int | None) -> Reply | None:
+    if reply_id is None:
+        return None
+    r = db.session.get(Reply, reply_id)
+    if r is None or r.comment_id != comment.id:
+        raise NotFound(f"Comment {comment.tracking} has no reply {reply_id}.")
+    return r
+
+
+def flag(comment: Comment, *, reason: str | None, by: User, reply: Reply | None = None) -> Flag:
+    """Ask the moderators to look at a comment or one of its replies, once per person."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ConsultError("Say why the moderators should look at it.")
+    if len(reason) > MAX_REASON:
+        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+    if reply is not None and reply.comment_id != comment.id:
+        raise ConsultError("That reply is not in this comment's thread.")
+    already = db.session.scalar(
+        select(Flag.id).where(
+            Flag.comment_id == comment.id,
+            Flag.reply_id.is_(None) if reply is None else Flag.reply_id == reply.id,
+            Flag.user_id == by.id,
+        )
+    )
+    if already is not None:
+        raise Conflict("You have already flagged this; the moderators will look at it.")
+    f = Flag(comment=comment, reply=reply, user=by, reason=reason, created_at=utcnow())
+    db.session.add(f)
+    db.session.flush()
+    signals.emit(
+        signals.comment_flagged,
+        f,
+        by,
+        comment=comment.tracking,
+        reply=reply.id if reply else None,
+        reason_hash=sha256(reason),
+    )
+    return f
+
+
+def moderate(
+    comment: Comment, *, action: str, reason: str | None, by: User, reply: Reply | None = None
+) -> ModerationAction:
+    """Hide a comment or a reply with a public reason, or show it again. Nothing is
+    deleted: the action is a new row and its reason is shown in the thing's place."""
+    reason = (reason or "").strip()
+    if action not in MODERATION_ACTIONS:
+        raise ConsultError(
+            f"Unknown moderation action '{action}'; use one of: {', '.join(MODERATION_ACTIONS)}."
+        )
+    if not reason:
+        raise ConsultError("Give the public reason for the moderation.")
+    if len(reason) > MAX_REASON:
+        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+    if reply is not None and reply.comment_id != comment.id:
+        raise ConsultError("That reply is not in this comment's thread.")
+    target = reply if reply is not None else comment
+    what = "reply" if reply is not None else f"comment {comment.tracking}"
+    if action == "hide" and target.is_hidden:
+        raise Conflict(f"The {what} is already hidden.")
+    if action == "restore" and not target.is_hidden:
+        raise Conflict(f"The {what} is not hidden.")
+    m = ModerationAction(
+        comment=comment,
+        comment_id=comment.id,
+        reply=reply,
+        action=action,
+        reason=reason,
+        moderator=by,
+        created_at=utcnow(),
+    )
+    db.session.add(m)
+    db.session.flush()
+    # The relationship on Comment is read-only; refresh it so the new state shows.
+    db.session.expire(comment, ["moderation"])
+    signals.emit(
+        signals.comment_moderated,
+        m,
+        by,
+        comment=comment.tracking,
+        reply=reply.id if reply else None,
+        action=action,
+        reason=reason,
+    )
+    return m
+
+
+def open_flags(comments: Sequence[Comment]) -> dict[int, int]:
+    """Flags made since each comment's latest moderation action, by comment id."""
+    ids = [c.id for c in comments]
+    if not ids:
+        return {}
+    out: dict[int, int] = {}
+    last_action = {
+        cid: at
+        for cid, at in db.session.execute(
+            select(ModerationAction.comment_id, db.func.max(ModerationAction.created_at))
+            .where(ModerationAction.comment_id.in_(ids))
+            .group_by(ModerationAction.comment_id)
+        )
+    }
+    for cid, at in db.session.execute(
+        select(Flag.comment_id, Flag.created_at).where(Flag.comment_id.in_(ids))
+    ):
+        if cid not in last_action or at > last_action[cid]:
+            out[cid] = out.get(cid, 0) + 1
+    return out

@@ -53,8 +53,10 @@ class TakeUpPreview:
 
 
 def _check(comment: Comment, draft: Version) -> None:
-    if comment.kind != "suggestion" or not comment.suggested_text:
+    if comment.kind != "suggestion" or not comment.current.suggested_text:
         raise ConsultError("Only a suggestion carries wording to take up.")
+    if comment.withdrawn:
+        raise Conflict(f"Comment {comment.tracking} was withdrawn: there is nothing to take up.")
     if comment.paragraph_id is None:
         raise ConsultError(
             "This suggestion is about the version as a whole, not one paragraph: "
@@ -111,16 +113,18 @@ def _plan(comment: Comment, draft: Version) -> tuple[Paragraph, str, bool]:
             f"The commented {where} of version {comment.version.number} is no longer in "
             f"version {draft.number}: insert the wording by hand where it belongs."
         )
-    wording = comment.suggested_text.strip()
-    if not comment.quote:
+    # The suggestion as it stands: its author may have edited it before the deadline.
+    text = comment.current
+    wording = text.suggested_text.strip()
+    if not text.quote:
         p = candidates[0]
         return p, drafting.with_marker(p, wording), False
     for p in candidates:
-        span = _find_span(p.source, comment.quote, comment.quote_start)
+        span = _find_span(p.source, text.quote, text.quote_start)
         if span is not None:
             return p, p.source[: span[0]] + wording + p.source[span[1] :], True
     raise ConsultError(
-        f"The quoted words “{comment.quote}” are no longer in the draft's {where}: the draft "
+        f"The quoted words “{text.quote}” are no longer in the draft's {where}: the draft "
         "has changed them. Edit the paragraph by hand, or take up the whole wording after "
         "restoring the words."
     )

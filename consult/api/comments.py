@@ -1,0 +1,211 @@
+"""JSON API v1 for what happens to a comment after it is posted: edits, withdrawal,
+co-signing, replies, flags and moderation. Same services and rules as the pages;
+added to the API blueprint of consult.api.routes.
+
+Writing needs a bearer token. Refusals are JSON errors: 401 without a token, 403
+when the policy does not allow it, 404 for an unknown comment or reply, 409 when
+the comment's state does not allow it (after the deadline nothing changes; a
+withdrawn or hidden comment takes no edits, replies or co-signatures).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from consult.accounts import policy
+from consult.accounts.models import Organisation, User
+from consult.api import serializers
+from consult.api.routes import POST_LIMIT, _actor, _signed_in_actor, bp
+from consult.consultation import services as consultation
+from consult.consultation.models import Comment
+from consult.errors import ConsultError, NotAllowed, NotFound
+from consult.extensions import db, limiter
+
+EDIT_FIELDS = {"body", "suggested_text", "quote"}
+
+
+def _body(allowed: set[str], *, ints: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The JSON object sent, with only `allowed` keys; strings, or integers for `ints`."""
+    data = request.get_json(silent=True)
+    if data is None and not request.get_data():
+        data = {}  # an empty body is an empty object: withdraw and co-sign need nothing
+    if not isinstance(data, dict):
+        raise ConsultError(
+            "Send a JSON object with the header 'Content-Type: application/json'.",
+            code="invalid_json",
+        )
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConsultError(
+            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
+            code="unknown_field",
+        )
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key in ints:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConsultError(f"'{key}' must be a number.", code="invalid_field")
+        elif not isinstance(value, str):
+            raise ConsultError(f"'{key}' must be a string.", code="invalid_field")
+    return data
+
+
+def _comment(comment_id: int, user: User | None) -> Comment:
+    c = consultation.get_comment(comment_id)
+    if not policy.can(user, "version.view", c.version):
+        raise NotFound(f"There is no comment {comment_id}.")
+    return c
+
+
+def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
+    """One of the user's organisations: the one named, or the only one."""
+    mine = user.organisations
+    if slug:
+        for org in mine:
+            if org.slug == slug:
+                return org
+        raise NotAllowed(f"You can only {what} for an organisation you belong to.")
+    if len(mine) != 1:
+        raise ConsultError(
+            f"Name the organisation you {what} for in 'organisation': "
+            f"{', '.join(o.slug for o in mine) or 'you belong to none'}.",
+            code="organisation_required",
+        )
+    return mine[0]
+
+
+def _comment_json(c: Comment, status: int = 200) -> ResponseReturnValue:
+    resp = jsonify(serializers.comment(c))
+    resp.status_code = status
+    return resp
+
+
+@bp.patch("/comments/<int:comment_id>")
+@limiter.limit(POST_LIMIT)
+def edit_comment(comment_id: int) -> ResponseReturnValue:
+    """A new text; fields left out keep their current value. The earlier texts stay."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.edit", c)
+    data = _body(EDIT_FIELDS)
+    if not data:
+        raise ConsultError(
+            f"Send at least one of: {', '.join(sorted(EDIT_FIELDS))}.", code="nothing_to_change"
+        )
+    now = c.current
+    consultation.edit_comment(
+        c,
+        body=data.get("body", now.body),
+        suggested_text=data.get("suggested_text", now.suggested_text),
+        quote=data.get("quote", now.quote),
+        by=user,
+    )
+    db.session.commit()
+    return _comment_json(c)
+
+
+@bp.get("/comments/<int:comment_id>/revisions")
+def comment_revisions(comment_id: int) -> ResponseReturnValue:
+    """Every text the comment has had, the first (as posted) first."""
+    c = _comment(comment_id, _actor())
+    if c.is_hidden:
+        return jsonify(comment=c.tracking, revisions=[], hidden=True)
+    return jsonify(
+        comment=c.tracking,
+        revisions=[serializers.comment_revision(c, t) for t in (c, *c.revisions)],
+    )
+
+
+@bp.post("/comments/<int:comment_id>/withdraw")
+@limiter.limit(POST_LIMIT)
+def withdraw_comment(comment_id: int) -> ResponseReturnValue:
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.withdraw", c)
+    data = _body({"reason"})
+    consultation.withdraw_comment(c, by=user, reason=data.get("reason"))
+    db.session.commit()
+    return _comment_json(c)
+
+
+@bp.post("/comments/<int:comment_id>/cosign")
+@limiter.limit(POST_LIMIT)
+def cosign_comment(comment_id: int) -> ResponseReturnValue:
+    """Add the support of one of the user's organisations ('organisation': its slug)."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.cosign", c)
+    data = _body({"organisation"})
+    org = _own_organisation(user, data.get("organisation"), "co-sign")
+    consultation.cosign(c, org, by=user)
+    db.session.commit()
+    return _comment_json(c, 201)
+
+
+@bp.get("/comments/<int:comment_id>/replies")
+def comment_replies(comment_id: int) -> ResponseReturnValue:
+    c = _comment(comment_id, _actor())
+    return jsonify(comment=c.tracking, replies=[serializers.reply(r) for r in c.replies])
+
+
+@bp.post("/comments/<int:comment_id>/replies")
+@limiter.limit(POST_LIMIT)
+def post_reply(comment_id: int) -> ResponseReturnValue:
+    """A reply in the thread; a CSO member names the organisation when they have several."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.reply", c)
+    data = _body({"body", "organisation"})
+    org = None
+    if user.role == "cso":
+        org = _own_organisation(user, data.get("organisation"), "reply")
+    r = consultation.post_reply(c, body=data.get("body"), by=user, organisation=org)
+    db.session.commit()
+    resp = jsonify(serializers.reply(r))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.comment_replies", comment_id=c.id)
+    return resp
+
+
+@bp.post("/comments/<int:comment_id>/flags")
+@limiter.limit(POST_LIMIT)
+def flag_comment(comment_id: int) -> ResponseReturnValue:
+    """Ask the moderators to look at the comment, or at one of its replies ('reply': id)."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.flag", c)
+    data = _body({"reason", "reply"}, ints=frozenset({"reply"}))
+    f = consultation.flag(
+        c,
+        reason=data.get("reason"),
+        by=user,
+        reply=consultation.get_reply(c, data.get("reply")),
+    )
+    db.session.commit()
+    resp = jsonify(
+        id=f.id, comment=c.tracking, reply=f.reply_id, created_at=serializers.iso(f.created_at)
+    )
+    resp.status_code = 201
+    return resp
+
+
+@bp.post("/comments/<int:comment_id>/moderation")
+@limiter.limit(POST_LIMIT)
+def moderate_comment(comment_id: int) -> ResponseReturnValue:
+    """Moderators: {"action": "hide" | "restore", "reason": public reason, "reply": id?}."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, "comment.moderate", c)
+    data = _body({"action", "reason", "reply"}, ints=frozenset({"reply"}))
+    reply = consultation.get_reply(c, data.get("reply"))
+    consultation.moderate(
+        c, action=data.get("action") or "", reason=data.get("reason"), by=user, reply=reply
+    )
+    db.session.commit()
+    if reply is not None:
+        return jsonify(serializers.reply(reply)), 201
+    return _comment_json(c, 201)
