@@ -1,0 +1,141 @@
+"""Grouped answers and the organisations' replies to answers.
+
+Grouped answers: the committee answers many comments asking the same thing with one
+decision and one reason. Each comment still gets its own Response (through
+consultation.services.respond, so the record and the search index see every one);
+the group links them, so each comment's page can say "answered together with …".
+
+Replies: the organisation that made a comment says whether it is satisfied with the
+committee's answer, with a note — once per answer (a new answer can be replied to
+again). Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+
+from consult import signals
+from consult.accounts.models import User
+from consult.consultation.models import DECISIONS, Comment
+from consult.consultation.services import respond
+from consult.documents.models import Version
+from consult.errors import Conflict, ConsultError, NotAllowed
+from consult.extensions import db
+from consult.hashing import sha256
+from consult.timeutil import utcnow
+from consult.tracing.models import ResponseFeedback, ResponseGroup, ResponseGroupMember
+
+MAX_NOTE = 5_000
+#: A group answers at least this many comments (one comment is answered on its own).
+MIN_GROUP = 2
+
+
+def answer_together(
+    version: Version, comments: Sequence[Comment], *, decision: str, reason: str, by: User
+) -> ResponseGroup:
+    """One decision and reason for several comments on `version`; each gets its own
+    Response row, linked to the group. Everything or nothing."""
+    reason = (reason or "").strip()
+    if decision not in DECISIONS:
+        raise ConsultError(f"Unknown decision '{decision}'; use one of: {', '.join(DECISIONS)}.")
+    if not reason:
+        raise ConsultError("Every answer gives its reason.")
+    unique = list({c.id: c for c in comments}.values())
+    if len(unique) < MIN_GROUP:
+        raise ConsultError("Choose at least two comments to answer together.")
+    other = [c.tracking for c in unique if c.version_id != version.id]
+    if other:
+        raise ConsultError(
+            f"Only comments on version {version.number} can be answered here, "
+            f"not {', '.join(other)}."
+        )
+    group = ResponseGroup(
+        version_id=version.id,
+        decision=decision,
+        reason=reason,
+        responder=by,
+        responder_id=by.id,
+        created_at=utcnow(),
+    )
+    db.session.add(group)
+    db.session.flush()
+    for c in sorted(unique, key=lambda c: c.id):
+        r = respond(c, decision=decision, reason=reason, by=by)
+        db.session.add(ResponseGroupMember(group_id=group.id, comment_id=c.id, response_id=r.id))
+    db.session.flush()
+    signals.emit(
+        signals.responses_grouped,
+        group,
+        by,
+        decision=decision,
+        comments=[c.tracking for c in sorted(unique, key=lambda c: c.id)],
+        reason_hash=sha256(reason),
+    )
+    return group
+
+
+def groups_of(response_ids: Iterable[int]) -> dict[int, ResponseGroup]:
+    """The group of each grouped response, by response id (one query)."""
+    ids = list(response_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ResponseGroupMember.response_id, ResponseGroup)
+        .join(ResponseGroup, ResponseGroup.id == ResponseGroupMember.group_id)
+        .where(ResponseGroupMember.response_id.in_(ids))
+    ).all()
+    return {rid: g for rid, g in rows}
+
+
+def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> ResponseFeedback:
+    """The commenting organisation's reply to the current answer, once per answer."""
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ConsultError(f"A note is at most {MAX_NOTE:,} characters.")
+    response = comment.response
+    if response is None:
+        raise Conflict("The committee has not answered this comment yet.")
+    if not any(m.organisation_id == comment.organisation_id for m in by.memberships):
+        raise NotAllowed(
+            f"Only members of {comment.organisation.name} can reply to the answer to its comment."
+        )
+    taken = db.session.scalar(
+        select(ResponseFeedback.id).where(ResponseFeedback.response_id == response.id)
+    )
+    if taken is not None:
+        raise Conflict(f"{comment.organisation.name} has already replied to this answer.")
+    fb = ResponseFeedback(
+        response_id=response.id,
+        comment_id=comment.id,
+        organisation_id=comment.organisation_id,
+        user_id=by.id,
+        satisfied=bool(satisfied),
+        note=note,
+        created_at=utcnow(),
+    )
+    db.session.add(fb)
+    db.session.flush()
+    signals.emit(
+        signals.response_feedback_given,
+        fb,
+        by,
+        comment=comment.tracking,
+        response=response.id,
+        satisfied=bool(satisfied),
+        note_hash=sha256(note),
+    )
+    return fb
+
+
+def feedback_for(response_ids: Iterable[int]) -> dict[int, ResponseFeedback]:
+    ids = list(response_ids)
+    if not ids:
+        return {}
+    return {
+        f.response_id: f
+        for f in db.session.scalars(
+            select(ResponseFeedback).where(ResponseFeedback.response_id.in_(ids))
+        )
+    }

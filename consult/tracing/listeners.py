@@ -1,0 +1,11 @@
+"""What the tracing part does when the domain sends its events: measure uptake when a
+version is published, keep the override when a version is made final anyway."""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    from consult.tracing import guard, stored
+
+    stored.connect()
+    guard.connect()

@@ -1,0 +1,234 @@
+"""Public tracing pages ("you said, we did"): a paragraph's history across versions,
+the annotated comparison, the provenance of a text, the consultation report, an
+organisation's account; and the committee's grouped answers and the organisations'
+replies to answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import HiddenField, RadioField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from consult.accounts import policy
+from consult.accounts.models import Organisation
+from consult.accounts.routes import current_actor, safe_next
+from consult.consultation import services as consultation
+from consult.consultation.models import DECISIONS, Comment, Response
+from consult.documents.models import Version
+from consult.documents.routes import visible_document, visible_version
+from consult.errors import ConsultError, NotFound
+from consult.extensions import db
+from consult.record.models import Event
+from consult.tracing import grouping, views
+from consult.tracing.guard import override_for, unanswered_count
+from consult.tracing.models import ResponseGroup
+from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, text_loads
+
+bp = Blueprint("tracing", __name__)
+
+
+class GroupAnswerForm(FlaskForm):
+    decision = SelectField(
+        "Decision", choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
+    )
+    reason = TextAreaField("Reason", validators=[InputRequired(), Length(max=10_000)])
+
+
+class FeedbackForm(FlaskForm):
+    satisfied = RadioField(
+        "Is your organisation satisfied with this answer?",
+        choices={"yes": "Satisfied", "no": "Not satisfied"},
+        validators=[InputRequired()],
+    )
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=grouping.MAX_NOTE)])
+    next = HiddenField()
+
+
+def _record_head() -> str | None:
+    """The hash of the record's last event: every change anyone makes is an event, so
+    computed pages may be kept while it stays the same."""
+    return db.session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1))
+
+
+def _visible_versions(doc) -> list[Version]:
+    return [v for v in doc.versions if policy.can(current_user, "version.view", v)]
+
+
+@bp.app_template_global()
+def trace_comment(c: Comment) -> views.Outcome:
+    """The outcome of a comment (uptake, flag, group, reply) for the comment pages."""
+    return views.comment_outcome(c)
+
+
+@bp.app_template_global()
+def trace_version(v: Version) -> dict:
+    """The finalize override of a version (or None) and its unanswered comments."""
+    return {
+        "override": override_for(v) if v.state == "final" else None,
+        "unanswered": unanswered_count(v) if v.state == "closed" else 0,
+    }
+
+
+# Globals, not context: macros imported without context see them too.
+bp.add_app_template_global(UPTAKE_LABELS, "UPTAKE_LABELS")
+bp.add_app_template_global(FLAG_LABELS, "FLAG_LABELS")
+
+
+@bp.get("/documents/<slug>/lineages/<lineage>")
+def lineage(slug: str, lineage: str):
+    doc = visible_document(slug)
+    show_all = bool(request.args.get("all"))
+    history = views.lineage_history(doc, lineage, _visible_versions(doc), show_all=show_all)
+    if history is None:
+        raise NotFound(f"'{doc.title}' has no paragraph with lineage {lineage}.")
+    return render_template("tracing/lineage.html", doc=doc, h=history, show_all=show_all)
+
+
+@bp.get("/documents/<slug>/compare/<int:a>/<int:b>/annotated")
+def annotated(slug: str, a: int, b: int):
+    doc, va = visible_version(slug, a)
+    _, vb = visible_version(slug, b)
+    rows = views.annotated_compare(doc, va, vb)
+    changes_only = request.args.get("all") is None
+    shown = [r for r in rows if r.relation != "unchanged"] if changes_only else rows
+    return render_template(
+        "tracing/annotated.html",
+        doc=doc,
+        va=va,
+        vb=vb,
+        rows=shown,
+        changes_only=changes_only,
+        unchanged=sum(1 for r in rows if r.relation == "unchanged"),
+    )
+
+
+@bp.get("/documents/<slug>/versions/<int:number>/provenance")
+def provenance(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    prov = views.version_provenance(v, cache_key=_record_head())
+    numbers = {s.comment.id: k for k, s in enumerate(prov.sources, start=1)}
+    return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov, refs=numbers)
+
+
+@bp.get("/documents/<slug>/versions/<int:number>/report")
+def report(slug: str, number: int):
+    doc, v = visible_version(slug, number)
+    return render_template("tracing/report.html", doc=doc, version=v, r=views.report(v))
+
+
+@bp.get("/organisations/<slug>/accountability")
+def accountability(slug: str):
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        raise NotFound(f"There is no organisation '{slug}'.")
+    visible = {v.id for v in db.session.scalars(select(Version).where(Version.state != "draft"))}
+    return render_template(
+        "tracing/organisation.html",
+        org=org,
+        acc=views.organisation_account(org, visible, cache_key=_record_head()),
+    )
+
+
+@bp.get("/groups/<int:group_id>")
+def group(group_id: int):
+    g = db.session.get(ResponseGroup, group_id)
+    if g is None or not policy.can(current_user, "version.view", g.version):
+        raise NotFound(f"There is no grouped answer {group_id}.")
+    comments = [m.comment for m in g.members]
+    return render_template(
+        "tracing/group.html",
+        g=g,
+        doc=g.version.document,
+        version=g.version,
+        outcomes=views.outcomes(comments, diffs=True),
+    )
+
+
+def _answerable(v: Version) -> list[Comment]:
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.version_id == v.id)
+        .options(
+            selectinload(Comment.organisation),
+            selectinload(Comment.paragraph),
+            selectinload(Comment.responses).selectinload(Response.responder),
+            *text_loads(),
+        )
+        .order_by(Comment.id)
+    ).all()
+    positions = {p.id: p.position for p in v.paragraphs}
+    return sorted(
+        (c for c in comments if not getattr(c, "withdrawn", False)),
+        key=lambda c: (c.response is not None, positions.get(c.paragraph_id, -1), c.id),
+    )
+
+
+@bp.route("/documents/<slug>/versions/<int:number>/answer-together", methods=["GET", "POST"])
+@login_required
+def answer_together(slug: str, number: int):
+    """The committee picks comments asking the same thing and answers them at once."""
+    doc, v = visible_version(slug, number)
+    policy.require(current_user, "response.create", v)
+    form = GroupAnswerForm()
+    error, status = "", 200
+    chosen = {int(x) for x in request.form.getlist("comment") if x.isdigit()}
+    if request.method == "POST":
+        if form.validate_on_submit():
+            comments = [c for c in _answerable(v) if c.id in chosen]
+            try:
+                g = grouping.answer_together(
+                    v,
+                    comments,
+                    decision=form.decision.data,
+                    reason=form.reason.data,
+                    by=current_actor(),
+                )
+            except ConsultError as e:
+                db.session.rollback()
+                error, status = e.message, e.status
+            else:
+                db.session.commit()
+                flash(f"{len(g.members)} comments answered together.")
+                return redirect(url_for("tracing.group", group_id=g.id))
+        else:
+            error, status = "Choose a decision and give the reason for it.", 400
+    comments = _answerable(v)
+    return (
+        render_template(
+            "tracing/answer_together.html",
+            doc=doc,
+            version=v,
+            form=form,
+            comments=comments,
+            chosen=chosen,
+            changes={o.comment.id: o.proposed for o in views.outcomes(comments, diffs=True)},
+            error=error,
+            may_answer=v.state in ("closed", "final"),
+        ),
+        status,
+    )
+
+
+@bp.post("/comments/<int:comment_id>/feedback")
+@login_required
+def feedback(comment_id: int):
+    c = consultation.get_comment(comment_id)
+    policy.require(current_user, "response.feedback", c)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        raise ConsultError("Say whether your organisation is satisfied with the answer.")
+    grouping.give_feedback(
+        c, satisfied=form.satisfied.data == "yes", note=form.note.data or "", by=current_actor()
+    )
+    db.session.commit()
+    flash("Your organisation's reply to the answer is published beside it.")
+    return redirect(safe_next(form.next.data) or url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.app_template_global()
+def feedback_form() -> FeedbackForm:
+    return FeedbackForm(formdata=None)

@@ -1,0 +1,681 @@
+"""What the public tracing pages show, gathered in a bounded number of queries:
+a paragraph's history across versions, the annotated comparison, the provenance of
+a version's text, the consultation report and an organisation's account.
+
+Routes call one function here and render; templates do no queries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
+
+from consult.accounts.models import ORG_KINDS, Organisation
+from consult.consultation.models import DECISIONS, Comment, CoSignature, Response
+from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
+from consult.extensions import db
+from consult.tracing.diff import word_diff
+from consult.tracing.grouping import feedback_for, groups_of
+from consult.tracing.guard import override_for, unanswered_count
+from consult.tracing.models import ResponseFeedback, StoredUptake
+from consult.tracing.provenance import Contribution, provenance
+from consult.tracing.services import compare_versions
+from consult.tracing.stored import flag_for, latest_uptake, text_loads
+
+COMMENT_LOADS = (
+    selectinload(Comment.organisation),
+    selectinload(Comment.responses).selectinload(Response.responder),
+    selectinload(Comment.cosignatures).selectinload(CoSignature.organisation),
+    *text_loads(),
+)
+
+
+def _text(c: Comment):
+    return getattr(c, "current", c)
+
+
+@dataclass
+class Outcome:
+    """A comment with what became of it: the current answer, the measured uptake and
+    the flag, the group it was answered in, and the organisation's reply."""
+
+    comment: Comment
+    uptake: StoredUptake | None = None
+    flag: str | None = None
+    group_id: int | None = None
+    group_size: int = 0
+    feedback: ResponseFeedback | None = None
+    proposed: list[tuple[str, str]] | None = None  # the suggestion as a word diff
+
+    @property
+    def response(self) -> Response | None:
+        return self.comment.response
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(getattr(self.comment, "withdrawn", False))
+
+
+def proposed_diff(c: Comment) -> list[tuple[str, str]] | None:
+    t = _text(c)
+    if not t.suggested_text or c.paragraph is None:
+        return None
+    text = c.paragraph.text
+    if t.quote_start is not None and t.quote_end is not None:
+        proposed = text[: t.quote_start] + t.suggested_text + text[t.quote_end :]
+    else:
+        proposed = t.suggested_text
+    return word_diff(text, proposed)
+
+
+def outcomes(comments: Sequence[Comment], *, diffs: bool = False) -> list[Outcome]:
+    """Outcomes for comments already loaded (three queries for all of them)."""
+    ups = latest_uptake(c.id for c in comments)
+    response_ids = [c.response.id for c in comments if c.response is not None]
+    groups = groups_of(response_ids)
+    feedback = feedback_for(response_ids)
+    out = []
+    for c in comments:
+        r = c.response
+        g = groups.get(r.id) if r is not None else None
+        up = ups.get(c.id)
+        out.append(
+            Outcome(
+                comment=c,
+                uptake=up,
+                flag=flag_for(c, up),
+                group_id=g.id if g else None,
+                group_size=len(g.members) if g else 0,
+                feedback=feedback.get(r.id) if r is not None else None,
+                proposed=proposed_diff(c) if diffs else None,
+            )
+        )
+    return out
+
+
+def comment_outcome(c: Comment) -> Outcome:
+    return outcomes([c])[0]
+
+
+# --- paragraph history ---------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    paragraph: Paragraph
+    version: Version
+    relation: str  # first, unchanged, edited, moved, split, merged, added, returned
+    diff: list[tuple[str, str]]
+    asked: list[Outcome]  # comments on the paragraph before this step (those shown)
+    taken_up: list[Outcome]  # suggestions the committee took into this paragraph
+    asked_total: int = 0  # all comments on the paragraph before this step
+
+
+@dataclass
+class History:
+    document: Document
+    lineage: str
+    steps: list[Step]
+    pending: list[Outcome]  # comments on the latest paragraph (no later version yet)
+    pending_total: int
+    comment_count: int
+
+
+#: Comments shown per step of a paragraph's history unless all are asked for.
+STEP_COMMENTS = 100
+
+
+def lineage_history(
+    doc: Document, lineage: str, visible: Iterable[Version], *, show_all: bool = False
+) -> History | None:
+    """The steps of a lineage. Without `show_all`, each step lists its first
+    STEP_COMMENTS comments (the page says how many more there are)."""
+    versions = {v.id: v for v in visible}
+    paragraphs = [
+        p
+        for p in db.session.scalars(
+            select(Paragraph)
+            .join(Version)
+            .where(Paragraph.lineage == lineage, Version.document_id == doc.id)
+            .order_by(Version.number)
+        )
+        if p.version_id in versions
+    ]
+    if not paragraphs:
+        return None
+    ids = [p.id for p in paragraphs]
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.paragraph_id.in_(ids))
+        .options(*COMMENT_LOADS)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    by_paragraph: dict[int, list[Comment]] = defaultdict(list)
+    for c in comments:
+        by_paragraph[c.paragraph_id].append(c)
+    effects = db.session.execute(
+        select(ResponseEffect.paragraph_id, Response.comment_id)
+        .join(Response, Response.id == ResponseEffect.response_id)
+        .where(ResponseEffect.paragraph_id.in_(ids))
+    ).all()
+    effect_comments = {cid for _, cid in effects}
+    extra_ids = effect_comments - {c.id for c in comments}
+    extra = (
+        db.session.scalars(
+            select(Comment).where(Comment.id.in_(extra_ids)).options(*COMMENT_LOADS)
+        ).all()
+        if extra_ids
+        else []
+    )
+    shown: list[Comment] = []
+    for cs in by_paragraph.values():
+        shown += cs if show_all else cs[:STEP_COMMENTS]
+    all_outcomes = {o.comment.id: o for o in outcomes([*shown, *extra], diffs=True)}
+    effects_at: dict[int, list[int]] = defaultdict(list)
+    for pid, cid in effects:
+        effects_at[pid].append(cid)
+    relations = dict(
+        db.session.execute(
+            select(LineageLink.paragraph_id, LineageLink.relation).where(
+                LineageLink.paragraph_id.in_(ids)
+            )
+        ).all()
+    )
+    steps = []
+    prev: Paragraph | None = None
+    for p in paragraphs:
+        v = versions[p.version_id]
+        if prev is None:
+            relation, diff = "first", [("equal", p.text)]
+        else:
+            relation = relations.get(p.id, "edited")
+            if versions[prev.version_id].number != v.number - 1:
+                relation = "returned"
+            diff = word_diff(prev.text, p.text)
+        on_prev = by_paragraph.get(prev.id, []) if prev else []
+        asked = [all_outcomes[c.id] for c in on_prev if c.id in all_outcomes]
+        asked_ids = {o.comment.id for o in asked}
+        steps.append(
+            Step(
+                paragraph=p,
+                version=v,
+                relation=relation,
+                diff=diff,
+                asked=asked,
+                asked_total=len(on_prev),
+                taken_up=[
+                    all_outcomes[cid] for cid in effects_at.get(p.id, []) if cid not in asked_ids
+                ],
+            )
+        )
+        prev = p
+    on_last = by_paragraph.get(paragraphs[-1].id, [])
+    pending = [all_outcomes[c.id] for c in on_last if c.id in all_outcomes]
+    return History(doc, lineage, steps, pending, len(on_last), len(comments))
+
+
+# --- annotated comparison ------------------------------------------------------------------
+
+
+@dataclass
+class AnnotatedRow:
+    relation: str
+    old: Paragraph | None
+    new: Paragraph | None
+    diff: list[tuple[str, str]]
+    behind: list[Outcome] = field(default_factory=list)
+    behind_total: int = 0  # all the comments behind the change (the first ROW_COMMENTS shown)
+
+
+#: Comments listed under one changed paragraph of the annotated comparison; the rest are
+#: on the paragraph's history page.
+ROW_COMMENTS = 20
+
+
+def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRow]:
+    """compare_versions, each changed paragraph with the comments behind the change:
+    those on the same lineage in the versions from `a` up to the one before `b`, and
+    those the committee took up into the paragraph of `b`."""
+    rows = compare_versions(a, b)
+    lo, hi = sorted((a.number, b.number))
+    lineages = {r.old.lineage for r in rows if r.old is not None} | {
+        r.new.lineage for r in rows if r.new is not None
+    }
+    comments = db.session.scalars(
+        select(Comment)
+        .join(Paragraph, Paragraph.id == Comment.paragraph_id)
+        .join(Version, Version.id == Comment.version_id)
+        .where(
+            Version.document_id == doc.id,
+            Version.number >= lo,
+            Version.number < hi,
+            Paragraph.lineage.in_(lineages) if lineages else False,
+        )
+        .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    by_lineage: dict[str, list[Comment]] = defaultdict(list)
+    for c in comments:
+        by_lineage[c.paragraph.lineage].append(c)
+    changed = {(r.old or r.new).lineage for r in rows if r.relation != "unchanged"}
+    listed = [c for lin in changed for c in by_lineage[lin][:ROW_COMMENTS]]
+    outs = {o.comment.id: o for o in outcomes(listed)}
+    out = []
+    for r in rows:
+        lineage = (r.old or r.new).lineage
+        if r.relation == "unchanged":
+            out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff))
+            continue
+        on = by_lineage[lineage]
+        behind = [outs[c.id] for c in on[:ROW_COMMENTS]]
+        out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff, behind, len(on)))
+    return out
+
+
+# --- provenance ----------------------------------------------------------------------------
+
+
+@dataclass
+class Passage:
+    text: str
+    version: int  # version number where it first appeared
+    comment: Comment | None  # the suggestion that brought it
+    gap: str = ""  # white space before it
+
+
+@dataclass
+class ProvenanceParagraph:
+    paragraph: Paragraph
+    passages: list[Passage]
+
+
+@dataclass
+class Provenance:
+    version: Version
+    paragraphs: list[ProvenanceParagraph]
+    sources: list[Outcome]  # suggestions credited somewhere, in order of first credit
+
+
+def version_provenance(
+    version: Version, *, only_lineages: set[str] | None = None, cache_key: str | None = None
+) -> Provenance:
+    """Every passage of `version` with the version it first appeared in and the
+    suggestion that introduced it (queries: paragraphs, links, suggestions, outcomes).
+
+    `cache_key`: a value that changes whenever anything the result depends on may have
+    changed (the routes pass the head hash of the record: every change is an event);
+    the spans are then kept in memory for the next request with the same key."""
+    doc_versions = {
+        v.id: v
+        for v in db.session.scalars(
+            select(Version).where(
+                Version.document_id == version.document_id, Version.number <= version.number
+            )
+        )
+    }
+    paras = db.session.scalars(
+        select(Paragraph).where(Paragraph.version_id.in_(list(doc_versions)))
+    ).all()
+    by_lineage: dict[str, list[Paragraph]] = defaultdict(list)
+    for p in sorted(paras, key=lambda p: doc_versions[p.version_id].number):
+        by_lineage[p.lineage].append(p)
+    by_id = {p.id: p for p in paras}
+    preds: dict[int, list[int]] = defaultdict(list)
+    for pid, old in db.session.execute(
+        select(LineageLink.paragraph_id, LineageLink.predecessor_id).where(
+            LineageLink.version_id.in_(list(doc_versions)),
+            LineageLink.paragraph_id.is_not(None),
+            LineageLink.predecessor_id.is_not(None),
+        )
+    ):
+        preds[pid].append(old)
+
+    def chain(p: Paragraph) -> list[Paragraph]:
+        number = doc_versions[p.version_id].number
+        out = [q for q in by_lineage[p.lineage] if doc_versions[q.version_id].number <= number]
+        seen = {p.lineage}
+        # A piece split off (or a paragraph merged in) starts a lineage; follow its link back.
+        while out and preds.get(out[0].id):
+            first = by_id.get(min(preds[out[0].id]))
+            if first is None or first.lineage in seen:
+                break
+            seen.add(first.lineage)
+            n0 = doc_versions[first.version_id].number
+            out = [
+                q for q in by_lineage[first.lineage] if doc_versions[q.version_id].number <= n0
+            ] + out
+        return out
+
+    targets = [p for p in version.paragraphs if only_lineages is None or p.lineage in only_lineages]
+    chains = {p.id: chain(p) for p in targets}
+    key = (version.id, frozenset(only_lineages or ()), cache_key) if cache_key else None
+    spans_of = _SPANS.get(key) if key else None
+    if spans_of is None:
+        spans_of = _provenance_spans(targets, chains)
+        if key:
+            _SPANS[key] = spans_of
+            while len(_SPANS) > _SPANS_KEPT:
+                _SPANS.pop(next(iter(_SPANS)))
+    credited: list[int] = []
+    for p in targets:
+        for s in spans_of[p.id]:
+            if s.contribution is not None and s.contribution not in credited:
+                credited.append(s.contribution)
+    comment_by_id = {
+        c.id: c
+        for c in (
+            db.session.scalars(
+                select(Comment)
+                .where(Comment.id.in_(credited))
+                .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
+            )
+            if credited
+            else []
+        )
+    }
+    result = []
+    for p in targets:
+        ch = chains[p.id]
+        passages = []
+        pos = 0
+        for s in spans_of[p.id]:
+            cid = s.contribution
+            passages.append(
+                Passage(
+                    text=s.text,
+                    version=doc_versions[ch[s.version].version_id].number,
+                    comment=comment_by_id.get(cid) if cid is not None else None,
+                    gap=p.text[pos : s.start],
+                )
+            )
+            pos = s.end
+        result.append(ProvenanceParagraph(p, passages))
+    sources = outcomes([comment_by_id[cid] for cid in credited])
+    return Provenance(version, result, sources)
+
+
+#: Provenance spans by (version, lineages, the caller's key), most recent last.
+_SPANS: dict[tuple, dict[int, list]] = {}
+_SPANS_KEPT = 16
+
+
+def _provenance_spans(
+    targets: list[Paragraph], chains: dict[int, list[Paragraph]]
+) -> dict[int, list]:
+    """The pure provenance of each target paragraph along its chain of texts, with the
+    suggestions on each step's paragraph as candidates. A suggestion whose measured
+    uptake is zero everywhere asked for nothing that happened, so it is left out."""
+    on = {q.id for ch in chains.values() for q in ch[:-1]}
+    if not on:
+        return {p.id: provenance([q.text for q in chains[p.id]]) for p in targets}
+    suggested = select(Comment.id).where(Comment.paragraph_id.in_(on), Comment.kind == "suggestion")
+    nothing_happened = set(
+        db.session.scalars(
+            select(StoredUptake.comment_id)
+            .where(StoredUptake.comment_id.in_(suggested))
+            .group_by(StoredUptake.comment_id)
+            .having(func.max(StoredUptake.score) == 0)
+        )
+    )
+    on_paragraph: dict[int, list[Contribution]] = defaultdict(list)
+    for c in db.session.scalars(
+        select(Comment).where(Comment.id.in_(suggested)).options(*text_loads()).order_by(Comment.id)
+    ):
+        wording = _text(c).suggested_text
+        if wording and c.id not in nothing_happened and not getattr(c, "withdrawn", False):
+            on_paragraph[c.paragraph_id].append(Contribution(c.id, wording))
+    out = {}
+    for p in targets:
+        ch = chains[p.id]
+        out[p.id] = provenance([q.text for q in ch], [on_paragraph.get(q.id, []) for q in ch[:-1]])
+    return out
+
+
+# --- the consultation report ---------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    label: str
+    value: int
+    share: float  # of the chart's largest value, for the bar's length
+
+
+def bars(counts: Iterable[tuple[str, int]]) -> list[Bar]:
+    items = list(counts)
+    top = max((n for _, n in items), default=0) or 1
+    return [Bar(label, n, n / top) for label, n in items]
+
+
+@dataclass
+class Report:
+    version: Version
+    comments: int
+    suggestions: int
+    answered: int
+    unanswered: int
+    unanswered_before: int  # on this version and the ones before (the finalize guard)
+    by_decision: list[Bar]
+    by_kind: list[Bar]
+    by_country: list[Bar]
+    uptake: list[Bar]
+    uptake_measured: int
+    uptake_rate: float | None  # share of measured suggestions taken up (fully)
+    uptake_any_rate: float | None  # share taken up fully or partly
+    flags: int
+    satisfaction: list[Bar]
+    top_cosigned: list[tuple[Comment, int]]
+    organisations: int
+    override: object | None
+
+
+def report(version: Version) -> Report:
+    """The counts of the report, from column queries: no comment is loaded as an object
+    except the few most co-signed ones (a version may have thousands of comments)."""
+    from consult.tracing.guard import CommentWithdrawal
+    from consult.tracing.uptake import Uptake, disagreement
+
+    q = select(Comment.id, Comment.kind, Comment.organisation_id).where(
+        Comment.version_id == version.id
+    )
+    if CommentWithdrawal is not None:
+        q = q.where(~exists().where(CommentWithdrawal.comment_id == Comment.id))
+    rows = db.session.execute(q).all()
+    ids = select(Comment.id).where(Comment.version_id == version.id)
+    current: dict[int, tuple[int, str]] = {}  # comment → (response id, decision), the latest
+    for cid, rid, decision in db.session.execute(
+        select(Response.comment_id, Response.id, Response.decision)
+        .where(Response.comment_id.in_(ids))
+        .order_by(Response.id)
+    ):
+        current[cid] = (rid, decision)
+    label_of: dict[int, tuple[str, float, bool]] = {}
+    for cid, label, score, verbatim in db.session.execute(
+        select(
+            StoredUptake.comment_id, StoredUptake.label, StoredUptake.score, StoredUptake.verbatim
+        )
+        .join(Version, Version.id == StoredUptake.version_id)
+        .where(StoredUptake.comment_id.in_(ids))
+        .order_by(Version.number.desc())
+    ):
+        label_of[cid] = (label, score, verbatim)  # the nearest later version wins
+    satisfied = dict(
+        db.session.execute(
+            select(ResponseFeedback.response_id, ResponseFeedback.satisfied).where(
+                ResponseFeedback.comment_id.in_(ids)
+            )
+        ).all()
+    )
+    org_ids = {org for _, _, org in rows}
+    orgs = {
+        oid: (kind, countries or [])
+        for oid, kind, countries in db.session.execute(
+            select(Organisation.id, Organisation.kind, Organisation.countries).where(
+                Organisation.id.in_(org_ids or {-1})
+            )
+        )
+    }
+    shown = {cid for cid, _, _ in rows}
+    decisions = Counter(current[cid][1] for cid in shown if cid in current)
+    unanswered = len(shown) - sum(decisions.values())
+    answered = len(shown) - unanswered
+    kinds = Counter(orgs[org][0] for _, _, org in rows)
+    countries = Counter(cc for _, _, org in rows for cc in orgs[org][1])
+    labels = Counter(label_of[cid][0] for cid in shown if cid in label_of)
+    measured = sum(labels.values())
+    flags = 0
+    for cid in shown:
+        if cid in label_of and cid in current:
+            label, score, verbatim = label_of[cid]
+            up = Uptake(score, label, 0, 0, 0, 0, verbatim)
+            flags += disagreement(current[cid][1], up) is not None
+    sat = Counter(
+        ("satisfied" if satisfied[current[cid][0]] else "not")
+        for cid in shown
+        if cid in current and current[cid][0] in satisfied
+    )
+    replied = sum(sat.values())
+    top = db.session.execute(
+        select(CoSignature.comment_id, func.count(CoSignature.id).label("n"))
+        .where(CoSignature.comment_id.in_(shown or {-1}))
+        .group_by(CoSignature.comment_id)
+        .order_by(func.count(CoSignature.id).desc(), CoSignature.comment_id)
+        .limit(5)
+    ).all()
+    top_comments = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Comment)
+            .where(Comment.id.in_([cid for cid, _ in top] or [-1]))
+            .options(*COMMENT_LOADS)
+        )
+    }
+    cosigned = [(top_comments[cid], n) for cid, n in top]
+    return Report(
+        version=version,
+        comments=len(shown),
+        suggestions=sum(1 for _, kind, _ in rows if kind == "suggestion"),
+        answered=answered,
+        unanswered=unanswered,
+        unanswered_before=unanswered_count(version),
+        by_decision=bars(
+            [(label, decisions.get(key, 0)) for key, label in DECISIONS.items()]
+            + [("Not answered yet", unanswered)]
+        ),
+        by_kind=bars(
+            sorted(
+                ((ORG_KINDS.get(k, k), n) for k, n in kinds.items()), key=lambda x: (-x[1], x[0])
+            )
+        ),
+        by_country=bars(sorted(countries.items(), key=lambda x: (-x[1], x[0]))),
+        uptake=bars(
+            [
+                ("Taken up", labels.get("taken_up", 0)),
+                ("Partly taken up", labels.get("partly", 0)),
+                ("Not taken up", labels.get("not_taken_up", 0)),
+            ]
+        ),
+        uptake_measured=measured,
+        uptake_rate=labels.get("taken_up", 0) / measured if measured else None,
+        uptake_any_rate=(labels.get("taken_up", 0) + labels.get("partly", 0)) / measured
+        if measured
+        else None,
+        flags=flags,
+        satisfaction=bars(
+            [
+                ("Satisfied", sat.get("satisfied", 0)),
+                ("Not satisfied", sat.get("not", 0)),
+                ("No reply yet", answered - replied),
+            ]
+        ),
+        top_cosigned=cosigned,
+        organisations=len(org_ids),
+        override=override_for(version),
+    )
+
+
+# --- an organisation's account -------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    organisation: Organisation
+    outcomes: list[Outcome]
+    by_decision: list[Bar]
+    suggestions: int
+    measured: int
+    taken_up: int
+    partly: int
+    passages: list[tuple[Version, Paragraph, list[Passage]]]
+
+
+def organisation_account(
+    org: Organisation, visible_version_ids: set[int], cache_key: str | None = None
+) -> Account:
+    comments = [
+        c
+        for c in db.session.scalars(
+            select(Comment)
+            .where(Comment.organisation_id == org.id)
+            .options(
+                *COMMENT_LOADS,
+                selectinload(Comment.paragraph),
+                selectinload(Comment.version).selectinload(Version.document),
+            )
+            .order_by(Comment.created_at, Comment.id)
+        )
+        if c.version_id in visible_version_ids
+    ]
+    outs = outcomes(comments)
+    decisions = Counter(o.response.decision for o in outs if o.response is not None)
+    measured = [o for o in outs if o.uptake is not None]
+    # Passages of final texts this organisation's suggestions shaped.
+    mine = {c.id for c in comments if c.kind == "suggestion"}
+    passages = []
+    finals = db.session.scalars(
+        select(Version).where(
+            Version.state == "final",
+            Version.document_id.in_({c.version.document_id for c in comments} or {-1}),
+        )
+    ).all()
+    for final in finals:
+        if final.id not in visible_version_ids:
+            continue
+        prov = version_provenance(final, cache_key=cache_key)
+        for pp in prov.paragraphs:
+            shaped = [s for s in pp.passages if s.comment is not None and s.comment.id in mine]
+            # A lone word ("the") credited between other hands' words says little: list
+            # phrases, unless single words are all there is.
+            phrases = [s for s in shaped if len(s.text.split()) > 1]
+            shaped = phrases or shaped
+            if shaped:
+                passages.append((final, pp.paragraph, shaped))
+    return Account(
+        organisation=org,
+        outcomes=outs,
+        by_decision=bars(
+            [(label, decisions.get(key, 0)) for key, label in DECISIONS.items()]
+            + [("Not answered yet", sum(1 for o in outs if o.response is None))]
+        ),
+        suggestions=len(mine),
+        measured=len(measured),
+        taken_up=sum(1 for o in measured if o.uptake.label == "taken_up"),
+        partly=sum(1 for o in measured if o.uptake.label == "partly"),
+        passages=passages,
+    )
+
+
+def comment_counts_by_lineage(doc: Document) -> dict[str, int]:
+    return dict(
+        db.session.execute(
+            select(Paragraph.lineage, func.count(Comment.id))
+            .join(Comment, Comment.paragraph_id == Paragraph.id)
+            .join(Version, Version.id == Paragraph.version_id)
+            .where(Version.document_id == doc.id)
+            .group_by(Paragraph.lineage)
+        ).all()
+    )

@@ -1,0 +1,336 @@
+"""The public tracing pages on a hand-made consultation with known answers: what a
+reader sees, and what the committee's and the organisations' forms change."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import g
+from sqlalchemy import func, select
+
+from consult.documents import services as docs
+from consult.extensions import db
+from consult.tracing.models import FinalizeOverride, ResponseFeedback, ResponseGroup
+from tests.tracing_case import build
+
+
+@pytest.fixture
+def case(make_document, make_user, make_org):
+    return build(make_document, make_user, make_org)
+
+
+@pytest.fixture
+def as_user(login):
+    def do(user):
+        g.pop("_login_user", None)
+        return login(user)
+
+    return do
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def no_inline(html: str) -> None:
+    assert " style=" not in html and "<style" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+
+
+def test_paragraph_history_shows_each_step_with_its_comments(client, case):
+    v2 = case.publish_v2()
+    p2 = v2.paragraphs[3]
+    html = client.get(f"/documents/{case.doc.slug}/lineages/{p2.lineage}").get_data(as_text=True)
+    no_inline(html)
+    text = text_of(html)
+    assert "History of paragraph" in text
+    # The step to version 2 shows the inserted words and the suggestion that asked for them.
+    assert "<ins>" in html and "within 30 days" in text
+    assert case.a.tracking in text and "Accepted" in text
+    assert "Taken up · 100%" in text
+    # The paragraph page links to it.
+    page = client.get(f"/paragraphs/{p2.id}").get_data(as_text=True)
+    assert f"/documents/{case.doc.slug}/lineages/{p2.lineage}" in page
+    assert client.get(f"/documents/{case.doc.slug}/lineages/nope").status_code == 404
+
+
+def test_flags_are_shown_publicly(client, case):
+    case.publish_v2()
+    text = text_of(client.get(f"/comments/{case.b.id}").get_data(as_text=True))
+    assert "Not taken up · 0%" in text
+    assert "Accepted, but the asked-for change is not in the text" in text
+    text = text_of(client.get(f"/comments/{case.c.id}").get_data(as_text=True))
+    assert "Not accepted, yet the wording appears in the text" in text
+
+
+def test_annotated_compare_lists_the_comments_behind_each_change(client, case):
+    case.publish_v2()
+    html = client.get(f"/documents/{case.doc.slug}/compare/1/2/annotated").get_data(as_text=True)
+    no_inline(html)
+    text = text_of(html)
+    # Two paragraphs changed; the unchanged ones are left out.
+    assert text.count("Edited") == 2
+    assert "unchanged paragraphs not shown" in text
+    assert case.a.tracking in text and case.c.tracking in text
+    assert case.b.tracking not in text  # its paragraph did not change
+    plain = client.get(f"/documents/{case.doc.slug}/compare/1/2").get_data(as_text=True)
+    assert f"/documents/{case.doc.slug}/compare/1/2/annotated" in plain
+
+
+def test_provenance_credits_the_organisation(client, case):
+    case.publish_v2()
+    html = client.get(f"/documents/{case.doc.slug}/versions/2/provenance").get_data(as_text=True)
+    no_inline(html)
+    # "within 30 days" first appeared in version 2, brought by ILT's suggestion A.
+    m = re.search(
+        r'<mark class="prov prov-v2">(.*?)</mark><sup class="prov-ref"><a href="#src-(\d)"', html
+    )
+    assert m and "within 30 days" in m.group(1)
+    sources = html[html.index("<h2>Sources</h2>") :]
+    n = int(m.group(2))
+    item = re.search(rf'<li id="src-{n}">(.*?)</li>', sources, re.S).group(1)
+    assert case.a.tracking in item and "Institute for Legislative Transparency" in item
+    # "and budget" came from MCVN's suggestion C, not accepted: credited and flagged.
+    assert case.c.tracking in sources and "yet the wording appears" in text_of(sources)
+    assert case.b.tracking not in sources  # nothing of B is in the text
+
+
+def test_report_counts_and_charts(client, case, as_user):
+    from consult.tracing import grouping
+
+    grouping.give_feedback(case.a, satisfied=True, note="", by=case.ilt_member)
+    grouping.give_feedback(case.b, satisfied=False, note="Early matters.", by=case.mcvn_member)
+    db.session.commit()
+    before = text_of(client.get(f"/documents/{case.doc.slug}/versions/1/report").get_data(True))
+    assert "Not measured yet" in before
+    case.publish_v2()
+    html = client.get(f"/documents/{case.doc.slug}/versions/1/report").get_data(as_text=True)
+    no_inline(html)
+    text = text_of(html)
+    assert "4 from 2 organisations, of which 3 suggestions" in text
+    assert "4 of 4" in text
+    # 2 of the 3 measured suggestions taken up: 67 %; one flag for B, one for C.
+    assert "67% of the 3 measured suggestions taken up" in text
+    assert "2 answers where the decision and the measured uptake disagree" in text
+    # Each chart is an accessible SVG with the same numbers in a table beside it.
+    charts = re.findall(
+        r'<svg class="chart" id="([\w-]+)" role="img" aria-labelledby="([\w-]+)', html
+    )
+    assert {c for c, _ in charts} >= {"by-decision", "by-uptake", "by-kind", "by-country"}
+    decision_table = re.search(
+        r'id="by-decision".*?<table class="numbers">(.*?)</table>', html, re.S
+    )
+    rows = dict(
+        re.findall(
+            r"<th scope=\"row\">(.*?)</th><td class=\"num\">(\d+)</td>", decision_table.group(1)
+        )
+    )
+    assert rows == {
+        "Accepted": "2",
+        "Partly accepted": "0",
+        "Noted": "1",
+        "Not accepted": "1",
+        "Out of scope": "0",
+        "Not answered yet": "0",
+    }
+    country = re.search(r'id="by-country".*?<table class="numbers">(.*?)</table>', html, re.S)
+    rows = dict(
+        re.findall(r"<th scope=\"row\">(.*?)</th><td class=\"num\">(\d+)</td>", country.group(1))
+    )
+    assert rows == {"ID": "2", "KH": "2", "TH": "2"}
+    sat = re.search(r'id="by-satisfaction".*?<table class="numbers">(.*?)</table>', html, re.S)
+    rows = dict(
+        re.findall(r"<th scope=\"row\">(.*?)</th><td class=\"num\">(\d+)</td>", sat.group(1))
+    )
+    assert rows == {"Satisfied": "1", "Not satisfied": "1", "No reply yet": "2"}
+    # The co-signed comment heads the list.
+    assert case.c.tracking in text[text.index("Most co-signed") :]
+
+
+def test_organisation_page_shows_its_comments_and_the_passages_it_shaped(client, case):
+    v2 = case.publish_v2()
+    docs.finalize(v2, by=case.secretariat)
+    db.session.commit()
+    html = client.get("/organisations/ilt/accountability").get_data(as_text=True)
+    no_inline(html)
+    text = text_of(html)
+    assert "1 of 1 measured suggestions taken up (100%)" in text
+    assert case.a.tracking in text and case.q.tracking in text
+    start = text.index("Passages of final texts it shaped")
+    shaped = text[start : text.index("Its comments", start)]
+    assert "within 30 days" in shaped
+    assert client.get("/organisations/nobody/accountability").status_code == 404
+
+
+def test_grouped_answer_page_and_form(client, make_document, make_user, make_org, as_user):
+    case = build(make_document, make_user, make_org, answer=False)
+    url = f"/documents/{case.doc.slug}/versions/1/answer-together"
+    assert client.get(url).status_code == 302  # sign in first
+    as_user(case.ilt_member)
+    assert client.get(url).status_code == 403
+    as_user(case.secretariat)
+    page = client.get(url).get_data(as_text=True)
+    no_inline(page)
+    assert f'name="comment" value="{case.a.id}"' in page
+    short = client.post(url, data={"comment": [case.a.id], "decision": "noted", "reason": "Seen."})
+    assert short.status_code == 400 and "at least two" in short.get_data(as_text=True)
+    r = client.post(
+        url,
+        data={"comment": [case.a.id, case.b.id], "decision": "noted", "reason": "Both seen."},
+    )
+    assert r.status_code == 302
+    group = db.session.scalar(select(ResponseGroup))
+    assert r.headers["Location"].endswith(f"/groups/{group.id}")
+    text = text_of(client.get(f"/groups/{group.id}").get_data(as_text=True))
+    assert (
+        "One answer to 2 comments" in text and case.a.tracking in text and case.b.tracking in text
+    )
+    comment = text_of(client.get(f"/comments/{case.a.id}").get_data(as_text=True))
+    assert "Answered together with 1 other comment" in comment
+    listing = client.get(f"/documents/{case.doc.slug}/versions/1/comments").get_data(as_text=True)
+    assert url in listing
+
+
+def test_feedback_form_on_the_comment_page(client, case, as_user):
+    url = f"/comments/{case.a.id}"
+    assert "Publish the reply" not in client.get(url).get_data(as_text=True)
+    as_user(case.mcvn_member)  # another organisation
+    assert "Publish the reply" not in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/feedback", data={"satisfied": "yes"}).status_code == 403
+    as_user(case.ilt_member)
+    assert "Publish the reply" in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/feedback", data={"note": "?"}).status_code == 400
+    r = client.post(f"{url}/feedback", data={"satisfied": "no", "note": "Thirty days is long."})
+    assert r.status_code == 302
+    text = text_of(client.get(url).get_data(as_text=True))
+    reply = "Institute for Legislative Transparency: not satisfied with this answer"
+    assert f"{reply}: “Thirty days is long.”" in text
+    assert "Publish the reply" not in text
+    assert client.post(f"{url}/feedback", data={"satisfied": "yes"}).status_code == 409
+    assert db.session.scalar(select(func.count(ResponseFeedback.id))) == 1
+
+
+def test_finalize_override_on_the_version_page(client, make_document, make_user, make_org, as_user):
+    case = build(make_document, make_user, make_org, answer=False)
+    base = f"/documents/{case.doc.slug}/versions/1"
+    as_user(case.secretariat)
+    page = text_of(client.get(base).get_data(as_text=True))
+    assert "4 comments are unanswered: make final anyway" in page
+    refused = client.post(f"{base}/finalize")
+    assert refused.status_code == 409 and "4 comments are still unanswered" in refused.get_data(
+        True
+    )
+    assert docs.get_version(case.doc, 1).state == "closed"
+    r = client.post(f"{base}/finalize", data={"override_reason": "The Assembly votes tomorrow."})
+    assert r.status_code == 302
+    assert db.session.scalar(select(FinalizeOverride.unanswered)) == 4
+    client.post("/sign-out")
+    g.pop("_login_user", None)
+    with client.session_transaction() as s:
+        s.clear()
+    public = text_of(client.get(base).get_data(as_text=True))
+    assert "Made final with 4 comments unanswered." in public
+    assert "The Assembly votes tomorrow." in public
+    report = text_of(client.get(f"{base}/report").get_data(as_text=True))
+    assert "Made final anyway with 4 comments unanswered" in report
+
+
+def test_drafts_stay_hidden(client, make_document):
+    doc = make_document("draft")
+    p = doc.latest.paragraphs[2]
+    for url in (
+        f"/documents/{doc.slug}/lineages/{p.lineage}",
+        f"/documents/{doc.slug}/versions/1/provenance",
+        f"/documents/{doc.slug}/versions/1/report",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+def test_heavy_pages_make_the_same_queries_for_more_comments(client, case):
+    """No query per comment: the report, the history and the provenance pages cost the
+    same number of queries with three times the comments."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    from consult.consultation import services as cs
+
+    v2 = case.publish_v2()
+    lineage = v2.paragraphs[3].lineage
+    urls = [
+        f"/documents/{case.doc.slug}/versions/1/report",
+        f"/documents/{case.doc.slug}/lineages/{lineage}",
+        f"/documents/{case.doc.slug}/versions/2/provenance",
+        f"/documents/{case.doc.slug}/compare/1/2/annotated",
+    ]
+
+    @contextmanager
+    def counting():
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+
+    def queries() -> list[int]:
+        out = []
+        for url in urls:
+            client.get(url)  # warm: templates, the identity map of the request
+            db.session.expire_all()
+            with counting() as seen:
+                assert client.get(url).status_code == 200
+            out.append(len(seen))
+        return out
+
+    before = queries()
+    assert all(n > 3 for n in before), before
+    org = case.a.organisation
+    for n in range(8):
+        c = cs.post_comment(
+            version=case.v1,
+            paragraph=case.v1.paragraphs[3],
+            organisation=org,
+            kind="suggestion",
+            body=f"Another deadline {n}.",
+            suggested_text=f"Every submission receives a written answer within {n + 10} days.",
+            by=case.secretariat,
+            channel="email",
+            on_behalf=True,
+        )
+        cs.respond(c, decision="noted", reason="Seen.", by=case.secretariat)
+    db.session.commit()
+    assert queries() == before
+
+
+def test_a_hidden_comment_shows_the_moderators_reason_not_its_text(client, case):
+    from consult.consultation import services as cs
+
+    v2 = case.publish_v2()
+    cs.moderate(case.a, action="hide", reason="Personal data.", by=case.secretariat)
+    db.session.commit()
+    lineage = v2.paragraphs[3].lineage
+    text = text_of(
+        client.get(f"/documents/{case.doc.slug}/lineages/{lineage}").get_data(as_text=True)
+    )
+    assert "Hidden by the moderators: Personal data." in text
+    assert "Say when the answer comes." not in text
+    assert case.a.tracking in text  # the outcome stays traceable
+
+
+def test_a_long_history_shows_the_first_comments_and_links_to_all(client, case, monkeypatch):
+    from consult.tracing import views
+
+    v2 = case.publish_v2()
+    url = f"/documents/{case.doc.slug}/lineages/{v2.paragraphs[3].lineage}"
+    monkeypatch.setattr(views, "STEP_COMMENTS", 0)
+    text = text_of(client.get(url).get_data(as_text=True))
+    assert "led to this step (1)" in text and "Showing the first 0 of 1 comments" in text
+    assert case.a.tracking not in text
+    text = text_of(client.get(url + "?all=1").get_data(as_text=True))
+    assert case.a.tracking in text and "Showing the first" not in text
