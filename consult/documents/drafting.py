@@ -31,9 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
-from sqlalchemy import select, update
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
+from consult import signals
 from consult.documents import splitter
 from consult.documents.models import LineageLink, Paragraph, ResponseEffect, Version
 from consult.errors import Conflict, ConsultError, NotFound
@@ -252,6 +253,7 @@ def edit_paragraph(
     db.session.flush()
     _copy_predecessors(version, p, pieces)
     _settle(version, order, touched={p.id, *(q.id for q in pieces)})
+    _changed(version, by, "edit", paragraphs=[p.id, *(q.id for q in pieces)])
     return [p, *pieces]
 
 
@@ -279,7 +281,9 @@ def insert_after(p: Paragraph, source: str, *, by) -> list[Paragraph]:
     blocks = _blocks(source)
     version = _fresh(p)
     order = list(version.paragraphs)
-    return _insert(version, order, order.index(p) + 1, blocks)
+    new = _insert(version, order, order.index(p) + 1, blocks)
+    _changed(version, by, "insert", paragraphs=[q.id for q in new], after=p.id)
+    return new
 
 
 def insert_first(version: Version, source: str, *, by) -> list[Paragraph]:
@@ -287,7 +291,9 @@ def insert_first(version: Version, source: str, *, by) -> list[Paragraph]:
     refuse_frozen(version)
     blocks = _blocks(source)
     _lock(version)
-    return _insert(version, list(version.paragraphs), 0, blocks)
+    new = _insert(version, list(version.paragraphs), 0, blocks)
+    _changed(version, by, "insert", paragraphs=[q.id for q in new], after=None)
+    return new
 
 
 def _insert(version: Version, order: list[Paragraph], at: int, blocks) -> list[Paragraph]:
@@ -320,19 +326,21 @@ def delete_paragraph(p: Paragraph, *, by, expected_revision: int | None = None) 
     ):
         db.session.delete(effect)
     db.session.flush()
+    gone = p.id
     db.session.delete(p)
     _settle(version, order, touched=set())
+    _changed(version, by, "delete", paragraphs=[gone])
 
 
 def move_up(p: Paragraph, *, by) -> None:
-    _move(p, -1)
+    _move(p, -1, by)
 
 
 def move_down(p: Paragraph, *, by) -> None:
-    _move(p, +1)
+    _move(p, +1, by)
 
 
-def _move(p: Paragraph, step: int) -> None:
+def _move(p: Paragraph, step: int, by=None) -> None:
     refuse_frozen(p.version)
     version = _fresh(p)
     order = list(version.paragraphs)
@@ -349,6 +357,7 @@ def _move(p: Paragraph, step: int) -> None:
     # tight (_settle puts a blank line back wherever a block needs one).
     order[at].blank_before, order[to].blank_before = order[to].blank_before, order[at].blank_before
     _settle(version, order, touched=set())
+    _changed(version, by, "move_up" if step < 0 else "move_down", paragraphs=[p.id])
 
 
 def split_paragraph(
@@ -380,6 +389,7 @@ def split_paragraph(
     db.session.flush()
     _copy_predecessors(version, p, [piece])
     _settle(version, order, touched={p.id, piece.id})
+    _changed(version, by, "split", paragraphs=[p.id, piece.id])
     return p, piece
 
 
@@ -437,8 +447,10 @@ def merge_with_next(p: Paragraph, *, by, expected_revision: int | None = None) -
             e.paragraph_id = p.id
     db.session.flush()
     order.remove(q)
+    gone = q.id
     db.session.delete(q)
     _settle(version, order, touched={p.id})
+    _changed(version, by, "merge", paragraphs=[p.id, gone])
     return p
 
 
@@ -568,6 +580,7 @@ def confirm_links(
     order = list(version.paragraphs)
     _reassign_lineages(order, previous)
     _settle(version, order, touched=seen, method="corrected" if seen else "confirmed")
+    _changed(version, by, "confirm_links", corrected=sorted(seen))
     return _all_links(version)
 
 
@@ -596,6 +609,12 @@ def _reassign_lineages(order: list[Paragraph], previous: Version) -> None:
 
 
 # ---------------------------------------------------------------- settling a version
+
+
+def _changed(version: Version, by, operation: str, **data) -> None:
+    """Every change to a draft is an event of the record (the text itself is recorded
+    when the version is published, by its hash)."""
+    signals.emit(signals.draft_changed, version, by, operation=operation, **data)
 
 
 def _previous(version: Version) -> Version | None:
@@ -790,3 +809,65 @@ def merge_texts(base: str, theirs: str, yours: str) -> str | None:
     if not all(applied):
         return None
     return codec.decode(merged)
+
+
+# ---------------------------------------------------------------- the version around the text
+
+
+def set_note(version: Version, note: str, *, by) -> Version:
+    """The committee's explanatory note on a draft: what changed and why. Frozen with
+    the text when the version is published."""
+    refuse_frozen(version)
+    note = (note or "").strip()
+    if len(note) > MAX_SOURCE:
+        raise ConsultError(f"The note is at most {MAX_SOURCE:,} characters.")
+    _lock(version)
+    if version.note != note:
+        version.note = note
+        db.session.flush()
+        signals.emit(signals.draft_changed, version, by, operation="note")
+    return version
+
+
+def unreviewed_links(version: Version) -> int:
+    """How many lineage links alignment proposed for the draft that the committee has
+    not confirmed or corrected yet (the pages ask for the review before publishing)."""
+    return db.session.scalar(
+        select(func.count(LineageLink.id)).where(
+            LineageLink.version_id == version.id, LineageLink.method == "alignment"
+        )
+    )
+
+
+def refuse_unreviewed(version: Version) -> None:
+    """Publishing from the pages and the API waits for the lineage review."""
+    if version.state == "draft":
+        n = unreviewed_links(version)
+        if n:
+            raise Conflict(
+                f"{n} lineage link{'s' if n != 1 else ''} proposed for this imported text "
+                f"{'are' if n != 1 else 'is'} not reviewed yet: confirm or correct them on "
+                "the lineage page before publishing."
+            )
+
+
+def start_version(doc, *, by, label: str = "", text: str | None = None) -> Version:
+    """The document's next version: a copy of the latest (text None) or an imported text.
+
+    Two people starting it at the same moment both compute the same number; the unique
+    (document, number) constraint lets one win, and the other gets a Conflict that says
+    so instead of a server error.
+    """
+    from consult.documents import services
+
+    number = (doc.latest.number + 1) if doc.latest else 1
+    try:
+        if text is None:
+            return services.copy_version(doc, by=by, label=label)
+        return services.import_version(doc, text, by=by, label=label)
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            f"Someone else started version {number} of this document at the same time. "
+            "Open the document again to work on that version."
+        ) from None

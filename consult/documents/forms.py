@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from consult.errors import ConsultError
@@ -81,9 +81,87 @@ class NewVersionForm(FlaskForm):
 
 class EditTextForm(FlaskForm):
     text = TextAreaField("Whole text (Markdown)", validators=[InputRequired()])
+    #: The text the drafter started from: a save over someone else's change is a conflict.
+    base_text = HiddenField()
 
 
 class PublishForm(FlaskForm):
     #: "open" (for comments until the deadline) or "closed" (publish as a readable text).
     mode = HiddenField(default="open")
     closes_at = StringField("Comments close at", validators=[Optional()])
+
+
+#: Marks where a paragraph is split in two, on the split page.
+SPLIT_MARK = "||"
+
+
+class ParagraphForm(FlaskForm):
+    """One paragraph's Markdown, saved over the revision the drafter saw."""
+
+    source = TextAreaField("Text of the paragraph (Markdown)", validators=[InputRequired()])
+    revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    #: The text the drafter started from, so that a conflict can offer a merge.
+    base_source = HiddenField()
+
+
+class InsertForm(FlaskForm):
+    #: The id of the paragraph the new one follows; empty for the top of the text.
+    after = HiddenField()
+    source = TextAreaField("New paragraph (Markdown)", validators=[InputRequired()])
+
+
+class SplitForm(FlaskForm):
+    source = TextAreaField(
+        "Put || where the paragraph splits",
+        validators=[InputRequired()],
+        description="Type the two bars between the last word of the first part and the "
+        "first word of the second; change nothing else.",
+    )
+    revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+
+
+def split_offset(marked: str, source: str) -> int:
+    """Where the drafter put SPLIT_MARK in the paragraph's source, as a character
+    offset of the source; ConsultError when the text was changed or not marked."""
+    marked = marked.replace("\r\n", "\n")
+    at = marked.find(SPLIT_MARK)
+    found = False
+    while at != -1:
+        if marked[:at] + marked[at + len(SPLIT_MARK) :] == source:
+            found = True
+            break
+        at = marked.find(SPLIT_MARK, at + 1)
+    if not found:
+        if SPLIT_MARK not in marked:
+            raise ConsultError("Put || where the paragraph should be split.")
+        raise ConsultError(
+            "Apart from the || mark the text must stay as it is: split first, then edit the parts."
+        )
+    # Spaces around the mark belong to neither part.
+    return at
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        "Explanatory note: what changed and why (Markdown)", validators=[Optional()]
+    )
+
+
+class CloseForm(FlaskForm):
+    reason = TextAreaField("Reason for closing before the deadline", validators=[Optional()])
+
+
+class CommitteeForm(FlaskForm):
+    email = StringField("E-mail address of the account", validators=[InputRequired()])
+    role = SelectField("Role", choices={"drafter": "Drafter", "chair": "Chair"}, default="drafter")
+
+
+class TakeUpForm(FlaskForm):
+    decision = SelectField(
+        "Answer",
+        choices={"accepted": "Accepted", "partly_accepted": "Partly accepted"},
+        default="accepted",
+    )
+    reason = TextAreaField("Reason for the answer", validators=[Optional()])
+    #: The draft paragraph's revision in the preview: a change made meanwhile is a conflict.
+    revision = IntegerField(widget=HiddenField.widget, validators=[Optional()])

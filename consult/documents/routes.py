@@ -12,13 +12,17 @@ from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
 from consult.consultation.models import Comment
+from consult.documents import drafting
 from consult.documents import services as docs
+from consult.documents.drafting import EditConflict
 from consult.documents.forms import (
     COMMON_ZONES,
     MAX_UPLOAD_NAMES,
+    CloseForm,
     DocumentForm,
     EditTextForm,
     NewVersionForm,
+    NoteForm,
     PublishForm,
     parse_local_datetime,
 )
@@ -27,6 +31,7 @@ from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
 from consult.tracing.compare import summary
 from consult.tracing.services import compare_versions
+from consult.tracing.summary import change_summary
 
 bp = Blueprint("documents", __name__)
 
@@ -119,6 +124,8 @@ def _document_form(form: DocumentForm, error: str = ""):
 @bp.get("/documents/<slug>")
 def document(slug: str):
     doc = visible_document(slug)
+    if any([docs.refresh_state(v) for v in doc.versions]):
+        db.session.commit()  # a deadline passed: the version shows as closed
     versions = [v for v in doc.versions if policy.can(current_user, "version.view", v)]
     counts = _comment_counts([v.id for v in versions], by="version")
     latest = doc.latest
@@ -145,11 +152,13 @@ def new_version(slug: str):
             return _new_version_form(doc, form, "Check the form."), 400
         try:
             if form.source.data == "copy":
-                version = docs.copy_version(doc, by=current_actor(), label=form.label.data or "")
+                version = drafting.start_version(
+                    doc, by=current_actor(), label=form.label.data or ""
+                )
             else:
                 text = _uploaded_text(form) or form.text.data or ""
-                version = docs.import_version(
-                    doc, text, by=current_actor(), label=form.label.data or ""
+                version = drafting.start_version(
+                    doc, by=current_actor(), label=form.label.data or "", text=text
                 )
         except ConsultError as e:
             db.session.rollback()
@@ -181,6 +190,8 @@ def _new_version_form(doc: Document, form: NewVersionForm, error: str = ""):
 @bp.get("/documents/<slug>/versions/<int:number>")
 def version(slug: str, number: int):
     doc, v = visible_version(slug, number)
+    if docs.refresh_state(v):
+        db.session.commit()  # the deadline passed: the page shows the version closed
     counts = _comment_counts([v.id], by="paragraph")
     accepting = docs.accepting_comments(v)
     may_comment = accepting and policy.can(current_user, "comment.create", v)
@@ -204,7 +215,23 @@ def version(slug: str, number: int):
         new_comment=CommentForm(current_user.organisations) if may_comment else None,
         received_form=received_form,
         previous=number - 1 if number > 1 else None,
+        **_drafting_facts(doc, v),
     )
+
+
+def _drafting_facts(doc: Document, v: Version) -> dict:
+    """What the version page shows about drafting: the change summary, and for the
+    committee the note form, the lineage still to review, the early close and the copy."""
+    facts: dict = {"changes": change_summary(v) if v.number > 1 else None}
+    if v.state == "draft" and policy.can(current_user, "version.edit", v):
+        note = NoteForm(formdata=None)
+        note.note.data = v.note
+        facts.update(note_form=note, unreviewed=drafting.unreviewed_links(v))
+    facts["early"] = docs.closes_early(v)
+    facts["may_copy"] = (
+        doc.latest is v and v.state == "closed" and policy.can(current_user, "version.create", doc)
+    )
+    return facts
 
 
 def _paragraph_choices(v: Version) -> dict[str, str]:
@@ -224,7 +251,12 @@ def edit_version(slug: str, number: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                docs.replace_text(v, form.text.data, by=current_actor())
+                docs.replace_text(
+                    v, form.text.data, by=current_actor(), base_text=form.base_text.data or None
+                )
+            except EditConflict as e:
+                db.session.rollback()
+                return _whole_text_conflict(doc, v, e), 409
             except ConsultError as e:
                 if v.frozen:
                     raise  # the error page: there is no form to go back to
@@ -241,7 +273,17 @@ def edit_version(slug: str, number: int):
             "edited. Start a new version instead."
         )
     form.text.data = form.text.data or docs.to_markdown(v)
+    form.base_text.data = docs.to_markdown(v)
     return _edit_form(doc, v, form)
+
+
+def _whole_text_conflict(doc: Document, v: Version, e: EditConflict):
+    form = EditTextForm(formdata=None)
+    form.text.data = e.merged if e.merged is not None else e.yours
+    form.base_text.data = e.theirs
+    return render_template(
+        "drafting/conflict.html", doc=doc, version=v, conflict=e, form=form, whole=True
+    )
 
 
 def _edit_form(doc: Document, v: Version, form: EditTextForm, error: str = ""):
@@ -262,6 +304,7 @@ def publish(slug: str, number: int):
         if not (form.closes_at.data or "").strip():
             raise ConsultError("Give the date and time when comments close.")
         closes_at = parse_local_datetime(form.closes_at.data, doc.timezone)
+    drafting.refuse_unreviewed(v)
     docs.publish(v, by=current_actor(), closes_at=closes_at)
     db.session.commit()
     if closes_at:
@@ -276,7 +319,15 @@ def publish(slug: str, number: int):
 def close(slug: str, number: int):
     doc, v = visible_version(slug, number)
     policy.require(current_user, "version.close", v)
-    docs.close(v, by=current_actor())
+    form = CloseForm()
+    form.validate_on_submit()
+    reason = (form.reason.data or "").strip()
+    if docs.closes_early(v) and not reason:
+        raise ConsultError(
+            "The deadline has not passed: give the reason for closing early (it is published "
+            "with the version and kept in the record)."
+        )
+    docs.close(v, by=current_actor(), reason=reason)
     db.session.commit()
     flash(f"Version {v.number} is closed for comments. The committee can now answer them.")
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
@@ -287,7 +338,8 @@ def close(slug: str, number: int):
 def finalize(slug: str, number: int):
     doc, v = visible_version(slug, number)
     policy.require(current_user, "version.finalize", v)
-    docs.finalize(v, by=current_actor())
+    # With comments unanswered the service refuses unless a reason to override is given.
+    docs.finalize(v, by=current_actor(), override_reason=request.form.get("override_reason"))
     db.session.commit()
     flash(f"Version {v.number} is now the final text.")
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
@@ -322,3 +374,7 @@ def compare(slug: str, a: int, b: int):
         changes_only=changes_only,
         versions=[v for v in doc.versions if policy.can(current_user, "version.view", v)],
     )
+
+
+# The committee's pages add their routes to this blueprint.
+from consult.documents import drafting_routes  # noqa: E402, F401

@@ -457,8 +457,16 @@ def close_expired(now: datetime | None = None) -> list[Version]:
     return [v for v in due if refresh_state(v, now)]
 
 
-def finalize(version: Version, *, by) -> Version:
-    """Make the latest, closed version the document's final text (once per document)."""
+def finalize(version: Version, *, by, override_reason: str | None = None) -> Version:
+    """Make the latest, closed version the document's final text (once per document).
+
+    Refused while comments on it or on the versions before it are unanswered, unless
+    `override_reason` is given (the chair's or the secretariat's call: the caller
+    checks "version.finalize"); the reason and the count of unanswered comments are
+    recorded and shown publicly on the version page.
+    """
+    from consult.tracing.guard import unanswered_count  # reads comments: a later layer
+
     doc = version.document
     refresh_state(version)
     if version.state != "closed":
@@ -471,10 +479,19 @@ def finalize(version: Version, *, by) -> Version:
         raise Conflict("This document already has a final version.")
     if compute_hash(version) != version.content_hash:
         raise Conflict("The version's text does not match the hash taken at publication.")
+    override_reason = (override_reason or "").strip()
+    waiting = unanswered_count(version)
+    if waiting and not override_reason:
+        raise Conflict(
+            f"{waiting} comment{'s are' if waiting != 1 else ' is'} still unanswered on this "
+            "version or the versions before it. Answer them first, or make the version final "
+            "anyway by giving the reason (it is shown publicly with the count)."
+        )
     version.state = "final"
     version.finalized_at = utcnow()
     db.session.flush()
-    signals.emit(signals.version_state_changed, version, by, state="final", reason="")
+    extra = {"override_reason": override_reason, "unanswered": waiting} if waiting else {}
+    signals.emit(signals.version_state_changed, version, by, state="final", reason="", **extra)
     return version
 
 
