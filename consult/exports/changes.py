@@ -1,0 +1,167 @@
+"""Tracked changes between a version and the one before it, for committees that
+review on paper: a PDF with insertions and deletions marked, and a Word file with
+real revision marks (w:ins / w:del), which Word shows as tracked changes and can
+accept or reject one by one.
+
+The comparison is tracing.services.compare_versions (by lineage, word diffs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from consult.documents.models import Version
+from consult.errors import ConsultError
+from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx, stamp
+from consult.exports.text import checked_markdown
+from consult.extensions import db
+from consult.tracing.diff import diff_html, diff_stats
+from consult.tracing.services import ComparedParagraph, compare_versions
+
+RELATION_NOTES = {
+    "added": "New paragraph",
+    "removed": "Paragraph removed",
+    "moved": "Moved",
+    "edited": "",
+    "unchanged": "",
+}
+
+
+@dataclass
+class Changes:
+    old: Version
+    new: Version
+    rows: list[ComparedParagraph]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in ("unchanged", "edited", "moved", "added", "removed")}
+        for r in self.rows:
+            out[r.relation] += 1
+        words = {"inserted": 0, "deleted": 0}
+        for r in self.rows:
+            s = diff_stats(r.diff)
+            words["inserted"] += s["inserted"]
+            words["deleted"] += s["deleted"]
+        return out | words
+
+
+def previous_version(version: Version) -> Version:
+    prev = db.session.scalar(
+        select(Version).where(
+            Version.document_id == version.document_id, Version.number == version.number - 1
+        )
+    )
+    if prev is None:
+        raise ConsultError(
+            f"Version {version.number} is the first version: there is no earlier version to "
+            "compare it with."
+        )
+    return prev
+
+
+def changes(version: Version, against: Version | None = None) -> Changes:
+    old = against or previous_version(version)
+    checked_markdown(old)
+    checked_markdown(version)
+    return Changes(old, version, compare_versions(old, version))
+
+
+def _label(row: ComparedParagraph) -> str:
+    p = row.new or row.old
+    return p.number if p else ""
+
+
+def _note(row: ComparedParagraph) -> str:
+    """ "Moved, was 3.2", "Was 1.1", "New paragraph", "Paragraph removed" or ""."""
+    note = RELATION_NOTES[row.relation]
+    if row.new is not None and row.old is not None and row.new.number != row.old.number:
+        was = f"was {row.old.number}" if row.old.number else "was the title"
+        note = f"{note}, {was}" if note else was[0].upper() + was[1:]
+    return note
+
+
+def changes_pdf(version: Version, against: Version | None = None) -> bytes:
+    ch = changes(version, against)
+    rows = [
+        {
+            "label": _label(r),
+            "relation": r.relation,
+            "note": _note(r),
+            "heading": (r.new or r.old).is_heading,
+            "html": diff_html(r.diff),
+        }
+        for r in ch.rows
+        if (r.new or r.old).number
+    ]
+    return render_pdf(
+        "exports/print_changes.html",
+        version=version,
+        title=f"{version.document.title} — changes from version {ch.old.number} to "
+        f"{version.number}",
+        changes=ch,
+        rows=rows,
+    )
+
+
+# ------------------------------------------------------------------- Word
+
+
+def _revision(kind: str, text: str, rid: int, when: str, author: str):
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    mark = OxmlElement(f"w:{kind}")
+    mark.set(qn("w:id"), str(rid))
+    mark.set(qn("w:author"), author)
+    mark.set(qn("w:date"), when)
+    run = OxmlElement("w:r")
+    t = OxmlElement("w:delText" if kind == "del" else "w:t")
+    t.set(qn("xml:space"), "preserve")
+    t.text = text
+    run.append(t)
+    mark.append(run)
+    return mark
+
+
+def changes_docx(version: Version, against: Version | None = None) -> bytes:
+    ch = changes(version, against)
+    doc = version.document
+    d = new_docx(version, f"{doc.title} — changes from version {ch.old.number} to {version.number}")
+    d.add_paragraph(doc.title, style="Title")
+    d.add_paragraph(
+        f"Changes from {ch.old.title} to {version.title}, as tracked changes", style="Subtitle"
+    )
+    c = ch.counts
+    d.add_paragraph(
+        f"{c['edited']} paragraphs edited, {c['added']} added, {c['removed']} removed, "
+        f"{c['moved']} moved; {c['inserted']} words inserted and {c['deleted']} deleted. "
+        "Word shows the changes as revisions (Review → Track Changes), which can be accepted "
+        "or rejected one by one."
+    )
+    when = declared_time(version).strftime("%Y-%m-%dT%H:%M:%SZ")
+    author = doc.committee or "Drafting committee"
+    rid = 1
+    for r in ch.rows:
+        p = r.new or r.old
+        if not p.number:
+            continue
+        if p.is_heading:
+            para = d.add_heading(f"{_label(r)}\t", level=min(max(p.level - 1, 1), 9))
+        else:
+            style = "Numbered List Item" if p.kind == "list_item" else "Numbered Paragraph"
+            para = d.add_paragraph(f"{_label(r)}\t", style=style)
+        for op, text in r.diff:
+            if op == "equal":
+                para.add_run(text)
+            else:
+                para._p.append(
+                    _revision("ins" if op == "insert" else "del", text, rid, when, author)
+                )
+                rid += 1
+        if _note(r):
+            para.add_run(f"  [{_note(r)}]").italic = True
+    add_footer(d, version, stamp(version))
+    return save_docx(d)

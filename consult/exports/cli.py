@@ -1,0 +1,52 @@
+"""Commands of the exports part: `export` (any format to a file) and `import-opendata`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from consult.cli import command
+from consult.exports.formats import FORMATS
+
+
+@click.command("export")
+@click.argument("document_slug")
+@click.argument("version", type=int)
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(list(FORMATS)), help="What to export."
+)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="File."
+)
+@command
+def export_cmd(document_slug: str, version: int, fmt: str, out: str):
+    """Export a version (its text, the changes since the version before, the consultation
+    report, the offline pack) or the document's open data to a file."""
+    from consult.documents.services import get_document, get_version
+    from consult.exports.formats import export
+
+    v = get_version(get_document(document_slug), version)
+    body, f = export(v, fmt)
+    with open(out, "wb") as fh:
+        fh.write(body)
+    click.echo(f"Wrote {out}: {f.label} ({fmt}), {len(body):,} bytes.")
+
+
+@click.command("import-opendata")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@command
+def import_opendata_cmd(file: str):
+    """Load an open data zip (from `export … --format opendata`) into an empty instance."""
+    from consult.exports.opendata import import_opendata
+
+    with open(file, "rb") as fh:
+        doc = import_opendata(fh.read())
+    click.echo(
+        f"Imported '{doc.slug}': {len([v for v in doc.versions])} versions. "
+        "Run `flask --app consult reindex` to make it searchable."
+    )
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(export_cmd)
+    app.cli.add_command(import_opendata_cmd)

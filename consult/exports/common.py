@@ -1,0 +1,133 @@
+"""What every export shares: the checked text, the declared time of a version, the
+record's head, PDF rendering from the print templates and small helpers for Word files.
+
+An export is a pure function of the stored data: the time written into a file is the
+version's own (published, else created), never the clock, so the same input gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app, render_template
+
+from consult.documents.models import Version
+from consult.exports.text import checked_markdown
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The facts printed in every page's footer."""
+
+    content_hash: str | None
+    head_hash: str | None
+    head_seq: int | None
+
+
+def declared_time(version: Version) -> datetime:
+    """The time an export of this version declares: its publication, else its creation."""
+    when = version.published_at or version.created_at
+    return when.astimezone(UTC).replace(microsecond=0)
+
+
+def stamp(version: Version) -> Stamp:
+    """The version's content hash (checked against its text) and the record's head."""
+    from consult.record.service import head
+
+    checked_markdown(version)
+    ev = head()
+    return Stamp(version.content_hash, ev.hash if ev else None, ev.seq if ev else None)
+
+
+def print_css_path() -> str:
+    return os.path.join(current_app.static_folder, "print-export.css")
+
+
+def render_pdf(template: str, *, version: Version, title: str, **context) -> bytes:
+    """Render a print template (templates/exports/) to PDF with WeasyPrint.
+
+    The PDF's creation and modification dates are the version's declared time.
+    """
+    from weasyprint import CSS, HTML
+
+    html = render_template(
+        template,
+        version=version,
+        doc=version.document,
+        title=title,
+        declared=declared_time(version).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        stamp=stamp(version),
+        **context,
+    )
+    return HTML(string=html, base_url=current_app.static_folder).write_pdf(
+        stylesheets=[CSS(filename=print_css_path())]
+    )
+
+
+def save_docx(document) -> bytes:
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def new_docx(version: Version, title: str):
+    """A Word document with the declared time and title in its properties, A4 pages,
+    and the house styles for numbered paragraphs."""
+    from docx import Document as WordDocument
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Cm, Pt
+
+    d = WordDocument()
+    props = d.core_properties
+    props.title = title
+    props.author = version.document.committee or "Consult"
+    props.created = props.modified = declared_time(version).replace(tzinfo=None)
+    props.last_modified_by = "Consult"
+    props.revision = 1
+    for section in d.sections:
+        section.page_height, section.page_width = Cm(29.7), Cm(21)
+        section.left_margin = section.right_margin = Cm(2.2)
+    normal = d.styles["Normal"]
+    normal.font.name = "Calibri"
+    normal.font.size = Pt(11)
+    numbered = d.styles.add_style("Numbered Paragraph", WD_STYLE_TYPE.PARAGRAPH)
+    numbered.base_style = normal
+    fmt = numbered.paragraph_format
+    fmt.left_indent = Cm(1.4)
+    fmt.first_line_indent = Cm(-1.4)
+    fmt.space_after = Pt(6)
+    fmt.tab_stops.add_tab_stop(Cm(1.4))
+    item = d.styles.add_style("Numbered List Item", WD_STYLE_TYPE.PARAGRAPH)
+    item.base_style = numbered
+    item.paragraph_format.left_indent = Cm(2.0)
+    item.paragraph_format.first_line_indent = Cm(-2.0)
+    small = d.styles.add_style("Record Facts", WD_STYLE_TYPE.PARAGRAPH)
+    small.base_style = normal
+    small.font.size = Pt(8)
+    return d
+
+
+def footer_facts(version: Version, st: Stamp) -> list[str]:
+    lines = []
+    if st.content_hash:
+        lines.append(f"Text sha256: {st.content_hash}")
+    else:
+        lines.append("Draft: not published, no content hash yet")
+    if st.head_hash:
+        lines.append(f"Record head (event {st.head_seq}): {st.head_hash}")
+    return lines
+
+
+def add_footer(d, version: Version, st: Stamp) -> None:
+    """Every page's footer: the document and version, the hashes."""
+    for section in d.sections:
+        footer = section.footer
+        p = footer.paragraphs[0]
+        p.text = f"{version.document.title} — {version.title}"
+        p.style = d.styles["Record Facts"]
+        for line in footer_facts(version, st):
+            footer.add_paragraph(line, style="Record Facts")

@@ -1,0 +1,21 @@
+"""Forms of the exports part."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.validators import Optional
+
+from consult.consultation.models import CHANNELS
+
+
+class ReturnedFormsForm(FlaskForm):
+    """Filled response forms sent back by e-mail, on paper or at a workshop. The file
+    itself is read from request.files; after a preview its rows travel in `rows`."""
+
+    channel = SelectField(
+        "Received by", choices={k: v for k, v in CHANNELS.items() if k != "web"}, default="paper"
+    )
+    received_on = StringField("Date received", validators=[Optional()])
+    rows = HiddenField()
+    store = BooleanField()

@@ -1,0 +1,281 @@
+"""The offline consultation pack and the import of returned response forms.
+
+The pack (PDF and Word) holds the version with its paragraph numbers, how to respond,
+the deadline and a response form: one row per comment with the organisation, the
+paragraph number, the comment and the suggested wording. Organisations fill in the
+Word form (or a CSV file with the same columns) and send it back; the secretariat
+imports it as comments entered on behalf of each organisation. Every row is checked
+first; when any row is wrong nothing is stored and each error names its row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from consult.accounts.models import Organisation, User
+from consult.consultation.models import CHANNELS, Comment
+from consult.consultation.services import checked_text, post_comment
+from consult.documents.models import Version
+from consult.errors import ConsultError
+from consult.exports.common import add_footer, new_docx, render_pdf, save_docx, stamp
+from consult.exports.resolution import write_paragraphs
+from consult.extensions import db
+from consult.web import format_dt
+
+#: The response form's columns, in the Word table and in a CSV file.
+FORM_COLUMNS = ("Organisation", "Paragraph number", "Comment", "Suggested wording")
+FORM_ROWS = 8
+WHOLE = {"", "-", "—", "whole", "all", "general", "the version as a whole", "version"}
+MAX_ROWS = 500
+
+
+def deadline_text(version: Version) -> str:
+    tz = version.document.timezone
+    if version.state == "consultation" and version.closes_at:
+        return f"Comments close on {format_dt(version.closes_at, tz)}."
+    if version.closed_at:
+        return (
+            f"Comments closed on {format_dt(version.closed_at, tz)}; the secretariat may still "
+            "accept a late paper response."
+        )
+    return "This version is not open for comments."
+
+
+def how_to_respond(version: Version) -> list[str]:
+    return [
+        "Read the text: every paragraph has a number in the margin (e.g. 2.3).",
+        "Use one row of the response form per comment: your organisation's name, the "
+        "paragraph number (leave it empty for a comment on the whole text), your comment "
+        "and, if you propose other wording, the full replacement wording for that "
+        "paragraph.",
+        "Add rows as needed, or send a CSV file with the columns "
+        + ", ".join(f"“{c}”" for c in FORM_COLUMNS)
+        + ".",
+        "Return the form to the secretariat by e-mail, by post or at a workshop. It is "
+        "entered on your organisation's behalf and published with the other comments; the "
+        "committee answers every comment.",
+        deadline_text(version),
+    ]
+
+
+def pack_pdf(version: Version) -> bytes:
+    return render_pdf(
+        "exports/print_pack.html",
+        version=version,
+        title=f"Consultation pack — {version.document.title} — {version.title}",
+        paragraphs=version.paragraphs,
+        howto=how_to_respond(version),
+        columns=FORM_COLUMNS,
+        form_rows=FORM_ROWS,
+    )
+
+
+def pack_docx(version: Version) -> bytes:
+    doc = version.document
+    d = new_docx(version, f"Consultation pack — {doc.title} — {version.title}")
+    d.add_paragraph(doc.title, style="Title")
+    d.add_paragraph(f"Consultation pack: {version.title}", style="Subtitle")
+    d.add_heading("How to respond", level=1)
+    for line in how_to_respond(version):
+        d.add_paragraph(line, style="List Number")
+    d.add_heading("The text", level=1)
+    write_paragraphs(d, version.paragraphs)
+    d.add_page_break()
+    d.add_heading("Response form", level=1)
+    d.add_paragraph(
+        f"{doc.title}, {version.title}. {deadline_text(version)} One row per comment; add "
+        "rows as needed (Table → Insert row)."
+    )
+    t = d.add_table(rows=1 + FORM_ROWS, cols=len(FORM_COLUMNS), style="Table Grid")
+    for cell, label in zip(t.rows[0].cells, FORM_COLUMNS, strict=True):
+        cell.text = label
+        cell.paragraphs[0].runs[0].bold = True
+    add_footer(d, version, stamp(version))
+    return save_docx(d)
+
+
+# ------------------------------------------------------------------- returned forms
+
+
+@dataclass
+class FormRow:
+    line: int  # the row's number in the form (1 = the first row under the header)
+    organisation: str
+    paragraph: str
+    comment: str
+    suggested: str
+    errors: list[str] = field(default_factory=list)
+    organisation_name: str = ""
+    kind: str = "comment"
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {
+            "line": self.line,
+            "organisation": self.organisation,
+            "paragraph": self.paragraph,
+            "comment": self.comment,
+            "suggested": self.suggested,
+        }
+
+
+def _norm(s: str) -> str:
+    return " ".join((s or "").split()).strip().lower()
+
+
+def _rows_from_table(cells: list[list[str]]) -> list[FormRow]:
+    if not cells:
+        raise ConsultError("The file has no rows.")
+    header = [_norm(c) for c in cells[0]]
+    wanted = [_norm(c) for c in FORM_COLUMNS]
+    missing = [c for c, w in zip(FORM_COLUMNS, wanted, strict=True) if w not in header]
+    if missing:
+        raise ConsultError(
+            f"The form's first row must name the columns {', '.join(FORM_COLUMNS)}; "
+            f"missing: {', '.join(missing)}."
+        )
+    at = [header.index(w) for w in wanted]
+    rows = []
+    for n, raw in enumerate(cells[1:], start=1):
+        values = [(raw[i] if i < len(raw) else "").strip() for i in at]
+        if not any(values):
+            continue  # an empty row of the printed form
+        rows.append(FormRow(n, *values))
+    if len(rows) > MAX_ROWS:
+        raise ConsultError(f"A form holds at most {MAX_ROWS} comments; this one has {len(rows)}.")
+    if not rows:
+        raise ConsultError("The form has no filled rows: there is nothing to import.")
+    return rows
+
+
+def parse_docx(blob: bytes) -> list[FormRow]:
+    from docx import Document as WordDocument
+
+    try:
+        d = WordDocument(io.BytesIO(blob))
+    except Exception as e:  # python-docx raises several kinds for a file that is not Word
+        raise ConsultError(f"This is not a Word (.docx) file ({type(e).__name__}).") from None
+    wanted = {_norm(c) for c in FORM_COLUMNS}
+    for t in d.tables:
+        cells = [[c.text for c in row.cells] for row in t.rows]
+        if cells and wanted <= {_norm(c) for c in cells[0]}:
+            return _rows_from_table(cells)
+    raise ConsultError(
+        "No response form in this Word file: no table has the columns "
+        + ", ".join(FORM_COLUMNS)
+        + "."
+    )
+
+
+def parse_csv(blob: bytes) -> list[FormRow]:
+    try:
+        text = blob.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConsultError("The CSV file must be UTF-8 text.") from None
+    dialect: type[csv.Dialect] = csv.excel
+    with contextlib.suppress(csv.Error):  # one column, or no clear delimiter: plain CSV
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else "", delimiters=",;\t")
+    return _rows_from_table([row for row in csv.reader(io.StringIO(text), dialect)])
+
+
+def parse_returned(filename: str, blob: bytes) -> list[FormRow]:
+    name = (filename or "").lower()
+    if name.endswith(".docx"):
+        return parse_docx(blob)
+    if name.endswith(".csv") or name.endswith(".txt"):
+        return parse_csv(blob)
+    raise ConsultError("Send the filled Word form (.docx) or a CSV file (.csv).")
+
+
+def find_organisation(name: str) -> Organisation | None:
+    n = _norm(name)
+    if not n:
+        return None
+    orgs = db.session.scalars(
+        select(Organisation).where(
+            or_(
+                func.lower(Organisation.slug) == n,
+                func.lower(Organisation.name) == n,
+                func.lower(Organisation.acronym) == n,
+            )
+        )
+    ).all()
+    if len(orgs) == 1:
+        return orgs[0]
+    for o in db.session.scalars(select(Organisation)):
+        if _norm(o.display_name) == n:
+            return o
+    return None
+
+
+def check_rows(version: Version, rows: list[FormRow]) -> bool:
+    """Fill each row's errors; True when every row may be stored."""
+    by_number = {p.number: p for p in version.paragraphs if p.number}
+    for r in rows:
+        r.errors = []
+        org = find_organisation(r.organisation)
+        if not r.organisation:
+            r.errors.append("The organisation is missing.")
+        elif org is None:
+            r.errors.append(
+                f"No organisation is called “{r.organisation}”: use its name, acronym or "
+                "short name as registered."
+            )
+        else:
+            r.organisation_name = org.display_name
+        number = r.paragraph.strip().rstrip(".")
+        p = None
+        if _norm(number) not in WHOLE:
+            p = by_number.get(number)
+            if p is None:
+                r.errors.append(f"{version.title} has no paragraph “{r.paragraph}”.")
+        r.kind = "suggestion" if r.suggested else "comment"
+        try:
+            checked_text(r.kind, p, r.comment, r.suggested or None, None)
+        except ConsultError as e:
+            r.errors.append(e.message)
+    return not any(r.errors for r in rows)
+
+
+def import_rows(
+    version: Version,
+    rows: list[FormRow],
+    *,
+    by: User,
+    channel: str = "paper",
+    received_at: datetime | None = None,
+) -> list[Comment]:
+    """Store every row as a comment entered on behalf of its organisation, or none:
+    raises ConsultError (the caller rolls back) when any row is wrong."""
+    if channel not in CHANNELS or channel == "web":
+        raise ConsultError("Returned forms came by e-mail, on paper or at a workshop.")
+    if not check_rows(version, rows):
+        bad = [r for r in rows if r.errors]
+        raise ConsultError(
+            f"Nothing was stored: {len(bad)} row{'s' if len(bad) != 1 else ''} "
+            "need correcting. " + " ".join(f"Row {r.line}: {' '.join(r.errors)}" for r in bad)
+        )
+    by_number = {p.number: p for p in version.paragraphs if p.number}
+    out = []
+    for r in rows:
+        number = r.paragraph.strip().rstrip(".")
+        out.append(
+            post_comment(
+                version=version,
+                paragraph=None if _norm(number) in WHOLE else by_number[number],
+                organisation=find_organisation(r.organisation),
+                kind=r.kind,
+                body=r.comment,
+                suggested_text=r.suggested or None,
+                by=by,
+                channel=channel,
+                on_behalf=True,
+                received_at=received_at,
+            )
+        )
+    return out
