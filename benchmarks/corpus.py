@@ -235,7 +235,11 @@ def build(
         )
         orgs = []
         for i in range(1, organisations + 1):
-            name = f"{prose._w('a').title()} {prose._w('n').title()} {rng.choice(['Network', 'Forum', 'Institute', 'Alliance', 'Foundation', 'Council'])} {i}"
+            a, n = prose._w("a").title(), prose._w("n").title()
+            kind = rng.choice(
+                ["Network", "Forum", "Institute", "Alliance", "Foundation", "Council"]
+            )
+            name = f"{a} {n} {kind} {i}"
             orgs.append(
                 {
                     "id": i,
@@ -331,9 +335,8 @@ def build(
         all_versions = closed + open_versions
         comment_rows: list[dict] = []
         response_rows: list[dict] = []
-        cid = rid = 0
-        for _ in range(comments):
-            cid += 1
+        rid = 0
+        for cid in range(1, comments + 1):
             on_closed = closed and rng.random() < 0.6
             version_id, published = rng.choice(closed if on_closed else all_versions)
             paragraph = rng.choice(by_version[version_id]) if rng.random() < 0.9 else None

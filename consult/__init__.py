@@ -71,8 +71,10 @@ def _import_models() -> None:
     from consult.accounts import models as _a  # noqa: F401
     from consult.consultation import models as _c  # noqa: F401
     from consult.documents import models as _d  # noqa: F401
+    from consult.mail import models as _m  # noqa: F401
     from consult.record import models as _r  # noqa: F401
     from consult.search import models as _s  # noqa: F401
+    from consult.tracing import models as _t  # noqa: F401
 
 
 _connected = False
@@ -82,11 +84,15 @@ def _connect_listeners() -> None:
     global _connected
     if _connected:
         return
+    from consult.mail.notify import connect as connect_mail
     from consult.record.service import connect as connect_record
     from consult.search.outbox import connect as connect_search
+    from consult.tracing.listeners import connect as connect_tracing
 
     connect_record()
     connect_search()
+    connect_tracing()
+    connect_mail()
     _connected = True
 
 
@@ -101,15 +107,27 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from consult.accounts.org_routes import bp as organisations_bp
     from consult.accounts.routes import bp as accounts_bp
+    from consult.api import comments as _api_comments  # noqa: F401 - adds to api bp
+    from consult.api import drafting as _api_drafting  # noqa: F401 - adds to api bp
+    from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
+    from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
     from consult.consultation.routes import bp as consultation_bp
     from consult.documents.routes import bp as documents_bp
     from consult.exports.routes import bp as exports_bp
+    from consult.feeds import bp as feeds_bp
+    from consult.record.routes import bp as record_bp
     from consult.search.routes import bp as search_bp
+    from consult.tracing.routes import bp as tracing_bp
 
     for bp in (documents_bp, consultation_bp, accounts_bp, search_bp, exports_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(record_bp)
+    app.register_blueprint(tracing_bp)
+    app.register_blueprint(organisations_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 

@@ -211,12 +211,19 @@ def close_version_cmd(document_slug, number, reason):
 @click.command("finalize-version")
 @click.argument("document_slug")
 @click.argument("number", type=int)
+@click.option(
+    "--override-reason",
+    default="",
+    help="Make it final although comments are unanswered, for this reason (shown publicly).",
+)
 @command
-def finalize_version_cmd(document_slug, number):
+def finalize_version_cmd(document_slug, number, override_reason):
     """Make version NUMBER (the latest, closed) the document's final text."""
     from consult.documents import services as docs
 
-    docs.finalize(_version(document_slug, number), by=_system_user())
+    docs.finalize(
+        _version(document_slug, number), by=_system_user(), override_reason=override_reason
+    )
     click.echo(f"{document_slug}: version {number} is the final text.")
 
 
@@ -337,6 +344,12 @@ def verify_cmd():
 
 
 def register(app: Flask) -> None:
+    from consult.mail.cli import send_mail_cmd
+
+    app.cli.add_command(send_mail_cmd)
+    from consult.exports.cli import register as register_exports
+
+    register_exports(app)
     for cmd in (
         demo_cmd,
         create_org_cmd,

@@ -22,6 +22,18 @@ version_created = _ns.signal("version.created")
 comment_posted = _ns.signal("comment.posted")
 #: Another organisation added its support to a comment.
 comment_cosigned = _ns.signal("comment.cosigned")
+#: The author changed a comment's text before the deadline (subject: the CommentRevision;
+#: data: comment tracking number, revision number, content_hash).
+comment_edited = _ns.signal("comment.edited")
+#: The author withdrew a comment (subject: the CommentWithdrawal; data: comment tracking).
+comment_withdrawn = _ns.signal("comment.withdrawn")
+#: Someone replied in a comment's thread (subject: the Reply; data: comment tracking).
+reply_posted = _ns.signal("reply.posted")
+#: Someone asked the moderators to look at a comment or a reply (subject: the Flag).
+comment_flagged = _ns.signal("comment.flagged")
+#: A moderator hid or showed again a comment or a reply, with a public reason
+#: (subject: the ModerationAction; data: comment tracking, reply id, action, reason).
+comment_moderated = _ns.signal("comment.moderated")
 #: The committee answered a comment.
 response_given = _ns.signal("response.given")
 #: Someone was named to a document's committee, or their role in it changed
@@ -32,6 +44,27 @@ committee_member_removed = _ns.signal("committee.member_removed")
 #: The committee took a suggestion's wording into a draft (subject: the Response; data:
 #: comment tracking number, version number, paragraph ids).
 suggestion_taken_up = _ns.signal("suggestion.taken_up")
+#: A drafter changed a draft (subject: the Version; data: operation — edit, insert,
+#: delete, move_up, move_down, split, merge, confirm_links, note — and paragraph ids).
+draft_changed = _ns.signal("draft.changed")
+
+#: An organisation was registered (subject: the Organisation; data: slug, kind, countries).
+organisation_created = _ns.signal("organisation.created")
+#: An organisation's public profile changed (data: the names of the changed fields).
+organisation_updated = _ns.signal("organisation.updated")
+#: The secretariat checked that an organisation is real (data: slug).
+organisation_verified = _ns.signal("organisation.verified")
+#: Someone asked to join an organisation (subject: the Membership; data: organisation slug).
+membership_requested = _ns.signal("membership.requested")
+#: An organisation admin approved or refused a request (data: organisation slug, status).
+membership_decided = _ns.signal("membership.decided")
+
+#: The committee answered several comments together with one decision and reason
+#: (subject: the ResponseGroup; data: decision, comment tracking numbers, reason hash).
+responses_grouped = _ns.signal("responses.grouped")
+#: The commenting organisation replied to the committee's answer (subject: the
+#: ResponseFeedback; data: comment tracking number, satisfied, note hash).
+response_feedback_given = _ns.signal("response.feedback_given")
 
 
 def emit(signal, subject, actor=None, **data) -> None:

@@ -19,6 +19,8 @@ from consult import create_app
 from consult.extensions import db
 from consult.timeutil import utcnow
 
+pytest_plugins = ["tests.search_world"]
+
 CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("CONSULT_TEST_DATABASE_URL")
 

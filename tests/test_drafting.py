@@ -193,7 +193,24 @@ TABLE = {
     ("comment.enter_on_behalf", "public"): "0000011",
     ("response.create", "comment"): "0001111",
     ("response.create", None): "0000011",
-    ("organisation.create", None): "0000011",
+    # Only members of the commenting organisation (none of these roles) reply to answers.
+    ("response.feedback", "comment"): "0000000",
+    # The comment's author edits and withdraws it (the secretariat, for one it entered).
+    ("comment.edit", "comment"): "0000000",
+    ("comment.withdraw", "comment"): "0000000",
+    # Members of another organisation co-sign; members and the committee reply.
+    ("comment.cosign", "comment"): "0100000",
+    ("comment.reply", "comment"): "0101111",
+    ("comment.flag", "comment"): "0111111",
+    ("comment.moderate", None): "0000011",
+    # Anyone signed in registers an organisation; its admins and the secretariat edit it.
+    ("organisation.create", None): "0111111",
+    ("organisation.edit", "organisation"): "0000011",
+    ("organisation.verify", "organisation"): "0000011",
+    ("organisation.act_for", "organisation"): "0100000",
+    ("membership.request", "organisation"): "0100000",
+    ("membership.decide", "organisation"): "0000011",
+    ("notifications.manage", None): "0111111",
     ("user.create", None): "0000001",
     ("api.token", None): "0111111",
 }
@@ -232,6 +249,7 @@ def test_the_policy_table_for_every_role(make_document, make_user):
         "public": public_doc.latest,
         "document": public_doc,
         "comment": comment,
+        "organisation": users["cso"].organisation,
         None: None,
     }
     assert {action for action, _ in TABLE} == set(policy.POLICY), "every action is in the table"

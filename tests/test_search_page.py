@@ -9,8 +9,6 @@ import re
 
 from flask import g
 
-from tests.test_search_backends import search_backend, world  # noqa: F401 (fixtures)
-
 
 def page(client, url: str) -> str:
     resp = client.get(url)
@@ -23,7 +21,8 @@ def facet(html: str, heading: str) -> dict[str, tuple[int, str, bool]]:
     part = html.split(f"<h2>{heading}</h2>", 1)[1].split("</section>", 1)[0]
     out = {}
     for li in re.findall(
-        r"<li( class=\"selected\")?><a href=\"([^\"]+)\"[^>]*>(?:✓ )?([^<]+)</a> <span class=\"n\">(\d+)</span>",
+        r"<li( class=\"selected\")?><a href=\"([^\"]+)\"[^>]*>(?:✓ )?([^<]+)</a> "
+        r"<span class=\"n\">(\d+)</span>",
         part,
     ):
         selected, href, label, n = li

@@ -49,7 +49,37 @@ def is_secretariat(user, target=None) -> bool:
 
 
 def is_cso_member(user, target=None) -> bool:
-    return _signed_in(user) and user.role == "cso" and bool(user.memberships)
+    """A CSO account with at least one approved membership: a pending request to join
+    does not let anyone act for an organisation."""
+    return (
+        _signed_in(user)
+        and user.role == "cso"
+        and any(m.status == "approved" for m in user.memberships)
+    )
+
+
+def is_cso_account(user, target=None) -> bool:
+    return _signed_in(user) and user.role == "cso"
+
+
+def _organisation_of(target):
+    """The Organisation a target belongs to (an Organisation or a Membership)."""
+    return getattr(target, "organisation", None) or target
+
+
+def is_approved_member(user, target) -> bool:
+    """An approved member of the target organisation (acts for it: comments, co-signs)."""
+    org = _organisation_of(target)
+    return (
+        org is not None
+        and _signed_in(user)
+        and any(m.organisation_id == org.id and m.status == "approved" for m in user.memberships)
+    )
+
+
+def is_organisation_admin(user, target) -> bool:
+    org = _organisation_of(target)
+    return org is not None and _signed_in(user) and user.admin_of(org)
 
 
 def anyone(user, target=None) -> bool:
@@ -99,6 +129,34 @@ def is_committee_chair(user, target) -> bool:
     return committee_role(user, target) == "chair"
 
 
+def is_comment_author(user, comment) -> bool:
+    """The person who wrote the comment; for a comment the secretariat entered for an
+    organisation, the secretariat (it holds the paper or the e-mail)."""
+    if comment is None or not _signed_in(user):
+        return False
+    if comment.author_id is not None:
+        return comment.author_id == user.id
+    return is_secretariat(user)
+
+
+def is_cso_member_elsewhere(user, comment) -> bool:
+    """A CSO member with an organisation other than the comment's own."""
+    return is_cso_member(user) and any(
+        m.organisation_id != getattr(comment, "organisation_id", None) and m.status == "approved"
+        for m in user.memberships
+    )
+
+
+def is_member_of_commenting_org(user, comment) -> bool:
+    """A member of the organisation that made the comment (the target is the Comment)."""
+    org_id = getattr(comment, "organisation_id", None)
+    return (
+        _signed_in(user)
+        and org_id is not None
+        and any(m.organisation_id == org_id and m.status == "approved" for m in user.memberships)
+    )
+
+
 POLICY: dict[str, tuple[Predicate, ...]] = {
     "document.view": (document_is_public, is_secretariat, is_committee_member),
     "version.view": (version_is_public, is_secretariat, is_committee_member),
@@ -111,8 +169,23 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "version.finalize": (is_committee_chair, is_secretariat),
     "comment.create": (is_cso_member,),
     "comment.enter_on_behalf": (is_secretariat,),
+    "comment.edit": (is_comment_author,),
+    "comment.withdraw": (is_comment_author,),
+    "comment.cosign": (is_cso_member_elsewhere,),
+    "comment.reply": (is_cso_member, is_committee_member, is_secretariat),
+    "comment.flag": (signed_in,),
+    "comment.moderate": (is_secretariat,),
     "response.create": (is_secretariat, is_committee_member),
-    "organisation.create": (is_secretariat,),
+    "response.feedback": (is_member_of_commenting_org,),
+    # Anyone signed in may register an organisation and becomes its admin; the
+    # secretariat verifies it later.
+    "organisation.create": (is_secretariat, signed_in),
+    "organisation.edit": (is_organisation_admin, is_secretariat),
+    "organisation.verify": (is_secretariat,),
+    "organisation.act_for": (is_approved_member,),
+    "membership.request": (is_cso_account,),
+    "membership.decide": (is_organisation_admin, is_secretariat),
+    "notifications.manage": (signed_in,),
     "user.create": (is_admin,),
     "api.token": (signed_in,),
 }

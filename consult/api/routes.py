@@ -32,7 +32,9 @@ bp = Blueprint("api", __name__)
 
 PER_PAGE = 20
 POST_LIMIT = "30 per minute"  # per client address: generous for a person, a brake for a script
-COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation"}
+#: "jointly_with": comma-separated slugs of the author's other organisations that sign
+#: the comment from the start (a joint submission).
+COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation", "jointly_with"}
 RESPONSE_FIELDS = {"decision", "reason"}
 
 
@@ -211,6 +213,11 @@ def _post_comment(version: Version, paragraph: Paragraph | None, user: User) -> 
         suggested_text=data.get("suggested_text"),
         quote=data.get("quote"),
         by=user,
+        cosigners=[
+            _organisation_for(user, slug.strip())
+            for slug in (data.get("jointly_with") or "").split(",")
+            if slug.strip()
+        ],
     )
     db.session.commit()
     resp = jsonify(serializers.comment(c))
@@ -254,6 +261,41 @@ def comment_response(comment_id: int) -> ResponseReturnValue:
     )
     db.session.commit()
     resp = jsonify(serializers.response(r))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
+    return resp
+
+
+@bp.post("/comments/<int:comment_id>/feedback")
+@limiter.limit(POST_LIMIT)
+def comment_feedback(comment_id: int) -> ResponseReturnValue:
+    """The commenting organisation's reply to the committee's answer:
+    {"satisfied": true|false, "note": "..."}; once per answer."""
+    from consult.tracing.grouping import give_feedback
+
+    user = _signed_in_actor()
+    c = consultation.get_comment(comment_id)
+    policy.require(user, "response.feedback", c)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ConsultError(
+            "Send a JSON object with the header 'Content-Type: application/json'.",
+            code="invalid_json",
+        )
+    unknown = sorted(set(data) - {"satisfied", "note"})
+    if unknown:
+        raise ConsultError(
+            f"Unknown field(s): {', '.join(unknown)}. Allowed: note, satisfied.",
+            code="unknown_field",
+        )
+    if not isinstance(data.get("satisfied"), bool):
+        raise ConsultError("'satisfied' must be true or false.", code="invalid_field")
+    note = data.get("note") or ""
+    if not isinstance(note, str):
+        raise ConsultError("'note' must be a string.", code="invalid_field")
+    give_feedback(c, satisfied=data["satisfied"], note=note, by=user)
+    db.session.commit()
+    resp = jsonify(serializers.comment(c))
     resp.status_code = 201
     resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
     return resp

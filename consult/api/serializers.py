@@ -161,14 +161,22 @@ def response(r: Response) -> JSON:
 def comment(c: Comment) -> JSON:
     """The comment with the committee's current response and the earlier ones."""
     current = c.response
-    quote = {"text": c.quote, "start": c.quote_start, "end": c.quote_end} if c.quote else None
+    # The text as it stands (the latest revision); omitted while moderators hide it.
+    text = c.current
+    hidden = c.hidden_by
+    shown = hidden is None
+    quote = (
+        {"text": text.quote, "start": text.quote_start, "end": text.quote_end}
+        if text.quote and shown
+        else None
+    )
     return {
         "id": c.id,
         "tracking": c.tracking,
         "kind": c.kind,
         "channel": c.channel,
-        "body": c.body,
-        "suggested_text": c.suggested_text,
+        "body": text.body if shown else None,
+        "suggested_text": text.suggested_text if shown else None,
         "quote": quote,
         "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
         "cosigned_by": [
@@ -179,6 +187,9 @@ def comment(c: Comment) -> JSON:
         "paragraph": _paragraph_ref(c.paragraph),
         "created_at": iso(c.created_at),
         "content_hash": c.content_hash,
+        **comment_state(c),
+        # uptake, flag (a decision that disagrees with the measured uptake), feedback.
+        **_tracing_fields(c),
         "response": response(current) if current is not None else None,
         "responses": [response(r) for r in c.responses[:-1]],
         "links": {
@@ -187,6 +198,71 @@ def comment(c: Comment) -> JSON:
                 "api.version", slug=c.version.document.slug, number=c.version.number
             ),
         },
+    }
+
+
+def _tracing_fields(c: Comment) -> JSON:
+    from consult.tracing.stored import api_fields
+
+    return api_fields(c)
+
+
+def comment_state(c: Comment) -> JSON:
+    """Edits, withdrawal, moderation, replies and co-signatures of a comment."""
+    hidden, w = c.hidden_by, c.withdrawal
+    return {
+        "revisions": len(c.revisions),
+        "current_text": {
+            "number": c.current.number if c.revisions else 1,
+            "content_hash": c.current.content_hash,
+            "created_at": iso(c.current.created_at),
+        },
+        "withdrawn": {"at": iso(w.created_at), "reason": w.reason} if w is not None else None,
+        "hidden": (
+            {"at": iso(hidden.created_at), "reason": hidden.reason} if hidden is not None else None
+        ),
+        "reply_count": len(c.replies),
+        "cosignatures": {
+            "count": len(c.cosignatures),
+            "joint_with": [o.slug for o in c.joint_organisations],
+            "supported_by": [o.slug for o in c.supporters],
+        },
+    }
+
+
+def comment_revision(c: Comment, text) -> JSON:
+    """One text of a comment: the Comment itself (text 1) or a CommentRevision."""
+    return {
+        "number": getattr(text, "number", 1),
+        "body": text.body,
+        "suggested_text": text.suggested_text,
+        "quote": (
+            {"text": text.quote, "start": text.quote_start, "end": text.quote_end}
+            if text.quote
+            else None
+        ),
+        "content_hash": text.content_hash,
+        "created_at": iso(text.created_at),
+    }
+
+
+def reply(r) -> JSON:
+    """A reply in a comment's thread; its text is omitted while moderators hide it."""
+    hidden = r.hidden_by
+    return {
+        "id": r.id,
+        "comment": r.comment.tracking,
+        # The person's name, never the e-mail address the account signs in with.
+        "author": r.author.name or None,
+        "organisation": (
+            {"slug": r.organisation.slug, "name": r.organisation.name} if r.organisation else None
+        ),
+        "for_committee": r.organisation is None,
+        "body": r.body if hidden is None else None,
+        "hidden": (
+            {"at": iso(hidden.created_at), "reason": hidden.reason} if hidden is not None else None
+        ),
+        "created_at": iso(r.created_at),
     }
 
 

@@ -106,6 +106,18 @@ def verify() -> Verification:
     for c in db.session.scalars(select(Comment)).yield_per(500):
         if comment_hash(c) != c.content_hash:
             return Verification(False, count, versions, prev, f"comment {c.tracking} was altered")
+    from consult.consultation.models import CommentRevision
+    from consult.consultation.services import revision_hash
+
+    for r in db.session.scalars(select(CommentRevision)).yield_per(500):
+        if revision_hash(r.comment, r) != r.content_hash:
+            return Verification(
+                False,
+                count,
+                versions,
+                prev,
+                f"comment {r.comment.tracking} text {r.number} was altered",
+            )
     return Verification(True, count, versions, prev)
 
 
@@ -130,9 +142,22 @@ def connect() -> None:
         signals.version_state_changed,
         signals.comment_posted,
         signals.comment_cosigned,
+        signals.comment_edited,
+        signals.comment_withdrawn,
+        signals.reply_posted,
+        signals.comment_flagged,
+        signals.comment_moderated,
         signals.response_given,
         signals.committee_member_added,
         signals.committee_member_removed,
         signals.suggestion_taken_up,
+        signals.draft_changed,
+        signals.responses_grouped,
+        signals.response_feedback_given,
+        signals.organisation_created,
+        signals.organisation_updated,
+        signals.organisation_verified,
+        signals.membership_requested,
+        signals.membership_decided,
     ):
         sig.connect(_on_event, weak=False)

@@ -27,26 +27,21 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from consult.accounts.models import Organisation
-from consult.consultation.models import Comment, Response
+from consult.consultation.models import Comment, CommentRevision, ModerationAction, Response
 from consult.documents.models import Document, Paragraph, Version
 
 DOC_TYPES = ("paragraph", "comment", "organisation", "document")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_SECOND = timedelta(seconds=1)
 
-# Columns of the comment table that, when the moderation feature adds them, hide a
-# comment from the public. Looked up once so that adding the column is all it takes.
-_HIDDEN_COLUMNS = [c for c in ("hidden", "hidden_at") if c in Comment.__table__.c]
-
 
 def comment_visible_to_public(row) -> bool:
-    """False when a comment is hidden by moderation. `row` is a Comment or a mapping of
-    its columns; comments without a moderation column are always visible."""
-    for name in _HIDDEN_COLUMNS:
-        value = row[name] if isinstance(row, dict) else getattr(row, name, None)
-        if value:
-            return False
-    return True
+    """False when a comment is hidden by moderation (its latest ModerationAction is
+    "hide"). `row` is a Comment, or a mapping of its columns with "hidden" set from
+    the moderation table (as `_comments` reads it)."""
+    if isinstance(row, dict):
+        return not row.get("hidden")
+    return not getattr(row, "is_hidden", False)
 
 
 @dataclass
@@ -167,7 +162,8 @@ def _comments(session: Session, where) -> list[Entry]:
     c = Comment.__table__
     v = Version.__table__
     r = Response.__table__
-    hidden = [c.c[name] for name in _HIDDEN_COLUMNS]
+    rev = CommentRevision.__table__
+    mod = ModerationAction.__table__
     rows = (
         session.execute(
             select(
@@ -184,7 +180,6 @@ def _comments(session: Session, where) -> list[Entry]:
                 v.c.number,
                 v.c.state,
                 v.c.document_id,
-                *hidden,
             )
             .select_from(c.join(v, v.c.id == c.c.version_id))
             .where(where)
@@ -204,9 +199,27 @@ def _comments(session: Session, where) -> list[Entry]:
             .order_by(r.c.id)
         ):
             answers[a.comment_id] = a
+    # The current text (the latest revision, when the author edited the comment) and the
+    # latest moderation action of the comment itself, read the same way.
+    texts, moderated = {}, {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        for t in session.execute(
+            select(rev.c.comment_id, rev.c.body, rev.c.suggested_text, rev.c.quote)
+            .where(rev.c.comment_id.in_(chunk))
+            .order_by(rev.c.number)
+        ):
+            texts[t.comment_id] = t._mapping
+        for a in session.execute(
+            select(mod.c.comment_id, mod.c.action)
+            .where(mod.c.comment_id.in_(chunk), mod.c.reply_id.is_(None))
+            .order_by(mod.c.id)
+        ):
+            moderated[a.comment_id] = a.action
     out = []
     for m in rows:
         a = answers.get(m["id"])
+        t = texts.get(m["id"]) or m
         out.append(
             Entry(
                 "comment",
@@ -220,11 +233,13 @@ def _comments(session: Session, where) -> list[Entry]:
                 comment_kind=m["kind"],
                 decision=a.decision if a else "unanswered",
                 draft=m["state"] == "draft",
-                visible_to_public=comment_visible_to_public(dict(m)),
+                visible_to_public=comment_visible_to_public(
+                    {**m, "hidden": moderated.get(m["id"]) == "hide"}
+                ),
                 title=m["tracking"],
-                body=m["body"],
-                suggested=m["suggested_text"] or "",
-                quote=m["quote"] or "",
+                body=t["body"],
+                suggested=t["suggested_text"] or "",
+                quote=t["quote"] or "",
                 response=a.reason if a else "",
             )
         )

@@ -25,7 +25,13 @@ from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from consult.accounts.models import Organisation
-from consult.consultation.models import Comment, Response
+from consult.consultation.models import (
+    Comment,
+    CommentRevision,
+    CommentWithdrawal,
+    ModerationAction,
+    Response,
+)
 from consult.documents.models import Document, Paragraph, Version
 from consult.extensions import db
 from consult.search.base import IndexBusy, Progress
@@ -45,7 +51,8 @@ def _targets(obj) -> list[tuple[str, int]]:
         return [("paragraph", obj.id)]
     if isinstance(obj, Comment):
         return [("comment", obj.id)]
-    if isinstance(obj, Response):
+    if isinstance(obj, Response | CommentRevision | CommentWithdrawal | ModerationAction):
+        # The comment's entry carries its answer, its current text and whether it is hidden.
         return [("comment", obj.comment_id)]
     if isinstance(obj, Version):
         # Publishing changes who may find the version's paragraphs and its document;
