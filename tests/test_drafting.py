@@ -902,10 +902,20 @@ def test_summarise_counts_splits_and_merges_once():
         LinkFact(None, 14, "removed"),
         LinkFact(4, None, "added"),
     ]
-    comments = [CommentFact("suggestion", True, True), CommentFact("comment", False, False)]
+    comments = [
+        CommentFact("suggestion", True, True),
+        CommentFact("comment", False, False),
+        # Measured in the text without the drafting tools: taken up, partly, not.
+        CommentFact("suggestion", True, False, "taken_up"),
+        CommentFact("suggestion", True, False, "partly"),
+        CommentFact("suggestion", True, False, "not_taken_up"),
+        # Taken up with the tools counts once, whatever was measured.
+        CommentFact("suggestion", True, True, "partly"),
+    ]
     s = summarise(1, links, comments)
     assert (s.split, s.merged, s.unchanged, s.removed, s.added) == (1, 1, 1, 1, 1)
-    assert (s.comments, s.answered, s.suggestions, s.taken_up) == (2, 1, 1, 1)
+    assert (s.comments, s.answered, s.suggestions, s.taken_up, s.partly) == (6, 5, 5, 3, 1)
+    assert "3 of 5 suggestions taken up (1 more partly)" in s.phrases()
     assert s.changed and not summarise(1, [LinkFact(1, 1, "unchanged")], []).changed
 
 

@@ -64,6 +64,27 @@ def test_flags_are_shown_publicly(client, case):
     assert "Not accepted, yet the wording appears in the text" in text
 
 
+def test_version_and_comment_lists_show_measured_uptake(client, case):
+    v2 = case.publish_v2()
+    # A and C are in the text of version 2, B is not; none went through the drafting tools.
+    text = text_of(
+        client.get(f"/documents/{case.doc.slug}/versions/{v2.number}").get_data(as_text=True)
+    )
+    assert "2 of 3 suggestions taken up" in text
+    listing = client.get(f"/documents/{case.doc.slug}/versions/1/comments").get_data(as_text=True)
+    no_inline(listing)
+    lines = [text_of(m) for m in re.findall(r'<p class="uptake-line">(.*?)</p>', listing, re.S)]
+    assert sorted(lines) == sorted(
+        [
+            "In the text: Taken up · 100% measured uptake in version 2",
+            "In the text: Not taken up · 0% measured uptake in version 2 ⚑ "
+            "Accepted, but the asked-for change is not in the text",
+            "In the text: Taken up · 100% measured uptake in version 2 ⚑ "
+            "Not accepted, yet the wording appears in the text",
+        ]
+    )
+
+
 def test_annotated_compare_lists_the_comments_behind_each_change(client, case):
     case.publish_v2()
     html = client.get(f"/documents/{case.doc.slug}/compare/1/2/annotated").get_data(as_text=True)

@@ -273,7 +273,9 @@ def _search_link(h: Hit) -> str | None:
         return url_for("api.version", slug=h.document_slug, number=h.version_number)
     if h.doc_type == "document":
         return url_for("api.document", slug=h.document_slug)
-    return None  # organisations have no API resource yet
+    if h.doc_type == "organisation":
+        return url_for("api.organisation", slug=h.organisation_slug)
+    return None
 
 
 def search_results(results: Results) -> JSON:

@@ -65,6 +65,13 @@ def trace_comment(c: Comment) -> views.Outcome:
 
 
 @bp.app_template_global()
+def trace_comments(comments) -> dict[int, views.Outcome]:
+    """Outcomes of a page's comments by id, in a few queries for all of them."""
+    comments = list(comments)
+    return {o.comment.id: o for o in views.outcomes(comments)} if comments else {}
+
+
+@bp.app_template_global()
 def trace_version(v: Version) -> dict:
     """The finalize override of a version (or None) and its unanswered comments."""
     return {

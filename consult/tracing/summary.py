@@ -36,6 +36,9 @@ class CommentFact:
     kind: str
     answered: bool
     taken_up: bool
+    #: The uptake label measured in this version's text (taken_up, partly,
+    #: not_taken_up), or None when it was not measured (not a suggestion, or a draft).
+    measured: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class ChangeSummary:
     Paragraphs of this version: unchanged, edited, moved, added, merged (one paragraph
     made of several). Paragraphs of the version before: removed, split (one paragraph
     that became several). Comments on the version before: comments, answered;
-    suggestions among them, and taken_up (their answer took effect in this version).
+    suggestions among them, taken_up (their answer took effect in this version through
+    the drafting tools, or their wording is measured in its text) and partly (measured
+    as partly taken up, and not taken up by the tools).
     """
 
     previous: int | None
@@ -60,6 +65,7 @@ class ChangeSummary:
     answered: int = 0
     suggestions: int = 0
     taken_up: int = 0
+    partly: int = 0
 
     @property
     def changed(self) -> bool:
@@ -75,7 +81,8 @@ class ChangeSummary:
         if self.comments:
             out.append(f"{self.answered} of {self.comments} comments answered")
         if self.suggestions:
-            out.append(f"{self.taken_up} of {self.suggestions} suggestions taken up")
+            partly = f" ({self.partly} more partly)" if self.partly else ""
+            out.append(f"{self.taken_up} of {self.suggestions} suggestions taken up{partly}")
         return out
 
 
@@ -98,13 +105,16 @@ def summarise(
         else:
             counts[lk.relation] += 1
     counts["split"], counts["merged"] = len(split_from), len(merged_into)
-    total = answered = suggestions = taken_up = 0
+    total = answered = suggestions = taken_up = partly = 0
     for c in comments:
         total += 1
         answered += c.answered
         if c.kind == "suggestion":
             suggestions += 1
-            taken_up += c.taken_up
+            if c.taken_up or c.measured == "taken_up":
+                taken_up += 1
+            elif c.measured == "partly":
+                partly += 1
     return ChangeSummary(
         previous=previous,
         **counts,
@@ -112,6 +122,7 @@ def summarise(
         answered=answered,
         suggestions=suggestions,
         taken_up=taken_up,
+        partly=partly,
     )
 
 
@@ -119,6 +130,7 @@ def change_summary(version) -> ChangeSummary:
     """The change summary of a version against the one before it (three queries)."""
     from consult.consultation.models import Comment, Response
     from consult.documents.models import LineageLink, ResponseEffect, Version
+    from consult.tracing.models import StoredUptake
 
     previous = db.session.scalar(
         select(Version.id).where(
@@ -141,10 +153,17 @@ def change_summary(version) -> ChangeSummary:
         ResponseEffect.response_id == Response.id,
         ResponseEffect.version_id == version.id,
     )
+    measured = (
+        select(StoredUptake.label)
+        .where(StoredUptake.comment_id == Comment.id, StoredUptake.version_id == version.id)
+        .order_by(StoredUptake.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     comments = [
-        CommentFact(kind, bool(a), bool(t))
-        for kind, a, t in db.session.execute(
-            select(Comment.kind, answered, taken).where(Comment.version_id == previous)
+        CommentFact(kind, bool(a), bool(t), m)
+        for kind, a, t, m in db.session.execute(
+            select(Comment.kind, answered, taken, measured).where(Comment.version_id == previous)
         )
     ]
     return summarise(version.number - 1, links, comments)
