@@ -199,6 +199,21 @@ def make_document(make_user):
 
 
 @pytest.fixture
+def as_user(login):
+    """as_user(user) signs in as that user, also when the test already made a request
+    as someone else: requests in a test share its app context, where Flask-Login keeps
+    the user it loaded."""
+
+    def do(user):
+        from flask import g
+
+        g.pop("_login_user", None)
+        return login(user)
+
+    return do
+
+
+@pytest.fixture
 def login(client):
     """login(user) signs the test client in as that user."""
 

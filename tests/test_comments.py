@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult import create_app
@@ -28,15 +27,6 @@ from consult.timeutil import clock
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY = 2  # "Parliaments engage civil society openly and in good faith."
 ANSWER = 3  # "Every submission receives a written answer."
-
-
-@pytest.fixture
-def as_user(login):
-    def do(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return do
 
 
 def count(model) -> int:

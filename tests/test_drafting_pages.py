@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select, text
 
 from consult.consultation import services as cs
@@ -24,15 +23,6 @@ from .conftest import SAMPLE
 
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY, ANSWER, HEARINGS = 2, 3, 5
-
-
-@pytest.fixture
-def as_user(login):
-    def do(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return do
 
 
 def count(model) -> int:

@@ -20,15 +20,6 @@ from consult.record.service import verify
 OPENLY = 2
 
 
-@pytest.fixture
-def as_user(login):
-    def do(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return do
-
-
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 

@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult.accounts import services as accounts
@@ -25,15 +24,6 @@ from consult.timeutil import utcnow
 from .conftest import PASSWORD, SAMPLE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture
-def as_user(login):
-    def do(user):
-        g.pop("_login_user", None)  # requests of one test share Flask-Login's cached user
-        return login(user) if user else None
-
-    return do
 
 
 def count(model, *where) -> int:

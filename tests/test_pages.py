@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import g
 from sqlalchemy import event, func, select
 
 from consult.consultation import services as consultation
@@ -24,18 +23,6 @@ V2 = SAMPLE.replace(
     "Every submission receives a written answer.",
     "Every submission receives a reasoned written answer within thirty days.",
 ).replace("- Written submissions by e-mail or on paper.\n", "- Online consultations.\n")
-
-
-@pytest.fixture
-def as_user(login):
-    """as_user(), also when the test already made a request as someone else: requests in a
-    test share its app context, where Flask-Login keeps the user it loaded."""
-
-    def do(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return do
 
 
 def count(model) -> int:

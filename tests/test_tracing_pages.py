@@ -20,15 +20,6 @@ def case(make_document, make_user, make_org):
     return build(make_document, make_user, make_org)
 
 
-@pytest.fixture
-def as_user(login):
-    def do(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return do
-
-
 def text_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
 from consult.api import serializers
-from consult.api.routes import POST_LIMIT, _actor, _signed_in_actor, bp
+from consult.api.routes import POST_LIMIT, _actor, _json_body, _signed_in_actor, bp
 from consult.consultation import services as consultation
 from consult.consultation.models import Comment
 from consult.errors import ConsultError, NotAllowed, NotFound
@@ -28,30 +28,8 @@ EDIT_FIELDS = {"body", "suggested_text", "quote"}
 
 
 def _body(allowed: set[str], *, ints: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The JSON object sent, with only `allowed` keys; strings, or integers for `ints`."""
-    data = request.get_json(silent=True)
-    if data is None and not request.get_data():
-        data = {}  # an empty body is an empty object: withdraw and co-sign need nothing
-    if not isinstance(data, dict):
-        raise ConsultError(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
-            code="invalid_json",
-        )
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConsultError(
-            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
-            code="unknown_field",
-        )
-    for key, value in data.items():
-        if value is None:
-            continue
-        if key in ints:
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConsultError(f"'{key}' must be a number.", code="invalid_field")
-        elif not isinstance(value, str):
-            raise ConsultError(f"'{key}' must be a string.", code="invalid_field")
-    return data
+    """The JSON object sent; no body is an empty object (withdraw and co-sign need nothing)."""
+    return _json_body(allowed, ints=ints, empty_ok=True)
 
 
 def _comment(comment_id: int, user: User | None) -> Comment:

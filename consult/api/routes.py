@@ -117,8 +117,14 @@ def _version(doc: Document, number: int, user: User | None) -> Version:
     return version
 
 
-def _json_body(allowed: set[str]) -> dict[str, Any]:
+def _json_body(
+    allowed: set[str], *, ints: frozenset[str] = frozenset(), empty_ok: bool = False
+) -> dict[str, Any]:
+    """The JSON object sent, with only `allowed` keys: strings, or integers for `ints`.
+    With `empty_ok`, no body at all is an empty object (for actions that need nothing)."""
     data = request.get_json(silent=True)
+    if data is None and empty_ok and not request.get_data():
+        data = {}
     if not isinstance(data, dict):
         raise ConsultError(
             "Send a JSON object with the header 'Content-Type: application/json'.",
@@ -131,7 +137,12 @@ def _json_body(allowed: set[str]) -> dict[str, Any]:
             code="unknown_field",
         )
     for key, value in data.items():
-        if value is not None and not isinstance(value, str):
+        if value is None:
+            continue
+        if key in ints:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConsultError(f"'{key}' must be a number.", code="invalid_field")
+        elif not isinstance(value, str):
             raise ConsultError(f"'{key}' must be a string.", code="invalid_field")
     return data
 
