@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 
 #: The name of the index in its directory; a new name for every change of the schema or
 #: of the analysis, so that an index made by an older version is never read (reindex).
+#: Segments as separate files, not one compound file: Whoosh opens a file inside a
+#: compound file by copying it into memory (BytesIO), so every new reader or writer
+#: (after each commit) would copy the whole index; separate files are read in place.
+COMPOUND = False
 INDEX_NAME = "consult1"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
@@ -280,7 +284,7 @@ class WhooshBackend(Backend):
     def write(self, session: Session, pairs: list[tuple[str, E.Entry | None]]) -> None:
         ix = self._open_for_writing()
         # We hold exclusive(); Whoosh's own lock is free unless something bypasses ours.
-        writer = ix.writer(timeout=1.0)
+        writer = ix.writer(timeout=1.0, compound=COMPOUND)
         try:
             for key, entry in pairs:
                 if entry is None:
@@ -294,7 +298,7 @@ class WhooshBackend(Backend):
 
     def write_all(self, session: Session, batches: Iterator[list[E.Entry]]) -> None:
         ix = self._open_for_writing()
-        writer = ix.writer(timeout=1.0, limitmb=256)
+        writer = ix.writer(timeout=1.0, limitmb=256, compound=COMPOUND)
         try:
             for batch in batches:
                 for entry in batch:
