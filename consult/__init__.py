@@ -122,12 +122,18 @@ def _register_blueprints(app: Flask) -> None:
     from consult.search.routes import bp as search_bp
     from consult.tracing.routes import bp as tracing_bp
 
-    for bp in (documents_bp, consultation_bp, accounts_bp, search_bp, exports_bp):
+    for bp in (
+        documents_bp,
+        consultation_bp,
+        accounts_bp,
+        search_bp,
+        exports_bp,
+        record_bp,
+        tracing_bp,
+        organisations_bp,
+        feeds_bp,
+    ):
         app.register_blueprint(bp)
-    app.register_blueprint(record_bp)
-    app.register_blueprint(tracing_bp)
-    app.register_blueprint(organisations_bp)
-    app.register_blueprint(feeds_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 

@@ -63,7 +63,8 @@ def is_cso_account(user, target=None) -> bool:
 
 
 def _organisation_of(target):
-    """The Organisation a target belongs to (an Organisation or a Membership)."""
+    """The Organisation a target belongs to (an Organisation, or a Membership or Comment
+    of one)."""
     return getattr(target, "organisation", None) or target
 
 
@@ -147,16 +148,6 @@ def is_cso_member_elsewhere(user, comment) -> bool:
     )
 
 
-def is_member_of_commenting_org(user, comment) -> bool:
-    """A member of the organisation that made the comment (the target is the Comment)."""
-    org_id = getattr(comment, "organisation_id", None)
-    return (
-        _signed_in(user)
-        and org_id is not None
-        and any(m.organisation_id == org_id and m.status == "approved" for m in user.memberships)
-    )
-
-
 POLICY: dict[str, tuple[Predicate, ...]] = {
     "document.view": (document_is_public, is_secretariat, is_committee_member),
     "version.view": (version_is_public, is_secretariat, is_committee_member),
@@ -176,7 +167,7 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "comment.flag": (signed_in,),
     "comment.moderate": (is_secretariat,),
     "response.create": (is_secretariat, is_committee_member),
-    "response.feedback": (is_member_of_commenting_org,),
+    "response.feedback": (is_approved_member,),  # of the commenting organisation
     # Anyone signed in may register an organisation and becomes its admin; the
     # secretariat verifies it later.
     "organisation.create": (is_secretariat, signed_in),
