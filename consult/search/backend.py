@@ -26,7 +26,7 @@ BACKENDS = ("whoosh", "postgres")
 def get(app: Flask) -> Backend:
     name = app.config.get("SEARCH_BACKEND", "whoosh")
     if name == "whoosh":
-        return WhooshBackend(app.config["INDEX_DIR"])
+        return WhooshBackend(app.config["INDEX_DIR"], app.config.get("SEARCH_EXACT_LIMIT", 10_000))
     if name == "postgres":
         if has_app_context() and current_app._get_current_object() is app:
             engine = db.engine

@@ -259,8 +259,13 @@ def _toc_identity(path: str) -> tuple | None:
 class WhooshBackend(Backend):
     name = "whoosh"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, limit: int = 10_000):
         self.path = path
+        #: Searches with more matches than this facet and rank only the `limit` newest
+        #: (oldest, when sorting by oldest), as the PostgreSQL backend does: ranking and
+        #: counting tens of thousands of matches in Python cannot be done in the time of a
+        #: page. The total stays exact.
+        self.limit = limit
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -456,6 +461,10 @@ class WhooshBackend(Backend):
         memo: dict = {}
         docs = self._candidates(s, spec, groups, memo)
         cols = self._columns(s)
+        total, exact = len(docs), len(docs) <= self.limit
+        if not exact:
+            pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
+            docs = pick(self.limit, docs, key=cols["ts"].__getitem__)
         facets: dict[str, dict] = {}
         if spec.facets and docs:
             for name in RAW_FACETS:
@@ -474,7 +483,7 @@ class WhooshBackend(Backend):
                 pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
                 top = [(d, 0.0) for d in pick(end, docs, key=ts.__getitem__)[spec.offset :]]
         hits = [self._hit(s.stored_fields(d), score, stems) for d, score in top]
-        return Found(len(docs), hits, facets)
+        return Found(total, hits, facets, exact=exact)
 
     def _hit(self, fields: dict, score: float, stems: set[str]) -> FoundHit:
         text, part = None, "body"
