@@ -462,9 +462,9 @@ class WhooshBackend(Backend):
         docs = self._candidates(s, spec, groups, memo)
         cols = self._columns(s)
         total, exact = len(docs), len(docs) <= self.limit
-        if not exact:
-            pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
-            docs = pick(self.limit, docs, key=cols["ts"].__getitem__)
+        if not exact:  # a sort in C is about twice as fast as heapq here
+            docs = sorted(docs, key=cols["ts"].__getitem__)
+            docs = docs[: self.limit] if spec.sort == "oldest" else docs[-self.limit :]
         facets: dict[str, dict] = {}
         if spec.facets and docs:
             for name in RAW_FACETS:
