@@ -344,11 +344,10 @@ def verify_cmd():
 
 
 def register(app: Flask) -> None:
+    from consult.exports.cli import register as register_exports
     from consult.mail.cli import send_mail_cmd
 
     app.cli.add_command(send_mail_cmd)
-    from consult.exports.cli import register as register_exports
-
     register_exports(app)
     for cmd in (
         demo_cmd,
