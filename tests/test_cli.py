@@ -172,6 +172,10 @@ def test_demo_loads_once(runner):
     assert _count(Response) == db.session.scalar(closed) == 72
     assert _count(Organisation) >= 10
     assert len({c for o in db.session.scalars(select(Organisation)) for c in o.countries}) >= 5
+    # Each organisation with members has one admin, who approves requests to join.
+    for o in db.session.scalars(select(Organisation)):
+        if o.memberships:
+            assert [m.role for m in o.memberships].count("admin") == 1, o.slug
     framework = db.session.scalar(select(Document).where(Document.slug == "aipa-cso-framework"))
     assert [v.state for v in framework.versions] == ["closed", "closed", "final"]
     assert len(framework.versions[2].paragraphs) >= 30
