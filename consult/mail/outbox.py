@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -115,7 +116,10 @@ def message(row: MailOutbox, app: Flask) -> EmailMessage:
     return msg
 
 
-class Backend:
+class Backend(ABC):
+    """Where mails go: the console, files, or an SMTP server. Used as a context
+    manager around a batch of sends (SMTP keeps one connection for the batch)."""
+
     def __init__(self, app: Flask) -> None:
         self.app = app
 
@@ -125,8 +129,9 @@ class Backend:
     def __exit__(self, *exc) -> None:
         return None
 
+    @abstractmethod
     def send(self, msg: EmailMessage) -> None:
-        raise NotImplementedError
+        """Deliver one mail, or raise."""
 
 
 class ConsoleBackend(Backend):

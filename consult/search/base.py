@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -21,33 +22,33 @@ class IndexBusy(RuntimeError):
     and are applied by the next drain."""
 
 
-class Backend:
+class Backend(ABC):
     """A search backend: where entries are kept and how they are searched. Subclasses
     (whoosh_backend, postgres_backend) implement exclusive, write, write_all, run, keys."""
 
     name = "?"
 
+    @abstractmethod
     def exclusive(self, session: Session, timeout: float) -> AbstractContextManager[Any]:
         """Hold the one writer of the index (across processes), waiting at most `timeout`
         seconds; raises IndexBusy. `apply` and `rebuild` write only inside it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write(self, session: Session, pairs: list[tuple[str, E.Entry | None]]) -> None:
         """Put these entries in the index (None: remove the key)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write_all(self, session: Session, batches: Iterator[list[E.Entry]]) -> None:
         """Replace the whole index by these entries; readers see the old index until the
         new one is complete."""
-        raise NotImplementedError
 
+    @abstractmethod
     def run(self, spec: Spec, words: Iterable[str] = ()) -> Found:
         """Run a query; `words` are the searched words, for highlighting."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keys(self) -> Iterator[str]:
         """Every entry key in the index (for checks and tests)."""
-        raise NotImplementedError
 
     def apply(self, session: Session, targets: list[tuple[str, int]]) -> int:
         """Bring the entries of these outbox targets up to date, reading them from
