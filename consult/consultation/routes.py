@@ -175,6 +175,22 @@ def _visible_comment(comment_id: int) -> Comment:
     return c
 
 
+def _acting_on(comment_id: int, action: str, form_class, invalid: str, *args):
+    """(comment, submitted form) for an action on a comment: the comment must be visible,
+    the policy must allow `action`, and the form must validate (else 400 with `invalid`)."""
+    c = _visible_comment(comment_id)
+    policy.require(current_user, action, c)
+    form = form_class(*args)
+    if not form.validate_on_submit():
+        raise ConsultError(invalid)
+    return c, form
+
+
+def _own_organisation(organisation_id: int | None):
+    """The signed-in user's organisation with this id, or None."""
+    return next((o for o in current_user.organisations if o.id == organisation_id), None)
+
+
 @bp.get("/comments/<int:comment_id>")
 def comment(comment_id: int):
     c = db.session.scalars(
@@ -464,11 +480,7 @@ def edit_comment(comment_id: int):
 @bp.post("/comments/<int:comment_id>/withdraw")
 @login_required
 def withdraw_comment(comment_id: int):
-    c = _visible_comment(comment_id)
-    policy.require(current_user, "comment.withdraw", c)
-    form = WithdrawForm()
-    if not form.validate_on_submit():
-        raise ConsultError("The reason is too long.")
+    c, form = _acting_on(comment_id, "comment.withdraw", WithdrawForm, "The reason is too long.")
     services.withdraw_comment(c, by=current_actor(), reason=form.reason.data)
     db.session.commit()
     flash(f"Comment {c.tracking} is withdrawn. It stays on the record, marked withdrawn.")
@@ -478,12 +490,14 @@ def withdraw_comment(comment_id: int):
 @bp.post("/comments/<int:comment_id>/cosign")
 @login_required
 def cosign(comment_id: int):
-    c = _visible_comment(comment_id)
-    policy.require(current_user, "comment.cosign", c)
-    form = CosignForm(current_user.organisations)
-    if not form.validate_on_submit():
-        raise ConsultError("Choose one of your organisations to co-sign for.")
-    org = next(o for o in current_user.organisations if o.id == form.organisation.data)
+    c, form = _acting_on(
+        comment_id,
+        "comment.cosign",
+        CosignForm,
+        "Choose one of your organisations to co-sign for.",
+        current_user.organisations,
+    )
+    org = _own_organisation(form.organisation.data)
     services.cosign(c, org, by=current_actor())
     db.session.commit()
     flash(f"{org.name} now supports comment {c.tracking}.")
@@ -494,14 +508,12 @@ def cosign(comment_id: int):
 @login_required
 @posting_limit
 def reply(comment_id: int):
-    c = _visible_comment(comment_id)
-    policy.require(current_user, "comment.reply", c)
-    form = ReplyForm()
-    if not form.validate_on_submit():
-        raise ConsultError("Write the reply (at most 5,000 characters).")
+    c, form = _acting_on(
+        comment_id, "comment.reply", ReplyForm, "Write the reply (at most 5,000 characters)."
+    )
     org = None
     if form.organisation.data:
-        org = next((o for o in current_user.organisations if o.id == form.organisation.data), None)
+        org = _own_organisation(form.organisation.data)
         if org is None:
             raise NotAllowed("You can only reply for an organisation you belong to.")
     r = services.post_reply(c, body=form.body.data, by=current_actor(), organisation=org)
@@ -514,11 +526,9 @@ def reply(comment_id: int):
 @login_required
 @posting_limit
 def flag(comment_id: int):
-    c = _visible_comment(comment_id)
-    policy.require(current_user, "comment.flag", c)
-    form = FlagForm()
-    if not form.validate_on_submit():
-        raise ConsultError("Say why the moderators should look at it.")
+    c, form = _acting_on(
+        comment_id, "comment.flag", FlagForm, "Say why the moderators should look at it."
+    )
     services.flag(
         c, reason=form.reason.data, by=current_actor(), reply=services.get_reply(c, form.reply.data)
     )
@@ -530,11 +540,9 @@ def flag(comment_id: int):
 @bp.post("/comments/<int:comment_id>/moderate")
 @login_required
 def moderate(comment_id: int):
-    c = _visible_comment(comment_id)
-    policy.require(current_user, "comment.moderate", c)
-    form = ModerateForm()
-    if not form.validate_on_submit():
-        raise ConsultError("Choose an action and give its public reason.")
+    c, form = _acting_on(
+        comment_id, "comment.moderate", ModerateForm, "Choose an action and give its public reason."
+    )
     m = services.moderate(
         c,
         action=form.action.data,
