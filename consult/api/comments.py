@@ -27,9 +27,15 @@ from consult.extensions import db, limiter
 EDIT_FIELDS = {"body", "suggested_text", "quote"}
 
 
-def _body(allowed: set[str], *, ints: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The JSON object sent; no body is an empty object (withdraw and co-sign need nothing)."""
-    return _json_body(allowed, ints=ints, empty_ok=True)
+def _acting(
+    comment_id: int, action: str, allowed: set[str], ints: frozenset[str] = frozenset()
+) -> tuple[User, Comment, dict[str, Any]]:
+    """(the signed-in user, the comment, the JSON sent) for an action the policy must
+    allow; no body at all is an empty object (withdraw and co-sign need nothing)."""
+    user = _signed_in_actor()
+    c = _comment(comment_id, user)
+    policy.require(user, action, c)
+    return user, c, _json_body(allowed, ints=ints, empty_ok=True)
 
 
 def _comment(comment_id: int, user: User | None) -> Comment:
@@ -66,10 +72,7 @@ def _comment_json(c: Comment, status: int = 200) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def edit_comment(comment_id: int) -> ResponseReturnValue:
     """A new text; fields left out keep their current value. The earlier texts stay."""
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.edit", c)
-    data = _body(EDIT_FIELDS)
+    user, c, data = _acting(comment_id, "comment.edit", EDIT_FIELDS)
     if not data:
         raise ConsultError(
             f"Send at least one of: {', '.join(sorted(EDIT_FIELDS))}.", code="nothing_to_change"
@@ -101,10 +104,7 @@ def comment_revisions(comment_id: int) -> ResponseReturnValue:
 @bp.post("/comments/<int:comment_id>/withdraw")
 @limiter.limit(POST_LIMIT)
 def withdraw_comment(comment_id: int) -> ResponseReturnValue:
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.withdraw", c)
-    data = _body({"reason"})
+    user, c, data = _acting(comment_id, "comment.withdraw", {"reason"})
     consultation.withdraw_comment(c, by=user, reason=data.get("reason"))
     db.session.commit()
     return _comment_json(c)
@@ -114,10 +114,7 @@ def withdraw_comment(comment_id: int) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def cosign_comment(comment_id: int) -> ResponseReturnValue:
     """Add the support of one of the user's organisations ('organisation': its slug)."""
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.cosign", c)
-    data = _body({"organisation"})
+    user, c, data = _acting(comment_id, "comment.cosign", {"organisation"})
     org = _own_organisation(user, data.get("organisation"), "co-sign")
     consultation.cosign(c, org, by=user)
     db.session.commit()
@@ -134,10 +131,7 @@ def comment_replies(comment_id: int) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def post_reply(comment_id: int) -> ResponseReturnValue:
     """A reply in the thread; a CSO member names the organisation when they have several."""
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.reply", c)
-    data = _body({"body", "organisation"})
+    user, c, data = _acting(comment_id, "comment.reply", {"body", "organisation"})
     org = None
     if user.role == "cso":
         org = _own_organisation(user, data.get("organisation"), "reply")
@@ -153,10 +147,9 @@ def post_reply(comment_id: int) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def flag_comment(comment_id: int) -> ResponseReturnValue:
     """Ask the moderators to look at the comment, or at one of its replies ('reply': id)."""
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.flag", c)
-    data = _body({"reason", "reply"}, ints=frozenset({"reply"}))
+    user, c, data = _acting(
+        comment_id, "comment.flag", {"reason", "reply"}, ints=frozenset({"reply"})
+    )
     f = consultation.flag(
         c,
         reason=data.get("reason"),
@@ -175,10 +168,9 @@ def flag_comment(comment_id: int) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def moderate_comment(comment_id: int) -> ResponseReturnValue:
     """Moderators: {"action": "hide" | "restore", "reason": public reason, "reply": id?}."""
-    user = _signed_in_actor()
-    c = _comment(comment_id, user)
-    policy.require(user, "comment.moderate", c)
-    data = _body({"action", "reason", "reply"}, ints=frozenset({"reply"}))
+    user, c, data = _acting(
+        comment_id, "comment.moderate", {"action", "reason", "reply"}, ints=frozenset({"reply"})
+    )
     reply = consultation.get_reply(c, data.get("reply"))
     consultation.moderate(
         c, action=data.get("action") or "", reason=data.get("reason"), by=user, reply=reply
