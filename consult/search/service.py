@@ -12,15 +12,17 @@ search as filtered, so a count is what the user gets by adding that filter.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from consult.accounts import policy
 from consult.accounts.models import ORG_KINDS, Organisation
@@ -128,6 +130,20 @@ def _read(params: SearchParams) -> Q.Parsed:
     return parsed
 
 
+class _OrgRow(NamedTuple):
+    id: int
+    slug: str
+    acronym: str | None
+    name: str
+    kind: str
+    countries: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def _codes(countries_json: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(countries_json)) if countries_json else ()
+
+
 class _Orgs:
     """Organisations (id, slug, acronym, name, kind, countries), loaded when a filter or
     a facet needs them: plain rows, so that hundreds of them cost little."""
@@ -138,7 +154,10 @@ class _Orgs:
 
     def _load(self, ids: Iterable[int] | None = None) -> None:
         o = Organisation.__table__.c
-        query = select(o.id, o.slug, o.acronym, o.name, o.kind, o.countries)
+        # The countries as their JSON text, decoded once per distinct value (a few dozen
+        # lists for hundreds of organisations).
+        countries = cast(o.countries, Text).label("countries_json")
+        query = select(o.id, o.slug, o.acronym, o.name, o.kind, countries)
         if ids is not None:
             missing = sorted(set(ids) - self.rows.keys())
             if not missing or self._all:
@@ -146,7 +165,10 @@ class _Orgs:
             query = query.where(o.id.in_(missing))
         elif self._all:
             return
-        self.rows.update((r.id, r) for r in db.session.execute(query))
+        self.rows.update(
+            (r.id, _OrgRow(r.id, r.slug, r.acronym, r.name, r.kind, _codes(r.countries_json)))
+            for r in db.session.execute(query)
+        )
         self._all = self._all or ids is None
 
     def matching(self, name: str, value: str) -> set[int]:
@@ -214,16 +236,21 @@ def _resolve(parsed: Q.Parsed, spec: Spec, notes: list[str]) -> _Orgs:
 
 def _visible_versions(user) -> tuple[set[int], dict[int, int]]:
     """(drafts the user may see, {document id: latest version id the user may see})."""
+    v = Version.__table__.c
+    rows = db.session.execute(select(v.id, v.document_id, v.number, v.state)).all()
+    draft_ids = [r.id for r in rows if r.state == "draft"]
     drafts: set[int] = set()
+    if draft_ids:  # the policy decides on the objects; only drafts need them
+        objects = db.session.scalars(
+            select(Version).where(Version.id.in_(draft_ids)).options(selectinload(Version.document))
+        )
+        drafts = {d.id for d in objects if policy.can(user, "version.view", d)}
     latest: dict[int, tuple[int, int]] = {}
-    versions = db.session.scalars(select(Version).options(selectinload(Version.document)))
-    for v in versions:
-        if v.state == "draft":
-            if not policy.can(user, "version.view", v):
-                continue
-            drafts.add(v.id)
-        if v.document_id not in latest or latest[v.document_id][0] < v.number:
-            latest[v.document_id] = (v.number, v.id)
+    for r in rows:
+        if r.state == "draft" and r.id not in drafts:
+            continue
+        if r.document_id not in latest or latest[r.document_id][0] < r.number:
+            latest[r.document_id] = (r.number, r.id)
     return drafts, {d: vid for d, (_, vid) in latest.items()}
 
 
@@ -295,7 +322,7 @@ def _describe(found, draft_versions: set[int]) -> list[Hit]:
             for p in db.session.scalars(
                 select(Paragraph)
                 .where(Paragraph.id.in_(ids["paragraph"]))
-                .options(selectinload(Paragraph.version).selectinload(Version.document))
+                .options(joinedload(Paragraph.version).joinedload(Version.document))
             )
         }
     if ids.get("comment"):
@@ -305,10 +332,11 @@ def _describe(found, draft_versions: set[int]) -> list[Hit]:
                 select(Comment)
                 .where(Comment.id.in_(ids["comment"]))
                 .options(
-                    selectinload(Comment.organisation),
+                    joinedload(Comment.organisation),
+                    joinedload(Comment.paragraph),
+                    joinedload(Comment.version).joinedload(Version.document),
+                    selectinload(Comment.moderation),
                     selectinload(Comment.responses),
-                    selectinload(Comment.paragraph),
-                    selectinload(Comment.version).selectinload(Version.document),
                 )
             )
         }

@@ -20,31 +20,31 @@ faster than postings with positions. Filters are ID fields with columns.
 
 Reading. Whoosh's matchers step through postings one Python call at a time,
 which is slow for words found in tens of thousands of entries; so a search reads
-the postings of its words block by block (sets of document numbers), applies
-the filters and visibility on column arrays (read once per segment and cached:
-segments never change), counts facets with Counter, and ranks the candidates
-with Whoosh's BM25F formula and statistics. The searcher is kept open per
-thread until the next commit. Snippets are cut around the first matches.
+the postings of its words block by block into numpy arrays (postings are written
+in blocks of 1,024 rather than Whoosh's 128, for fewer reads), keeps a mask over
+every document, applies the words, filters and visibility to it as vectorised
+operations on column arrays (read once per segment and cached: segments never
+change), counts facets with bincount, and ranks the candidates with Whoosh's
+BM25F formula and statistics. The searcher is kept open per thread until the
+next commit. Snippets are cut around the first matches.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import re
-import sys
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from html import escape
 
+import numpy as np
 from sqlalchemy.orm import Session
 from whoosh import columns, index, scoring, writing
 from whoosh.analysis import STOP_WORDS, SpaceSeparatedTokenizer
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
@@ -53,7 +53,7 @@ from whoosh.util.filelock import FileLock, try_for
 from consult.search import entries as E
 from consult.search.base import Backend, IndexBusy
 from consult.search.query import Item, Term
-from consult.search.results import RAW_FACETS, Found, FoundHit, Spec
+from consult.search.results import EXACT_LIMIT, RAW_FACETS, Found, FoundHit, Spec
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ COMPOUND = False
 INDEX_NAME = "consult1"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
+#: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
+#: its size, and we never skip blocks (readers accept any block size).
+CODEC = W3Codec(blocklimit=1024)
 
 
 class _Key(ID):
@@ -97,8 +100,9 @@ SCHEMA = Schema(
     quote=STORED(),
     response=STORED(),
 )
-#: Columns read into memory (per segment, once) for filters, facets and sorting by date.
-COLUMNS = (*RAW_FACETS, "version_id", "draft", "visible", "ts")
+#: Text columns read into memory (per segment, once) for filters and facets; beside them
+#: the time ("ts", for sorting by date) and the length of `words` (for ranking).
+TEXT_COLUMNS = (*RAW_FACETS, "version_id", "draft", "visible")
 PARTS = ("body", "suggested", "quote", "response", "title")
 SNIPPET = 240  # characters of a snippet
 
@@ -198,47 +202,112 @@ def plain(text: str, size: int = SNIPPET) -> str:
 
 # --- reading postings and columns fast ------------------------------------------------------
 
-# Per-segment column arrays: {(index path, segment id): {field: values by docnum}}.
-_columns_cache: dict[tuple[str, str], dict[str, list]] = {}
+# Per-segment columns, read once (segments never change): {(index path, segment id): _Columns}.
+_columns_cache: dict[tuple[str, str], _Columns] = {}
 _cache_lock = threading.Lock()
 _searchers = threading.local()  # per thread: {index path: (TOC identity, searcher)}
 
 
-def _segment_columns(path: str, reader) -> dict[str, list]:
+class _Columns:
+    """Column values of a run of documents as arrays: each text column as codes into its
+    list of values (so that a filter is one vectorised comparison and a facet one
+    bincount), the timestamps, and the length of the `words` field."""
+
+    def __init__(self, values: dict[str, list], codes: dict[str, np.ndarray], ts, lengths):
+        self.values = values  # column → [value of code 0, value of code 1, …]
+        self.codes = codes  # column → code of each document
+        self.ts = ts
+        self.lengths = lengths
+        self._code_of = {f: {v: i for i, v in enumerate(vs)} for f, vs in values.items()}
+
+    @classmethod
+    def of_segment(cls, reader) -> _Columns:
+        n = reader.doc_count_all()
+        values, codes = {}, {}
+        for f in TEXT_COLUMNS:
+            seen: dict = {}
+            codes[f] = np.fromiter(
+                (seen.setdefault(v, len(seen)) for v in reader.column_reader(f)),
+                dtype=np.int32,
+                count=n,
+            )
+            values[f] = list(seen)
+        ts = np.fromiter(reader.column_reader("ts"), dtype=np.int64, count=n)
+        lengths = np.fromiter(
+            (reader.doc_field_length(d, "words") for d in range(n)), dtype=np.float64, count=n
+        )
+        return cls(values, codes, ts, lengths)
+
+    @classmethod
+    def merged(cls, parts: list[_Columns]) -> _Columns:
+        """The columns of several segments end to end, with codes made common."""
+        if len(parts) == 1:
+            return parts[0]
+        values, codes = {}, {}
+        for f in TEXT_COLUMNS:
+            common: dict = {}
+            for part in parts:
+                for v in part.values[f]:
+                    common.setdefault(v, len(common))
+            values[f] = list(common)
+            codes[f] = np.concatenate(
+                [
+                    np.array([common[v] for v in part.values[f]], dtype=np.int32)[part.codes[f]]
+                    for part in parts
+                ]
+            )
+        ts = np.concatenate([p.ts for p in parts])
+        return cls(values, codes, ts, np.concatenate([p.lengths for p in parts]))
+
+    def isin(self, column: str, values: Iterable) -> np.ndarray:
+        """A mask of the documents whose `column` holds one of `values`."""
+        wanted = [self._code_of[column][v] for v in values if v in self._code_of[column]]
+        return np.isin(self.codes[column], wanted)
+
+    def counts(self, column: str, docs: np.ndarray) -> dict:
+        """{value: number of `docs` with it}, without empty values."""
+        found = np.bincount(self.codes[column][docs], minlength=len(self.values[column]))
+        names = self.values[column]
+        return {
+            names[i]: int(found[i]) for i in np.flatnonzero(found) if names[i] not in ("", None)
+        }
+
+
+def _segment_columns(path: str, reader) -> _Columns:
     key = (path, reader.segment().segment_id())
     cols = _columns_cache.get(key)
     if cols is None:
-        # Interned, so that a million rows of "comment" are one string.
-        cols = {
-            f: [sys.intern(v) if isinstance(v, str) else v for v in reader.column_reader(f)]
-            for f in COLUMNS
-        }
-        cols["_length"] = [
-            reader.doc_field_length(d, "words") for d in range(reader.doc_count_all())
-        ]
+        cols = _Columns.of_segment(reader)
         with _cache_lock:
             _columns_cache[key] = cols
     return cols
 
 
-def _postings(matcher) -> tuple[list[int], list[float]]:
-    """(document numbers, term frequencies) of a term's postings, a block at a time
-    through the W3 codec's block arrays (the generic matcher calls otherwise)."""
-    ids: list[int] = []
-    weights: list[float] = []
-    if isinstance(matcher, W3LeafMatcher):
+def _postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, term frequencies) of a term's postings as arrays, read a block
+    at a time from the W3 codec's block data (the generic matcher calls otherwise)."""
+    if not isinstance(matcher, W3LeafMatcher):
+        ids, weights = [], []
         while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            matcher._next_block()
-        return ids, weights
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+    id_blocks, weight_blocks = [], []
     while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return ids, weights
+        if matcher._data is None:
+            matcher._read_data()
+        # A block holds (ids as deltas, weights: a tuple, one float for all, or None for 1.0).
+        deltas, weights = matcher._data[0], matcher._data[1]
+        id_blocks.append(np.cumsum(np.array(deltas, dtype=np.int64)))
+        if isinstance(weights, tuple | list):
+            weight_blocks.append(np.array(weights, dtype=np.float64))
+        else:
+            weight_blocks.append(np.full(len(deltas), 1.0 if weights is None else weights))
+        matcher._next_block()
+    if not id_blocks:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(id_blocks), np.concatenate(weight_blocks)
 
 
 def _toc_identity(path: str) -> tuple | None:
@@ -259,7 +328,7 @@ def _toc_identity(path: str) -> tuple | None:
 class WhooshBackend(Backend):
     name = "whoosh"
 
-    def __init__(self, path: str, limit: int = 10_000):
+    def __init__(self, path: str, limit: int = EXACT_LIMIT):
         self.path = path
         #: Searches with more matches than this facet and rank only the `limit` newest
         #: (oldest, when sorting by oldest), as the PostgreSQL backend does: ranking and
@@ -289,7 +358,7 @@ class WhooshBackend(Backend):
     def write(self, session: Session, pairs: list[tuple[str, E.Entry | None]]) -> None:
         ix = self._open_for_writing()
         # We hold exclusive(); Whoosh's own lock is free unless something bypasses ours.
-        writer = ix.writer(timeout=1.0, compound=COMPOUND)
+        writer = ix.writer(timeout=1.0, compound=COMPOUND, codec=CODEC)
         try:
             for key, entry in pairs:
                 if entry is None:
@@ -303,7 +372,7 @@ class WhooshBackend(Backend):
 
     def write_all(self, session: Session, batches: Iterator[list[E.Entry]]) -> None:
         ix = self._open_for_writing()
-        writer = ix.writer(timeout=1.0, limitmb=256, compound=COMPOUND)
+        writer = ix.writer(timeout=1.0, limitmb=256, compound=COMPOUND, codec=CODEC)
         try:
             for batch in batches:
                 for entry in batch:
@@ -336,33 +405,37 @@ class WhooshBackend(Backend):
         cache[self.path] = (identity, searcher)
         return searcher
 
-    def _columns(self, searcher) -> dict[str, list]:
-        """Column values of every document of the searcher (all segments), by field;
-        kept on the searcher, which lives as long as its commit."""
+    def _columns(self, searcher) -> _Columns:
+        """Columns of every document of the searcher (all segments), kept on the searcher,
+        which lives as long as its commit."""
         merged = getattr(searcher, "_consult_columns", None)
         if merged is not None:
             return merged
         leaves = list(searcher.reader().leaf_readers())
         live = {(self.path, reader.segment().segment_id()) for reader, _ in leaves}
-        if len(leaves) == 1:
-            merged = _segment_columns(self.path, leaves[0][0])
-        else:
-            merged = {f: [] for f in (*COLUMNS, "_length")}
-            for reader, _offset in leaves:
-                for f, values in _segment_columns(self.path, reader).items():
-                    merged[f].extend(values)
+        merged = _Columns.merged([_segment_columns(self.path, reader) for reader, _ in leaves])
         with _cache_lock:
             for stale in [k for k in _columns_cache if k[0] == self.path and k not in live]:
                 del _columns_cache[stale]
         searcher._consult_columns = merged
         return merged
 
-    def _term(self, searcher, term: str, memo: dict) -> tuple[list[int], list[float]]:
-        """Postings of a term of `words` in the whole index (deleted documents included:
-        they are never among the candidates)."""
+    def _alive(self, searcher) -> np.ndarray:
+        """A mask of the documents not deleted in the searcher's commit (kept on it)."""
+        alive = getattr(searcher, "_consult_alive", None)
+        if alive is None:
+            alive = np.ones(searcher.doc_count_all(), dtype=bool)
+            for reader, offset in searcher.reader().leaf_readers():
+                if reader.has_deletions():
+                    alive[[d + offset for d in reader.deleted_docs_set]] = False
+            searcher._consult_alive = alive
+        return alive
+
+    def _term(self, searcher, term: str, memo: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Postings of a term of `words` in the whole index, in document order (deleted
+        documents included: the candidates leave them out)."""
         if term not in memo:
-            ids: list[int] = []
-            weights: list[float] = []
+            ids, weights = [], []
             for reader, offset in searcher.reader().leaf_readers():
                 if ("words", term) not in reader:
                     continue
@@ -370,82 +443,88 @@ class WhooshBackend(Backend):
                 if isinstance(matcher, FilterMatcher):  # it hides deleted documents
                     matcher = matcher.child
                 seg_ids, seg_weights = _postings(matcher)
-                ids.extend(seg_ids if not offset else [d + offset for d in seg_ids])
-                weights.extend(seg_weights)
-            memo[term] = (ids, weights)
+                ids.append(seg_ids + offset)
+                weights.append(seg_weights)
+            memo[term] = (
+                (np.concatenate(ids), np.concatenate(weights))
+                if ids
+                else (np.empty(0, dtype=np.int64), np.empty(0))
+            )
         return memo[term]
 
-    def _matching(self, searcher, terms: list[str], memo: dict) -> set[int]:
-        docs: set[int] | None = None
+    def _matching(self, searcher, terms: list[str], memo: dict) -> np.ndarray:
+        """The documents holding every one of `terms` (sorted document numbers)."""
+        docs: np.ndarray | None = None
         for term in sorted(terms, key=lambda t: searcher.doc_frequency("words", t)):
-            found = set(self._term(searcher, term, memo)[0])
-            docs = found if docs is None else docs & found
-        return docs or set()
+            found = self._term(searcher, term, memo)[0]
+            docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
+            if not len(docs):
+                break
+        return docs if docs is not None else np.empty(0, dtype=np.int64)
 
-    def _live(self, searcher) -> set[int]:
-        out: set[int] = set()
-        for reader, offset in searcher.reader().leaf_readers():
-            docs = set(range(offset, offset + reader.doc_count_all()))
-            if reader.has_deletions():
-                docs -= {d + offset for d in reader.deleted_docs_set}
-            out |= docs
-        return out
-
-    def _candidates(self, s, spec: Spec, groups: list[list[list[str]]], memo: dict) -> list[int]:
-        """The document numbers of the search: words as posting sets, then every filter
-        and visibility rule on the column arrays of the candidates."""
-        cand = self._live(s)
+    def _candidates(self, s, spec: Spec, groups: list[list[list[str]]], memo: dict) -> np.ndarray:
+        """The document numbers of the search (sorted): a mask over every document, and
+        each group of words, exclusion, filter and visibility rule applied to it."""
+        cols = self._columns(s)
+        mask = self._alive(s).copy()
         for group in groups:
-            docs: set[int] = set()
+            found = np.zeros(len(mask), dtype=bool)
             for terms in group:
-                docs |= self._matching(s, terms, memo)
-            cand &= docs
-            if not cand:
-                return []
+                found[self._matching(s, terms, memo)] = True
+            mask &= found
         for item in spec.excluded:
             terms = _required(item)
             if terms:
-                cand -= self._matching(s, terms, memo)
-        cols = self._columns(s)
-        docs = list(cand)
+                mask[self._matching(s, terms, memo)] = False
         for name, values in spec.filters.items():
-            col, allowed = cols[name], {str(v) for v in values}
-            docs = [d for d in docs if col[d] in allowed]
+            mask &= cols.isin(name, {str(v) for v in values})
         for name, values in spec.exclude.items():
-            col, refused = cols[name], {str(v) for v in values}
-            docs = [d for d in docs if col[d] not in refused]
-        ts = cols["ts"]
+            mask &= ~cols.isin(name, {str(v) for v in values})
         if spec.date_from:
-            start = E.Entry("x", 0, spec.date_from).timestamp
-            docs = [d for d in docs if ts[d] >= start]
+            mask &= cols.ts >= E.Entry("x", 0, spec.date_from).timestamp
         if spec.date_to:
-            end = E.Entry("x", 0, spec.date_to).timestamp
-            docs = [d for d in docs if ts[d] < end]
-        types, versions = cols["type"], cols["version_id"]
+            mask &= cols.ts < E.Entry("x", 0, spec.date_to).timestamp
         if spec.versions is not None:
-            latest = {str(v) for v in spec.versions}
-            unversioned = ("organisation", "document")
-            docs = [d for d in docs if types[d] in unversioned or versions[d] in latest]
-        visible, draft = cols["visible"], cols["draft"]
-        drafts = {str(v) for v in spec.draft_versions}
-        return [d for d in docs if visible[d] != "0" and (draft[d] != "1" or versions[d] in drafts)]
+            mask &= cols.isin("type", ("organisation", "document")) | cols.isin(
+                "version_id", {str(v) for v in spec.versions}
+            )
+        mask &= ~cols.isin("visible", ("0",))
+        mask &= ~cols.isin("draft", ("1",)) | cols.isin(
+            "version_id", {str(v) for v in spec.draft_versions}
+        )
+        return np.flatnonzero(mask)
 
-    def _rank(self, s, stems: set[str], docs: list[int], memo: dict, limit: int):
-        """The best `limit` candidates by BM25F (Whoosh's formula and statistics), summed
-        over the searched words, computed for the candidates only."""
-        candidates = set(docs)
-        lengths = self._columns(s)["_length"]
-        avgfl = s.avg_field_length("words") or 1
-        bm25, b, k1 = scoring.bm25, scoring.BM25F().B, scoring.BM25F().K1
-        scores: dict[int, float] = {}
-        get = scores.get
+    def _norms(self, s) -> np.ndarray:
+        """BM25's length normalisation of every document, K1 * (1 - B + B * length /
+        average length): computed once per commit (kept on the searcher)."""
+        norms = getattr(s, "_consult_norms", None)
+        if norms is None:
+            avgfl = s.avg_field_length("words") or 1
+            b, k1 = scoring.BM25F().B, scoring.BM25F().K1
+            norms = k1 * ((1 - b) + b * self._columns(s).lengths / avgfl)
+            s._consult_norms = norms
+        return norms
+
+    def _rank(self, s, stems: set[str], docs: np.ndarray, memo: dict, limit: int):
+        """The best `limit` candidates by BM25F (Whoosh's formula, `scoring.bm25`, and
+        statistics), summed over the searched words, computed for the candidates only;
+        equal scores in document order."""
+        norms = self._norms(s)
+        k = scoring.BM25F().K1 + 1
+        wanted = np.zeros(len(norms), dtype=bool)
+        wanted[docs] = True
+        scores = np.zeros(len(norms))
+        scored = np.zeros(len(norms), dtype=bool)
         for word in sorted(stems):
-            ids, weights = self._term(s, word, memo)
+            ids, tfs = self._term(s, word, memo)
+            keep = wanted[ids]
+            ids, tfs = ids[keep], tfs[keep]
             idf = s.idf("words", word)
-            for d, tf in zip(ids, weights, strict=True):
-                if d in candidates:
-                    scores[d] = get(d, 0.0) + bm25(idf, tf, lengths[d], avgfl, b, k1)
-        return heapq.nlargest(limit, scores.items(), key=lambda x: (x[1], -x[0]))
+            scores[ids] += idf * tfs * k / (tfs + norms[ids])  # a term's ids are distinct
+            scored[ids] = True
+        ranked = np.flatnonzero(scored)
+        best = ranked[np.lexsort((ranked, -scores[ranked]))[:limit]]
+        return [(int(d), float(scores[d])) for d in best]
 
     def run(self, spec: Spec, words: Iterable[str] = ()) -> Found:
         # Each group: its alternatives, each the list of terms it requires.
@@ -462,16 +541,13 @@ class WhooshBackend(Backend):
         docs = self._candidates(s, spec, groups, memo)
         cols = self._columns(s)
         total, exact = len(docs), len(docs) <= self.limit
-        if not exact:  # a sort in C is about twice as fast as heapq here
-            docs = sorted(docs, key=cols["ts"].__getitem__)
-            docs = docs[: self.limit] if spec.sort == "oldest" else docs[-self.limit :]
+        oldest_first = spec.sort == "oldest"
+        if not exact:  # the `limit` newest (oldest), equal times in document order
+            by_time = docs[np.argsort(cols.ts[docs], kind="stable")]
+            docs = np.sort(by_time[: self.limit] if oldest_first else by_time[-self.limit :])
         facets: dict[str, dict] = {}
-        if spec.facets and docs:
-            for name in RAW_FACETS:
-                counts = Counter(map(cols[name].__getitem__, docs))
-                counts.pop("", None)
-                counts.pop(None, None)
-                facets[name] = dict(counts)
+        if spec.facets and len(docs):
+            facets = {name: cols.counts(name, docs) for name in RAW_FACETS}
         stems = {st for w in words for st in analyse(w)}
         end = spec.offset + spec.limit
         top: list[tuple[int, float]] = []
@@ -479,9 +555,9 @@ class WhooshBackend(Backend):
             if spec.sort == "relevance" and groups:
                 top = self._rank(s, stems, docs, memo, end)[spec.offset :]
             else:
-                ts = cols["ts"]
-                pick = heapq.nsmallest if spec.sort == "oldest" else heapq.nlargest
-                top = [(d, 0.0) for d in pick(end, docs, key=ts.__getitem__)[spec.offset :]]
+                ts = cols.ts[docs]
+                order = np.lexsort((docs, ts if oldest_first else -ts))[:end]
+                top = [(int(d), 0.0) for d in docs[order][spec.offset :]]
         hits = [self._hit(s.stored_fields(d), score, stems) for d, score in top]
         return Found(total, hits, facets, exact=exact)
 
