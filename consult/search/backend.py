@@ -15,7 +15,7 @@ from consult.config import ConfigError
 from consult.extensions import db
 from consult.search.base import Backend, IndexBusy
 from consult.search.postgres_backend import PostgresBackend
-from consult.search.results import Hit, Results
+from consult.search.results import EXACT_LIMIT, Hit, Results
 from consult.search.whoosh_backend import WhooshBackend
 
 __all__ = ["Backend", "Hit", "IndexBusy", "PostgresBackend", "Results", "WhooshBackend", "get"]
@@ -26,7 +26,9 @@ BACKENDS = ("whoosh", "postgres")
 def get(app: Flask) -> Backend:
     name = app.config.get("SEARCH_BACKEND", "whoosh")
     if name == "whoosh":
-        return WhooshBackend(app.config["INDEX_DIR"], app.config.get("SEARCH_EXACT_LIMIT", 10_000))
+        return WhooshBackend(
+            app.config["INDEX_DIR"], app.config.get("SEARCH_EXACT_LIMIT", EXACT_LIMIT)
+        )
     if name == "postgres":
         if has_app_context() and current_app._get_current_object() is app:
             engine = db.engine
@@ -38,5 +40,5 @@ def get(app: Flask) -> Backend:
                 "CONSULT_SEARCH_BACKEND=postgres needs a PostgreSQL database "
                 f"(CONSULT_DATABASE_URL), not {engine.dialect.name}; use 'whoosh' instead."
             )
-        return PostgresBackend(engine, app.config.get("SEARCH_EXACT_LIMIT", 10_000))
+        return PostgresBackend(engine, app.config.get("SEARCH_EXACT_LIMIT", EXACT_LIMIT))
     raise ConfigError(f"CONSULT_SEARCH_BACKEND={name!r} is not known; use one of {BACKENDS}.")

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from consult.search import entries as E
 from consult.search.base import Backend, IndexBusy
 from consult.search.query import Item, websearch
-from consult.search.results import RAW_FACETS, Found, FoundHit, Spec
+from consult.search.results import EXACT_LIMIT, RAW_FACETS, Found, FoundHit, Spec
 
 LOCK_KEY = 0x5EA4C4  # the advisory lock of the one index writer
 START, STOP = "\ue000", "\ue001"  # marks from ts_headline, replaced after escaping
@@ -92,6 +92,15 @@ _FACET_COLUMNS = {
 }
 
 
+#: For the transaction of a search: no JIT (compiling costs more than a search), bitmaps
+#: that stay exact, and random reads priced as the cached reads they are, so that the
+#: planner reads (filter, created_at) indexes in order rather than scanning by date.
+_SETTINGS = text(
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
+    "set_config('random_page_cost', '1.1', true)"
+)
+
+
 def _row(e: E.Entry) -> dict:
     return {
         "key": e.key,
@@ -141,7 +150,7 @@ def _tsquery(groups: list[tuple[Item, ...]], excluded: list[Item], params: dict)
 class PostgresBackend(Backend):
     name = "postgres"
 
-    def __init__(self, engine, limit: int = 10_000):
+    def __init__(self, engine, limit: int = EXACT_LIMIT):
         self.engine = engine
         #: Searches with more matches than this count, facet and rank only the `limit`
         #: newest (and estimate the total): counting and ranking hundreds of thousands of
@@ -172,10 +181,27 @@ class PostgresBackend(Backend):
             session.execute(text(_UPSERT), rows)
 
     def write_all(self, session: Session, batches: Iterator[list[E.Entry]]) -> None:
-        # DELETE, not TRUNCATE: readers keep seeing the old entries until the caller commits.
-        session.execute(text("DELETE FROM search.entry"))
+        # The entries are gathered first, then written in the order of their dates, so
+        # that the newest ones (what broad searches read) sit together on disk, as entries
+        # added later do. DELETE, not TRUNCATE: readers keep seeing the old entries until
+        # the caller commits.
+        names = ", ".join(COLUMNS)
+        session.execute(
+            text(
+                f"CREATE TEMPORARY TABLE entry_load ON COMMIT DROP AS "  # noqa: S608 (constant)
+                f"SELECT {names} FROM search.entry WITH NO DATA"
+            )
+        )
+        load = _INSERT.replace("INSERT INTO search.entry", "INSERT INTO entry_load")
         for batch in batches:
-            session.execute(text(_INSERT), [_row(e) for e in batch])
+            session.execute(text(load), [_row(e) for e in batch])
+        session.execute(text("DELETE FROM search.entry"))
+        session.execute(
+            text(
+                f"INSERT INTO search.entry ({names}) "  # noqa: S608 (constant)
+                f"SELECT {names} FROM entry_load ORDER BY created_at, key"
+            )
+        )
         # Fresh statistics, so that the planner knows the new rows at once.
         session.execute(text("ANALYZE search.entry"))
 
@@ -185,14 +211,22 @@ class PostgresBackend(Backend):
         """SQL conditions for the filters. The SQL of this module is assembled only from
         constant fragments (column names, operators); every value is a bound parameter."""
         conds = ["e.visible_to_public"]
-        params["drafts"] = sorted(spec.draft_versions)
-        conds.append("(NOT e.draft OR e.version_id = ANY(CAST(:drafts AS integer[])))")
+        if spec.draft_versions:
+            params["drafts"] = sorted(spec.draft_versions)
+            conds.append("(NOT e.draft OR e.version_id = ANY(CAST(:drafts AS integer[])))")
+        else:
+            conds.append("NOT e.draft")
         for name, values in spec.filters.items():
             if not values:
                 return None
             col, typ = _FILTER_COLUMNS[name]
-            params[f"f_{name}"] = sorted(int(v) if typ == "integer" else str(v) for v in values)
-            conds.append(f"e.{col} = ANY(CAST(:f_{name} AS {typ}[]))")
+            chosen = sorted(int(v) if typ == "integer" else str(v) for v in values)
+            if len(chosen) == 1:  # "=", so that the planner can read (column, created_at) in order
+                params[f"f_{name}"] = chosen[0]
+                conds.append(f"e.{col} = :f_{name}")
+            else:
+                params[f"f_{name}"] = chosen
+                conds.append(f"e.{col} = ANY(CAST(:f_{name} AS {typ}[]))")
         for name, values in spec.exclude.items():
             if values:
                 col, typ = _FILTER_COLUMNS[name]
@@ -216,6 +250,7 @@ class PostgresBackend(Backend):
         params: dict = {}
         positive = _tsquery(spec.groups, [], params)
         with self.engine.connect() as conn:
+            conn.execute(_SETTINGS)
             if spec.groups:
                 empty = "''::tsquery"
                 nodes = conn.execute(text(f"SELECT numnode({positive or empty})"), params).scalar()
@@ -246,14 +281,23 @@ class PostgresBackend(Backend):
         sets = ", ".join(f"({c})" for c in cols)
         nulls = ", ".join("NULL" for _ in cols)
         newest = "e.created_at DESC, e.key" if spec.sort != "oldest" else "e.created_at, e.key"
-        score = "ts_rank_cd(e.tsv, q.tsq)" if ranked else "0.0"
+        # Ranked after the cut to the `limit` newest, so that a broad search ranks only them.
+        score, rank_source = "0.0", "found e"
+        if ranked:
+            score, rank_source = (
+                "ts_rank_cd(e.tsv, q.tsq)",
+                source.replace("search.entry e", "found e"),
+            )
         order = "m.score DESC, m.created_at DESC, m.key" if ranked else newest.replace("e.", "m.")
         sql = (
             f"WITH found AS MATERIALIZED (SELECT e.key, e.doc_type, e.object_id, "  # noqa: S608 (values are bound)
             f"e.document_id, e.version_number, e.comment_kind, e.decision, e.organisation_id, "
-            f"e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, "
-            f"{score} AS score FROM {source} WHERE {where} ORDER BY {newest} LIMIT :cap), "
-            f"m AS (SELECT * FROM found e ORDER BY {newest} LIMIT :bound) "
+            f"e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month"
+            f"{', e.tsv' if ranked else ''} FROM {source} WHERE {where} "
+            f"ORDER BY {newest} LIMIT :cap), "
+            f"m AS (SELECT e.key, e.doc_type, e.object_id, e.document_id, e.version_number, "
+            f"e.comment_kind, e.decision, e.organisation_id, e.created_at, e.month, "
+            f"{score} AS score FROM {rank_source} ORDER BY {newest} LIMIT :bound) "
             f"SELECT GROUPING({', '.join(cols)}) AS g, {', '.join(cols)}, count(*) AS n, "
             f"NULL::json AS page FROM m GROUP BY GROUPING SETS ({sets}) "
             f"UNION ALL SELECT -1, {nulls}, (SELECT count(*) FROM found), "

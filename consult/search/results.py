@@ -14,6 +14,10 @@ from datetime import datetime
 from consult.search.query import Item
 
 #: Facet fields counted by the backends, in index values.
+#: Searches with more matches than this count, facet and rank only this many of the newest
+#: (SEARCH_EXACT_LIMIT); benchmarks/search.py shows why: at a million comments, counting
+#: and ranking a common word's hundred thousand matches takes seconds on either backend.
+EXACT_LIMIT = 2_000
 RAW_FACETS = ("type", "document", "version", "kind", "decision", "organisation", "month")
 
 
