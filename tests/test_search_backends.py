@@ -512,3 +512,31 @@ def test_very_broad_searches_count_and_rank_a_bounded_part(app, world):
     assert sum(counts(res, "type").values()) == 2
     assert not broad.total_exact and len(broad.hits) == 1
     assert run("type:comment").total_exact and run("type:comment").total == 4
+
+
+def test_filters_first_or_words_first_give_the_same_results(world, monkeypatch):
+    """PostgreSQL reads the filtered entries and tests their words when the filters are
+    much narrower than the words (FILTERS_FIRST); either way the answers are the same.
+    On Whoosh the setting does nothing and the answers are the same too."""
+    from consult.search import postgres_backend
+
+    queries = [
+        ("submission org:mcvn", {}),
+        ("submission OR translation", {"kind": "comment"}),
+        ("committee -youth", {"type": "comment"}),
+        ("submission", {"document": "framework", "version": "2"}),
+        ("submission date:2026-02", {}),
+    ]
+
+    def answers():
+        out = []
+        for q, filters in queries:
+            res = run(q, filters=filters)
+            out.append((q, res.total, [(h.doc_type, h.object_id) for h in res.hits]))
+        return out
+
+    monkeypatch.setattr(postgres_backend, "FILTERS_FIRST", 10**9)  # never filters first
+    words_first = answers()
+    monkeypatch.setattr(postgres_backend, "FILTERS_FIRST", 0)  # always
+    assert answers() == words_first
+    assert any(total for _, total, _ in words_first)

@@ -92,6 +92,9 @@ _FACET_COLUMNS = {
 }
 
 
+#: When the filters leave this many times fewer entries than the words match, entries are
+#: found by the filters' indexes and the words tested on them.
+FILTERS_FIRST = 10
 #: For the transaction of a search: no JIT (compiling costs more than a search), bitmaps
 #: that stay exact, and random reads priced as the cached reads they are, so that the
 #: planner reads (filter, created_at) indexes in order rather than scanning by date.
@@ -262,8 +265,16 @@ class PostgresBackend(Backend):
                 return Found(0, [])
             source = "search.entry e"
             if full:
-                source += f", (SELECT {full} AS tsq) q"
-                conds.append("e.tsv @@ q.tsq")
+                words = f"search.entry e, (SELECT {full} AS tsq) q"
+                narrow = spec.filters or spec.date_from or spec.date_to
+                if narrow and self._filters_first(conn, words, " AND ".join(conds), params):
+                    # Read the few filtered entries and test their words, rather than
+                    # building the word index's bitmap of a common word (the planner
+                    # underrates that cost): the words' test, unindexable, is a filter.
+                    conds.append("coalesce(e.tsv @@ q.tsq, false)")
+                else:
+                    conds.append("e.tsv @@ q.tsq")
+                source = words
             where = " AND ".join(conds)
             ranked = bool(full) and spec.sort == "relevance"
             total, facets, page = self._matches(conn, spec, source, where, params, ranked)
@@ -320,6 +331,12 @@ class PostgresBackend(Backend):
                     if value is not None and value != "":
                         out[name][str(value)] = row.n
         return total, out, page
+
+    def _filters_first(self, conn, words: str, filters: str, params: dict) -> bool:
+        """Whether the filters alone leave far fewer entries (planner estimates) than
+        the words match."""
+        by_filters = self._estimate(conn, "search.entry e", filters, params)
+        return by_filters * FILTERS_FIRST < self._estimate(conn, words, "e.tsv @@ q.tsq", params)
 
     def _estimate(self, conn, source: str, where: str, params: dict) -> int:
         """The planner's estimate of the number of matches (counting them all would read
