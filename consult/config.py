@@ -48,6 +48,12 @@ def load(instance_path: str) -> dict:
             "CONSULT_SEARCH_BACKEND=postgres searches inside a PostgreSQL database: set "
             "CONSULT_DATABASE_URL to a postgresql:// URL, or use CONSULT_SEARCH_BACKEND=whoosh."
         )
+    limit = os.environ.get("CONSULT_SEARCH_EXACT_LIMIT", "2000").strip()
+    if not limit.isdigit() or int(limit) < 1:
+        raise ConfigError(
+            f"CONSULT_SEARCH_EXACT_LIMIT={limit!r}: a whole number of matches from 1 "
+            "(searches with more facet and rank only that many of the newest)."
+        )
     mail = _mail_settings(ipath)
     return {
         **mail,
@@ -56,6 +62,7 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SEARCH_BACKEND": backend,
+        "SEARCH_EXACT_LIMIT": int(limit),
         "INDEX_DIR": os.environ.get("CONSULT_INDEX_DIR") or str(ipath / "index"),
         "RATELIMIT_STORAGE_URI": os.environ.get("CONSULT_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -248,6 +248,18 @@ def test_the_search_backend_setting(monkeypatch, tmp_path):
     assert config.load(str(tmp_path))["SEARCH_BACKEND"] == "postgres"
 
 
+def test_the_exact_limit_setting(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONSULT_SEARCH_BACKEND", raising=False)
+    monkeypatch.delenv("CONSULT_SEARCH_EXACT_LIMIT", raising=False)
+    assert config.load(str(tmp_path))["SEARCH_EXACT_LIMIT"] == 2000
+    monkeypatch.setenv("CONSULT_SEARCH_EXACT_LIMIT", "500")
+    assert config.load(str(tmp_path))["SEARCH_EXACT_LIMIT"] == 500
+    for bad in ("0", "many", "-3"):
+        monkeypatch.setenv("CONSULT_SEARCH_EXACT_LIMIT", bad)
+        with pytest.raises(ConfigError, match="a whole number of matches from 1"):
+            config.load(str(tmp_path))
+
+
 def test_the_postgres_backend_refuses_another_database(tmp_path):
     other = create_app(
         {
