@@ -43,6 +43,7 @@ from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from consult.extensions import db  # noqa: E402
 from consult.search import entries, outbox, service  # noqa: E402
 from consult.search import query as Q  # noqa: E402
+from consult.search.postgres_backend import FACET_COLUMNS  # noqa: E402
 from consult.search.query import Term  # noqa: E402
 from consult.search.results import RAW_FACETS, Spec  # noqa: E402
 
@@ -143,14 +144,7 @@ def fts_query(spec: Spec) -> tuple[str | None, str, list]:
     conds, params = ["m.visible = 1"], []
     drafts = ",".join(str(int(v)) for v in spec.draft_versions) or "NULL"
     conds.append(f"(m.draft = 0 OR m.version_id IN ({drafts}))")
-    columns = {
-        "type": "doc_type",
-        "document": "document_id",
-        "version": "version_number",
-        "kind": "comment_kind",
-        "decision": "decision",
-        "organisation": "organisation_id",
-    }
+    columns = FACET_COLUMNS
     for name, values in spec.filters.items():
         conds.append(f"m.{columns[name]} IN ({','.join('?' * len(values)) or 'NULL'})")
         params += sorted(values, key=str)
@@ -177,15 +171,7 @@ def fts_run(con: sqlite3.Connection, spec: Spec) -> int:
         source = "fts JOIN fts_meta m ON m.rowid = fts.rowid"
         where = f"fts MATCH ? AND {where}"
         args = [match, *params]
-    cols = [
-        "doc_type",
-        "document_id",
-        "version_number",
-        "comment_kind",
-        "decision",
-        "organisation_id",
-        "month",
-    ]
+    cols = [FACET_COLUMNS[name] for name in RAW_FACETS]
     rows = con.execute(
         f"SELECT {', '.join('m.' + c for c in cols)} FROM {source} WHERE {where}", args
     ).fetchall()
@@ -205,22 +191,10 @@ def fts_run(con: sqlite3.Connection, spec: Spec) -> int:
 
 
 def resolved(app, q: str) -> tuple[Spec, list[str]]:
-    """The Spec the service gives the backend for `q` (as the public)."""
+    """The Spec the service gives the backend for `q` (as the public), first page."""
     with app.test_request_context():
         parsed = service._read(service.SearchParams(q=q))
-        sort = parsed.sort or ("relevance" if parsed.groups else "date")
-        spec = Spec(
-            groups=parsed.groups,
-            excluded=parsed.excluded,
-            date_from=parsed.date_from,
-            date_to=parsed.date_to,
-            sort=sort,
-            limit=20,
-        )
-        service._resolve(parsed, spec, [])
-        spec.draft_versions, latest = service._visible_versions(None)
-        if parsed.latest:
-            spec.versions = set(latest.values())
+        spec, _ = service.backend_spec(parsed, None, 0, 20)
         db.session.remove()
         return spec, parsed.positive_words()
 

@@ -73,7 +73,7 @@ _UPSERT = (
     + " ON CONFLICT (key) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "key")
 )
-_FILTER_COLUMNS = {
+FILTER_COLUMNS = {
     "type": ("doc_type", "text"),
     "document": ("document_id", "integer"),
     "version": ("version_number", "integer"),
@@ -81,15 +81,7 @@ _FILTER_COLUMNS = {
     "decision": ("decision", "text"),
     "organisation": ("organisation_id", "integer"),
 }
-_FACET_COLUMNS = {
-    "type": "doc_type",
-    "document": "document_id",
-    "version": "version_number",
-    "kind": "comment_kind",
-    "decision": "decision",
-    "organisation": "organisation_id",
-    "month": "month",
-}
+FACET_COLUMNS = {name: column for name, (column, _) in FILTER_COLUMNS.items()} | {"month": "month"}
 
 
 #: When the filters leave this many times fewer entries than the words match, entries are
@@ -222,7 +214,7 @@ class PostgresBackend(Backend):
         for name, values in spec.filters.items():
             if not values:
                 return None
-            col, typ = _FILTER_COLUMNS[name]
+            col, typ = FILTER_COLUMNS[name]
             chosen = sorted(int(v) if typ == "integer" else str(v) for v in values)
             if len(chosen) == 1:  # "=", so that the planner can read (column, created_at) in order
                 params[f"f_{name}"] = chosen[0]
@@ -232,7 +224,7 @@ class PostgresBackend(Backend):
                 conds.append(f"e.{col} = ANY(CAST(:f_{name} AS {typ}[]))")
         for name, values in spec.exclude.items():
             if values:
-                col, typ = _FILTER_COLUMNS[name]
+                col, typ = FILTER_COLUMNS[name]
                 params[f"x_{name}"] = sorted(int(v) if typ == "integer" else str(v) for v in values)
                 conds.append(f"(e.{col} IS NULL OR NOT e.{col} = ANY(CAST(:x_{name} AS {typ}[])))")
         if spec.date_from:
@@ -288,7 +280,7 @@ class PostgresBackend(Backend):
         """(number of matches up to limit + 1, facet counts, the page's rows), in one
         statement over the matches — all of them, or the `limit` newest (oldest, when
         sorting by oldest) when there are more."""
-        cols = [_FACET_COLUMNS[n] for n in RAW_FACETS]
+        cols = [FACET_COLUMNS[n] for n in RAW_FACETS]
         sets = ", ".join(f"({c})" for c in cols)
         nulls = ", ".join("NULL" for _ in cols)
         newest = "e.created_at DESC, e.key" if spec.sort != "oldest" else "e.created_at, e.key"

@@ -254,6 +254,30 @@ def _visible_versions(user) -> tuple[set[int], dict[int, int]]:
     return drafts, {d: vid for d, (_, vid) in latest.items()}
 
 
+def _sort(parsed: Q.Parsed) -> str:
+    sort = parsed.sort or ("relevance" if parsed.has_text else "date")
+    return "date" if sort == "relevance" and not parsed.groups else sort  # nothing to rank by
+
+
+def backend_spec(parsed: Q.Parsed, user, offset: int, limit: int) -> tuple[Spec, _Orgs]:
+    """What the backend is asked for `parsed`: filters by indexed id (names that match
+    nothing become notes on `parsed`), the versions `user` may see, and the page."""
+    spec = Spec(
+        groups=parsed.groups,
+        excluded=parsed.excluded,
+        date_from=parsed.date_from,
+        date_to=parsed.date_to,
+        sort=_sort(parsed),
+        offset=offset,
+        limit=limit,
+    )
+    orgs = _resolve(parsed, spec, parsed.notes)
+    spec.draft_versions, latest = _visible_versions(user)
+    if parsed.latest:
+        spec.versions = set(latest.values())
+    return spec, orgs
+
+
 def search(params: SearchParams, user=None, *, backend=None) -> Results:
     """Search everything `user` may see (None: the public)."""
     be = _backend(backend)
@@ -261,28 +285,12 @@ def search(params: SearchParams, user=None, *, backend=None) -> Results:
     page = max(1, params.page)
     parsed = _read(params)
     notes = parsed.notes
-    sort = parsed.sort or ("relevance" if parsed.has_text else "date")
-    if sort == "relevance" and not parsed.groups:
-        sort = "date"  # nothing to rank by
-    results = Results(params.q, 0, page=page, per_page=per_page, sort=sort)
+    results = Results(params.q, 0, page=page, per_page=per_page, sort=_sort(parsed))
     if not parsed.has_text and not parsed.has_filters:
         results.note = " ".join(notes)
         return results
 
-    spec = Spec(
-        groups=parsed.groups,
-        excluded=parsed.excluded,
-        date_from=parsed.date_from,
-        date_to=parsed.date_to,
-        sort=sort,
-        offset=(page - 1) * per_page,
-        limit=per_page,
-    )
-    orgs = _resolve(parsed, spec, notes)
-    spec.draft_versions, latest = _visible_versions(user)
-    if parsed.latest:
-        spec.versions = set(latest.values())
-
+    spec, orgs = backend_spec(parsed, user, (page - 1) * per_page, per_page)
     found = be.run(spec, parsed.positive_words())
     if found.empty_query:
         notes.append("Your search has only very common words; try more specific ones.")
