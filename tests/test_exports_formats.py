@@ -209,3 +209,42 @@ def test_report_of_a_version_without_comments(data):
     assert report.report_csv(data.v2).decode("utf-8-sig").count("\r\n") == 1
     with zipfile.ZipFile(io.BytesIO(report.report_xlsx(data.v2))):
         pass
+
+
+def test_report_and_open_data_queries_do_not_grow_with_comments(data, count_queries):
+    from consult.consultation import services as cs
+    from consult.exports import opendata
+    from consult.extensions import db
+
+    ilt, seadra = data.orgs
+
+    def post(n: int) -> None:
+        for i in range(n):
+            c = cs.post_comment(
+                version=data.v2,
+                paragraph=data.v2.paragraphs[2],
+                organisation=seadra,
+                kind="comment",
+                body=f"Comment {i}.",
+                by=data.secretariat,
+                channel="email",
+                on_behalf=True,
+            )
+            cs.cosign(c, ilt, by=data.secretariat)
+            cs.moderate(c, action="hide", reason="Off topic.", by=data.secretariat)
+        db.session.commit()
+
+    def counts() -> list[int]:
+        out = []
+        for read in (lambda: report.report_rows(data.v2), lambda: opendata.collect(data.doc)):
+            db.session.expire_all()
+            with count_queries() as statements:
+                read()
+            out.append(len(statements))
+        return out
+
+    post(1)
+    few = counts()
+    post(4)
+    assert counts() == few
+    assert len(report.report_rows(data.v2)) == 5

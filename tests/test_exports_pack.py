@@ -214,3 +214,20 @@ def test_a_draft_is_exported_only_for_the_secretariat(client, login, make_docume
     assert resp.status_code == 200
     d = WordDocument(io.BytesIO(resp.data))
     assert "Draft: not published" in "\n".join(p.text for p in d.sections[0].footer.paragraphs)
+
+
+def test_checking_rows_looks_each_organisation_up_once(
+    make_document, make_user, make_org, count_queries
+):
+    data = build(make_document, make_user, make_org)
+    counts = []
+    for n in (1, 20):
+        rows = [pack.FormRow(i, "ILT", "1.1", "Fine.", "") for i in range(1, n + 1)]
+        db.session.expire_all()
+        with count_queries() as statements:
+            assert pack.check_rows(data.v2, rows)
+        counts.append(len(statements))
+        assert all(
+            r.organisation_name == "Institute for Legislative Transparency (ILT)" for r in rows
+        )
+    assert counts[0] == counts[1]

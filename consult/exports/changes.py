@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from consult.documents.models import Version
 from consult.errors import ConsultError
-from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx, stamp
+from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx
+from consult.exports.resolution import add_block
 from consult.exports.text import checked_markdown
 from consult.extensions import db
 from consult.tracing.diff import diff_html, diff_stats
@@ -148,11 +149,7 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
         p = r.new or r.old
         if not p.number:
             continue
-        if p.is_heading:
-            para = d.add_heading(f"{_label(r)}\t", level=min(max(p.level - 1, 1), 9))
-        else:
-            style = "Numbered List Item" if p.kind == "list_item" else "Numbered Paragraph"
-            para = d.add_paragraph(f"{_label(r)}\t", style=style)
+        para = add_block(d, p, "")  # the words follow as runs and revision marks
         for op, text in r.diff:
             if op == "equal":
                 para.add_run(text)
@@ -161,7 +158,8 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
                     _revision("ins" if op == "insert" else "del", text, rid, when, author)
                 )
                 rid += 1
-        if _note(r):
-            para.add_run(f"  [{_note(r)}]").italic = True
-    add_footer(d, version, stamp(version))
+        note = _note(r)
+        if note:
+            para.add_run(f"  [{note}]").italic = True
+    add_footer(d, version)
     return save_docx(d)

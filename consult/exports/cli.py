@@ -42,7 +42,7 @@ def import_opendata_cmd(file: str):
     with open(file, "rb") as fh:
         doc = import_opendata(fh.read())
     click.echo(
-        f"Imported '{doc.slug}': {len([v for v in doc.versions])} versions. "
+        f"Imported '{doc.slug}': {len(doc.versions)} versions. "
         "Run `flask --app consult reindex` to make it searchable."
     )
 

@@ -111,7 +111,7 @@ def new_docx(version: Version, title: str):
     return d
 
 
-def footer_facts(version: Version, st: Stamp) -> list[str]:
+def footer_facts(st: Stamp) -> list[str]:
     lines = []
     if st.content_hash:
         lines.append(f"Text sha256: {st.content_hash}")
@@ -122,12 +122,13 @@ def footer_facts(version: Version, st: Stamp) -> list[str]:
     return lines
 
 
-def add_footer(d, version: Version, st: Stamp) -> None:
-    """Every page's footer: the document and version, the hashes."""
+def add_footer(d, version: Version) -> None:
+    """Every page's footer: the document and version, the hashes (see `stamp`)."""
+    facts = footer_facts(stamp(version))
     for section in d.sections:
         footer = section.footer
         p = footer.paragraphs[0]
         p.text = f"{version.document.title} — {version.title}"
         p.style = d.styles["Record Facts"]
-        for line in footer_facts(version, st):
+        for line in facts:
             footer.add_paragraph(line, style="Record Facts")

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import Organisation, User
 from consult.consultation.models import (
@@ -241,7 +242,12 @@ def collect(doc: Document) -> dict[str, Any]:
         )
     )
     comments = list(
-        db.session.scalars(select(Comment).where(Comment.version_id.in_(vids)).order_by(Comment.id))
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.version_id.in_(vids))
+            .options(selectinload(Comment.moderation))  # for is_hidden, in one query
+            .order_by(Comment.id)
+        )
     )
     cids = [c.id for c in comments]
     hidden = {c.id for c in comments if c.is_hidden}
@@ -293,22 +299,35 @@ def collect(doc: Document) -> dict[str, Any]:
     }
 
 
+def _cell(v: Any) -> Any:
+    """A CSV cell as README.md describes it: lists as JSON, true/false, empty for None."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list | dict):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
 def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(fields)
     for r in rows:
-        w.writerow(
-            [
-                json.dumps(r[f], ensure_ascii=False)
-                if isinstance(r[f], list | dict)
-                else ("true" if r[f] is True else "false" if r[f] is False else r[f])
-                if r[f] is not None
-                else ""
-                for f in fields
-            ]
-        )
+        w.writerow([_cell(r[f]) for f in fields])
     return buf.getvalue()
+
+
+def _table_schema(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    properties = {f: {"description": d} for f, d in spec["fields"].items()}
+    if name == "document":
+        return {"type": "object", "description": spec["description"], "properties": properties}
+    return {
+        "type": "array",
+        "description": spec["description"],
+        "items": {"type": "object", "required": list(spec["fields"]), "properties": properties},
+    }
 
 
 def json_schema() -> dict[str, Any]:
@@ -319,25 +338,7 @@ def json_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["format", *FILES],
         "properties": {"format": {"const": FORMAT}}
-        | {
-            name: (
-                {"type": "object", "description": spec["description"]}
-                if name == "document"
-                else {"type": "array", "description": spec["description"], "items": {}}
-            )
-            | (
-                {"properties": {f: {"description": d} for f, d in spec["fields"].items()}}
-                if name == "document"
-                else {
-                    "items": {
-                        "type": "object",
-                        "required": list(spec["fields"]),
-                        "properties": {f: {"description": d} for f, d in spec["fields"].items()},
-                    }
-                }
-            )
-            for name, spec in SCHEMA.items()
-        },
+        | {name: _table_schema(name, spec) for name, spec in SCHEMA.items()},
     }
 
 

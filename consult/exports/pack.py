@@ -21,9 +21,9 @@ from sqlalchemy import func, or_, select
 from consult.accounts.models import Organisation, User
 from consult.consultation.models import CHANNELS, Comment
 from consult.consultation.services import checked_text, post_comment
-from consult.documents.models import Version
+from consult.documents.models import Paragraph, Version
 from consult.errors import ConsultError
-from consult.exports.common import add_footer, new_docx, render_pdf, save_docx, stamp
+from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
 from consult.exports.resolution import write_paragraphs
 from consult.extensions import db
 from consult.web import format_dt
@@ -96,7 +96,7 @@ def pack_docx(version: Version) -> bytes:
     for cell, label in zip(t.rows[0].cells, FORM_COLUMNS, strict=True):
         cell.text = label
         cell.paragraphs[0].runs[0].bold = True
-    add_footer(d, version, stamp(version))
+    add_footer(d, version)
     return save_docx(d)
 
 
@@ -110,9 +110,15 @@ class FormRow:
     paragraph: str
     comment: str
     suggested: str
+    # Set by check_rows: what the row was found to mean, stored as is by import_rows.
     errors: list[str] = field(default_factory=list)
-    organisation_name: str = ""
     kind: str = "comment"
+    found_organisation: Organisation | None = None
+    found_paragraph: Paragraph | None = None  # None: the version as a whole
+
+    @property
+    def organisation_name(self) -> str:
+        return self.found_organisation.display_name if self.found_organisation else ""
 
     def as_dict(self) -> dict[str, str | int]:
         return {
@@ -214,29 +220,32 @@ def find_organisation(name: str) -> Organisation | None:
 
 
 def check_rows(version: Version, rows: list[FormRow]) -> bool:
-    """Fill each row's errors; True when every row may be stored."""
+    """Fill each row's errors, and what it refers to; True when every row may be stored."""
     by_number = {p.number: p for p in version.paragraphs if p.number}
+    # One look-up per name: a returned form usually names one organisation on every row.
+    orgs: dict[str, Organisation | None] = {}
     for r in rows:
         r.errors = []
-        org = find_organisation(r.organisation)
+        key = _norm(r.organisation)
+        if key not in orgs:
+            orgs[key] = find_organisation(r.organisation)
+        r.found_organisation = orgs[key]
         if not r.organisation:
             r.errors.append("The organisation is missing.")
-        elif org is None:
+        elif r.found_organisation is None:
             r.errors.append(
                 f"No organisation is called “{r.organisation}”: use its name, acronym or "
                 "short name as registered."
             )
-        else:
-            r.organisation_name = org.display_name
         number = r.paragraph.strip().rstrip(".")
-        p = None
+        r.found_paragraph = None
         if _norm(number) not in WHOLE:
-            p = by_number.get(number)
-            if p is None:
+            r.found_paragraph = by_number.get(number)
+            if r.found_paragraph is None:
                 r.errors.append(f"{version.title} has no paragraph “{r.paragraph}”.")
         r.kind = "suggestion" if r.suggested else "comment"
         try:
-            checked_text(r.kind, p, r.comment, r.suggested or None, None)
+            checked_text(r.kind, r.found_paragraph, r.comment, r.suggested or None, None)
         except ConsultError as e:
             r.errors.append(e.message)
     return not any(r.errors for r in rows)
@@ -260,22 +269,18 @@ def import_rows(
             f"Nothing was stored: {len(bad)} row{'s' if len(bad) != 1 else ''} "
             "need correcting. " + " ".join(f"Row {r.line}: {' '.join(r.errors)}" for r in bad)
         )
-    by_number = {p.number: p for p in version.paragraphs if p.number}
-    out = []
-    for r in rows:
-        number = r.paragraph.strip().rstrip(".")
-        out.append(
-            post_comment(
-                version=version,
-                paragraph=None if _norm(number) in WHOLE else by_number[number],
-                organisation=find_organisation(r.organisation),
-                kind=r.kind,
-                body=r.comment,
-                suggested_text=r.suggested or None,
-                by=by,
-                channel=channel,
-                on_behalf=True,
-                received_at=received_at,
-            )
+    return [
+        post_comment(
+            version=version,
+            paragraph=r.found_paragraph,
+            organisation=r.found_organisation,
+            kind=r.kind,
+            body=r.comment,
+            suggested_text=r.suggested or None,
+            by=by,
+            channel=channel,
+            on_behalf=True,
+            received_at=received_at,
         )
-    return out
+        for r in rows
+    ]

@@ -20,17 +20,12 @@ from sqlalchemy.orm import selectinload
 from consult.accounts.models import ORG_KINDS
 from consult.consultation.models import DECISIONS, KINDS, Comment, Response
 from consult.documents.models import Version
-from consult.documents.services import successors
-from consult.exports.common import add_footer, new_docx, render_pdf, save_docx, stamp
+from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
 from consult.exports.text import checked_markdown
 from consult.extensions import db
-from consult.tracing.uptake import uptake as measure_uptake
+from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, latest_uptake, measure
+from consult.tracing.views import COMMENT_LOADS
 
-UPTAKE_LABELS = {
-    "taken_up": "Taken up",
-    "partly": "Partly taken up",
-    "not_taken_up": "Not taken up",
-}
 HIDDEN = "[Hidden by the moderators: {reason}]"
 COLUMNS = (
     ("paragraph", "Paragraph"),
@@ -67,70 +62,56 @@ class ReportRow:
         return [getattr(self, key) for key, _ in COLUMNS]
 
 
-def is_public(c: Comment) -> bool:
-    """Whether the comment's text may leave the application: not hidden by moderators."""
-    return not getattr(c, "is_hidden", False)
+def _uptake_cell(score: float, label: str) -> str:
+    return f"{UPTAKE_LABELS.get(label, label)} ({score:.2f})"
 
 
-def _uptake_of(c: Comment, stored, next_version: Version | None) -> tuple[str, float | None]:
-    """The measured uptake: the stored measure when there is one, else measured here
-    against the successor paragraphs (found by lineage) in the next published version."""
-    if c.kind != "suggestion" or c.paragraph is None:
-        return "", None
-    if stored is not None:
-        score, label = stored.score, stored.label
-    else:
-        if next_version is None or next_version.state == "draft":
-            return "", None
-        text = c.current
-        succ = [p.text for p in successors(c.paragraph) if p.version_id == next_version.id]
-        try:
-            up = measure_uptake(
-                c.paragraph.text,
-                text.suggested_text or "",
-                succ,
-                quote=text.quote,
-                quote_start=text.quote_start,
-            )
-        except ValueError:
-            up = measure_uptake(c.paragraph.text, text.suggested_text or "", succ)
-        score, label = up.score, up.label
-    return f"{UPTAKE_LABELS.get(label, label)} ({score:.2f})", score
-
-
-def report_rows(version: Version) -> list[ReportRow]:
-    """One row per comment on the version (withdrawn comments left out, hidden ones
-    without their text), ordered by paragraph, then by date."""
-    from consult.tracing.stored import latest_uptake
-
-    comments = [
-        c
-        for c in db.session.scalars(
-            select(Comment)
-            .where(Comment.version_id == version.id)
-            .options(
-                selectinload(Comment.organisation),
-                selectinload(Comment.paragraph),
-                selectinload(Comment.responses),
-                selectinload(Comment.revisions),
-            )
-            .order_by(Comment.created_at, Comment.id)
-        )
-        if not c.withdrawn
-    ]
-    stored = latest_uptake(c.id for c in comments)
+def _uptakes(version: Version, comments: list[Comment]) -> dict[int, tuple[str, float]]:
+    """The measured uptake of each suggestion: the measure stored when the next version
+    was published, else (data from before the measure was stored, or imported) the same
+    measure taken here, from the same inputs, when the next version is public."""
+    suggestions = {c.id for c in comments if c.kind == "suggestion" and c.paragraph_id is not None}
+    out = {
+        cid: (_uptake_cell(u.score, u.label), u.score)
+        for cid, u in latest_uptake(suggestions).items()
+    }
+    missing = suggestions - set(out)
+    if not missing:
+        return out
     next_version = db.session.scalar(
         select(Version).where(
             Version.document_id == version.document_id, Version.number == version.number + 1
         )
     )
+    if next_version is None or next_version.state == "draft":
+        return out
+    for c, inputs in gather_inputs(next_version):
+        if c.id in missing:
+            up = measure(inputs)
+            out[c.id] = (_uptake_cell(up.score, up.label), up.score)
+    return out
+
+
+def report_rows(version: Version) -> list[ReportRow]:
+    """One row per comment on the version (withdrawn comments left out, hidden ones
+    without their text), ordered by paragraph, then by date."""
+    comments = [
+        c
+        for c in db.session.scalars(
+            select(Comment)
+            .where(Comment.version_id == version.id)
+            .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        if not c.withdrawn
+    ]
+    uptakes = _uptakes(version, comments)
     rows = []
     for c in comments:
         text = c.current
         r: Response | None = c.response
-        public = is_public(c)
-        up, score = _uptake_of(c, stored.get(c.id), next_version)
-        reason = c.hidden_by.reason if not public else ""
+        hidden = c.hidden_by
+        up, score = uptakes.get(c.id, ("", None))
         rows.append(
             ReportRow(
                 paragraph=c.paragraph.number if c.paragraph else "",
@@ -140,8 +121,8 @@ def report_rows(version: Version) -> list[ReportRow]:
                 organisation_kind=ORG_KINDS.get(c.organisation.kind, c.organisation.kind),
                 country=", ".join(c.organisation.countries or []),
                 kind=KINDS[c.kind],
-                comment=text.body if public else HIDDEN.format(reason=reason),
-                suggested=(text.suggested_text or "") if public else "",
+                comment=HIDDEN.format(reason=hidden.reason) if hidden else text.body,
+                suggested="" if hidden else (text.suggested_text or ""),
                 decision=r.decision_label if r else "",
                 reason=r.reason if r else "",
                 uptake=up,
@@ -273,7 +254,6 @@ def report_docx(version: Version) -> bytes:
     rows = report_rows(version)
     s = summary(rows)
     doc = version.document
-    st = stamp(version)
     d = new_docx(version, f"Consultation report — {doc.title} — {version.title}")
     sec = d.sections[0]
     sec.orientation = WD_ORIENT.LANDSCAPE
@@ -318,5 +298,5 @@ def report_docx(version: Version) -> bytes:
                 for para in cell.paragraphs:
                     for run in para.runs:
                         run.font.size = Pt(8)
-    add_footer(d, version, st)
+    add_footer(d, version)
     return save_docx(d)

@@ -8,7 +8,7 @@ secretariat can keep editing it in Word.
 from __future__ import annotations
 
 from consult.documents.models import Version
-from consult.exports.common import add_footer, new_docx, render_pdf, save_docx, stamp
+from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
 
 
 def version_pdf(version: Version) -> bytes:
@@ -22,7 +22,6 @@ def version_pdf(version: Version) -> bytes:
 
 def version_docx(version: Version) -> bytes:
     doc = version.document
-    st = stamp(version)
     d = new_docx(version, f"{doc.title} — {version.title}")
     d.add_paragraph(doc.title, style="Title")
     facts = [version.title, version.state_label]
@@ -30,17 +29,21 @@ def version_docx(version: Version) -> bytes:
         facts.append(f"published {version.published_at:%d %B %Y}")
     d.add_paragraph(" · ".join(facts), style="Subtitle")
     write_paragraphs(d, version.paragraphs)
-    add_footer(d, version, st)
+    add_footer(d, version)
     return save_docx(d)
 
 
 def write_paragraphs(d, paragraphs) -> None:
-    """Headings as Word headings ("1 Principles"), other blocks as numbered paragraphs."""
+    """Every numbered block of the text (the title is already on the first lines)."""
     for p in paragraphs:
-        if not p.number:
-            continue  # the title, already on the first lines
-        if p.is_heading:
-            d.add_heading(f"{p.number}\t{p.text}", level=min(max(p.level - 1, 1), 9))
-        else:
-            style = "Numbered List Item" if p.kind == "list_item" else "Numbered Paragraph"
-            d.add_paragraph(f"{p.number}\t{p.text}", style=style)
+        if p.number:
+            add_block(d, p, p.text)
+
+
+def add_block(d, p, text: str):
+    """One block as "number, tab, text": a heading as a Word heading ("1 Principles"),
+    other blocks in the numbered paragraph styles. Returns the Word paragraph."""
+    if p.is_heading:
+        return d.add_heading(f"{p.number}\t{text}", level=min(max(p.level - 1, 1), 9))
+    style = "Numbered List Item" if p.kind == "list_item" else "Numbered Paragraph"
+    return d.add_paragraph(f"{p.number}\t{text}", style=style)

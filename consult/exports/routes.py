@@ -21,7 +21,7 @@ from consult.extensions import db
 bp = Blueprint("exports", __name__)
 
 
-def _download(body: str, mimetype: str, name: str) -> Response:
+def _download(body: str | bytes, mimetype: str, name: str) -> Response:
     resp = Response(body, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
@@ -48,9 +48,7 @@ def download(slug: str, number: int, fmt: str):
     changes since the version before, the consultation report, open data, the pack."""
     _, v = visible_version(slug, number)
     f = get_format(fmt)
-    resp = Response(f.make(v), mimetype=f.mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{formats.filename(v, f)}"'
-    return resp
+    return _download(f.make(v), f.mimetype, formats.filename(v, f))
 
 
 # --------------------------------------------------------------- returned response forms
