@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, func, make_url, select, text
 
 from consult import create_app
+from consult.accounts.services import issue_token
+from consult.consultation import services
 from consult.extensions import db
 from consult.timeutil import utcnow
 
@@ -232,3 +235,66 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             "CI needs Debian's chromium for the browser tests (.ci/run installs it)."
         )
+
+
+# --- plain helpers for the API tests: `from .conftest import bearer, count, ...` -----------
+
+
+def bearer(user) -> dict[str, str]:
+    """Headers that call the API as `user` with a new token."""
+    token = issue_token(user)
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def count(model) -> int:
+    """How many rows `model`'s table holds."""
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def assert_error(resp, status: int, code: str | None = None) -> dict:
+    """The JSON error of an API answer with this status (and code, when given)."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.is_json
+    error = resp.get_json()["error"]
+    assert error["message"]
+    if code is not None:
+        assert error["code"] == code
+    return error
+
+
+def post_comment(version, paragraph, user, **kw):
+    """A comment by `user` for their organisation, stored through the service as the web
+    form would; kind "comment" and a short body unless given."""
+    c = services.post_comment(
+        version=version,
+        paragraph=paragraph,
+        organisation=user.organisation,
+        kind=kw.pop("kind", "comment"),
+        body=kw.pop("body", "Please say how often."),
+        by=user,
+        **kw,
+    )
+    db.session.commit()
+    return c
+
+
+@pytest.fixture
+def count_queries():
+    """count_queries() → a context manager gathering the SQL statements run inside it, to
+    show that what a page or endpoint reads does not grow with what it lists."""
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

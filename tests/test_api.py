@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
 from consult.accounts.models import Membership
-from consult.accounts.services import issue_token
 from consult.consultation import services as cs
 from consult.consultation.models import Comment, Response
 from consult.documents import services as docs
 from consult.extensions import db
 from consult.hashing import sha256
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, assert_error, bearer, count, post_comment
 
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY = 2  # index of "1.1 Parliaments engage civil society openly and in good faith."
@@ -33,59 +30,6 @@ Parliaments engage civil society openly, regularly and in good faith.
 
 Each committee publishes a yearly report.
 """
-
-
-def bearer(user) -> dict[str, str]:
-    token = issue_token(user)
-    db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-def comment_count() -> int:
-    return db.session.scalar(select(func.count(Comment.id)))
-
-
-def response_count() -> int:
-    return db.session.scalar(select(func.count(Response.id)))
-
-
-def assert_error(resp, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.is_json
-    error = resp.get_json()["error"]
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def post_comment(version, paragraph, user, **kw):
-    """A comment stored through the service, as the web form would."""
-    c = cs.post_comment(
-        version=version,
-        paragraph=paragraph,
-        organisation=user.organisation,
-        kind=kw.pop("kind", "comment"),
-        body=kw.pop("body", "Please say how often."),
-        by=user,
-        **kw,
-    )
-    db.session.commit()
-    return c
 
 
 @pytest.fixture
@@ -229,7 +173,7 @@ def test_version_lists_paragraphs_with_comment_counts(client, make_document, mak
 
 
 def test_version_endpoint_query_count_does_not_grow_with_paragraphs(
-    client, make_document, make_user
+    client, make_document, make_user, count_queries
 ):
     member = make_user("cso")
     small = make_document("consultation", slug="small")
@@ -237,15 +181,7 @@ def test_version_endpoint_query_count_does_not_grow_with_paragraphs(
     large = make_document("consultation", slug="large", text=long_text)
     for doc in (small, large):
         for p in doc.latest.paragraphs:
-            cs.post_comment(
-                version=doc.latest,
-                paragraph=p,
-                organisation=member.organisation,
-                kind="comment",
-                body="Noted.",
-                by=member,
-            )
-    db.session.commit()
+            post_comment(doc.latest, p, member, body="Noted.")
     db.session.remove()  # nothing loaded in advance: the request pays for what it reads
 
     counts = []
@@ -387,7 +323,7 @@ def test_post_comment_needs_a_valid_token(client, make_document, make_user, logi
     # A session cookie is not enough: the API takes no CSRF token, so only a bearer token acts.
     login(make_user("cso"))
     assert_error(client.post(url, json=data), 401, "unauthorized")
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 @pytest.mark.parametrize("role", ["secretariat", "admin"])
@@ -398,7 +334,7 @@ def test_post_comment_refused_to_accounts_that_may_not_comment(
     url = f"/api/v1/paragraphs/{doc.latest.paragraphs[0].id}/comments"
     resp = client.post(url, json={"kind": "comment", "body": "Hi"}, headers=bearer(make_user(role)))
     assert "comment: create" in assert_error(resp, 403, "forbidden")["message"]
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 def test_post_comment_on_unknown_or_draft_paragraph_is_404(client, make_document, make_user):
@@ -408,7 +344,7 @@ def test_post_comment_on_unknown_or_draft_paragraph_is_404(client, make_document
     draft = make_document("draft")
     url = f"/api/v1/paragraphs/{draft.latest.paragraphs[0].id}/comments"
     assert_error(client.post(url, json=data, headers=headers), 404, "not_found")
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 def test_post_comment_on_closed_version_is_409(client, make_document, make_user):
@@ -416,7 +352,7 @@ def test_post_comment_on_closed_version_is_409(client, make_document, make_user)
     url = f"/api/v1/paragraphs/{doc.latest.paragraphs[0].id}/comments"
     resp = client.post(url, json={"kind": "comment", "body": "Late"}, headers=bearer(make_user()))
     assert "not open for comments" in assert_error(resp, 409, "conflict")["message"]
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 @pytest.mark.parametrize(
@@ -437,7 +373,7 @@ def test_post_comment_bad_fields_are_400(client, make_document, make_user, data,
     url = f"/api/v1/paragraphs/{doc.latest.paragraphs[OPENLY].id}/comments"
     resp = client.post(url, json=data, headers=bearer(make_user("cso")))
     assert words in assert_error(resp, 400, code)["message"]
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 @pytest.mark.parametrize(
@@ -452,7 +388,7 @@ def test_post_comment_non_json_body_is_400(client, make_document, make_user, pay
     url = f"/api/v1/paragraphs/{doc.latest.paragraphs[0].id}/comments"
     headers = {**bearer(make_user("cso")), "Content-Type": content_type}
     assert_error(client.post(url, data=payload, headers=headers), 400, "invalid_json")
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 def test_member_of_several_organisations_names_one(client, make_document, make_user, make_org):
@@ -470,7 +406,7 @@ def test_member_of_several_organisations_names_one(client, make_document, make_u
     make_org("other-org")
     data = {"kind": "comment", "body": "Hi", "organisation": "other-org"}
     assert_error(client.post(url, json=data, headers=headers), 403, "forbidden")
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
     data["organisation"] = "second-org"
     resp = client.post(url, json=data, headers=headers)
@@ -496,7 +432,7 @@ def test_post_comment_on_the_version_as_a_whole(client, make_document, make_user
         "needs a paragraph"
         in assert_error(client.post(url, json=data, headers=headers), 400)["message"]
     )
-    assert comment_count() == 1
+    assert count(Comment) == 1
 
 
 def test_post_version_comment_refusals(client, make_document, make_user, secretariat):
@@ -525,7 +461,7 @@ def test_post_version_comment_refusals(client, make_document, make_user, secreta
         ),
         403,
     )
-    assert comment_count() == 0
+    assert count(Comment) == 0
 
 
 # --- comments and responses -------------------------------------------------------------------
@@ -621,7 +557,7 @@ def test_respond_refusals_store_nothing(client, make_document, make_user, secret
     assert_error(client.post(url, json={**good, "extra": 1}, headers=sec), 400, "unknown_field")
     assert_error(client.post(url, data="decision=noted", headers=sec), 400, "invalid_json")
     assert_error(client.post("/api/v1/comments/999/response", json=good, headers=sec), 404)
-    assert response_count() == 0
+    assert count(Response) == 0
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -696,4 +632,4 @@ def test_too_large_body_is_a_json_413(client, make_document, make_user, app):
     big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     resp = client.post(url, json={"kind": "comment", "body": big}, headers=bearer(make_user()))
     assert_error(resp, 413)
-    assert comment_count() == 0
+    assert count(Comment) == 0

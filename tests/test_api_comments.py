@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from consult.accounts.models import Membership
-from consult.accounts.services import issue_token
 from consult.consultation import services as cs
 from consult.consultation.models import (
     CommentRevision,
@@ -22,26 +20,9 @@ from consult.consultation.models import (
 from consult.extensions import db
 from consult.timeutil import clock
 
+from .conftest import assert_error, bearer, count, post_comment
+
 OPENLY = 2  # "Parliaments engage civil society openly and in good faith."
-
-
-def bearer(user) -> dict[str, str]:
-    token = issue_token(user)
-    db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def assert_error(resp, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    error = resp.get_json()["error"]
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 @pytest.fixture
@@ -50,17 +31,15 @@ def world(make_document, make_user):
     v = doc.latest
     author = make_user("cso", name="Lan Pham")
     other = make_user("cso", name="Somchai K")
-    c = cs.post_comment(
-        version=v,
-        paragraph=v.paragraphs[OPENLY],
-        organisation=author.organisation,
+    c = post_comment(
+        v,
+        v.paragraphs[OPENLY],
+        author,
         kind="suggestion",
         body="Say how often.",
         suggested_text="openly and regularly",
         quote="openly",
-        by=author,
     )
-    db.session.commit()
     return doc, v, author, other, c
 
 
@@ -167,6 +146,25 @@ def test_replies_thread(client, world, make_user):
     assert "@" not in str(thread)  # no e-mail addresses
     assert client.get(f"/api/v1/comments/{c.id}").get_json()["reply_count"] == 2
     assert count(Reply) == 2
+
+
+def test_replies_query_count_does_not_grow_with_the_thread(client, world, make_user, count_queries):
+    comment_id = world[-1].id
+    url = f"/api/v1/comments/{comment_id}/replies"
+    counts = []
+    for _ in range(2):
+        for _ in range(3):  # each reply by another member of another organisation
+            member = make_user("cso")
+            c = cs.get_comment(comment_id)
+            cs.post_reply(c, body="Agreed.", by=member, organisation=member.organisation)
+        db.session.commit()
+        db.session.remove()  # nothing loaded in advance: the request pays for what it reads
+        with count_queries() as statements:
+            resp = client.get(url)
+        assert resp.status_code == 200
+        counts.append(len(statements))
+    assert len(resp.get_json()["replies"]) == 6
+    assert counts[0] == counts[1]
 
 
 def test_flag_and_moderation(client, world, make_user):

@@ -6,38 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from consult.accounts.services import issue_token
-from consult.consultation import services as cs
 from consult.consultation.models import Response
 from consult.documents import services as docs
 from consult.documents.models import LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
 from consult.timeutil import utcnow
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, assert_error, bearer, count, post_comment
 
 OPENLY, ANSWER, HEARINGS = 2, 3, 5
-
-
-def bearer(user) -> dict[str, str]:
-    token = issue_token(user)
-    db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def assert_error(resp, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    error = resp.get_json()["error"]
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def fresh(version: Version) -> Version:
@@ -52,14 +31,13 @@ def setup(make_document, make_user):
     doc = make_document("consultation", by=sec)
     v1 = doc.latest
     member = make_user("cso")
-    suggestion = cs.post_comment(
-        version=v1,
-        paragraph=v1.paragraphs[ANSWER],
-        organisation=member.organisation,
+    suggestion = post_comment(
+        v1,
+        v1.paragraphs[ANSWER],
+        member,
         kind="suggestion",
         body="Say when.",
         suggested_text="Every submission receives a written answer within 30 days.",
-        by=member,
     )
     docs.close(v1, by=sec, reason="Test.")
     drafter = make_user("committee")

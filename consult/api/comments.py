@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
-from consult.api import serializers
-from consult.api.routes import POST_LIMIT, _actor, _json_body, _signed_in_actor, bp
+from consult.api import queries, serializers
+from consult.api.routes import POST_LIMIT, _actor, _created, _json_body, _signed_in_actor, bp
 from consult.consultation import services as consultation
 from consult.consultation.models import Comment
 from consult.errors import ConsultError, NotAllowed, NotFound
@@ -62,12 +62,6 @@ def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
     return mine[0]
 
 
-def _comment_json(c: Comment, status: int = 200) -> ResponseReturnValue:
-    resp = jsonify(serializers.comment(c))
-    resp.status_code = status
-    return resp
-
-
 @bp.patch("/comments/<int:comment_id>")
 @limiter.limit(POST_LIMIT)
 def edit_comment(comment_id: int) -> ResponseReturnValue:
@@ -86,7 +80,7 @@ def edit_comment(comment_id: int) -> ResponseReturnValue:
         by=user,
     )
     db.session.commit()
-    return _comment_json(c)
+    return jsonify(serializers.comment(c))
 
 
 @bp.get("/comments/<int:comment_id>/revisions")
@@ -107,7 +101,7 @@ def withdraw_comment(comment_id: int) -> ResponseReturnValue:
     user, c, data = _acting(comment_id, "comment.withdraw", {"reason"})
     consultation.withdraw_comment(c, by=user, reason=data.get("reason"))
     db.session.commit()
-    return _comment_json(c)
+    return jsonify(serializers.comment(c))
 
 
 @bp.post("/comments/<int:comment_id>/cosign")
@@ -118,13 +112,13 @@ def cosign_comment(comment_id: int) -> ResponseReturnValue:
     org = _own_organisation(user, data.get("organisation"), "co-sign")
     consultation.cosign(c, org, by=user)
     db.session.commit()
-    return _comment_json(c, 201)
+    return _created(serializers.comment(c))
 
 
 @bp.get("/comments/<int:comment_id>/replies")
 def comment_replies(comment_id: int) -> ResponseReturnValue:
     c = _comment(comment_id, _actor())
-    return jsonify(comment=c.tracking, replies=[serializers.reply(r) for r in c.replies])
+    return jsonify(comment=c.tracking, replies=[serializers.reply(r) for r in queries.replies(c)])
 
 
 @bp.post("/comments/<int:comment_id>/replies")
@@ -137,10 +131,7 @@ def post_reply(comment_id: int) -> ResponseReturnValue:
         org = _own_organisation(user, data.get("organisation"), "reply")
     r = consultation.post_reply(c, body=data.get("body"), by=user, organisation=org)
     db.session.commit()
-    resp = jsonify(serializers.reply(r))
-    resp.status_code = 201
-    resp.headers["Location"] = url_for("api.comment_replies", comment_id=c.id)
-    return resp
+    return _created(serializers.reply(r), url_for("api.comment_replies", comment_id=c.id))
 
 
 @bp.post("/comments/<int:comment_id>/flags")
@@ -157,11 +148,14 @@ def flag_comment(comment_id: int) -> ResponseReturnValue:
         reply=consultation.get_reply(c, data.get("reply")),
     )
     db.session.commit()
-    resp = jsonify(
-        id=f.id, comment=c.tracking, reply=f.reply_id, created_at=serializers.iso(f.created_at)
+    return _created(
+        {
+            "id": f.id,
+            "comment": c.tracking,
+            "reply": f.reply_id,
+            "created_at": serializers.iso(f.created_at),
+        }
     )
-    resp.status_code = 201
-    return resp
 
 
 @bp.post("/comments/<int:comment_id>/moderation")
@@ -176,6 +170,4 @@ def moderate_comment(comment_id: int) -> ResponseReturnValue:
         c, action=data.get("action") or "", reason=data.get("reason"), by=user, reply=reply
     )
     db.session.commit()
-    if reply is not None:
-        return jsonify(serializers.reply(reply)), 201
-    return _comment_json(c, 201)
+    return _created(serializers.reply(reply) if reply is not None else serializers.comment(c))

@@ -20,7 +20,10 @@ from consult.api import queries, serializers
 from consult.api.routes import (
     POST_LIMIT,
     _actor,
+    _created,
     _document,
+    _json_object,
+    _paragraph,
     _signed_in_actor,
     _version,
     bp,
@@ -31,7 +34,7 @@ from consult.documents import drafting
 from consult.documents import services as documents
 from consult.documents.drafting import Correction, EditConflict
 from consult.documents.models import Paragraph, Version
-from consult.errors import ConsultError, NotFound
+from consult.errors import ConsultError
 from consult.extensions import db, limiter
 from consult.timeutil import parse_iso
 from consult.tracing.summary import change_summary
@@ -56,19 +59,9 @@ def _edit_conflict(e: EditConflict):
 
 
 def _body(fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """The JSON object sent, with only `fields`, each of its type (or null)."""
-    data = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(data, dict):
-        raise ConsultError(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
-            code="invalid_json",
-        )
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConsultError(
-            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(fields))}.",
-            code="unknown_field",
-        )
+    """The JSON object sent, with only `fields`, each of its type (or null); no body at
+    all is an empty object."""
+    data = _json_object(fields, empty_ok=True)
     for key, value in data.items():
         kind = fields[key]
         if value is not None and (
@@ -85,21 +78,20 @@ def _required(data: dict[str, Any], key: str) -> Any:
     return data[key]
 
 
-def _editable_version(slug: str, number: int, user: User) -> Version:
+def _version_allowing(slug: str, number: int, user: User, action: str) -> Version:
+    """The version the URL names, when the policy lets the user do `action` to it."""
     v = _version(_document(slug, user), number, user)
-    policy.require(user, "version.edit", v)
+    policy.require(user, action, v)
     return v
 
 
 def _editable_paragraph(paragraph_id: int, user: User) -> Paragraph:
-    p = queries.get_paragraph(paragraph_id)
-    if not policy.can(user, "version.view", p.version):
-        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    p = _paragraph(paragraph_id, user)
     policy.require(user, "version.edit", p.version)
     return p
 
 
-def _paragraph(p: Paragraph) -> dict[str, Any]:
+def _paragraph_json(p: Paragraph) -> dict[str, Any]:
     # A draft's paragraphs have no comments: comments are made on published versions.
     return {**serializers.paragraph(p, 0), "position": p.position, "revision": p.revision}
 
@@ -108,16 +100,15 @@ def _version_json(v: Version) -> dict[str, Any]:
     """The version as GET shows it, with each paragraph's revision (to save over)."""
     return {
         **serializers.version_detail(v, {}),
-        "paragraphs": [_paragraph(p) for p in v.paragraphs],
+        "paragraphs": [_paragraph_json(p) for p in v.paragraphs],
     }
 
 
 def _draft_answer(v: Version, paragraphs: list[Paragraph], status: int = 200):
     """The paragraphs an operation produced, and the whole draft in its new order."""
     db.session.commit()
-    v = db.session.get(Version, v.id)
     resp = jsonify(
-        paragraphs=[_paragraph(p) for p in paragraphs],
+        paragraphs=[_paragraph_json(p) for p in paragraphs],
         version=_version_json(v),
     )
     resp.status_code = status
@@ -142,10 +133,7 @@ def create_version(slug: str) -> ResponseReturnValue:
     text = _required(data, "text") if source == "import" else None
     v = drafting.start_version(doc, by=user, label=data.get("label") or "", text=text)
     db.session.commit()
-    resp = jsonify(_version_json(v))
-    resp.status_code = 201
-    resp.headers["Location"] = url_for("api.version", slug=doc.slug, number=v.number)
-    return resp
+    return _created(_version_json(v), url_for("api.version", slug=doc.slug, number=v.number))
 
 
 @bp.patch("/documents/<slug>/versions/<int:number>")
@@ -153,7 +141,7 @@ def create_version(slug: str) -> ResponseReturnValue:
 def update_version(slug: str, number: int) -> ResponseReturnValue:
     """The draft's explanatory note: {"note": "..."}."""
     user = _signed_in_actor()
-    v = _editable_version(slug, number, user)
+    v = _version_allowing(slug, number, user, "version.edit")
     data = _body({"note": str})
     drafting.set_note(v, _required(data, "note"), by=user)
     db.session.commit()
@@ -198,8 +186,7 @@ def publish_version(slug: str, number: int) -> ResponseReturnValue:
     """Publish the draft: {"closes_at": ISO 8601 with zone} opens it for comments; without,
     it is published as a closed text."""
     user = _signed_in_actor()
-    v = _version(_document(slug, user), number, user)
-    policy.require(user, "version.publish", v)
+    v = _version_allowing(slug, number, user, "version.publish")
     data = _body({"closes_at": str})
     closes_at = None
     if data.get("closes_at"):
@@ -221,8 +208,7 @@ def publish_version(slug: str, number: int) -> ResponseReturnValue:
 def close_version(slug: str, number: int) -> ResponseReturnValue:
     """Close for comments; before the deadline {"reason": "..."} is required."""
     user = _signed_in_actor()
-    v = _version(_document(slug, user), number, user)
-    policy.require(user, "version.close", v)
+    v = _version_allowing(slug, number, user, "version.close")
     reason = (_body({"reason": str}).get("reason") or "").strip()
     if documents.closes_early(v) and not reason:
         raise ConsultError(
@@ -240,8 +226,7 @@ def finalize_version(slug: str, number: int) -> ResponseReturnValue:
     """Make the latest closed version final. While comments are unanswered this needs
     {"override_reason": "..."} (shown publicly)."""
     user = _signed_in_actor()
-    v = _version(_document(slug, user), number, user)
-    policy.require(user, "version.finalize", v)
+    v = _version_allowing(slug, number, user, "version.finalize")
     data = _body({"override_reason": str})
     documents.finalize(v, by=user, override_reason=data.get("override_reason"))
     db.session.commit()
@@ -281,7 +266,7 @@ def insert_after(paragraph_id: int) -> ResponseReturnValue:
 @limiter.limit(POST_LIMIT)
 def insert_first(slug: str, number: int) -> ResponseReturnValue:
     user = _signed_in_actor()
-    v = _editable_version(slug, number, user)
+    v = _version_allowing(slug, number, user, "version.edit")
     data = _body({"source": str})
     new = drafting.insert_first(v, _required(data, "source"), by=user)
     return _draft_answer(v, new, 201)
@@ -356,13 +341,13 @@ def take_up(comment_id: int) -> ResponseReturnValue:
     doc = _document(c.version.document.slug, user)
     data = _body({"version": int, "reason": str, "decision": str, "revision": int})
     number = data.get("version") or (doc.latest.number if doc.latest else 0)
-    v = _editable_version(doc.slug, number, user)
+    v = _version_allowing(doc.slug, number, user, "version.edit")
     if request.args.get("preview"):
         pv = preview_take_up(c, v)
         return jsonify(
             comment=c.tracking,
             version=v.number,
-            paragraph=_paragraph(pv.paragraph),
+            paragraph=_paragraph_json(pv.paragraph),
             before=pv.before,
             after=pv.after,
             quoted=pv.quoted,
@@ -379,13 +364,13 @@ def take_up(comment_id: int) -> ResponseReturnValue:
         expected_revision=data.get("revision"),
     )
     db.session.commit()
-    resp = jsonify(
-        comment=serializers.comment(c),
-        version=v.number,
-        paragraphs=[_paragraph(e.paragraph) for e in effects],
+    return _created(
+        {
+            "comment": serializers.comment(c),
+            "version": v.number,
+            "paragraphs": [_paragraph_json(e.paragraph) for e in effects],
+        }
     )
-    resp.status_code = 201
-    return resp
 
 
 # --- lineage review ----------------------------------------------------------------------------
@@ -394,7 +379,7 @@ def take_up(comment_id: int) -> ResponseReturnValue:
 @bp.get("/documents/<slug>/versions/<int:number>/lineage")
 def lineage(slug: str, number: int) -> ResponseReturnValue:
     user = _signed_in_actor()
-    v = _editable_version(slug, number, user)
+    v = _version_allowing(slug, number, user, "version.edit")
     rows = drafting.review_links(v)
     return jsonify(
         version=v.number,
@@ -422,7 +407,7 @@ def confirm_lineage(slug: str, number: int) -> ResponseReturnValue:
     """Confirm the proposed links, with corrections:
     {"corrections": [{"paragraph": id, "predecessors": [ids of the version before]}]}."""
     user = _signed_in_actor()
-    v = _editable_version(slug, number, user)
+    v = _version_allowing(slug, number, user, "version.edit")
     data = _body({"corrections": list})
     corrections = []
     for item in data.get("corrections") or []:

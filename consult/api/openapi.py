@@ -19,6 +19,10 @@ def _ref(name: str) -> JSON:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _array(items: JSON) -> JSON:
+    return {"type": "array", "items": items}
+
+
 def _json(schema: JSON, description: str) -> JSON:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -52,7 +56,7 @@ def _query(name: str, description: str, *, array: bool = False, schema: JSON | N
         "in": "query",
         "required": False,
         "description": description,
-        "schema": {"type": "array", "items": s} if array else s,
+        "schema": _array(s) if array else s,
         **({"style": "form", "explode": True} if array else {}),
     }
 
@@ -80,12 +84,18 @@ def _get(summary: str, schema: JSON, *errors: int, params=(), tag: str) -> JSON:
     }
 
 
+#: What a write may answer besides 401 and 429: bad input, not allowed, not found, and
+#: a state that does not allow it.
+WRITE_ERRORS = (400, 403, 404, 409)
+
+
 def _write(
     method: str,
     summary: str,
     body: JSON | None,
     schema: JSON,
-    *errors: int,
+    *,
+    errors: tuple[int, ...] = WRITE_ERRORS,
     status: int = 201,
     params=(),
     tag: str,
@@ -102,9 +112,13 @@ def _write(
     return {method: op}
 
 
+OBJ = {"type": "object"}
+NOBJ = {"type": ["object", "null"]}
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 INT = {"type": "integer"}
+NINT = {"type": ["integer", "null"]}
+BOOL = {"type": "boolean"}
 DT = {"type": ["string", "null"], "format": "date-time"}
 COMMENT_ID = _path_param("comment_id", "int", "The comment's id (not its tracking number).")
 SLUG = _path_param("slug", description="The document's slug.")
@@ -134,7 +148,7 @@ SCHEMAS: JSON = {
             "slug": STR,
             "title": STR,
             "committee": STR,
-            "versions": {"type": "array", "items": _ref("VersionSummary")},
+            "versions": _array(_ref("VersionSummary")),
             "links": _ref("Links"),
         },
     },
@@ -146,7 +160,7 @@ SCHEMAS: JSON = {
             "committee": STR,
             "timezone": STR,
             "created_at": DT,
-            "versions": {"type": "array", "items": {"type": "object"}},
+            "versions": _array(OBJ),
             "links": _ref("Links"),
         },
     },
@@ -159,9 +173,9 @@ SCHEMAS: JSON = {
             "label": STR,
             "state": {"enum": ["draft", "consultation", "closed", "final"]},
             "closes_at": DT,
-            "accepting_comments": {"type": "boolean"},
+            "accepting_comments": BOOL,
             "content_hash": NSTR,
-            "paragraphs": {"type": "array", "items": {"type": "object"}},
+            "paragraphs": _array(OBJ),
             "links": _ref("Links"),
         },
     },
@@ -169,10 +183,10 @@ SCHEMAS: JSON = {
         "type": "object",
         "properties": {
             "document": STR,
-            "from": {"type": "object"},
-            "to": {"type": "object"},
-            "summary": {"type": "object"},
-            "paragraphs": {"type": "array", "items": {"type": "object"}},
+            "from": OBJ,
+            "to": OBJ,
+            "summary": OBJ,
+            "paragraphs": _array(OBJ),
         },
     },
     "Response": {
@@ -196,16 +210,16 @@ SCHEMAS: JSON = {
             "channel": STR,
             "body": NSTR,
             "suggested_text": NSTR,
-            "quote": {"type": ["object", "null"]},
-            "organisation": {"type": "object"},
-            "cosigned_by": {"type": "array", "items": {"type": "object"}},
+            "quote": NOBJ,
+            "organisation": OBJ,
+            "cosigned_by": _array(OBJ),
             "document": STR,
             "version": INT,
-            "paragraph": {"type": ["object", "null"]},
+            "paragraph": NOBJ,
             "created_at": DT,
             "content_hash": STR,
             "response": {"oneOf": [_ref("Response"), {"type": "null"}]},
-            "responses": {"type": "array", "items": _ref("Response")},
+            "responses": _array(_ref("Response")),
             "links": _ref("Links"),
         },
     },
@@ -216,20 +230,20 @@ SCHEMAS: JSON = {
             "id": INT,
             "comment": STR,
             "author": NSTR,
-            "organisation": {"type": ["object", "null"]},
-            "for_committee": {"type": "boolean"},
+            "organisation": NOBJ,
+            "for_committee": BOOL,
             "body": NSTR,
-            "hidden": {"type": ["object", "null"]},
+            "hidden": NOBJ,
             "created_at": DT,
         },
     },
     "Replies": {
         "type": "object",
-        "properties": {"comment": STR, "replies": {"type": "array", "items": _ref("Reply")}},
+        "properties": {"comment": STR, "replies": _array(_ref("Reply"))},
     },
     "Flag": {
         "type": "object",
-        "properties": {"id": INT, "comment": STR, "reply": {"type": ["integer", "null"]}},
+        "properties": {"id": INT, "comment": STR, "reply": NINT},
     },
     "SearchResults": {
         "type": "object",
@@ -238,16 +252,16 @@ SCHEMAS: JSON = {
             "page": INT,
             "per_page": INT,
             "total": INT,
-            "total_exact": {"type": "boolean"},
-            "facets": {"type": "object"},
-            "hits": {"type": "array", "items": {"type": "object"}},
+            "total_exact": BOOL,
+            "facets": OBJ,
+            "hits": _array(OBJ),
         },
     },
     "DraftAnswer": {
         "type": "object",
         "description": "The paragraphs an operation produced, and the whole draft after it.",
         "properties": {
-            "paragraphs": {"type": "array", "items": {"type": "object"}},
+            "paragraphs": _array(OBJ),
             "version": _ref("Version"),
         },
     },
@@ -256,10 +270,10 @@ SCHEMAS: JSON = {
         "properties": {
             "document": STR,
             "version": INT,
-            "previous": {"type": ["integer", "null"]},
+            "previous": NINT,
             "note": STR,
             "summary": {"type": "object", "additionalProperties": INT},
-            "phrases": {"type": "array", "items": STR},
+            "phrases": _array(STR),
         },
     },
     "Lineage": {
@@ -267,7 +281,7 @@ SCHEMAS: JSON = {
         "properties": {
             "version": INT,
             "unreviewed": INT,
-            "links": {"type": "array", "items": {"type": "object"}},
+            "links": _array(OBJ),
         },
     },
     "TakeUp": {
@@ -284,7 +298,7 @@ SCHEMAS: JSON = {
             "kind": STR,
             "kind_label": STR,
             "countries": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]{2}$"}},
-            "verified": {"type": "boolean"},
+            "verified": BOOL,
             "comment_count": INT,
             "links": _ref("Links"),
         },
@@ -300,7 +314,7 @@ SCHEMAS: JSON = {
             "role": {"enum": ["own", "cosigned"]},
             "document": STR,
             "version": INT,
-            "paragraph": {"type": ["object", "null"]},
+            "paragraph": NOBJ,
             "status": {"enum": ["open", "waiting", "answered", "withdrawn", "hidden"]},
             "decision": NSTR,
             "reason": NSTR,
@@ -312,9 +326,9 @@ SCHEMAS: JSON = {
                 },
             },
             "flag": NSTR,
-            "next_version": {"type": ["integer", "null"]},
-            "successors": {"type": "array", "items": {"type": "object"}},
-            "took_effect_in": {"type": "array", "items": {"type": "object"}},
+            "next_version": NINT,
+            "successors": _array(OBJ),
+            "took_effect_in": _array(OBJ),
             "links": _ref("Links"),
         },
     },
@@ -324,15 +338,15 @@ SCHEMAS: JSON = {
             {
                 "type": "object",
                 "properties": {
-                    "focus": {"type": "array", "items": STR},
+                    "focus": _array(STR),
                     "website": NSTR,
                     "description": NSTR,
-                    "contact": {"type": "object"},
+                    "contact": OBJ,
                     "verified_at": DT,
                     "verified_by": NSTR,
                     "created_at": DT,
-                    "comments": {"type": "array", "items": _ref("Outcome")},
-                    "cosigned": {"type": "array", "items": _ref("Outcome")},
+                    "comments": _array(_ref("Outcome")),
+                    "cosigned": _array(_ref("Outcome")),
                 },
             },
         ]
@@ -355,7 +369,7 @@ def spec() -> JSON:
             "Documents with the versions the reader may see",
             {
                 "type": "object",
-                "properties": {"documents": {"type": "array", "items": _ref("DocumentSummary")}},
+                "properties": {"documents": _array(_ref("DocumentSummary"))},
             },
             tag="documents",
         ),
@@ -375,10 +389,6 @@ def spec() -> JSON:
                 "Change a draft's explanatory note",
                 _body({"note": STR}, ["note"]),
                 _ref("Version"),
-                400,
-                403,
-                404,
-                409,
                 status=200,
                 params=[SLUG, NUMBER],
                 tag="drafting",
@@ -396,10 +406,6 @@ def spec() -> JSON:
             "Comment on the version as a whole",
             _body(COMMENT_BODY, ["kind", "body"]),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             params=[SLUG, NUMBER],
             tag="comments",
         ),
@@ -408,10 +414,6 @@ def spec() -> JSON:
             "Comment on a paragraph, or on a quoted span of it",
             _body(COMMENT_BODY, ["kind", "body"]),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             params=[PARAGRAPH_ID],
             tag="comments",
         ),
@@ -428,10 +430,6 @@ def spec() -> JSON:
                 "Edit one's comment before the deadline (the earlier text is kept)",
                 _body({"body": STR, "suggested_text": NSTR, "quote": NSTR}),
                 _ref("Comment"),
-                400,
-                403,
-                404,
-                409,
                 status=200,
                 params=[COMMENT_ID],
                 tag="comments",
@@ -449,10 +447,6 @@ def spec() -> JSON:
             "Withdraw one's comment before the deadline (kept, shown as withdrawn)",
             _body({"reason": NSTR}),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             status=200,
             params=[COMMENT_ID],
             tag="comments",
@@ -462,10 +456,6 @@ def spec() -> JSON:
             "Add one's organisation's support to a comment (once per organisation)",
             _body({"organisation": NSTR}),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID],
             tag="comments",
         ),
@@ -482,10 +472,6 @@ def spec() -> JSON:
                 "Reply in a comment's thread",
                 _body({"body": STR, "organisation": NSTR}, ["body"]),
                 _ref("Reply"),
-                400,
-                403,
-                404,
-                409,
                 params=[COMMENT_ID],
                 tag="comments",
             ),
@@ -493,12 +479,8 @@ def spec() -> JSON:
         "/comments/{comment_id}/flags": _write(
             "post",
             "Ask the moderators to look at a comment or one of its replies",
-            _body({"reason": NSTR, "reply": {"type": ["integer", "null"]}}),
+            _body({"reason": NSTR, "reply": NINT}),
             _ref("Flag"),
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID],
             tag="moderation",
         ),
@@ -509,15 +491,11 @@ def spec() -> JSON:
                 {
                     "action": {"enum": ["hide", "restore"]},
                     "reason": NSTR,
-                    "reply": {"type": ["integer", "null"]},
+                    "reply": NINT,
                 },
                 ["action"],
             ),
             {"oneOf": [_ref("Comment"), _ref("Reply")]},
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID],
             tag="moderation",
         ),
@@ -540,22 +518,14 @@ def spec() -> JSON:
                 ["decision", "reason"],
             ),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID],
             tag="responses",
         ),
         "/comments/{comment_id}/feedback": _write(
             "post",
             "The commenting organisation's reply to the committee's answer (once per answer)",
-            _body({"satisfied": {"type": "boolean"}, "note": STR}, ["satisfied"]),
+            _body({"satisfied": BOOL, "note": STR}, ["satisfied"]),
             _ref("Comment"),
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID],
             tag="responses",
         ),
@@ -565,10 +535,6 @@ def spec() -> JSON:
             "Start the next version: a copy of the latest (default) or an imported text",
             _body({"source": {"enum": ["copy", "import"]}, "label": STR, "text": NSTR}),
             _ref("Version"),
-            400,
-            403,
-            404,
-            409,
             params=[SLUG],
             tag="drafting",
         ),
@@ -584,10 +550,6 @@ def spec() -> JSON:
             "Publish a draft; with closes_at it opens for comments until then",
             _body({"closes_at": {"type": ["string", "null"], "format": "date-time"}}),
             _ref("Version"),
-            400,
-            403,
-            404,
-            409,
             status=200,
             params=[SLUG, NUMBER],
             tag="drafting",
@@ -597,10 +559,6 @@ def spec() -> JSON:
             "Close for comments (before the deadline, with a reason)",
             _body({"reason": NSTR}),
             _ref("Version"),
-            400,
-            403,
-            404,
-            409,
             status=200,
             params=[SLUG, NUMBER],
             tag="drafting",
@@ -610,10 +568,6 @@ def spec() -> JSON:
             "Make the closed latest version the final text",
             _body({}),
             _ref("Version"),
-            400,
-            403,
-            404,
-            409,
             status=200,
             params=[SLUG, NUMBER],
             tag="drafting",
@@ -623,10 +577,6 @@ def spec() -> JSON:
             "Insert a paragraph at the start of a draft",
             _body({"source": STR}, ["source"]),
             _ref("DraftAnswer"),
-            400,
-            403,
-            404,
-            409,
             params=[SLUG, NUMBER],
             tag="drafting",
         ),
@@ -636,8 +586,7 @@ def spec() -> JSON:
                 "The lineage links of a draft to the version before, for review",
                 None,
                 _ref("Lineage"),
-                403,
-                404,
+                errors=(403, 404),
                 status=200,
                 params=[SLUG, NUMBER],
                 tag="drafting",
@@ -647,23 +596,15 @@ def spec() -> JSON:
                 "Confirm the proposed lineage links, with corrections",
                 _body(
                     {
-                        "corrections": {
-                            "type": "array",
-                            "items": {
+                        "corrections": _array(
+                            {
                                 "type": "object",
-                                "properties": {
-                                    "paragraph": INT,
-                                    "predecessors": {"type": "array", "items": INT},
-                                },
-                            },
-                        }
+                                "properties": {"paragraph": INT, "predecessors": _array(INT)},
+                            }
+                        )
                     }
                 ),
                 _ref("Lineage"),
-                400,
-                403,
-                404,
-                409,
                 status=200,
                 params=[SLUG, NUMBER],
                 tag="drafting",
@@ -674,10 +615,6 @@ def spec() -> JSON:
             "Change a draft paragraph's Markdown (with the revision seen, to avoid overwrites)",
             _body({"source": STR, "revision": INT, "base_source": NSTR}, ["source"]),
             _ref("DraftAnswer"),
-            400,
-            403,
-            404,
-            409,
             status=200,
             params=[PARAGRAPH_ID],
             tag="drafting",
@@ -688,10 +625,6 @@ def spec() -> JSON:
                 summary,
                 _body(props),
                 _ref("DraftAnswer"),
-                400,
-                403,
-                404,
-                409,
                 status=200,
                 params=[PARAGRAPH_ID],
                 tag="drafting",
@@ -720,10 +653,6 @@ def spec() -> JSON:
                 }
             ),
             _ref("TakeUp"),
-            400,
-            403,
-            404,
-            409,
             params=[COMMENT_ID, _query("preview", "1: preview only, nothing is saved.")],
             tag="drafting",
         ),
@@ -766,9 +695,7 @@ def spec() -> JSON:
             "The organisation registry",
             {
                 "type": "object",
-                "properties": {
-                    "organisations": {"type": "array", "items": _ref("OrganisationSummary")}
-                },
+                "properties": {"organisations": _array(_ref("OrganisationSummary"))},
             },
             400,
             params=[
@@ -788,7 +715,7 @@ def spec() -> JSON:
             params=[_path_param("slug", description="The organisation's slug.")],
             tag="organisations",
         ),
-        "/openapi.json": _get("This description", {"type": "object"}, tag="meta"),
+        "/openapi.json": _get("This description", OBJ, tag="meta"),
     }
     return {
         "openapi": "3.1.0",

@@ -12,6 +12,7 @@ from consult.accounts import outcomes as outcomes_module
 from consult.accounts import policy, services
 from consult.accounts.models import ORG_KINDS, Organisation
 from consult.accounts.org_routes import list_organisations
+from consult.api import serializers
 from consult.api.routes import _actor, bp
 from consult.api.serializers import iso
 from consult.errors import ConsultError
@@ -47,7 +48,7 @@ def outcome(o: outcomes_module.Outcome) -> dict[str, Any]:
         "organisation": c.organisation.slug,
         "document": c.version.document.slug,
         "version": c.version.number,
-        "paragraph": {"id": c.paragraph.id, "number": c.paragraph.number} if c.paragraph else None,
+        "paragraph": serializers.paragraph_ref(c.paragraph),
         "created_at": iso(c.created_at),
         "status": o.status,
         "decision": r.decision if r else None,

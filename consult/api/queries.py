@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from consult.consultation.models import Comment
+from consult.consultation.models import Comment, Reply
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import NotFound
 from consult.extensions import db
@@ -72,30 +72,18 @@ def comment_counts_by_paragraph(version: Version) -> dict[int | None, int]:
     return {paragraph_id: n for paragraph_id, n in rows}
 
 
-def paragraphs_by_id(ids: Iterable[int]) -> dict[int, Paragraph]:
-    """Paragraphs with their version and document, for presenting search hits."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = db.session.scalars(
-        select(Paragraph)
-        .where(Paragraph.id.in_(ids))
-        .options(selectinload(Paragraph.version).selectinload(Version.document))
-    )
-    return {p.id: p for p in rows}
-
-
-def comments_by_id(ids: Iterable[int]) -> dict[int, Comment]:
-    """Comments with their paragraph, version and document, for presenting search hits."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = db.session.scalars(
-        select(Comment)
-        .where(Comment.id.in_(ids))
-        .options(
-            selectinload(Comment.paragraph),
-            selectinload(Comment.version).selectinload(Version.document),
+def replies(comment: Comment) -> list[Reply]:
+    """A comment's thread, oldest first, with each reply's author, organisation and
+    moderation loaded (the API shows all three for every reply)."""
+    return list(
+        db.session.scalars(
+            select(Reply)
+            .where(Reply.comment_id == comment.id)
+            .order_by(Reply.id)
+            .options(
+                selectinload(Reply.author),
+                selectinload(Reply.organisation),
+                selectinload(Reply.moderation),
+            )
         )
     )
-    return {c.id: c for c in rows}

@@ -9,9 +9,10 @@ render ConsultError and HTTPException that way for /api/ paths).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -117,11 +118,26 @@ def _version(doc: Document, number: int, user: User | None) -> Version:
     return version
 
 
-def _json_body(
-    allowed: set[str], *, ints: frozenset[str] = frozenset(), empty_ok: bool = False
-) -> dict[str, Any]:
-    """The JSON object sent, with only `allowed` keys: strings, or integers for `ints`.
-    With `empty_ok`, no body at all is an empty object (for actions that need nothing)."""
+def _paragraph(paragraph_id: int, user: User | None) -> Paragraph:
+    paragraph = queries.get_paragraph(paragraph_id)
+    if not policy.can(user, "version.view", paragraph.version):
+        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    return paragraph
+
+
+def _created(body: dict[str, Any], location: str | None = None) -> Response:
+    """201 with `body` as JSON and, when given, where the new thing can be read."""
+    resp = jsonify(body)
+    resp.status_code = 201
+    if location is not None:
+        resp.headers["Location"] = location
+    return resp
+
+
+def _json_object(allowed: Iterable[str], *, empty_ok: bool = False) -> dict[str, Any]:
+    """The JSON object sent, with no key outside `allowed` (the values are the caller's
+    to check). With `empty_ok`, no body at all is an empty object (for actions that
+    need nothing)."""
     data = request.get_json(silent=True)
     if data is None and empty_ok and not request.get_data():
         data = {}
@@ -130,12 +146,21 @@ def _json_body(
             "Send a JSON object with the header 'Content-Type: application/json'.",
             code="invalid_json",
         )
-    unknown = sorted(set(data) - allowed)
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ConsultError(
             f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
             code="unknown_field",
         )
+    return data
+
+
+def _json_body(
+    allowed: set[str], *, ints: frozenset[str] = frozenset(), empty_ok: bool = False
+) -> dict[str, Any]:
+    """The JSON object sent, with only `allowed` keys: strings, or integers for `ints`.
+    With `empty_ok`, no body at all is an empty object (for actions that need nothing)."""
+    data = _json_object(allowed, empty_ok=empty_ok)
     for key, value in data.items():
         if value is None:
             continue
@@ -231,19 +256,14 @@ def _post_comment(version: Version, paragraph: Paragraph | None, user: User) -> 
         ],
     )
     db.session.commit()
-    resp = jsonify(serializers.comment(c))
-    resp.status_code = 201
-    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
-    return resp
+    return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/comments")
 @limiter.limit(POST_LIMIT)
 def paragraph_comments(paragraph_id: int) -> ResponseReturnValue:
     user = _signed_in_actor()
-    paragraph = queries.get_paragraph(paragraph_id)
-    if not policy.can(user, "version.view", paragraph.version):
-        raise NotFound(f"There is no paragraph {paragraph_id}.")
+    paragraph = _paragraph(paragraph_id, user)
     return _post_comment(paragraph.version, paragraph, user)
 
 
@@ -271,10 +291,7 @@ def comment_response(comment_id: int) -> ResponseReturnValue:
         c, decision=data.get("decision") or "", reason=data.get("reason") or "", by=user
     )
     db.session.commit()
-    resp = jsonify(serializers.response(r))
-    resp.status_code = 201
-    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
-    return resp
+    return _created(serializers.response(r), url_for("api.comment", comment_id=c.id))
 
 
 @bp.post("/comments/<int:comment_id>/feedback")
@@ -287,18 +304,7 @@ def comment_feedback(comment_id: int) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = consultation.get_comment(comment_id)
     policy.require(user, "response.feedback", c)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ConsultError(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
-            code="invalid_json",
-        )
-    unknown = sorted(set(data) - {"satisfied", "note"})
-    if unknown:
-        raise ConsultError(
-            f"Unknown field(s): {', '.join(unknown)}. Allowed: note, satisfied.",
-            code="unknown_field",
-        )
+    data = _json_object({"satisfied", "note"})
     if not isinstance(data.get("satisfied"), bool):
         raise ConsultError("'satisfied' must be true or false.", code="invalid_field")
     note = data.get("note") or ""
@@ -306,10 +312,7 @@ def comment_feedback(comment_id: int) -> ResponseReturnValue:
         raise ConsultError("'note' must be a string.", code="invalid_field")
     give_feedback(c, satisfied=data["satisfied"], note=note, by=user)
     db.session.commit()
-    resp = jsonify(serializers.comment(c))
-    resp.status_code = 201
-    resp.headers["Location"] = url_for("api.comment", comment_id=c.id)
-    return resp
+    return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
 
 
 # --- search --------------------------------------------------------------------------------

@@ -122,8 +122,24 @@ def version_detail(version: Version, comment_counts: dict[int | None, int]) -> J
     }
 
 
-def _paragraph_ref(p: Paragraph | None) -> JSON | None:
+def paragraph_ref(p: Paragraph | None) -> JSON | None:
     return {"id": p.id, "number": p.number} if p is not None else None
+
+
+def _organisation_ref(o) -> JSON:
+    return {"slug": o.slug, "name": o.name}
+
+
+def _quote(text) -> JSON | None:
+    """The quoted span of a comment's text (the Comment or a CommentRevision)."""
+    if not text.quote:
+        return None
+    return {"text": text.quote, "start": text.quote_start, "end": text.quote_end}
+
+
+def _dated_reason(row) -> JSON | None:
+    """When and why, for a withdrawal or a moderators' decision; None when there is none."""
+    return {"at": iso(row.created_at), "reason": row.reason} if row is not None else None
 
 
 def comparison(
@@ -137,8 +153,8 @@ def comparison(
         "paragraphs": [
             {
                 "relation": r.relation,
-                "old": _paragraph_ref(r.old),
-                "new": _paragraph_ref(r.new),
+                "old": paragraph_ref(r.old),
+                "new": paragraph_ref(r.new),
                 "diff": [[op, text] for op, text in r.diff],
             }
             for r in rows
@@ -163,13 +179,7 @@ def comment(c: Comment) -> JSON:
     current = c.response
     # The text as it stands (the latest revision); omitted while moderators hide it.
     text = c.current
-    hidden = c.hidden_by
-    shown = hidden is None
-    quote = (
-        {"text": text.quote, "start": text.quote_start, "end": text.quote_end}
-        if text.quote and shown
-        else None
-    )
+    shown = c.hidden_by is None
     return {
         "id": c.id,
         "tracking": c.tracking,
@@ -177,14 +187,12 @@ def comment(c: Comment) -> JSON:
         "channel": c.channel,
         "body": text.body if shown else None,
         "suggested_text": text.suggested_text if shown else None,
-        "quote": quote,
-        "organisation": {"slug": c.organisation.slug, "name": c.organisation.name},
-        "cosigned_by": [
-            {"slug": s.organisation.slug, "name": s.organisation.name} for s in c.cosignatures
-        ],
+        "quote": _quote(text) if shown else None,
+        "organisation": _organisation_ref(c.organisation),
+        "cosigned_by": [_organisation_ref(s.organisation) for s in c.cosignatures],
         "document": c.version.document.slug,
         "version": c.version.number,
-        "paragraph": _paragraph_ref(c.paragraph),
+        "paragraph": paragraph_ref(c.paragraph),
         "created_at": iso(c.created_at),
         "content_hash": c.content_hash,
         **comment_state(c),
@@ -209,7 +217,6 @@ def _tracing_fields(c: Comment) -> JSON:
 
 def comment_state(c: Comment) -> JSON:
     """Edits, withdrawal, moderation, replies and co-signatures of a comment."""
-    hidden, w = c.hidden_by, c.withdrawal
     return {
         "revisions": len(c.revisions),
         "current_text": {
@@ -217,10 +224,8 @@ def comment_state(c: Comment) -> JSON:
             "content_hash": c.current.content_hash,
             "created_at": iso(c.current.created_at),
         },
-        "withdrawn": {"at": iso(w.created_at), "reason": w.reason} if w is not None else None,
-        "hidden": (
-            {"at": iso(hidden.created_at), "reason": hidden.reason} if hidden is not None else None
-        ),
+        "withdrawn": _dated_reason(c.withdrawal),
+        "hidden": _dated_reason(c.hidden_by),
         "reply_count": len(c.replies),
         "cosignatures": {
             "count": len(c.cosignatures),
@@ -236,11 +241,7 @@ def comment_revision(c: Comment, text) -> JSON:
         "number": getattr(text, "number", 1),
         "body": text.body,
         "suggested_text": text.suggested_text,
-        "quote": (
-            {"text": text.quote, "start": text.quote_start, "end": text.quote_end}
-            if text.quote
-            else None
-        ),
+        "quote": _quote(text),
         "content_hash": text.content_hash,
         "created_at": iso(text.created_at),
     }
@@ -254,14 +255,10 @@ def reply(r) -> JSON:
         "comment": r.comment.tracking,
         # The person's name, never the e-mail address the account signs in with.
         "author": r.author.name or None,
-        "organisation": (
-            {"slug": r.organisation.slug, "name": r.organisation.name} if r.organisation else None
-        ),
+        "organisation": _organisation_ref(r.organisation) if r.organisation else None,
         "for_committee": r.organisation is None,
         "body": r.body if hidden is None else None,
-        "hidden": (
-            {"at": iso(hidden.created_at), "reason": hidden.reason} if hidden is not None else None
-        ),
+        "hidden": _dated_reason(hidden),
         "created_at": iso(r.created_at),
     }
 
