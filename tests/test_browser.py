@@ -54,6 +54,14 @@ def browser():
         b.close()
 
 
+def sign_in(page, live_server: str, email: str) -> None:
+    page.goto(f"{live_server}/sign-in")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.stack button[type=submit], form.stack input[type=submit]")
+    page.wait_for_load_state()
+
+
 def test_sign_in_comment_on_a_paragraph_and_see_it(
     app, live_server, browser, make_document, make_user
 ):
@@ -64,11 +72,7 @@ def test_sign_in_comment_on_a_paragraph_and_see_it(
     db.session.remove()  # the live server uses its own sessions
 
     page = browser.new_page()
-    page.goto(f"{live_server}/sign-in")
-    page.fill("input[name=email]", "lan@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit], form.stack input[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, live_server, "lan@example.org")
     assert "Lan Pham" in page.inner_text("header")
 
     page.goto(f"{live_server}/documents/{doc.slug}/versions/1")
@@ -157,11 +161,7 @@ def test_committee_member_turns_a_closed_version_into_a_published_next_version(
     db.session.remove()
 
     page = browser.new_page()
-    page.goto(f"{live_server}/sign-in")
-    page.fill("input[name=email]", "chair@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, live_server, "chair@example.org")
 
     page.goto(f"{live_server}/documents/{slug}/versions/1")
     assert "60 in all" in page.inner_text("main")
@@ -233,11 +233,7 @@ def test_select_words_to_quote_preview_a_suggestion_and_post_it(
     db.session.remove()
 
     page = browser.new_page()
-    page.goto(f"{live_server}/sign-in")
-    page.fill("input[name=email]", "mai@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit], form.stack input[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, live_server, "mai@example.org")
 
     page.goto(f"{live_server}/paragraphs/{paragraph.id}")
     # Drag the mouse from inside "written" to inside "answer", as a reader would: the

@@ -329,6 +329,42 @@ def test_take_up_a_suggestion_from_the_preview(client, as_user, committee):
     assert "2 of 2 suggestions taken up" in page and "2 paragraphs edited" in page
 
 
+def test_the_list_shows_an_edited_suggestion_as_it_stands(
+    client, as_user, make_document, make_user
+):
+    sec = make_user("secretariat")
+    doc = make_document("consultation", by=sec)
+    v1 = doc.latest
+    member = make_user("cso")
+    c = cs.post_comment(
+        version=v1,
+        paragraph=v1.paragraphs[ANSWER],
+        organisation=member.organisation,
+        kind="suggestion",
+        body="Say when.",
+        suggested_text="Every submission receives a written answer within 60 days.",
+        by=member,
+    )
+    cs.edit_comment(
+        c,
+        body="Say when, and sooner.",
+        suggested_text="Every submission receives a written answer within 30 days.",
+        quote=None,
+        by=member,
+    )
+    docs.close(v1, by=sec, reason="Test.")
+    drafter = make_user("committee")
+    docs.add_committee_member(doc, drafter, by=sec)
+    docs.copy_version(doc, by=drafter)
+    db.session.commit()
+    as_user(drafter)
+    listing = client.get(f"{base(doc)}/suggestions").get_data(as_text=True)
+    # The wording taken up is the current one, so the list shows that one.
+    assert "within 30 days" in listing and "within 60 days" not in listing
+    page = client.get(f"{base(doc)}/suggestions/{c.id}").get_data(as_text=True)
+    assert "Say when, and sooner." in page and "within 30 days" in page
+
+
 def test_a_stale_preview_is_a_conflict_that_shows_the_new_text(client, as_user, committee):
     doc, v2, drafter, other, _, whole, _ = committee
     p = v2.paragraphs[ANSWER]

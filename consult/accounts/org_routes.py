@@ -4,14 +4,17 @@ verification by the secretariat."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from consult.accounts import outcomes as outcomes_module
 from consult.accounts import policy, services
 from consult.accounts.forms import COUNTRIES, OrganisationForm, PlainForm
-from consult.accounts.models import ORG_KINDS, Organisation
+from consult.accounts.models import ORG_KINDS, Membership, Organisation
 from consult.accounts.routes import _free_org_slug, current_actor
 from consult.consultation.models import Comment
 from consult.errors import ConsultError
@@ -60,7 +63,7 @@ def index():
     if kind and kind not in ORG_KINDS:
         raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
     rows = list_organisations(country, kind, verified)
-    known = {c for o, _ in list_organisations() for c in o.countries}
+    known = {c for cs in db.session.scalars(select(Organisation.countries)) for c in cs}
     countries = {c: COUNTRIES.get(c, c) for c in sorted(known | {k for k in COUNTRIES if k})}
     return render_template(
         "organisations/index.html",
@@ -79,25 +82,25 @@ def new():
     user = current_actor()
     policy.require(user, "organisation.create")
     form = OrganisationForm()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                profile = form.profile()
-                org = services.create_organisation(_free_org_slug(profile["name"]), **profile)
-                services.register_organisation(org, by=user)
-            except ConsultError as e:
-                db.session.rollback()
-                page = render_template("organisations/form.html", form=form, error=e.message)
-                return page, e.status
-            db.session.commit()
-            flash(
-                f"{org.name} is registered"
-                + (", with you as its admin" if user.role == "cso" else "")
-                + ". It shows as unverified until the secretariat checks it."
-            )
-            return redirect(url_for("organisations.profile", slug=org.slug))
+    if request.method == "GET":
+        return render_template("organisations/form.html", form=form)
+    if not form.validate_on_submit():
         return render_template("organisations/form.html", form=form), 400
-    return render_template("organisations/form.html", form=form)
+    try:
+        profile = form.profile()
+        org = services.create_organisation(_free_org_slug(profile["name"]), **profile)
+        services.register_organisation(org, by=user)
+    except ConsultError as e:
+        db.session.rollback()
+        page = render_template("organisations/form.html", form=form, error=e.message)
+        return page, e.status
+    db.session.commit()
+    flash(
+        f"{org.name} is registered"
+        + (", with you as its admin" if user.role == "cso" else "")
+        + ". It shows as unverified until the secretariat checks it."
+    )
+    return redirect(url_for("organisations.profile", slug=org.slug))
 
 
 @bp.get("/<slug>")
@@ -126,10 +129,7 @@ def profile(slug: str):
 def our_input(slug: str):
     org = services.get_organisation(slug)
     rows = outcomes_module.outcomes(org, visible=_visible)
-    counts = {}
-    for o in rows:
-        key = o.response.decision_label if o.response else o.status_label
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter(o.response.decision_label if o.response else o.status_label for o in rows)
     return render_template(
         "organisations/input.html",
         org=org,
@@ -193,7 +193,13 @@ def join(slug: str):
 def members(slug: str):
     org = services.get_organisation(slug)
     policy.require(current_actor(), "membership.decide", org)
-    rows = sorted(org.memberships, key=lambda m: (m.status != "pending", m.created_at))
+    memberships = db.session.scalars(
+        select(Membership)
+        .where(Membership.organisation_id == org.id)
+        .options(selectinload(Membership.user), selectinload(Membership.decided_by))
+        .order_by(Membership.id)
+    )
+    rows = sorted(memberships, key=lambda m: (m.status != "pending", m.created_at))
     return render_template("organisations/members.html", org=org, rows=rows, form=PlainForm())
 
 

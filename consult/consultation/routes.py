@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation
-from consult.accounts.routes import current_actor, safe_next
+from consult.accounts.routes import all_organisations, current_actor, safe_next
 from consult.consultation import services
 from consult.consultation.forms import (
     WHOLE_VERSION,
@@ -35,7 +35,7 @@ from consult.consultation.models import (
 from consult.documents import services as docs
 from consult.documents.forms import parse_local_datetime
 from consult.documents.models import LineageLink, Paragraph, Version
-from consult.documents.routes import visible_paragraph, visible_version
+from consult.documents.routes import received_comment_form, visible_paragraph, visible_version
 from consult.errors import ConsultError, NotAllowed, NotFound
 from consult.extensions import db, limiter
 from consult.tracing.diff import diff_html, word_diff
@@ -115,16 +115,6 @@ def _may_respond(v: Version) -> bool:
     return v.state in ("closed", "final") and policy.can(current_user, "response.create")
 
 
-def _may_enter(v: Version) -> bool:
-    return v.state in ("consultation", "closed") and policy.can(
-        current_user, "comment.enter_on_behalf", v
-    )
-
-
-def _organisations() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
-
-
 @bp.get("/paragraphs/<int:paragraph_id>")
 def paragraph(paragraph_id: int):
     p = visible_paragraph(paragraph_id)
@@ -146,9 +136,8 @@ def paragraph(paragraph_id: int):
         ).all()
     )
     may_comment = docs.accepting_comments(v) and policy.can(current_user, "comment.create", v)
-    received_form = None
-    if _may_enter(v):
-        received_form = ReceivedCommentForm(_organisations())
+    received_form = received_comment_form(v)
+    if received_form is not None:
         received_form.paragraph.choices = {str(p.id): p.number or "this paragraph"}
     return render_template(
         "consultation/paragraph.html",
@@ -207,10 +196,9 @@ def comment(comment_id: int):
     if c is None or not policy.can(current_user, "version.view", c.version):
         raise NotFound(f"There is no comment {comment_id}.")
     actions = comment_actions(c)
-    user_orgs = current_user.organisations if current_user.is_authenticated else []
     reply_form = ReplyForm() if actions.get("reply") else None
-    if reply_form is not None:
-        reply_form.organisation.choices = {o.id: o.display_name for o in user_orgs}
+    if reply_form is not None:  # only a signed-in user may reply
+        reply_form.organisation.choices = {o.id: o.display_name for o in current_user.organisations}
     # The texts the comment had, oldest first: as posted, then every revision.
     texts = [c, *c.revisions]
     return render_template(
@@ -303,6 +291,16 @@ def _preview(kind: str, p, form) -> dict:
     return {"body": body, "quote": quote, "change": change_html(p, suggested, span)}
 
 
+def _preview_page(doc, v, p, form, *, received=False):
+    """The comment form again, with the comment as it would be posted (or why it would
+    be refused)."""
+    try:
+        preview = _preview(form.kind.data, p, form)
+    except ConsultError as e:
+        return _comment_page(doc, v, p, form, error=e.message, status=e.status, received=received)
+    return _comment_page(doc, v, p, form, preview=preview, received=received)
+
+
 def _chosen(form, organisations) -> list[Organisation]:
     wanted = set(form.cosigners.data or [])
     return [o for o in organisations if o.id in wanted]
@@ -330,15 +328,11 @@ def post_comment(slug: str, number: int):
     p = _paragraph_in(v, form.paragraph.data)
     if not form.validate_on_submit():
         return _comment_page(doc, v, p, form, error="Check the fields marked below.", status=400)
-    org = next((o for o in current_user.organisations if o.id == form.organisation.data), None)
+    org = _own_organisation(form.organisation.data)
     if org is None:
         raise NotAllowed("You can only comment for an organisation you belong to.")
     if request.form.get("preview"):
-        try:
-            preview = _preview(form.kind.data, p, form)
-        except ConsultError as e:
-            return _comment_page(doc, v, p, form, error=e.message, status=e.status)
-        return _comment_page(doc, v, p, form, preview=preview)
+        return _preview_page(doc, v, p, form)
     try:
         c = services.post_comment(
             version=v,
@@ -365,7 +359,7 @@ def enter_comment(slug: str, number: int):
     """The secretariat enters a comment that came by e-mail, on paper or at a workshop."""
     doc, v = visible_version(slug, number)
     policy.require(current_user, "comment.enter_on_behalf", v)
-    organisations = _organisations()
+    organisations = all_organisations()
     form = ReceivedCommentForm(organisations)
     p = _paragraph_in(v, form.paragraph.data)
     form.paragraph.choices = {form.paragraph.data: p.number if p else "the version as a whole"}
@@ -377,11 +371,7 @@ def enter_comment(slug: str, number: int):
     if org is None:
         raise NotFound("There is no such organisation.")
     if request.form.get("preview"):
-        try:
-            preview = _preview(form.kind.data, p, form)
-        except ConsultError as e:
-            return _comment_page(doc, v, p, form, error=e.message, status=e.status, received=True)
-        return _comment_page(doc, v, p, form, preview=preview, received=True)
+        return _preview_page(doc, v, p, form, received=True)
     try:
         received_at = (
             parse_local_datetime(form.received_on.data, doc.timezone, date_means="start")

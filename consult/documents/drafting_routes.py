@@ -308,16 +308,15 @@ def save_note(slug: str, number: int):
 
 def _suggestions(v: Version) -> list[Comment]:
     """The suggestions made on the version before the draft, in paragraph order."""
-    previous = db.session.scalar(
-        select(Version).where(Version.document_id == v.document_id, Version.number == v.number - 1)
-    )
-    if previous is None:
+    if v.number == 1:
         return []
+    previous = docs.get_version(v.document, v.number - 1)
     comments = db.session.scalars(
         select(Comment)
         .where(Comment.version_id == previous.id, Comment.kind == "suggestion")
         .options(
             selectinload(Comment.responses),
+            selectinload(Comment.revisions),
             selectinload(Comment.paragraph),
             selectinload(Comment.organisation),
             selectinload(Comment.withdrawal),

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
-from consult.accounts.models import Organisation
-from consult.accounts.routes import current_actor
+from consult.accounts.routes import all_organisations, current_actor
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
 from consult.consultation.models import Comment
 from consult.documents import drafting
@@ -59,6 +58,17 @@ def visible_paragraph(paragraph_id: int) -> Paragraph:
     if p is None or not policy.can(current_user, "version.view", p.version):
         raise NotFound(f"There is no paragraph {paragraph_id}.")
     return p
+
+
+def received_comment_form(v: Version) -> ReceivedCommentForm | None:
+    """The secretariat's form for a comment that came by e-mail, on paper or at a workshop,
+    when the version takes them (open or closed) and the user may enter them; the caller
+    sets its paragraph choices."""
+    if v.state not in ("consultation", "closed") or not policy.can(
+        current_user, "comment.enter_on_behalf", v
+    ):
+        return None
+    return ReceivedCommentForm(all_organisations())
 
 
 def _comment_counts(version_ids: list[int], by: str) -> dict:
@@ -195,14 +205,8 @@ def version(slug: str, number: int):
     counts = _comment_counts([v.id], by="paragraph")
     accepting = docs.accepting_comments(v)
     may_comment = accepting and policy.can(current_user, "comment.create", v)
-    may_enter = v.state in ("consultation", "closed") and policy.can(
-        current_user, "comment.enter_on_behalf", v
-    )
-    received_form = None
-    if may_enter:
-        received_form = ReceivedCommentForm(
-            db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-        )
+    received_form = received_comment_form(v)
+    if received_form is not None:
         received_form.paragraph.choices = _paragraph_choices(v)
     return render_template(
         "documents/version.html",
