@@ -255,6 +255,7 @@ def test_lineage_review_then_publish_close_and_finalize(client, setup):
     assert published.status_code == 200 and published.get_json()["state"] == "consultation"
     changes = client.get(f"/api/v1/documents/{doc.slug}/versions/2/changes").get_json()
     assert changes["note"] == "Deadlines." and changes["summary"]["added"] == 1
+    assert changes["summary"]["partly"] == 0
     close = f"/api/v1/documents/{doc.slug}/versions/2/close"
     assert_error(client.post(close, json={}, headers=sec_headers), 400, "reason_required")
     closed = client.post(close, json={"reason": "Early."}, headers=sec_headers)

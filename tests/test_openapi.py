@@ -53,3 +53,17 @@ def test_the_description_is_served_and_well_formed(client):
             if method != "get":
                 assert op["security"] == [{"bearer": []}], (path, method)
     assert len(ids) == len(set(ids))
+    tags = {t["name"] for t in doc["tags"]}
+    used = {tag for ops in doc["paths"].values() for op in ops.values() for tag in op["tags"]}
+    assert used <= tags, f"undeclared tags: {used - tags}"
+
+
+def test_described_answers_match_what_the_api_gives():
+    """Spot checks where the description once said something else than the code."""
+    doc = spec()
+    respond = doc["paths"]["/comments/{comment_id}/response"]["post"]["responses"]["201"]
+    assert respond["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Response"
+    }
+    take_up = doc["paths"]["/comments/{comment_id}/take-up"]["post"]["responses"]
+    assert {"200", "201"} <= set(take_up)

@@ -168,6 +168,7 @@ def version_changes(slug: str, number: int) -> ResponseReturnValue:
             "answered",
             "suggestions",
             "taken_up",
+            "partly",
         )
     }
     return jsonify(

@@ -517,7 +517,7 @@ def spec() -> JSON:
                 },
                 ["decision", "reason"],
             ),
-            _ref("Comment"),
+            _ref("Response"),
             params=[COMMENT_ID],
             tag="responses",
         ),
@@ -717,6 +717,9 @@ def spec() -> JSON:
         ),
         "/openapi.json": _get("This description", OBJ, tag="meta"),
     }
+    # The take-up preview saves nothing: 200, not 201.
+    preview = paths["/comments/{comment_id}/take-up"]["post"]["responses"]
+    preview["200"] = _json(_ref("TakeUp"), "Preview only (?preview=1): nothing saved")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -737,6 +740,7 @@ def spec() -> JSON:
                 "comments",
                 "moderation",
                 "responses",
+                "drafting",
                 "search",
                 "organisations",
                 "meta",
