@@ -19,17 +19,9 @@ from consult.consultation.models import Comment, CoSignature, Response
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.documents.services import accepting_comments
 from consult.extensions import db
-from consult.tracing.uptake import Uptake, disagreement, uptake
+from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, latest_uptake, text_loads
+from consult.tracing.uptake import label_disagreement, uptake
 
-UPTAKE_LABELS = {
-    "taken_up": "Taken up",
-    "partly": "Partly taken up",
-    "not_taken_up": "Not taken up",
-}
-FLAG_LABELS = {
-    "accepted_not_in_text": "Accepted, but the asked-for change is not in the text",
-    "taken_up_without_credit": "Not accepted, yet the wording appears in the text",
-}
 STATUS_LABELS = {
     "open": "Consultation open",
     "waiting": "Waiting for the committee's answer",
@@ -73,30 +65,16 @@ class Outcome:
         return FLAG_LABELS.get(self.flag) if self.flag else None
 
 
-def _text(c: Comment):
-    """The comment as it stands (its latest revision, once edits exist)."""
-    return getattr(c, "current", c)
-
-
 def _status(c: Comment) -> str:
-    if getattr(c, "withdrawn", False):
+    if c.withdrawn:
         return "withdrawn"
-    if getattr(c, "is_hidden", False):
+    if c.is_hidden:
         return "hidden"
     if c.response is not None:
         return "answered"
     if accepting_comments(c.version):
         return "open"
     return "waiting"
-
-
-def _stored_uptake(ids: list[int]) -> dict[int, tuple[float, str, bool]]:
-    """Uptake stored by the tracing part, when it has measured these comments."""
-    try:
-        from consult.tracing.stored import latest_uptake
-    except ImportError:  # pragma: no cover - the stored measure is optional
-        return {}
-    return {cid: (u.score, u.label, u.verbatim) for cid, u in latest_uptake(ids).items()}
 
 
 def outcomes(
@@ -111,6 +89,7 @@ def outcomes(
         selectinload(Comment.paragraph),
         selectinload(Comment.organisation),
         selectinload(Comment.responses).selectinload(Response.responder),
+        *text_loads(),  # for the status and the text as it stands
     )
     own = list(
         db.session.scalars(select(Comment).where(Comment.organisation_id == org.id).options(*loads))
@@ -154,7 +133,10 @@ def outcomes(
         for rid, p in rows:
             if visible(p.version):
                 effects[rid].append(p)
-    stored = _stored_uptake([c.id for c in comments if c.kind == "suggestion"])
+    stored = {
+        cid: (u.score, u.label)
+        for cid, u in latest_uptake(c.id for c in comments if c.kind == "suggestion").items()
+    }
 
     out = []
     for c, role in pairs:
@@ -179,22 +161,17 @@ def outcomes(
         )
         measured = stored.get(c.id) or _measure(c, nxt, succ)
         if measured is not None:
-            o.uptake_score, o.uptake_label, verbatim = measured
+            o.uptake_score, o.uptake_label = measured
             if r is not None:
-                o.flag = disagreement(
-                    r.decision,
-                    Uptake(o.uptake_score, o.uptake_label, 0, 0, 0, 0, verbatim),
-                )
+                o.flag = label_disagreement(r.decision, o.uptake_label)
         out.append(o)
     return out
 
 
-def _measure(
-    c: Comment, nxt: Version | None, succ: list[Paragraph]
-) -> tuple[float, str, bool] | None:
+def _measure(c: Comment, nxt: Version | None, succ: list[Paragraph]) -> tuple[float, str] | None:
     """Measure a suggestion's uptake here when nothing is stored (a later version the
     tracing part has not measured yet)."""
-    t = _text(c)
+    t = c.current
     if c.kind != "suggestion" or c.paragraph is None or nxt is None or t.suggested_text is None:
         return None
     try:
@@ -207,4 +184,4 @@ def _measure(
         )
     except ValueError:
         return None
-    return up.score, up.label, up.verbatim
+    return up.score, up.label

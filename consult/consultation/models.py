@@ -25,7 +25,22 @@ DECISIONS = {
 MODERATION_ACTIONS = {"hide": "Hidden", "restore": "Shown again"}
 
 
-class Comment(db.Model):
+class Moderated:
+    """A comment or a reply: its `moderation` relationship lists the moderators' actions
+    on it, oldest first, and the latest one holds."""
+
+    @property
+    def hidden_by(self) -> ModerationAction | None:
+        """The moderators' decision that hides it, or None when it is shown."""
+        last = self.moderation[-1] if self.moderation else None
+        return last if last is not None and last.action == "hide" else None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_by is not None
+
+
+class Comment(Moderated, db.Model):
     """A comment on a paragraph (or a quoted span of it) or on a whole version.
 
     Never updated in place: corrections and withdrawals are new rows elsewhere.
@@ -94,16 +109,6 @@ class Comment(db.Model):
     @property
     def withdrawn(self) -> bool:
         return self.withdrawal is not None
-
-    @property
-    def hidden_by(self) -> ModerationAction | None:
-        """The moderators' decision that hides the comment, or None when it is shown."""
-        last = self.moderation[-1] if self.moderation else None
-        return last if last is not None and last.action == "hide" else None
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_by is not None
 
     @property
     def joint_organisations(self) -> list[Organisation]:
@@ -203,7 +208,7 @@ class CommentWithdrawal(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class Reply(db.Model):
+class Reply(Moderated, db.Model):
     """A message in the thread under a comment, by a CSO member or the committee.
 
     Replies are a conversation; the committee's decision is a Response, never a reply.
@@ -223,15 +228,6 @@ class Reply(db.Model):
     moderation: Mapped[list[ModerationAction]] = relationship(
         back_populates="reply", order_by="ModerationAction.id"
     )
-
-    @property
-    def hidden_by(self) -> ModerationAction | None:
-        last = self.moderation[-1] if self.moderation else None
-        return last if last is not None and last.action == "hide" else None
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_by is not None
 
 
 class Flag(db.Model):

@@ -432,15 +432,25 @@ def get_reply(comment: Comment, reply_id: int | None) -> Reply | None:
     return r
 
 
-def flag(comment: Comment, *, reason: str | None, by: User, reply: Reply | None = None) -> Flag:
-    """Ask the moderators to look at a comment or one of its replies, once per person."""
+def _checked_reason(reason: str | None, missing: str) -> str:
+    """A reason that must be given (`missing` says so), within MAX_REASON."""
     reason = (reason or "").strip()
     if not reason:
-        raise ConsultError("Say why the moderators should look at it.")
+        raise ConsultError(missing)
     if len(reason) > MAX_REASON:
         raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+    return reason
+
+
+def _in_thread(comment: Comment, reply: Reply | None) -> None:
     if reply is not None and reply.comment_id != comment.id:
         raise ConsultError("That reply is not in this comment's thread.")
+
+
+def flag(comment: Comment, *, reason: str | None, by: User, reply: Reply | None = None) -> Flag:
+    """Ask the moderators to look at a comment or one of its replies, once per person."""
+    reason = _checked_reason(reason, "Say why the moderators should look at it.")
+    _in_thread(comment, reply)
     already = db.session.scalar(
         select(Flag.id).where(
             Flag.comment_id == comment.id,
@@ -469,17 +479,12 @@ def moderate(
 ) -> ModerationAction:
     """Hide a comment or a reply with a public reason, or show it again. Nothing is
     deleted: the action is a new row and its reason is shown in the thing's place."""
-    reason = (reason or "").strip()
     if action not in MODERATION_ACTIONS:
         raise ConsultError(
             f"Unknown moderation action '{action}'; use one of: {', '.join(MODERATION_ACTIONS)}."
         )
-    if not reason:
-        raise ConsultError("Give the public reason for the moderation.")
-    if len(reason) > MAX_REASON:
-        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
-    if reply is not None and reply.comment_id != comment.id:
-        raise ConsultError("That reply is not in this comment's thread.")
+    reason = _checked_reason(reason, "Give the public reason for the moderation.")
+    _in_thread(comment, reply)
     target = reply if reply is not None else comment
     what = "reply" if reply is not None else f"comment {comment.tracking}"
     if action == "hide" and target.is_hidden:

@@ -340,7 +340,7 @@ def move_down(p: Paragraph, *, by) -> None:
     _move(p, +1, by)
 
 
-def _move(p: Paragraph, step: int, by=None) -> None:
+def _move(p: Paragraph, step: int, by) -> None:
     refuse_frozen(p.version)
     version = _fresh(p)
     order = list(version.paragraphs)
@@ -825,7 +825,7 @@ def set_note(version: Version, note: str, *, by) -> Version:
     if version.note != note:
         version.note = note
         db.session.flush()
-        signals.emit(signals.draft_changed, version, by, operation="note")
+        _changed(version, by, "note")
     return version
 
 

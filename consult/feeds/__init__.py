@@ -13,8 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
 from consult.consultation.models import Comment, Response
-from consult.documents import services as docs
-from consult.errors import NotFound
+from consult.documents.routes import visible_document
 from consult.extensions import db
 
 bp = Blueprint("feeds", __name__)
@@ -89,9 +88,7 @@ def document_entries(doc) -> list[Entry]:
 
 @bp.get("/documents/<slug>/feed.atom")
 def document_feed(slug: str):
-    doc = docs.get_document(slug)
-    if not policy.can(current_user, "document.view", doc):
-        raise NotFound(f"There is no document '{slug}'.")
+    doc = visible_document(slug)
     entries = document_entries(doc)
     updated = entries[0].updated if entries else doc.created_at
     body = render_template("feeds/document.xml", doc=doc, entries=entries, updated=updated)

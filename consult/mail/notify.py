@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 
 from consult import signals
-from consult.accounts.models import Membership, User
+from consult.accounts.models import Membership, NotificationSetting, User
 from consult.extensions import db
+from consult.mail import NOTIFICATIONS
 from consult.mail.outbox import queue
 from consult.timeutil import utcnow
 
@@ -20,20 +21,46 @@ from consult.timeutil import utcnow
 CLOSING_SOON = timedelta(hours=48)
 
 
-def _members(org_ids: list[int] | None = None, *, admins: bool = False) -> list[User]:
-    """Approved members of the organisations (of every organisation when None)."""
-    q = (
+def _approved_members():
+    return (
         select(User)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.status == "approved")
         .distinct()
         .order_by(User.id)
     )
-    if org_ids is not None:
-        q = q.where(Membership.organisation_id.in_(org_ids))
+
+
+def _members(org_ids: list[int], *, admins: bool = False) -> list[User]:
+    """Approved members of the organisations."""
+    q = _approved_members().where(Membership.organisation_id.in_(org_ids))
     if admins:
         q = q.where(Membership.role == "admin")
     return list(db.session.scalars(q))
+
+
+def _subscribers(kind: str) -> list[User]:
+    """Approved members of any organisation who want `kind`, in one query: asking each
+    member's settings in turn would cost a query per member of every organisation."""
+    chosen = (
+        select(NotificationSetting.enabled)
+        .where(NotificationSetting.user_id == User.id, NotificationSetting.kind == kind)
+        .scalar_subquery()
+    )
+    default = NOTIFICATIONS[kind][1]
+    return list(
+        db.session.scalars(_approved_members().where(func.coalesce(chosen, literal(default))))
+    )
+
+
+def _tell_subscribers(v, kind: str, subject: str, dedup: str) -> int:
+    """Queue `kind` about version `v` for each subscriber, once per person (the keys
+    `dedup`:version:user); returns how many were queued."""
+    queued = 0
+    for user in _subscribers(kind):
+        row = queue(user, kind, subject, kind, version=v, dedup_key=f"{dedup}:{v.id}:{user.id}")
+        queued += row is not None
+    return queued
 
 
 def _on_comment_posted(sender, subject, actor=None, data=None) -> None:
@@ -69,15 +96,8 @@ def _on_version_published(sender, subject, actor=None, data=None) -> None:
     v = subject
     if v.state != "consultation":
         return
-    for user in _members():
-        queue(
-            user,
-            "consultation_opened",
-            f"Open for comments: {v.document.title}, {v.title}",
-            "consultation_opened",
-            version=v,
-            dedup_key=f"opened:{v.id}:{user.id}",
-        )
+    subject = f"Open for comments: {v.document.title}, {v.title}"
+    _tell_subscribers(v, "consultation_opened", subject, "opened")
 
 
 def _on_organisation_verified(sender, subject, actor=None, data=None) -> None:
@@ -112,8 +132,8 @@ def _on_membership_decided(sender, subject, actor=None, data=None) -> None:
 
 def _on_reply(sender, subject, actor=None, data=None) -> None:
     """A reply to a comment: its author hears of it (unless they wrote the reply)."""
-    c = getattr(subject, "comment", None)
-    author = getattr(c, "author", None)
+    c = subject.comment
+    author = c.author
     if author is None or (actor is not None and actor.id == author.id):
         return
     queue(
@@ -135,19 +155,12 @@ def queue_closing_soon(now: datetime | None = None) -> int:
             Version.closes_at <= now + CLOSING_SOON,
         )
     ).all()
-    queued = 0
-    for v in versions:
-        for user in _members():
-            row = queue(
-                user,
-                "closing_soon",
-                f"Closing soon: {v.document.title}, {v.title}",
-                "closing_soon",
-                version=v,
-                dedup_key=f"closing:{v.id}:{user.id}",
-            )
-            queued += row is not None
-    return queued
+    return sum(
+        _tell_subscribers(
+            v, "closing_soon", f"Closing soon: {v.document.title}, {v.title}", "closing"
+        )
+        for v in versions
+    )
 
 
 def connect() -> None:

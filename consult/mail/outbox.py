@@ -214,25 +214,27 @@ def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -
             backend = BACKENDS[app.config["MAIL_BACKEND"]](app)
             with backend:
                 for row in rows:
+                    row.attempts += 1
                     try:
                         backend.send(message(row, app))
                     except (smtplib.SMTPException, OSError) as e:
-                        row.attempts += 1
-                        row.last_error = f"{type(e).__name__}: {e}"[:2000]
+                        row.last_error = _error(e)
                         failed += 1
                     else:
-                        row.attempts += 1
                         row.sent_at = now or utcnow()
                         sent += 1
                     db.session.commit()
         except (smtplib.SMTPException, OSError) as e:
             # The server could not be reached at all: every mail stays queued.
             log.warning("mail server unavailable: %s", e)
-            for row in rows:
-                if row.sent_at is None:
-                    row.attempts += 1
-                    row.last_error = f"{type(e).__name__}: {e}"[:2000]
-                    failed += 1
+            unsent = [r for r in rows if r.sent_at is None]
+            for row in unsent:
+                row.attempts += 1
+                row.last_error = _error(e)
             db.session.commit()
-            failed = len([r for r in rows if r.sent_at is None])
+            failed = len(unsent)
     return SendResult(sent, failed, len(pending()))
+
+
+def _error(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}"[:2000]

@@ -14,7 +14,7 @@ from consult.consultation.services import comment_hash
 from consult.errors import NotFound
 from consult.extensions import db
 from consult.record.models import Event
-from consult.record.service import GENESIS, event_hash, verify
+from consult.record.service import GENESIS, head_hash, recomputed_hash, verify
 from consult.web import page_number
 
 bp = Blueprint("record", __name__, url_prefix="/record")
@@ -41,15 +41,10 @@ class Receipt:
 def _event_ok(ev: Event | None, content_hash: str) -> bool:
     if ev is None:
         return False
-    expected = event_hash(
-        ev.prev_hash,
-        ev.seq,
-        ev.kind,
-        ev.created_at.isoformat(),
-        f"{ev.subject_type}:{ev.subject_id}",
-        ev.payload,
+    return (
+        ev.hash == recomputed_hash(ev, ev.prev_hash)
+        and f'"content_hash":"{content_hash}"' in ev.payload
     )
-    return ev.hash == expected and f'"content_hash":"{content_hash}"' in ev.payload
 
 
 def receipt_for(tracking: str) -> Receipt:
@@ -84,9 +79,7 @@ def log():
     events = db.session.scalars(
         select(Event).order_by(Event.seq.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ).all()
-    head = events[0].hash if events and page == 1 else None
-    if head is None:
-        head = db.session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1))
+    head = events[0].hash if events and page == 1 else head_hash()
     check = None
     if request.args.get("verify") or total <= VERIFY_ON_VIEW:
         check = verify()

@@ -21,8 +21,25 @@ def event_hash(
     return sha256(canonical([prev_hash, seq, kind, created_at, subject, payload]))
 
 
+def recomputed_hash(ev: Event, prev_hash: str) -> str:
+    """The hash `ev` must carry when it follows an event with hash `prev_hash`."""
+    return event_hash(
+        prev_hash,
+        ev.seq,
+        ev.kind,
+        ev.created_at.isoformat(),
+        f"{ev.subject_type}:{ev.subject_id}",
+        ev.payload,
+    )
+
+
 def head() -> Event | None:
     return db.session.scalar(select(Event).order_by(Event.seq.desc()).limit(1))
+
+
+def head_hash() -> str | None:
+    """The hash of the last event (None for an empty record), without loading it."""
+    return db.session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1))
 
 
 def append(
@@ -79,15 +96,7 @@ def verify() -> Verification:
             return Verification(
                 False, count, 0, prev, f"event {count} is missing (found seq {ev.seq})"
             )
-        expected = event_hash(
-            prev,
-            ev.seq,
-            ev.kind,
-            ev.created_at.isoformat(),
-            f"{ev.subject_type}:{ev.subject_id}",
-            ev.payload,
-        )
-        if ev.prev_hash != prev or ev.hash != expected:
+        if ev.prev_hash != prev or ev.hash != recomputed_hash(ev, prev):
             return Verification(
                 False, count, 0, prev, f"event {ev.seq} ({ev.kind}) does not match its hash"
             )

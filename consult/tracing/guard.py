@@ -9,31 +9,25 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 
 from consult import signals
-from consult.consultation.models import Comment, Response
+from consult.consultation.models import Comment, CommentWithdrawal, Response
 from consult.documents.models import Version
 from consult.extensions import db
 from consult.timeutil import utcnow
 from consult.tracing.models import FinalizeOverride
 
-try:  # withdrawn comments need no answer (the comments work adds withdrawals)
-    from consult.consultation.models import CommentWithdrawal
-except ImportError:  # pragma: no cover - older schema
-    CommentWithdrawal = None
-
 
 def _unanswered_query(version: Version):
-    q = (
+    # Withdrawn comments need no answer.
+    return (
         select(Comment.id)
         .join(Version, Version.id == Comment.version_id)
         .where(
             Version.document_id == version.document_id,
             Version.number <= version.number,
             ~exists().where(Response.comment_id == Comment.id),
+            ~exists().where(CommentWithdrawal.comment_id == Comment.id),
         )
     )
-    if CommentWithdrawal is not None:
-        q = q.where(~exists().where(CommentWithdrawal.comment_id == Comment.id))
-    return q
 
 
 def unanswered_count(version: Version) -> int:

@@ -22,7 +22,7 @@ from consult.documents.models import Version
 from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
-from consult.record.models import Event
+from consult.record.service import head_hash
 from consult.tracing import grouping, views
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseGroup
@@ -46,12 +46,6 @@ class FeedbackForm(FlaskForm):
     )
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=grouping.MAX_NOTE)])
     next = HiddenField()
-
-
-def _record_head() -> str | None:
-    """The hash of the record's last event: every change anyone makes is an event, so
-    computed pages may be kept while it stays the same."""
-    return db.session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1))
 
 
 def _visible_versions(doc) -> list[Version]:
@@ -116,7 +110,9 @@ def annotated(slug: str, a: int, b: int):
 @bp.get("/documents/<slug>/versions/<int:number>/provenance")
 def provenance(slug: str, number: int):
     doc, v = visible_version(slug, number)
-    prov = views.version_provenance(v, cache_key=_record_head())
+    # Every change anyone makes is an event of the record, so computed provenance may be
+    # kept while the record's head stays the same.
+    prov = views.version_provenance(v, cache_key=head_hash())
     numbers = {s.comment.id: k for k, s in enumerate(prov.sources, start=1)}
     return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov, refs=numbers)
 
@@ -132,11 +128,11 @@ def accountability(slug: str):
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         raise NotFound(f"There is no organisation '{slug}'.")
-    visible = {v.id for v in db.session.scalars(select(Version).where(Version.state != "draft"))}
+    visible = set(db.session.scalars(select(Version.id).where(Version.state != "draft")))
     return render_template(
         "tracing/organisation.html",
         org=org,
-        acc=views.organisation_account(org, visible, cache_key=_record_head()),
+        acc=views.organisation_account(org, visible, cache_key=head_hash()),
     )
 
 
@@ -169,7 +165,7 @@ def _answerable(v: Version) -> list[Comment]:
     ).all()
     positions = {p.id: p.position for p in v.paragraphs}
     return sorted(
-        (c for c in comments if not getattr(c, "withdrawn", False)),
+        (c for c in comments if not c.withdrawn),
         key=lambda c: (c.response is not None, positions.get(c.paragraph_id, -1), c.id),
     )
 

@@ -25,7 +25,7 @@ from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.timeutil import utcnow
 from consult.tracing.models import StoredUptake
-from consult.tracing.uptake import disagreement, uptake
+from consult.tracing.uptake import label_disagreement, uptake
 
 FLAG_LABELS = {
     "accepted_not_in_text": "Accepted, but the asked-for change is not in the text",
@@ -74,18 +74,14 @@ def _previous(version: Version) -> Version | None:
 
 
 def text_loads() -> tuple:
-    """Loader options for what `_text`, the withdrawn and the hidden checks read (edits,
-    withdrawals, moderation), so that many comments cost three queries, not three each."""
-    return tuple(
-        selectinload(getattr(Comment, name))
-        for name in ("revisions", "withdrawal", "moderation")
-        if hasattr(Comment, name)
+    """Loader options for what `Comment.current`, the withdrawn and the hidden checks read
+    (edits, withdrawals, moderation), so that many comments cost three queries, not three
+    each."""
+    return (
+        selectinload(Comment.revisions),
+        selectinload(Comment.withdrawal),
+        selectinload(Comment.moderation),
     )
-
-
-def _text(c: Comment):
-    """The comment's text as it stands (its latest revision, when it was edited)."""
-    return getattr(c, "current", c)
 
 
 def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
@@ -106,7 +102,7 @@ def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
             .options(*text_loads())
             .order_by(Comment.id)
         )
-        if not getattr(c, "withdrawn", False) and _text(c).suggested_text
+        if not c.withdrawn and c.current.suggested_text
     ]
     if not comments:
         return []
@@ -139,7 +135,7 @@ def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
         predecessors[new].append(old)
     out = []
     for c in comments:
-        t = _text(c)
+        t = c.current
         found = sorted(successors.get(c.paragraph_id, []), key=lambda s: positions[s[0]])
         original, part = [texts[c.paragraph_id]], None
         if not found:
@@ -256,10 +252,7 @@ def flag_for(c: Comment, stored: StoredUptake | None) -> str | None:
     """The public flag when the current decision disagrees with the measured uptake."""
     if stored is None or c.response is None:
         return None
-    from consult.tracing.uptake import Uptake
-
-    up = Uptake(stored.score, stored.label, 0, 0, 0, 0, stored.verbatim)
-    return disagreement(c.response.decision, up)
+    return label_disagreement(c.response.decision, stored.label)
 
 
 def uptake_json(c: Comment) -> tuple[dict | None, str | None]:

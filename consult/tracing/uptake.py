@@ -444,7 +444,12 @@ def _kept_words(o: str, r: str) -> int:
 
 
 def disagreement(decision: str, up: Uptake) -> str | None:
-    """A public flag when the committee's decision and the measured uptake disagree.
+    """A public flag when the committee's decision and the measured uptake disagree."""
+    return label_disagreement(decision, up.label)
+
+
+def label_disagreement(decision: str, label: str) -> str | None:
+    """The flag of `disagreement` from the uptake label alone (what is stored).
 
     "accepted_not_in_text": accepted or partly accepted, yet not taken up.
     "taken_up_without_credit": noted, not accepted or out of scope, yet taken up.
@@ -453,7 +458,7 @@ def disagreement(decision: str, up: Uptake) -> str | None:
     and a public flag must be one the text clearly supports.
     """
     if decision in ACCEPTING:
-        return "accepted_not_in_text" if up.label == "not_taken_up" else None
+        return "accepted_not_in_text" if label == "not_taken_up" else None
     if decision in DECLINING:
-        return "taken_up_without_credit" if up.label == "taken_up" else None
+        return "taken_up_without_credit" if label == "taken_up" else None
     raise ValueError(f"Unknown decision '{decision}'.")

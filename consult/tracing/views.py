@@ -15,7 +15,13 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
-from consult.consultation.models import DECISIONS, Comment, CoSignature, Response
+from consult.consultation.models import (
+    DECISIONS,
+    Comment,
+    CommentWithdrawal,
+    CoSignature,
+    Response,
+)
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
 from consult.tracing.diff import word_diff
@@ -25,6 +31,7 @@ from consult.tracing.models import ResponseFeedback, StoredUptake
 from consult.tracing.provenance import Contribution, provenance
 from consult.tracing.services import compare_versions
 from consult.tracing.stored import flag_for, latest_uptake, text_loads
+from consult.tracing.uptake import label_disagreement
 
 COMMENT_LOADS = (
     selectinload(Comment.organisation),
@@ -32,10 +39,6 @@ COMMENT_LOADS = (
     selectinload(Comment.cosignatures).selectinload(CoSignature.organisation),
     *text_loads(),
 )
-
-
-def _text(c: Comment):
-    return getattr(c, "current", c)
 
 
 @dataclass
@@ -57,11 +60,11 @@ class Outcome:
 
     @property
     def withdrawn(self) -> bool:
-        return bool(getattr(self.comment, "withdrawn", False))
+        return self.comment.withdrawn
 
 
 def proposed_diff(c: Comment) -> list[tuple[str, str]] | None:
-    t = _text(c)
+    t = c.current
     if not t.suggested_text or c.paragraph is None:
         return None
     text = c.paragraph.text
@@ -425,8 +428,8 @@ def _provenance_spans(
     for c in db.session.scalars(
         select(Comment).where(Comment.id.in_(suggested)).options(*text_loads()).order_by(Comment.id)
     ):
-        wording = _text(c).suggested_text
-        if wording and c.id not in nothing_happened and not getattr(c, "withdrawn", False):
+        wording = c.current.suggested_text
+        if wording and c.id not in nothing_happened and not c.withdrawn:
             on_paragraph[c.paragraph_id].append(Contribution(c.id, wording))
     out = {}
     for p in targets:
@@ -476,15 +479,12 @@ class Report:
 def report(version: Version) -> Report:
     """The counts of the report, from column queries: no comment is loaded as an object
     except the few most co-signed ones (a version may have thousands of comments)."""
-    from consult.tracing.guard import CommentWithdrawal
-    from consult.tracing.uptake import Uptake, disagreement
-
-    q = select(Comment.id, Comment.kind, Comment.organisation_id).where(
-        Comment.version_id == version.id
-    )
-    if CommentWithdrawal is not None:
-        q = q.where(~exists().where(CommentWithdrawal.comment_id == Comment.id))
-    rows = db.session.execute(q).all()
+    rows = db.session.execute(
+        select(Comment.id, Comment.kind, Comment.organisation_id).where(
+            Comment.version_id == version.id,
+            ~exists().where(CommentWithdrawal.comment_id == Comment.id),
+        )
+    ).all()
     ids = select(Comment.id).where(Comment.version_id == version.id)
     current: dict[int, tuple[int, str]] = {}  # comment → (response id, decision), the latest
     for cid, rid, decision in db.session.execute(
@@ -493,16 +493,14 @@ def report(version: Version) -> Report:
         .order_by(Response.id)
     ):
         current[cid] = (rid, decision)
-    label_of: dict[int, tuple[str, float, bool]] = {}
-    for cid, label, score, verbatim in db.session.execute(
-        select(
-            StoredUptake.comment_id, StoredUptake.label, StoredUptake.score, StoredUptake.verbatim
-        )
+    label_of: dict[int, str] = {}
+    for cid, label in db.session.execute(
+        select(StoredUptake.comment_id, StoredUptake.label)
         .join(Version, Version.id == StoredUptake.version_id)
         .where(StoredUptake.comment_id.in_(ids))
         .order_by(Version.number.desc())
     ):
-        label_of[cid] = (label, score, verbatim)  # the nearest later version wins
+        label_of[cid] = label  # the nearest later version wins
     satisfied = dict(
         db.session.execute(
             select(ResponseFeedback.response_id, ResponseFeedback.satisfied).where(
@@ -525,14 +523,13 @@ def report(version: Version) -> Report:
     answered = len(shown) - unanswered
     kinds = Counter(orgs[org][0] for _, _, org in rows)
     countries = Counter(cc for _, _, org in rows for cc in orgs[org][1])
-    labels = Counter(label_of[cid][0] for cid in shown if cid in label_of)
+    labels = Counter(label_of[cid] for cid in shown if cid in label_of)
     measured = sum(labels.values())
-    flags = 0
-    for cid in shown:
-        if cid in label_of and cid in current:
-            label, score, verbatim = label_of[cid]
-            up = Uptake(score, label, 0, 0, 0, 0, verbatim)
-            flags += disagreement(current[cid][1], up) is not None
+    flags = sum(
+        label_disagreement(current[cid][1], label_of[cid]) is not None
+        for cid in shown
+        if cid in label_of and cid in current
+    )
     sat = Counter(
         ("satisfied" if satisfied[current[cid][0]] else "not")
         for cid in shown
