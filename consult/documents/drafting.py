@@ -494,7 +494,7 @@ def review_links(version: Version) -> list[ReviewRow]:
             removed.append(lk)
         else:
             by_paragraph[lk.paragraph_id].append(lk)
-    previous = _previous(version)
+    previous = version.neighbour(-1)
     before = {q.id: q for q in previous.paragraphs} if previous else {}
     rows = []
     for p in version.paragraphs:
@@ -529,7 +529,7 @@ def confirm_links(
     refuse_frozen(version)
     corrections = list(corrections)
     _lock(version)
-    previous = _previous(version)
+    previous = version.neighbour(-1)
     if previous is None:
         raise ConsultError("Version 1 has no version before it: there is no lineage to review.")
     here = {p.id: p for p in version.paragraphs}
@@ -617,14 +617,6 @@ def _changed(version: Version, by, operation: str, **data) -> None:
     signals.emit(signals.draft_changed, version, by, operation=operation, **data)
 
 
-def _previous(version: Version) -> Version | None:
-    return db.session.scalar(
-        select(Version).where(
-            Version.document_id == version.document_id, Version.number == version.number - 1
-        )
-    )
-
-
 def _all_links(version: Version) -> list[LineageLink]:
     return list(
         db.session.scalars(
@@ -680,7 +672,7 @@ def _settle(
     for p, b in zip(order, numbered, strict=True):
         p.number = b.number
     db.session.flush()
-    previous = _previous(version)
+    previous = version.neighbour(-1)
     if previous is not None:
         _derive_links(version, order, previous, touched=touched, method=method)
     db.session.expire(version, ["paragraphs"])

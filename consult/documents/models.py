@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
@@ -90,6 +90,15 @@ class Version(db.Model):
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
+
+    def neighbour(self, step: int) -> Version | None:
+        """The version `step` numbers away in the same document (-1: the one before it,
+        1: the one after it), or None."""
+        return db.session.scalar(
+            select(Version).where(
+                Version.document_id == self.document_id, Version.number == self.number + step
+            )
+        )
 
     @property
     def title(self) -> str:

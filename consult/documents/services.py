@@ -314,7 +314,7 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
                 merged=drafting.merge_texts(base, current, text),
                 what="text",
             )
-    previous = _previous(version)
+    previous = version.neighbour(-1)
     # Suggestions taken up stay with their paragraph when it keeps its lineage.
     effects = db.session.execute(
         select(ResponseEffect.response_id, Paragraph.lineage)
@@ -343,14 +343,6 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
             )
     db.session.flush()
     return version
-
-
-def _previous(version: Version) -> Version | None:
-    return db.session.scalar(
-        select(Version).where(
-            Version.document_id == version.document_id, Version.number == version.number - 1
-        )
-    )
 
 
 def publish(version: Version, *, by, closes_at: datetime | None = None) -> Version:

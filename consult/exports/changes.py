@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from consult.documents.models import Version
 from consult.errors import ConsultError
 from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx
 from consult.exports.resolution import add_block
 from consult.exports.text import checked_markdown
-from consult.extensions import db
 from consult.tracing.diff import diff_html, diff_stats
 from consult.tracing.services import ComparedParagraph, compare_versions
 
@@ -50,11 +47,7 @@ class Changes:
 
 
 def previous_version(version: Version) -> Version:
-    prev = db.session.scalar(
-        select(Version).where(
-            Version.document_id == version.document_id, Version.number == version.number - 1
-        )
-    )
+    prev = version.neighbour(-1)
     if prev is None:
         raise ConsultError(
             f"Version {version.number} is the first version: there is no earlier version to "

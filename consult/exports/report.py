@@ -78,11 +78,7 @@ def _uptakes(version: Version, comments: list[Comment]) -> dict[int, tuple[str, 
     missing = suggestions - set(out)
     if not missing:
         return out
-    next_version = db.session.scalar(
-        select(Version).where(
-            Version.document_id == version.document_id, Version.number == version.number + 1
-        )
-    )
+    next_version = version.neighbour(1)
     if next_version is None or next_version.state == "draft":
         return out
     for c, inputs in gather_inputs(next_version):

@@ -65,14 +65,6 @@ class Inputs:
         )
 
 
-def _previous(version: Version) -> Version | None:
-    return db.session.scalar(
-        select(Version).where(
-            Version.document_id == version.document_id, Version.number == version.number - 1
-        )
-    )
-
-
 def text_loads() -> tuple:
     """Loader options for what `Comment.current`, the withdrawn and the hidden checks read
     (edits, withdrawals, moderation), so that many comments cost three queries, not three
@@ -87,7 +79,7 @@ def text_loads() -> tuple:
 def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
     """The inputs of every paragraph suggestion on the version before `version`
     (three queries, whatever the number of suggestions)."""
-    previous = _previous(version)
+    previous = version.neighbour(-1)
     if previous is None:
         return []
     comments = [

@@ -129,16 +129,13 @@ def summarise(
 def change_summary(version) -> ChangeSummary:
     """The change summary of a version against the one before it (three queries)."""
     from consult.consultation.models import Comment, Response
-    from consult.documents.models import LineageLink, ResponseEffect, Version
+    from consult.documents.models import LineageLink, ResponseEffect
     from consult.tracing.models import StoredUptake
 
-    previous = db.session.scalar(
-        select(Version.id).where(
-            Version.document_id == version.document_id, Version.number == version.number - 1
-        )
-    )
-    if previous is None:
+    before = version.neighbour(-1)
+    if before is None:
         return ChangeSummary(previous=None, added=len(version.paragraphs))
+    previous = before.id
     links = [
         LinkFact(*row)
         for row in db.session.execute(
