@@ -8,7 +8,7 @@ from collections import Counter
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts import outcomes as outcomes_module
@@ -16,7 +16,6 @@ from consult.accounts import policy, services
 from consult.accounts.forms import COUNTRIES, OrganisationForm, PlainForm
 from consult.accounts.models import ORG_KINDS, Membership, Organisation
 from consult.accounts.routes import _free_org_slug, current_actor
-from consult.consultation.models import Comment
 from consult.errors import ConsultError
 from consult.extensions import db
 
@@ -32,29 +31,6 @@ def _require_posted_form() -> None:
         raise ConsultError("The form expired; please go back and try again.")
 
 
-def list_organisations(country: str = "", kind: str = "", verified: str = "") -> list:
-    """Organisations matching the filters, by name, with their number of comments."""
-    q = select(Organisation).order_by(func.lower(Organisation.name))
-    if kind:
-        q = q.where(Organisation.kind == kind)
-    if verified == "yes":
-        q = q.where(Organisation.verified_at.is_not(None))
-    elif verified == "no":
-        q = q.where(Organisation.verified_at.is_(None))
-    orgs = list(db.session.scalars(q))
-    if country:
-        # Countries are a JSON list: filtered here, the same on SQLite and PostgreSQL.
-        orgs = [o for o in orgs if country in o.countries]
-    counts = dict(
-        db.session.execute(
-            select(Comment.organisation_id, func.count(Comment.id)).group_by(
-                Comment.organisation_id
-            )
-        ).all()
-    )
-    return [(o, counts.get(o.id, 0)) for o in orgs]
-
-
 @bp.get("")
 def index():
     country = (request.args.get("country") or "").strip().upper()[:2]
@@ -62,7 +38,7 @@ def index():
     verified = request.args.get("verified") or ""
     if kind and kind not in ORG_KINDS:
         raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
-    rows = list_organisations(country, kind, verified)
+    rows = services.list_organisations(country, kind, verified)
     known = {c for cs in db.session.scalars(select(Organisation.countries)) for c in cs}
     countries = {c: COUNTRIES.get(c, c) for c in sorted(known | {k for k in COUNTRIES if k})}
     return render_template(

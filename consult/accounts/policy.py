@@ -190,6 +190,11 @@ def can(user, action: str, target: Any = None) -> bool:
     return any(rule(user, target) for rule in rules)
 
 
+def versions_seen_by(user, document) -> list:
+    """The versions of `document` that `user` may read ("version.view"), in order."""
+    return [v for v in document.versions if can(user, "version.view", v)]
+
+
 def require(user, action: str, target: Any = None) -> None:
     """Raise NotAllowed with a readable message unless `can()` holds."""
     if not can(user, action, target):

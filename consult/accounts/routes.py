@@ -64,11 +64,6 @@ def _free_org_slug(name: str) -> str:
     return f"{base}-{n}"
 
 
-def all_organisations() -> list[Organisation]:
-    """Every organisation by name, for the forms that choose one."""
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def sign_in():
@@ -88,7 +83,7 @@ def sign_in():
 @bp.route("/sign-up", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def sign_up():
-    form = SignUpForm(all_organisations())
+    form = SignUpForm(services.all_organisations())
     if request.method == "POST":
         if form.validate_on_submit():
             try:

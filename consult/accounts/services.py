@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from consult import signals
 from consult.accounts.models import ORG_KINDS, ROLES, Membership, Organisation, User
+from consult.consultation.models import Comment
 from consult.errors import Conflict, ConsultError, NotAllowed, NotFound
 from consult.extensions import db
 from consult.hashing import sha256
@@ -329,3 +330,31 @@ def sign_up(
     m = user.memberships[0]
     signals.emit(signals.membership_requested, m, user, organisation=organisation.slug)
     return user, m
+
+
+def all_organisations() -> list[Organisation]:
+    """Every organisation by name, for the forms that choose one."""
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def list_organisations(country: str = "", kind: str = "", verified: str = "") -> list:
+    """Organisations matching the filters, by name, with their number of comments."""
+    q = select(Organisation).order_by(func.lower(Organisation.name))
+    if kind:
+        q = q.where(Organisation.kind == kind)
+    if verified == "yes":
+        q = q.where(Organisation.verified_at.is_not(None))
+    elif verified == "no":
+        q = q.where(Organisation.verified_at.is_(None))
+    orgs = list(db.session.scalars(q))
+    if country:
+        # Countries are a JSON list: filtered here, the same on SQLite and PostgreSQL.
+        orgs = [o for o in orgs if country in o.countries]
+    counts = dict(
+        db.session.execute(
+            select(Comment.organisation_id, func.count(Comment.id)).group_by(
+                Comment.organisation_id
+            )
+        ).all()
+    )
+    return [(o, counts.get(o.id, 0)) for o in orgs]

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from consult.accounts import outcomes as outcomes_module
 from consult.accounts import policy, services
 from consult.accounts.models import ORG_KINDS, Organisation
-from consult.accounts.org_routes import list_organisations
+from consult.accounts.services import list_organisations
 from consult.api import serializers
 from consult.api.routes import _actor, bp
 from consult.api.serializers import iso

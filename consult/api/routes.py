@@ -201,7 +201,7 @@ def documents_list() -> ResponseReturnValue:
     listed = []
     for doc in queries.list_documents():
         if policy.can(user, "document.view", doc):
-            versions = [v for v in doc.versions if policy.can(user, "version.view", v)]
+            versions = policy.versions_seen_by(user, doc)
             listed.append(serializers.document_summary(doc, versions))
     return jsonify(documents=listed)
 
@@ -210,7 +210,7 @@ def documents_list() -> ResponseReturnValue:
 def document(slug: str) -> ResponseReturnValue:
     user = _actor()
     doc = _document(slug, user)
-    versions = [v for v in doc.versions if policy.can(user, "version.view", v)]
+    versions = policy.versions_seen_by(user, doc)
     ids = [v.id for v in versions]
     return jsonify(
         serializers.document_detail(

@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation
-from consult.accounts.routes import all_organisations, current_actor, safe_next
+from consult.accounts.routes import current_actor, safe_next
+from consult.accounts.services import all_organisations
 from consult.consultation import services
 from consult.consultation.forms import (
     WHOLE_VERSION,

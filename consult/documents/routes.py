@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
-from consult.accounts.routes import all_organisations, current_actor
+from consult.accounts.routes import current_actor
+from consult.accounts.services import all_organisations
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
 from consult.consultation.models import Comment
 from consult.documents import drafting
@@ -136,7 +137,7 @@ def document(slug: str):
     doc = visible_document(slug)
     if any([docs.refresh_state(v) for v in doc.versions]):
         db.session.commit()  # a deadline passed: the version shows as closed
-    versions = [v for v in doc.versions if policy.can(current_user, "version.view", v)]
+    versions = policy.versions_seen_by(current_user, doc)
     counts = _comment_counts([v.id for v in versions], by="version")
     latest = doc.latest
     return render_template(
@@ -376,7 +377,7 @@ def compare(slug: str, a: int, b: int):
         rows=shown,
         counts=summary(rows),
         changes_only=changes_only,
-        versions=[v for v in doc.versions if policy.can(current_user, "version.view", v)],
+        versions=policy.versions_seen_by(current_user, doc),
     )
 
 

@@ -48,10 +48,6 @@ class FeedbackForm(FlaskForm):
     next = HiddenField()
 
 
-def _visible_versions(doc) -> list[Version]:
-    return [v for v in doc.versions if policy.can(current_user, "version.view", v)]
-
-
 @bp.app_template_global()
 def trace_comment(c: Comment) -> views.Outcome:
     """The outcome of a comment (uptake, flag, group, reply) for the comment pages."""
@@ -83,7 +79,9 @@ bp.add_app_template_global(FLAG_LABELS, "FLAG_LABELS")
 def lineage(slug: str, lineage: str):
     doc = visible_document(slug)
     show_all = bool(request.args.get("all"))
-    history = views.lineage_history(doc, lineage, _visible_versions(doc), show_all=show_all)
+    history = views.lineage_history(
+        doc, lineage, policy.versions_seen_by(current_user, doc), show_all=show_all
+    )
     if history is None:
         raise NotFound(f"'{doc.title}' has no paragraph with lineage {lineage}.")
     return render_template("tracing/lineage.html", doc=doc, h=history, show_all=show_all)
