@@ -512,3 +512,33 @@ def test_only_approved_members_act_for_an_organisation(make_user, make_org, make
     assert can(joiner, "comment.create", doc.latest) and can(joiner, "organisation.act_for", org)
     assert can(joiner, "comment.cosign", c) and not can(joiner, "organisation.edit", org)
     assert can(joiner, "membership.request") and not can(None, "membership.request")
+
+
+def test_our_input_reads_the_same_number_of_queries_for_more_comments(
+    client, make_user, make_org, make_document, count_queries
+):
+    """The "Our input" page loads each comment's edits, withdrawal and moderation with
+    the list, not one comment at a time."""
+    org = make_org("wipn", "Women in Parliament Network")
+    doc, c, other, v2 = _answered_suggestion(make_document, make_user, org)
+    member = make_user("cso", org=org, email="second@example.org")
+
+    def queries() -> int:
+        with count_queries() as statements:
+            assert client.get("/organisations/wipn/input").status_code == 200
+        return len(statements)
+
+    few = queries()
+    for i in range(5):
+        posted = consultation.post_comment(
+            version=v2,
+            paragraph=v2.paragraphs[i],
+            organisation=org,
+            kind="comment",
+            by=member,
+            body=f"Point {i}.",
+        )
+        if i == 0:
+            consultation.withdraw_comment(posted, by=member, reason="Sent twice.")
+    db.session.commit()
+    assert queries() == few
