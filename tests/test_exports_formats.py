@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 
 import pytest
@@ -86,6 +87,29 @@ def test_version_docx_uses_heading_and_numbered_paragraph_styles(data):
     footer = "\n".join(p.text for p in d.sections[0].footer.paragraphs)
     assert data.v2.content_hash in footer and head().hash in footer
     assert d.core_properties.created == declared_time(data.v2)
+
+
+def test_word_and_excel_files_carry_the_declared_time_not_the_clock(data, monkeypatch):
+    """python-docx and openpyxl date what they save with the clock; exports date every
+    zip entry and the workbook's properties with the version's declared time, so that
+    exporting later gives the same bytes."""
+    later = time.struct_time((2031, 7, 1, 12, 30, 0, 1, 182, 0))  # zip dates read this
+    monkeypatch.setattr(time, "localtime", lambda *a: later)
+    made = [
+        (data.v2, lambda: resolution.version_docx(data.v2)),
+        (data.v1, lambda: report.report_docx(data.v1)),
+        (data.v1, lambda: report.report_xlsx(data.v1)),
+        (data.v2, lambda: changes.changes_docx(data.v2)),
+    ]
+    for version, make in made:
+        blob = make()
+        when = declared_time(version)
+        when = when.replace(second=when.second - when.second % 2)  # zip keeps even seconds
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            assert {i.date_time for i in z.infolist()} == {when.timetuple()[:6]}
+        assert make() == blob
+    wb = load_workbook(io.BytesIO(report.report_xlsx(data.v1)))
+    assert wb.properties.modified == declared_time(data.v1).replace(tzinfo=None)
 
 
 def test_akoma_ntoso_is_valid_against_the_official_schema(data):

@@ -1,15 +1,16 @@
 """What every export shares: the checked text, the declared time of a version, the
 record's head, PDF rendering from the print templates and small helpers for Word files.
 
-An export is a pure function of the stored data: the time written into a file is the
-version's own (published, else created), never the clock, so the same input gives the
-same bytes.
+An export is a pure function of the stored data: the time written into a file (and
+into the entries of the Word, Excel and open-data zips) is the version's own (published,
+else created), never the clock, so the same input gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -68,10 +69,30 @@ def render_pdf(template: str, *, version: Version, title: str, **context) -> byt
     )
 
 
+def zip_entry(name: str, when: datetime) -> zipfile.ZipInfo:
+    """A compressed zip entry dated `when` (zip dates start in 1980), readable by all."""
+    date_time = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def dated_zip(data: bytes, when: datetime) -> bytes:
+    """The same zip with every entry dated `when`. python-docx and openpyxl date each
+    entry with the moment of saving, so that two exports of one version would differ."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(zip_entry(item.filename, when), src.read(item))
+    return out.getvalue()
+
+
 def save_docx(document) -> bytes:
+    """The Word file, dated with the time its properties declare (new_docx)."""
     buf = io.BytesIO()
     document.save(buf)
-    return buf.getvalue()
+    return dated_zip(buf.getvalue(), document.core_properties.modified)
 
 
 def new_docx(version: Version, title: str):

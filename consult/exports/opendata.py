@@ -39,6 +39,7 @@ from consult.consultation.models import (
 )
 from consult.documents.models import Document, LineageLink, Paragraph, Version
 from consult.errors import Conflict, ConsultError
+from consult.exports.common import zip_entry
 from consult.exports.text import checked_markdown
 from consult.extensions import db
 from consult.record.models import Event
@@ -373,15 +374,11 @@ def opendata_zip(doc: Document) -> bytes:
     data = collect(doc)
     stamp_from = [v["published_at"] for v in data["versions"]] or [data["document"]["created_at"]]
     when = datetime.fromisoformat(max(stamp_from))
-    date_time = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
 
         def put(name: str, body: str) -> None:
-            info = zipfile.ZipInfo(f"{doc.slug}/{name}", date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            z.writestr(info, body.encode("utf-8"))
+            z.writestr(zip_entry(f"{doc.slug}/{name}", when), body.encode("utf-8"))
 
         put("README.md", readme(data))
         put("schema.json", json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")

@@ -30,7 +30,10 @@ from consult.web import format_dt
 
 #: The response form's columns, in the Word table and in a CSV file.
 FORM_COLUMNS = ("Organisation", "Paragraph number", "Comment", "Suggested wording")
+#: Empty rows of the form: in Word (rows grow as people type) and in the PDF, whose rows
+#: are tall enough to write in by hand and should all fit the form's one A4 page.
 FORM_ROWS = 8
+PRINTED_FORM_ROWS = 5
 WHOLE = {"", "-", "—", "whole", "all", "general", "the version as a whole", "version"}
 MAX_ROWS = 500
 
@@ -72,7 +75,7 @@ def pack_pdf(version: Version) -> bytes:
         paragraphs=version.paragraphs,
         howto=how_to_respond(version),
         columns=FORM_COLUMNS,
-        form_rows=FORM_ROWS,
+        form_rows=PRINTED_FORM_ROWS,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,7 +21,14 @@ from sqlalchemy.orm import selectinload
 from consult.accounts.models import ORG_KINDS
 from consult.consultation.models import DECISIONS, KINDS, Comment, Response
 from consult.documents.models import Version
-from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
+from consult.exports.common import (
+    add_footer,
+    dated_zip,
+    declared_time,
+    new_docx,
+    render_pdf,
+    save_docx,
+)
 from consult.exports.text import checked_markdown
 from consult.extensions import db
 from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, latest_uptake, measure
@@ -182,8 +190,7 @@ def report_csv(version: Version) -> bytes:
 def report_xlsx(version: Version) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
-
-    from consult.exports.common import declared_time
+    from openpyxl.writer.excel import ExcelWriter
 
     checked_markdown(version)
     rows = report_rows(version)
@@ -225,9 +232,10 @@ def report_xlsx(version: Version) -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     data.freeze_panes = "A2"
     data.auto_filter.ref = data.dimensions
+    # Workbook.save would set "modified" to the clock; the writer keeps the declared time.
     buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    ExcelWriter(wb, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)).save()
+    return dated_zip(buf.getvalue(), declared_time(version))
 
 
 def report_pdf(version: Version) -> bytes:
