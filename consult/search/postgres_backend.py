@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from consult.search import entries as E
 from consult.search.base import Backend, IndexBusy
-from consult.search.query import Item, websearch
+from consult.search.query import Item, Phrase, websearch
 from consult.search.results import EXACT_LIMIT, RAW_FACETS, Found, FoundHit, Spec
 
 LOCK_KEY = 0x5EA4C4  # the advisory lock of the one index writer
@@ -87,12 +87,25 @@ FACET_COLUMNS = {name: column for name, (column, _) in FILTER_COLUMNS.items()} |
 #: When the filters leave this many times fewer entries than the words match, entries are
 #: found by the filters' indexes and the words tested on them.
 FILTERS_FIRST = 10
+#: A search whose matches the planner estimates at more than this many times the bound
+#: first looks for its newest matches in a date window over the newest entries, of the
+#: size expected to hold this many times the bound; windows wider than WINDOW_LARGEST (a
+#: share of all entries) are not worth their cost.
+WINDOW_MARGIN = 1.5
+WINDOW_LARGEST = 0.5
 #: For the transaction of a search: no JIT (compiling costs more than a search), bitmaps
 #: that stay exact, and random reads priced as the cached reads they are, so that the
 #: planner reads (filter, created_at) indexes in order rather than scanning by date.
 _SETTINGS = text(
     "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
     "set_config('random_page_cost', '1.1', true)"
+)
+
+#: The date below which lie `window` (a share) of the entries, by the planner's histogram.
+_EDGE = text(
+    "SELECT b[greatest(1, ceil(array_length(b, 1) * (1 - :window)))::int] "
+    "FROM (SELECT histogram_bounds::text::timestamptz[] AS b FROM pg_stats "
+    "WHERE schemaname = 'search' AND tablename = 'entry' AND attname = 'created_at') s"
 )
 
 
@@ -269,10 +282,16 @@ class PostgresBackend(Backend):
                 source = words
             where = " AND ".join(conds)
             ranked = bool(full) and spec.sort == "relevance"
-            total, facets, page = self._matches(conn, spec, source, where, params, ranked)
+            estimate = self._estimate(conn, source, where, params)
+            # The planner estimates a phrase as the entries holding all of its words (which
+            # may be a hundred times more): no window can be sized from that.
+            phrases = any(isinstance(i, Phrase) for group in spec.groups for i in group)
+            total, facets, page = self._newest(
+                conn, spec, source, where, params, ranked, None if phrases else estimate
+            )
             exact = total <= self.limit
             if not exact:
-                total = max(self._estimate(conn, source, where, params), self.limit + 1)
+                total = max(estimate, self.limit + 1)
             hits = self._describe(conn, page, positive, params) if page else []
         return Found(total, hits, facets if spec.facets else {}, exact=exact)
 
@@ -323,6 +342,42 @@ class PostgresBackend(Backend):
                     if value is not None and value != "":
                         out[name][str(value)] = row.n
         return total, out, page
+
+    def _newest(
+        self,
+        conn,
+        spec: Spec,
+        source: str,
+        where: str,
+        params: dict,
+        ranked: bool,
+        estimate: int | None | None,
+    ):
+        """_matches, looking first in date windows when the planner expects far more
+        matches than the bound.
+
+        Only the bound's newest matches (oldest, when sorting by oldest) are counted,
+        faceted and ranked, and entries lie on disk in date order, so a window over the
+        newest entries reads the pages of its own matches only. When a window holds more
+        matches than the bound, its newest are the newest of all (every entry outside it
+        is older than every entry in it): the answer is the one without the window. When
+        it holds too few, the window grows to the share that would hold enough were its
+        matches spread like the ones found, and past half of the entries the search is
+        made without one. The window's edge is read from the planner's histogram of dates.
+        """
+        share = 1.0 if estimate is None else WINDOW_MARGIN * (self.limit + 1) / max(estimate, 1)
+        newest = spec.sort != "oldest"
+        while share < WINDOW_LARGEST:
+            params["window"] = share if newest else 1 - share
+            params["edge"] = conn.execute(_EDGE, params).scalar()
+            if params["edge"] is None:  # no statistics yet
+                break
+            window = "e.created_at >= :edge" if newest else "e.created_at <= :edge"
+            found = self._matches(conn, spec, source, f"{where} AND {window}", params, ranked)
+            if found[0] > self.limit:
+                return found
+            share *= WINDOW_MARGIN * (self.limit + 1) / max(found[0], 1)
+        return self._matches(conn, spec, source, where, params, ranked)
 
     def _filters_first(self, conn, words: str, filters: str, params: dict) -> bool:
         """Whether the filters alone leave far fewer entries (planner estimates) than

@@ -144,6 +144,10 @@ def _codes(countries_json: str | None) -> tuple[str, ...]:
     return tuple(json.loads(countries_json)) if countries_json else ()
 
 
+#: Up to this many organisations are read by id; more, and all are read.
+_ORGS_BY_ID = 50
+
+
 class _Orgs:
     """Organisations (id, slug, acronym, name, kind, countries), loaded when a filter or
     a facet needs them: plain rows, so that hundreds of them cost little."""
@@ -158,16 +162,18 @@ class _Orgs:
         # lists for hundreds of organisations).
         countries = cast(o.countries, Text).label("countries_json")
         query = select(o.id, o.slug, o.acronym, o.name, o.kind, countries)
+        if self._all:
+            return
         if ids is not None:
             missing = sorted(set(ids) - self.rows.keys())
-            if not missing or self._all:
+            if not missing:
                 return
-            query = query.where(o.id.in_(missing))
-        elif self._all:
-            return
+            if len(missing) <= _ORGS_BY_ID:
+                query = query.where(o.id.in_(missing))
+            else:  # reading them all costs less than a statement with hundreds of ids
+                ids = None
         self.rows.update(
-            (r.id, _OrgRow(r.id, r.slug, r.acronym, r.name, r.kind, _codes(r.countries_json)))
-            for r in db.session.execute(query)
+            (r[0], _OrgRow(*r[:5], _codes(r[5]))) for r in db.session.execute(query).all()
         )
         self._all = self._all or ids is None
 
