@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sa_text
 
 from consult.consultation import services as cs
 from consult.consultation.models import Comment
@@ -540,3 +541,78 @@ def test_filters_first_or_words_first_give_the_same_results(world, monkeypatch):
     monkeypatch.setattr(postgres_backend, "FILTERS_FIRST", 0)  # always
     assert answers() == words_first
     assert any(total for _, total, _ in words_first)
+
+
+if ON_POSTGRES:
+
+    @pytest.mark.parametrize("search_backend", ["postgres"], indirect=True)
+    def test_date_windows_give_the_same_results(app, world, monkeypatch):
+        """PostgreSQL looks for a broad search's newest matches in date windows over the
+        newest (or oldest) entries first; the answers are those of the search without them,
+        whether the first window holds enough matches or has to grow."""
+        from consult.search import postgres_backend
+
+        db.session.execute(sa_text("ANALYZE search.entry"))  # the histogram of dates
+        db.session.commit()
+        queries = [
+            ("submission", {}),
+            ("submission", {"sort": "date"}),
+            ("submission", {"sort": "oldest"}),
+            ("type:comment", {"sort": "oldest"}),
+            ("committee OR translation", {}),
+            ("submission -youth", {"sort": "date"}),
+        ]
+
+        def answers():
+            out = []
+            for q, kw in queries:
+                for page in (1, 2):
+                    res = run(q, per_page=1, page=page, **kw)
+                    out.append(
+                        (
+                            q,
+                            kw,
+                            page,
+                            res.total_exact,
+                            [(h.doc_type, h.object_id) for h in res.hits],
+                        )
+                        + tuple(tuple(sorted(counts(res, n).items())) for n in sorted(res.facets))
+                    )
+            return out
+
+        windows = []
+        matches = postgres_backend.PostgresBackend._matches
+
+        def spy(self, conn, spec, source, where, params, ranked):
+            found = matches(self, conn, spec, source, where, params, ranked)
+            if ":edge" in where:
+                windows.append(found[0] > self.limit)
+            return found
+
+        monkeypatch.setattr(postgres_backend.PostgresBackend, "_matches", spy)
+        app.config["SEARCH_EXACT_LIMIT"] = 2
+        try:
+            monkeypatch.setattr(postgres_backend, "WINDOW_LARGEST", 0)  # never a window
+            without = answers()
+            assert not windows
+            monkeypatch.setattr(postgres_backend, "WINDOW_LARGEST", 1.01)
+            monkeypatch.setattr(postgres_backend, "WINDOW_MARGIN", 0.01)  # the smallest first
+            assert answers() == without
+        finally:
+            del app.config["SEARCH_EXACT_LIMIT"]
+        # Windows that held too few and grew, and windows that held enough.
+        assert False in windows and True in windows
+        assert any(not exact for _, _, _, exact, *_ in without)
+
+
+def test_organisation_facets_are_the_same_read_by_id_or_all(world, monkeypatch):
+    """The facets' organisations are read by id when few, all at once when many."""
+
+    def facets():
+        res = run("submission")
+        return {n: counts(res, n) for n in ("organisation", "orgkind", "country")}
+
+    by_id = facets()
+    monkeypatch.setattr(service, "_ORGS_BY_ID", 0)
+    assert facets() == by_id
+    assert by_id["organisation"] and by_id["country"]

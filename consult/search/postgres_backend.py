@@ -361,9 +361,9 @@ class PostgresBackend(Backend):
         newest entries reads the pages of its own matches only. When a window holds more
         matches than the bound, its newest are the newest of all (every entry outside it
         is older than every entry in it): the answer is the one without the window. When
-        it holds too few, the window grows to the share that would hold enough were its
-        matches spread like the ones found, and past half of the entries the search is
-        made without one. The window's edge is read from the planner's histogram of dates.
+        it holds too few, the window grows (at least twofold) to the share that would hold
+        enough were its matches spread like the ones found, and past WINDOW_LARGEST the
+        search is made without one. The window's edge is read from the planner's histogram of dates.
         """
         share = 1.0 if estimate is None else WINDOW_MARGIN * (self.limit + 1) / max(estimate, 1)
         newest = spec.sort != "oldest"
@@ -376,7 +376,7 @@ class PostgresBackend(Backend):
             found = self._matches(conn, spec, source, f"{where} AND {window}", params, ranked)
             if found[0] > self.limit:
                 return found
-            share *= WINDOW_MARGIN * (self.limit + 1) / max(found[0], 1)
+            share *= max(2.0, WINDOW_MARGIN * (self.limit + 1) / max(found[0], 1))
         return self._matches(conn, spec, source, where, params, ranked)
 
     def _filters_first(self, conn, words: str, filters: str, params: dict) -> bool:
