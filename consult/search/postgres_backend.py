@@ -15,7 +15,8 @@ written, so the index and the outbox can never disagree.
 Each word or phrase is read by websearch_to_tsquery('english', …), which never
 fails on any input, and the pieces are combined with tsquery operators (&&, ||,
 !!) so that OR binds only the words beside it, as the query language says.
-Facets are one GROUP BY GROUPING SETS over the matching rows; snippets are
+Facets are one GROUP BY GROUPING SETS over the matching rows (or, past the bound, the
+newest of them, looked for first in a window of the newest entries); snippets are
 ts_headline on the page's hits only.
 """
 
