@@ -352,7 +352,7 @@ class PostgresBackend(Backend):
         where: str,
         params: dict,
         ranked: bool,
-        estimate: int | None | None,
+        estimate: int | None,
     ):
         """_matches, looking first in date windows when the planner expects far more
         matches than the bound.
@@ -364,7 +364,8 @@ class PostgresBackend(Backend):
         is older than every entry in it): the answer is the one without the window. When
         it holds too few, the window grows (at least twofold) to the share that would hold
         enough were its matches spread like the ones found, and past WINDOW_LARGEST the
-        search is made without one. The window's edge is read from the planner's histogram of dates.
+        search is made without one. The window's edge is read from the planner's histogram
+        of dates (the oldest entries' window, when sorting by oldest).
         """
         share = 1.0 if estimate is None else WINDOW_MARGIN * (self.limit + 1) / max(estimate, 1)
         newest = spec.sort != "oldest"
