@@ -55,7 +55,9 @@ class Organisation(db.Model):
     #: The secretariat member who verified the organisation (None for the system or demo).
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organisation", order_by="Membership.id"
+    )
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
 
     @property
@@ -91,8 +93,10 @@ class User(UserMixin, db.Model):
     #: When the owner of the address proved it by following the e-mailed link.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    #: In the order they were made, so that a user's first organisation (the one forms
+    #: choose by default) does not depend on how the database returns rows.
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", foreign_keys="Membership.user_id"
+        back_populates="user", foreign_keys="Membership.user_id", order_by="Membership.id"
     )
 
     @property
