@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from consult import create_app
 from consult.accounts.models import Membership
@@ -24,13 +24,11 @@ from consult.extensions import db, limiter
 from consult.record.models import Event
 from consult.timeutil import clock
 
+from .conftest import count, post_comment
+
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY = 2  # "Parliaments engage civil society openly and in good faith."
 ANSWER = 3  # "Every submission receives a written answer."
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def events(kind: str) -> list[Event]:
@@ -70,20 +68,6 @@ def setting(make_document, make_user):
     member = make_user("cso", name="Lan Pham")
     other = make_user("cso", name="Somchai K")
     return doc, doc.latest, member, other
-
-
-def comment_by(version, paragraph, user, **kw):
-    c = cs.post_comment(
-        version=version,
-        paragraph=paragraph,
-        organisation=user.organisation,
-        kind=kw.pop("kind", "comment"),
-        body=kw.pop("body", "Please say how often."),
-        by=user,
-        **kw,
-    )
-    db.session.commit()
-    return c
 
 
 # ---------------------------------------------------------------- posting
@@ -263,7 +247,7 @@ def test_secretariat_enters_a_joint_paper_submission(client, as_user, setting, m
 
 def test_co_signing_once_per_organisation_and_counts_shown(client, as_user, setting):
     doc, v, member, other = setting
-    c = comment_by(v, v.paragraphs[OPENLY], member)
+    c = post_comment(v, v.paragraphs[OPENLY], member)
     as_user(member)
     page = client.get(f"/comments/{c.id}").get_data(as_text=True)
     assert "support</button>" not in page  # one's own organisation cannot co-sign
@@ -294,7 +278,7 @@ def test_replies_form_a_thread_apart_from_the_committees_answer(
 ):
     doc, v, member, other = setting
     sec = make_user("secretariat")
-    c = comment_by(v, v.paragraphs[OPENLY], member)
+    c = post_comment(v, v.paragraphs[OPENLY], member)
     as_user(other)
     resp = client.post(f"/comments/{c.id}/replies", data={"body": "We *agree*."})
     assert resp.status_code == 302
@@ -323,7 +307,7 @@ def test_replies_need_an_account_in_an_organisation_or_the_committee(
     client, as_user, setting, make_user
 ):
     doc, v, member, _ = setting
-    c = comment_by(v, v.paragraphs[OPENLY], member)
+    c = post_comment(v, v.paragraphs[OPENLY], member)
     assert client.post(f"/comments/{c.id}/replies", data={"body": "Hi"}).status_code == 302
     assert count(Reply) == 0  # sent to sign in
     as_user(make_user("committee"))  # not on this document's committee
@@ -339,7 +323,7 @@ def test_replies_need_an_account_in_an_organisation_or_the_committee(
 
 def test_author_edits_until_the_deadline_and_earlier_texts_stay(client, as_user, setting):
     doc, v, member, other = setting
-    c = comment_by(
+    c = post_comment(
         v,
         v.paragraphs[ANSWER],
         member,
@@ -390,7 +374,7 @@ def test_withdrawn_comment_stays_readable_and_waits_for_no_answer(
     client, as_user, setting, make_user
 ):
     doc, v, member, other = setting
-    c = comment_by(v, v.paragraphs[OPENLY], member, body="Please add youth councils.")
+    c = post_comment(v, v.paragraphs[OPENLY], member, body="Please add youth councils.")
     as_user(other)
     assert client.post(f"/comments/{c.id}/withdraw", data={}).status_code == 403
     as_user(member)
@@ -437,7 +421,7 @@ def test_secretariat_corrects_a_comment_it_entered(client, as_user, setting, mak
 
 def test_nothing_changes_after_the_deadline(client, as_user, setting):
     doc, v, member, other = setting
-    c = comment_by(v, v.paragraphs[OPENLY], member)
+    c = post_comment(v, v.paragraphs[OPENLY], member)
     before = count(Event)
     with clock(v.closes_at + timedelta(seconds=1)):
         as_user(member)
@@ -469,7 +453,7 @@ def limited_client(app):
 
 def test_posting_comments_replies_and_flags_is_rate_limited(limited_client, setting):
     doc, v, member, _ = setting
-    c = comment_by(v, None, member)
+    c = post_comment(v, None, member)
     with limited_client.session_transaction() as s:
         s["_user_id"] = str(member.id)
     url = f"/documents/{doc.slug}/versions/1/comments"

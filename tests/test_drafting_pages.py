@@ -19,7 +19,7 @@ from consult.extensions import db
 from consult.record.models import Event
 from consult.timeutil import utcnow
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, post_comment
 
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY, ANSWER, HEARINGS = 2, 3, 5
@@ -336,14 +336,13 @@ def test_the_list_shows_an_edited_suggestion_as_it_stands(
     doc = make_document("consultation", by=sec)
     v1 = doc.latest
     member = make_user("cso")
-    c = cs.post_comment(
-        version=v1,
-        paragraph=v1.paragraphs[ANSWER],
-        organisation=member.organisation,
+    c = post_comment(
+        v1,
+        v1.paragraphs[ANSWER],
+        member,
         kind="suggestion",
         body="Say when.",
         suggested_text="Every submission receives a written answer within 60 days.",
-        by=member,
     )
     cs.edit_comment(
         c,
