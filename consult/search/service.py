@@ -157,13 +157,13 @@ class _Orgs:
         self._all = False
 
     def _load(self, ids: Iterable[int] | None = None) -> None:
+        if self._all:
+            return
         o = Organisation.__table__.c
         # The countries as their JSON text, decoded once per distinct value (a few dozen
         # lists for hundreds of organisations).
         countries = cast(o.countries, Text).label("countries_json")
         query = select(o.id, o.slug, o.acronym, o.name, o.kind, countries)
-        if self._all:
-            return
         if ids is not None:
             missing = sorted(set(ids) - self.rows.keys())
             if not missing:
@@ -175,7 +175,7 @@ class _Orgs:
         self.rows.update(
             (r[0], _OrgRow(*r[:5], _codes(r[5]))) for r in db.session.execute(query).all()
         )
-        self._all = self._all or ids is None
+        self._all = ids is None
 
     def matching(self, name: str, value: str) -> set[int]:
         self._load()
