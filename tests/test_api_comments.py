@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from consult.accounts.models import Membership
 from consult.consultation import services as cs
@@ -17,6 +18,7 @@ from consult.consultation.models import (
     ModerationAction,
     Reply,
 )
+from consult.documents.models import Version
 from consult.extensions import db
 from consult.timeutil import clock
 
@@ -225,3 +227,19 @@ def test_unknown_comment_or_reply_is_404(client, world, make_user):
         headers=mod,
     )
     assert_error(resp, 404)
+
+
+def test_a_comment_is_read_only_where_its_version_may_be_read(client, world, make_user):
+    """Comments are made on published versions only, but the API's reading of one
+    comment asks the same question as every other: may this caller see its version?"""
+    doc, v, author, other, c = world
+    url = f"/api/v1/comments/{c.id}"
+    assert client.get(url).status_code == 200
+    # A version back in draft cannot happen through the services; written straight to
+    # the table, it stands for any version the public may not read.
+    db.session.execute(sa.update(Version).where(Version.id == v.id).values(state="draft"))
+    db.session.commit()
+    db.session.expire_all()
+    for path in (url, f"{url}/replies", f"{url}/revisions"):
+        assert_error(client.get(path), 404, "not_found")
+    assert client.get(url, headers=bearer(make_user("secretariat"))).status_code == 200

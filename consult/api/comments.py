@@ -62,6 +62,11 @@ def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
     return mine[0]
 
 
+@bp.get("/comments/<int:comment_id>")
+def comment(comment_id: int) -> ResponseReturnValue:
+    return jsonify(serializers.comment(_comment(comment_id, _actor())))
+
+
 @bp.patch("/comments/<int:comment_id>")
 @limiter.limit(POST_LIMIT)
 def edit_comment(comment_id: int) -> ResponseReturnValue:

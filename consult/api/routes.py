@@ -275,11 +275,6 @@ def version_comments(slug: str, number: int) -> ResponseReturnValue:
     return _post_comment(v, None, user)
 
 
-@bp.get("/comments/<int:comment_id>")
-def comment(comment_id: int) -> ResponseReturnValue:
-    return jsonify(serializers.comment(consultation.get_comment(comment_id)))
-
-
 @bp.post("/comments/<int:comment_id>/response")
 @limiter.limit(POST_LIMIT)
 def comment_response(comment_id: int) -> ResponseReturnValue:
