@@ -64,6 +64,9 @@ def load(instance_path: str) -> dict:
         "SEARCH_BACKEND": backend,
         "SEARCH_EXACT_LIMIT": int(limit),
         "INDEX_DIR": os.environ.get("CONSULT_INDEX_DIR") or str(ipath / "index"),
+        # werkzeug's scrypt (n=2**15): about 0.1 s a hash on purpose. The test suite,
+        # which makes thousands of accounts, sets a cheap method; nothing else should.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "RATELIMIT_STORAGE_URI": os.environ.get("CONSULT_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -61,6 +61,9 @@ def app(tmp_path_factory, database_url):
             "WTF_CSRF_ENABLED": False,
             "INDEX_DIR": str(base / "index"),
             "RATELIMIT_ENABLED": False,
+            # A cheap hash: the suite makes thousands of accounts, and scrypt costs
+            # 0.1 s each (test_auth checks that the default is scrypt).
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
             "SERVER_NAME": "localhost",
         }
     )

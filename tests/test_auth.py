@@ -6,18 +6,15 @@ import re
 
 import pytest
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from consult import create_app
 from consult.accounts.models import Organisation, User
+from consult.accounts.services import authenticate, create_user
 from consult.consultation.models import Comment
 from consult.extensions import db, limiter
 
-from .conftest import PASSWORD
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+from .conftest import PASSWORD, count
 
 
 def sign_up_form(**fields):
@@ -175,6 +172,20 @@ def test_sign_in_and_out(client, make_user):
     home = client.get("/").get_data(as_text=True)
     assert "You are signed out." in home and 'href="/sign-in"' in home
     assert "Ana Reyes" not in home
+
+
+def test_passwords_are_kept_as_scrypt_hashes(fresh_app):
+    """The suite hashes with a cheap method for speed; an app made with the default
+    settings, as every deployment is, keeps scrypt hashes and checks them."""
+    other = fresh_app()
+    with other.app_context():
+        user = create_user("hash@example.org", "a long enough password", role="secretariat")
+        db.session.commit()
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert "a long enough password" not in user.password_hash
+        assert authenticate("hash@example.org", "a long enough password") == user
+        assert authenticate("hash@example.org", "a long enough passworD") is None
+        db.session.remove()
 
 
 def test_sign_in_with_a_wrong_password(client, make_user):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from consult.accounts import policy
 from consult.consultation import services as cs
@@ -27,6 +27,8 @@ from consult.record.service import verify
 from consult.timeutil import clock, utcnow
 from consult.tracing.summary import ChangeSummary, CommentFact, LinkFact, change_summary, summarise
 
+from .conftest import count
+
 TEXT = """# Charter
 
 ## Principles
@@ -41,10 +43,6 @@ Every submission receives a written answer.
 - Written submissions by e-mail or on paper.
 """
 OPENLY, ANSWER, HEARINGS, WRITTEN = 2, 3, 5, 6
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def events(kind: str) -> list[Event]:

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from consult.consultation import services as cs
 from consult.consultation.models import Response
@@ -19,14 +19,10 @@ from consult.extensions import db
 from consult.record.models import Event
 from consult.timeutil import utcnow
 
-from .conftest import SAMPLE, post_comment
+from .conftest import SAMPLE, count, post_comment
 
 # SAMPLE's paragraphs: "" title, "1" Principles, "1.1", "1.2", "2" Mechanisms, "2.1", "2.2".
 OPENLY, ANSWER, HEARINGS = 2, 3, 5
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def fresh(version: Version) -> Version:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from consult.consultation import services as cs
 from consult.consultation.models import Comment, CommentRevision, Flag, ModerationAction, Reply
@@ -17,11 +17,9 @@ from consult.extensions import db
 from consult.record.models import Event
 from consult.record.service import verify
 
+from .conftest import count
+
 OPENLY = 2
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def text_of(html: str) -> str:

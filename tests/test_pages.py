@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from consult.consultation import services as consultation
 from consult.consultation.models import Comment, Response
@@ -17,16 +17,12 @@ from consult.documents.models import Document, Version
 from consult.extensions import db
 from consult.timeutil import utcnow
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, count
 
 V2 = SAMPLE.replace(
     "Every submission receives a written answer.",
     "Every submission receives a reasoned written answer within thirty days.",
 ).replace("- Written submissions by e-mail or on paper.\n", "- Online consultations.\n")
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def paragraph_with(version: Version, words: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -239,10 +240,14 @@ def decide_membership(m: Membership, *, approve: bool, by: User) -> Membership:
     return m
 
 
+def _password_hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ConsultError(f"A password has at least {MIN_PASSWORD} characters.")
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _password_hash(password)
     db.session.flush()
 
 
@@ -277,9 +282,7 @@ def create_user(
         raise ConsultError("A CSO member belongs to an organisation; name it.")
     if get_user_by_email(email):
         raise Conflict(f"There is already an account for {email}.")
-    user = User(
-        email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password)
-    )
+    user = User(email=email, name=name.strip(), role=role, password_hash=_password_hash(password))
     db.session.add(user)
     if organisation is not None:
         db.session.add(Membership(user=user, organisation=organisation, status=membership_status))
