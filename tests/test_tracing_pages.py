@@ -346,3 +346,22 @@ def test_a_long_history_shows_the_first_comments_and_links_to_all(client, case, 
     assert case.a.tracking not in text
     text = text_of(client.get(url + "?all=1").get_data(as_text=True))
     assert case.a.tracking in text and "Showing the first" not in text
+
+
+def test_a_long_history_lists_a_taken_up_comment_beyond_the_first(client, case, monkeypatch):
+    """A comment past the first STEP_COMMENTS of its paragraph whose wording was taken up
+    still shows, with its outcome, at the step that took it up."""
+    from consult.consultation.takeup import take_up_suggestion
+    from consult.tracing import views
+
+    v2 = docs.copy_version(case.doc, by=case.secretariat, label="Second draft")
+    [effect] = take_up_suggestion(case.a, v2, by=case.secretariat)
+    docs.publish(v2, by=case.secretariat)
+    db.session.commit()
+    url = f"/documents/{case.doc.slug}/lineages/{effect.paragraph.lineage}"
+    monkeypatch.setattr(views, "STEP_COMMENTS", 0)
+    resp = client.get(url)
+    assert resp.status_code == 200
+    text = text_of(resp.get_data(as_text=True))
+    assert "Showing the first 0 of 1 comments" in text
+    assert case.a.tracking in text and "within 30 days" in text

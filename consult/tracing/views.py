@@ -151,22 +151,43 @@ def lineage_history(
     if not paragraphs:
         return None
     ids = [p.id for p in paragraphs]
-    comments = db.session.scalars(
-        select(Comment)
-        .where(Comment.paragraph_id.in_(ids))
-        .options(*COMMENT_LOADS)
-        .order_by(Comment.created_at, Comment.id)
+    on_lineage = Comment.paragraph_id.in_(ids)
+    totals: dict[int, int] = dict(
+        db.session.execute(
+            select(Comment.paragraph_id, func.count())
+            .where(on_lineage)
+            .group_by(Comment.paragraph_id)
+        ).all()
+    )
+    shown_query = select(Comment).where(on_lineage)
+    if not show_all:  # only each paragraph's first STEP_COMMENTS are read
+        place = (
+            select(
+                Comment.id,
+                func.row_number()
+                .over(partition_by=Comment.paragraph_id, order_by=(Comment.created_at, Comment.id))
+                .label("n"),
+            )
+            .where(on_lineage)
+            .subquery()
+        )
+        shown_query = shown_query.join(place, place.c.id == Comment.id).where(
+            place.c.n <= STEP_COMMENTS
+        )
+    shown = db.session.scalars(
+        shown_query.options(*COMMENT_LOADS).order_by(Comment.created_at, Comment.id)
     ).all()
     by_paragraph: dict[int, list[Comment]] = defaultdict(list)
-    for c in comments:
+    for c in shown:
         by_paragraph[c.paragraph_id].append(c)
     effects = db.session.execute(
         select(ResponseEffect.paragraph_id, Response.comment_id)
         .join(Response, Response.id == ResponseEffect.response_id)
         .where(ResponseEffect.paragraph_id.in_(ids))
     ).all()
-    effect_comments = {cid for _, cid in effects}
-    extra_ids = effect_comments - {c.id for c in comments}
+    # Comments whose wording a step took up, also those on other lineages or past the
+    # first STEP_COMMENTS of their paragraph.
+    extra_ids = {cid for _, cid in effects} - {c.id for c in shown}
     extra = (
         db.session.scalars(
             select(Comment).where(Comment.id.in_(extra_ids)).options(*COMMENT_LOADS)
@@ -174,9 +195,6 @@ def lineage_history(
         if extra_ids
         else []
     )
-    shown: list[Comment] = []
-    for cs in by_paragraph.values():
-        shown += cs if show_all else cs[:STEP_COMMENTS]
     all_outcomes = {o.comment.id: o for o in outcomes([*shown, *extra], diffs=True)}
     effects_at: dict[int, list[int]] = defaultdict(list)
     for pid, cid in effects:
@@ -200,7 +218,7 @@ def lineage_history(
                 relation = "returned"
             diff = word_diff(prev.text, p.text)
         on_prev = by_paragraph.get(prev.id, []) if prev else []
-        asked = [all_outcomes[c.id] for c in on_prev if c.id in all_outcomes]
+        asked = [all_outcomes[c.id] for c in on_prev]
         asked_ids = {o.comment.id for o in asked}
         steps.append(
             Step(
@@ -209,7 +227,7 @@ def lineage_history(
                 relation=relation,
                 diff=diff,
                 asked=asked,
-                asked_total=len(on_prev),
+                asked_total=totals.get(prev.id, 0) if prev else 0,
                 taken_up=[
                     all_outcomes[cid] for cid in effects_at.get(p.id, []) if cid not in asked_ids
                 ],
@@ -217,8 +235,10 @@ def lineage_history(
         )
         prev = p
     on_last = by_paragraph.get(paragraphs[-1].id, [])
-    pending = [all_outcomes[c.id] for c in on_last if c.id in all_outcomes]
-    return History(doc, lineage, steps, pending, len(on_last), len(comments))
+    pending = [all_outcomes[c.id] for c in on_last]
+    return History(
+        doc, lineage, steps, pending, totals.get(paragraphs[-1].id, 0), sum(totals.values())
+    )
 
 
 # --- annotated comparison ------------------------------------------------------------------
