@@ -90,6 +90,18 @@ def test_annotated_compare_lists_the_comments_behind_each_change(client, case):
     assert f"/documents/{case.doc.slug}/compare/1/2/annotated" in plain
 
 
+def test_annotated_compare_counts_the_comments_it_does_not_list(client, case, monkeypatch):
+    from consult.tracing import views
+
+    case.publish_v2()
+    monkeypatch.setattr(views, "ROW_COMMENTS", 0)
+    text = text_of(
+        client.get(f"/documents/{case.doc.slug}/compare/1/2/annotated").get_data(as_text=True)
+    )
+    assert text.count("1 more comment on the paragraph's history") == 2
+    assert case.a.tracking not in text and case.c.tracking not in text
+
+
 def test_provenance_credits_the_organisation(client, case):
     case.publish_v2()
     html = client.get(f"/documents/{case.doc.slug}/versions/2/provenance").get_data(as_text=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
@@ -132,6 +133,29 @@ class History:
 STEP_COMMENTS = 100
 
 
+def first_comments(
+    query: Select, key, limit: int | None, *options
+) -> tuple[dict[Any, int], Sequence[Comment]]:
+    """For a select of comments grouped by `key` (a column): how many each group has,
+    and each group's first `limit` comments (all, when None), earliest first, read with
+    COMMENT_LOADS; the comments past the limit are counted, never read."""
+    totals = dict(
+        db.session.execute(query.with_only_columns(key, func.count()).group_by(key)).all()
+    )
+    if limit is not None:
+        place = query.with_only_columns(
+            Comment.id,
+            func.row_number()
+            .over(partition_by=key, order_by=(Comment.created_at, Comment.id))
+            .label("n"),
+        ).subquery()
+        query = query.join(place, place.c.id == Comment.id).where(place.c.n <= limit)
+    comments = db.session.scalars(
+        query.options(*COMMENT_LOADS, *options).order_by(Comment.created_at, Comment.id)
+    ).all()
+    return totals, comments
+
+
 def lineage_history(
     doc: Document, lineage: str, visible: Iterable[Version], *, show_all: bool = False
 ) -> History | None:
@@ -151,32 +175,11 @@ def lineage_history(
     if not paragraphs:
         return None
     ids = [p.id for p in paragraphs]
-    on_lineage = Comment.paragraph_id.in_(ids)
-    totals: dict[int, int] = dict(
-        db.session.execute(
-            select(Comment.paragraph_id, func.count())
-            .where(on_lineage)
-            .group_by(Comment.paragraph_id)
-        ).all()
+    totals, shown = first_comments(
+        select(Comment).where(Comment.paragraph_id.in_(ids)),
+        Comment.paragraph_id,
+        None if show_all else STEP_COMMENTS,
     )
-    shown_query = select(Comment).where(on_lineage)
-    if not show_all:  # only each paragraph's first STEP_COMMENTS are read
-        place = (
-            select(
-                Comment.id,
-                func.row_number()
-                .over(partition_by=Comment.paragraph_id, order_by=(Comment.created_at, Comment.id))
-                .label("n"),
-            )
-            .where(on_lineage)
-            .subquery()
-        )
-        shown_query = shown_query.join(place, place.c.id == Comment.id).where(
-            place.c.n <= STEP_COMMENTS
-        )
-    shown = db.session.scalars(
-        shown_query.options(*COMMENT_LOADS).order_by(Comment.created_at, Comment.id)
-    ).all()
     by_paragraph: dict[int, list[Comment]] = defaultdict(list)
     for c in shown:
         by_paragraph[c.paragraph_id].append(c)
@@ -265,10 +268,8 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
     those the committee took up into the paragraph of `b`."""
     rows = compare_versions(a, b)
     lo, hi = sorted((a.number, b.number))
-    lineages = {r.old.lineage for r in rows if r.old is not None} | {
-        r.new.lineage for r in rows if r.new is not None
-    }
-    comments = db.session.scalars(
+    changed = {(r.old or r.new).lineage for r in rows if r.relation != "unchanged"}
+    totals, listed = first_comments(
         select(Comment)
         .join(Paragraph, Paragraph.id == Comment.paragraph_id)
         .join(Version, Version.id == Comment.version_id)
@@ -276,16 +277,15 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
             Version.document_id == doc.id,
             Version.number >= lo,
             Version.number < hi,
-            Paragraph.lineage.in_(lineages) if lineages else False,
-        )
-        .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+            Paragraph.lineage.in_(changed) if changed else False,
+        ),
+        Paragraph.lineage,
+        ROW_COMMENTS,
+        selectinload(Comment.paragraph),
+    )
     by_lineage: dict[str, list[Comment]] = defaultdict(list)
-    for c in comments:
+    for c in listed:
         by_lineage[c.paragraph.lineage].append(c)
-    changed = {(r.old or r.new).lineage for r in rows if r.relation != "unchanged"}
-    listed = [c for lin in changed for c in by_lineage[lin][:ROW_COMMENTS]]
     outs = {o.comment.id: o for o in outcomes(listed)}
     out = []
     for r in rows:
@@ -293,9 +293,8 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
         if r.relation == "unchanged":
             out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff))
             continue
-        on = by_lineage[lineage]
-        behind = [outs[c.id] for c in on[:ROW_COMMENTS]]
-        out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff, behind, len(on)))
+        behind = [outs[c.id] for c in by_lineage[lineage]]
+        out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff, behind, totals.get(lineage, 0)))
     return out
 
 
