@@ -580,13 +580,14 @@ if ON_POSTGRES:
                     )
             return out
 
-        windows = []
+        windows, read = [], set()
         matches = postgres_backend.PostgresBackend._matches
 
         def spy(self, conn, spec, source, where, params, ranked):
             found = matches(self, conn, spec, source, where, params, ranked)
             if ":edge" in where:
                 windows.append(found[0] > self.limit)
+                read.add(postgres_backend.WORDS_TESTED in where)
             return found
 
         monkeypatch.setattr(postgres_backend.PostgresBackend, "_matches", spy)
@@ -597,7 +598,13 @@ if ON_POSTGRES:
             assert not windows
             monkeypatch.setattr(postgres_backend, "WINDOW_LARGEST", 1.01)
             monkeypatch.setattr(postgres_backend, "WINDOW_MARGIN", 0.01)  # the smallest first
+            # Windows read with the word index, then in date order with the words tested.
+            monkeypatch.setattr(postgres_backend, "WINDOW_SCAN", 0)
             assert answers() == without
+            assert read == {False}
+            monkeypatch.setattr(postgres_backend, "WINDOW_SCAN", 10**9)
+            assert answers() == without
+            assert read == {False, True}
         finally:
             del app.config["SEARCH_EXACT_LIMIT"]
         # Windows that held too few and grew, and windows that held enough.
