@@ -14,6 +14,8 @@ import re
 import string
 from collections.abc import Callable, Iterable
 
+from rapidfuzz.distance import OSA
+
 Known = Callable[[Iterable[str]], dict[str, int]]
 Prefixed = Callable[[str, int, int], dict[str, int]]
 
@@ -32,22 +34,8 @@ def edits1(word: str) -> set[str]:
 
 def distance(a: str, b: str, limit: int = 2) -> int:
     """Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps),
-    giving up at `limit + 1`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
+    limit + 1 when greater than `limit`."""
+    return min(OSA.distance(a, b, score_cutoff=limit), limit + 1)
 
 
 def suggest_word(word: str, known: Known, prefixed: Prefixed) -> str | None:
