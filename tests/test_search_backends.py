@@ -612,6 +612,48 @@ if ON_POSTGRES:
         assert any(not exact for _, _, _, exact, *_ in without)
 
 
+if ON_POSTGRES:
+
+    @pytest.mark.parametrize("search_backend", ["postgres"], indirect=True)
+    def test_phrases_found_by_their_word_pairs_are_the_same(world, monkeypatch):
+        """On PostgreSQL an entry also has its pairs of neighbouring words, and the entries
+        of a phrase are looked for by its pairs before the phrase is checked on them; the
+        answers are those of the phrase checked on every entry with its words."""
+        from consult.search import postgres_backend
+
+        pair = db.session.scalar(
+            sa_text(
+                "SELECT pairs @@ $$'public dashboard'$$::tsquery FROM search.entry WHERE key = :k"
+            ),
+            {"k": f"comment:{world.c4.id}"},
+        )
+        assert pair is True
+        queries = [
+            '"public dashboard"',
+            '"dashboard public"',
+            '"Budget transparency needs"',
+            '"written answer within thirty days"',
+            '"receives a written answer"',  # a stop word between two of its words
+            '"youth councils" OR indigenous',
+            'hearings -"youth councils"',
+            '"public hearings" type:paragraph',
+            '"hearings"',
+            '"e-mail or on paper"',
+        ]
+
+        def answers():
+            out = []
+            for q in queries:
+                res = run(q)
+                out.append((q, res.total, [(h.doc_type, h.object_id, h.score) for h in res.hits]))
+            return out
+
+        with_pairs = answers()
+        monkeypatch.setattr(postgres_backend, "PHRASE_PAIRS", False)
+        assert answers() == with_pairs
+        assert sum(1 for _, total, _ in with_pairs if total) >= 6
+
+
 def test_organisation_facets_are_the_same_read_by_id_or_all(world, monkeypatch):
     """The facets' organisations are read by id when few, all at once when many."""
 

@@ -103,6 +103,11 @@ WINDOW_SCAN = 50_000
 #: entries found otherwise (unindexable, so the planner reads the other indexes).
 WORDS_INDEXED = "e.tsv @@ q.tsq"
 WORDS_TESTED = "coalesce(e.tsv @@ q.tsq, false)"
+#: Whether a phrase's entries are looked for by its pairs of neighbouring words (the
+#: column `pairs`, migration 0009) before the phrase is checked on them.
+PHRASE_PAIRS = True
+#: The pairs of every phrase of `:p0`, `:p1`… as one tsquery; NULL when none has any.
+_PAIRS = "SELECT string_agg('(' || q::text || ')', ' & ') FROM unnest(ARRAY[{}]) q"
 #: For the transaction of a search: no JIT (compiling costs more than a search), bitmaps
 #: that stay exact, and random reads priced as the cached reads they are, so that the
 #: planner reads (filter, created_at) indexes in order rather than scanning by date.
@@ -280,6 +285,10 @@ class PostgresBackend(Backend):
             conds = self._where(spec, params)
             if conds is None:
                 return Found(0, [])
+            pairs = self._pairs(conn, spec)
+            if pairs:
+                params["pairs"] = pairs
+                conds.append("e.pairs @@ CAST(:pairs AS tsquery)")
             source = "search.entry e"
             if full:
                 words = f"search.entry e, (SELECT {full} AS tsq) q"
@@ -397,6 +406,22 @@ class PostgresBackend(Backend):
                 return found
             share *= max(2.0, WINDOW_MARGIN * (self.limit + 1) / max(found[0], 1))
         return self._matches(conn, spec, source, indexed, params, ranked)
+
+    def _pairs(self, conn, spec: Spec) -> str | None:
+        """The pairs of neighbouring words that the query's required phrases need, as
+        tsquery text: every entry with the phrases has them, and the pairs' index finds
+        those entries directly, where the phrases' words find all the entries that hold
+        them (thousands, for a phrase of two common words). None when no phrase has pairs
+        (one word, or a stop word between its words)."""
+        if not PHRASE_PAIRS:
+            return None
+        phrases = [g[0] for g in spec.groups if len(g) == 1 and isinstance(g[0], Phrase)]
+        sources = {f"p{i}": websearch([(p,)]) for i, p in enumerate(phrases)}
+        sources = {name: source for name, source in sources.items() if source}
+        if not sources:
+            return None
+        each = ", ".join(f"search.phrase_pairs(:{name})" for name in sources)
+        return conn.execute(text(_PAIRS.format(each)), sources).scalar()
 
     def _filters_first(self, conn, words: str, filters: str, params: dict) -> bool:
         """Whether the filters alone leave far fewer entries (planner estimates) than
