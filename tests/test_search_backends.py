@@ -623,7 +623,8 @@ if ON_POSTGRES:
 
         pair = db.session.scalar(
             sa_text(
-                "SELECT pairs @@ $$'public dashboard'$$::tsquery FROM search.entry WHERE key = :k"
+                "SELECT pairs @@ $$'public dashboard'$$::tsquery FROM search.entry_pairs "
+                "WHERE key = :k"
             ),
             {"k": f"comment:{world.c4.id}"},
         )
@@ -652,6 +653,29 @@ if ON_POSTGRES:
         monkeypatch.setattr(postgres_backend, "PHRASE_PAIRS", False)
         assert answers() == with_pairs
         assert sum(1 for _, total, _ in with_pairs if total) >= 6
+
+    @pytest.mark.parametrize("search_backend", ["postgres"], indirect=True)
+    def test_word_pairs_follow_an_edited_entry(world):
+        """The pairs are kept by the database itself: an entry written again (a comment
+        edited) gets its new pairs, and an entry removed takes its pairs with it."""
+        with clock(at(4, 15)):
+            cs.edit_comment(
+                world.c4,
+                body="Budget transparency needs an open ledger.",
+                suggested_text=None,
+                quote=None,
+                by=world.cso,
+            )
+            db.session.commit()
+        assert keys(run('"open ledger"')) == {("comment", world.c4.id)}
+        assert run('"public dashboard"').total == 0
+        key = f"comment:{world.c4.id}"
+        db.session.execute(sa_text("DELETE FROM search.entry WHERE key = :k"), {"k": key})
+        left = db.session.scalar(
+            sa_text("SELECT count(*) FROM search.entry_pairs WHERE key = :k"), {"k": key}
+        )
+        db.session.rollback()
+        assert left == 0
 
 
 def test_organisation_facets_are_the_same_read_by_id_or_all(world, monkeypatch):

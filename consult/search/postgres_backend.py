@@ -103,8 +103,8 @@ WINDOW_SCAN = 50_000
 #: entries found otherwise (unindexable, so the planner reads the other indexes).
 WORDS_INDEXED = "e.tsv @@ q.tsq"
 WORDS_TESTED = "coalesce(e.tsv @@ q.tsq, false)"
-#: Whether a phrase's entries are looked for by its pairs of neighbouring words (the
-#: column `pairs`, migration 0009) before the phrase is checked on them.
+#: Whether a phrase's entries are looked for by its pairs of neighbouring words (kept in
+#: search.entry_pairs, migration 0009) before the phrase is checked on them.
 PHRASE_PAIRS = True
 #: The pairs of every phrase of `:p0`, `:p1`… as one tsquery; NULL when none has any.
 _PAIRS = "SELECT string_agg('(' || q::text || ')', ' & ') FROM unnest(ARRAY[{}]) q"
@@ -288,7 +288,10 @@ class PostgresBackend(Backend):
             pairs = self._pairs(conn, spec)
             if pairs:
                 params["pairs"] = pairs
-                conds.append("e.pairs @@ CAST(:pairs AS tsquery)")
+                conds.append(
+                    "e.key IN (SELECT p.key FROM search.entry_pairs p "
+                    "WHERE p.pairs @@ CAST(:pairs AS tsquery))"
+                )
             source = "search.entry e"
             if full:
                 words = f"search.entry e, (SELECT {full} AS tsq) q"
