@@ -6,6 +6,9 @@ with the migrations are the same on both databases). Its `tsv` column is generat
 from the entry's texts with weights (title A, body B, suggested wording, quote and
 response C) and has a GIN index; foreign keys to the domain tables remove entries
 whose object is deleted (and let TRUNCATE … CASCADE empty it).
+`search.entry_pairs` holds each entry's pairs of neighbouring words, written by a trigger
+whenever the entry is, with a GIN index of its own: a phrase's entries are found by its
+pairs before the phrase is checked on them.
 
 Indexing uses the same outbox drain as Whoosh, after commit: one writer at a time
 (a transaction-level advisory lock, waited for a bounded time), entries read after
@@ -104,7 +107,7 @@ WINDOW_SCAN = 50_000
 WORDS_INDEXED = "e.tsv @@ q.tsq"
 WORDS_TESTED = "coalesce(e.tsv @@ q.tsq, false)"
 #: Whether a phrase's entries are looked for by its pairs of neighbouring words (kept in
-#: search.entry_pairs, migration 0009) before the phrase is checked on them.
+#: search.entry_pairs, migrations 0009 and 0010) before the phrase is checked on them.
 PHRASE_PAIRS = True
 #: The pairs of every phrase of `:p0`, `:p1`… as one tsquery; NULL when none has any.
 _PAIRS = "SELECT string_agg('(' || q::text || ')', ' & ') FROM unnest(ARRAY[{}]) q"
