@@ -677,6 +677,27 @@ if ON_POSTGRES:
         db.session.rollback()
         assert left == 0
 
+    @pytest.mark.parametrize("search_backend", ["postgres"], indirect=True)
+    def test_a_rebuild_leaves_fresh_statistics_for_entries_and_pairs(app, world):
+        """After `reindex` the planner knows how many entries and pairs there are (ANALYZE
+        of both tables), so that a phrase is looked up by its pairs from the first search."""
+        db.session.execute(sa_text("TRUNCATE search.entry CASCADE"))
+        db.session.execute(sa_text("ANALYZE search.entry"))
+        db.session.execute(sa_text("ANALYZE search.entry_pairs"))
+        db.session.commit()
+        outbox.rebuild(app)
+        entries_now = db.session.scalar(sa_text("SELECT count(*) FROM search.entry"))
+        estimated = dict(
+            db.session.execute(
+                sa_text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relnamespace = "
+                    "'search'::regnamespace AND relname IN ('entry', 'entry_pairs')"
+                )
+            ).all()
+        )
+        assert entries_now == 25
+        assert estimated == {"entry": entries_now, "entry_pairs": entries_now}
+
 
 def test_organisation_facets_are_the_same_read_by_id_or_all(world, monkeypatch):
     """The facets' organisations are read by id when few, all at once when many."""

@@ -230,8 +230,11 @@ class PostgresBackend(Backend):
                 f"SELECT {names} FROM entry_load ORDER BY created_at, key"
             )
         )
-        # Fresh statistics, so that the planner knows the new rows at once.
+        # Fresh statistics, so that the planner knows the new rows at once: the entries
+        # and their pairs (without the pairs' statistics a phrase read them all until
+        # autovacuum came by: at 1M comments '"public hearing"' took 73 ms, not 16).
         session.execute(text("ANALYZE search.entry"))
+        session.execute(text("ANALYZE search.entry_pairs"))
 
     # --- reading ---------------------------------------------------------------------------
 
