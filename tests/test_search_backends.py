@@ -682,8 +682,7 @@ if ON_POSTGRES:
         """After `reindex` the planner knows how many entries and pairs there are (ANALYZE
         of both tables), so that a phrase is looked up by its pairs from the first search."""
         db.session.execute(sa_text("TRUNCATE search.entry CASCADE"))
-        db.session.execute(sa_text("ANALYZE search.entry"))
-        db.session.execute(sa_text("ANALYZE search.entry_pairs"))
+        db.session.execute(sa_text("ANALYZE search.entry, search.entry_pairs"))
         db.session.commit()
         outbox.rebuild(app)
         entries_now = db.session.scalar(sa_text("SELECT count(*) FROM search.entry"))
