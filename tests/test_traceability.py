@@ -22,7 +22,7 @@ from consult.tracing.models import (
     ResponseGroupMember,
     StoredUptake,
 )
-from consult.tracing.stored import store_uptake
+from consult.tracing.stored import MEASURE_VERSION, store_uptake
 from tests.tracing_case import V2, WORDING_A, build
 
 
@@ -59,10 +59,16 @@ def test_uptake_is_stored_when_the_next_version_is_published(case):
                 "quote": None,
                 "quote_start": None,
                 "successor": [WORDING_A],
+                "basis": "text",
+                "measure": MEASURE_VERSION,
             }
         )
     )
     assert a.inputs_hash == expected
+    # The evidence says why: every asked-for word is in the successor.
+    assert a.evidence["missing"] == []
+    assert a.evidence["present"] == [{"words": "within 30 days", "where": "successor"}]
+    assert a.evidence["relation"] == "edited"
     # Measuring again with the same inputs writes nothing.
     assert store_uptake(v2) == 0
 
@@ -87,7 +93,13 @@ def test_api_gives_uptake_and_flag(client, case):
     assert before["uptake"] is None and before["flag"] is None
     case.publish_v2()
     a = client.get(f"/api/v1/comments/{case.a.id}").get_json()
-    assert a["uptake"] == {"score": 1.0, "label": "taken_up", "version": 2}
+    assert {k: a["uptake"][k] for k in ("score", "label", "version")} == {
+        "score": 1.0,
+        "label": "taken_up",
+        "version": 2,
+    }
+    assert a["uptake"]["evidence"]["present"] == [{"words": "within 30 days", "where": "successor"}]
+    assert a["uptake"]["evidence"]["missing"] == []
     assert a["flag"] is None
     b = client.get(f"/api/v1/comments/{case.b.id}").get_json()
     assert b["uptake"]["label"] == "not_taken_up" and b["flag"] == "accepted_not_in_text"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from consult.tracing.uptake import PARTLY, TAKEN_UP, disagreement, label_for, uptake
+from consult.tracing.uptake import (
+    PARTLY,
+    TAKEN_UP,
+    NoChange,
+    asks_change,
+    disagreement,
+    label_for,
+    uptake,
+)
 
 HEARINGS = "Parliaments should consult civil society organisations on draft laws."
 HEARINGS_DEADLINE = (
@@ -84,12 +92,14 @@ def test_same_meaning_in_other_words_is_not_verbatim_uptake():
     suggested = "Parliaments shall hold public hearings on every draft law."
     successor = "Each parliament must organise open hearings on all bills."
     up = uptake(original, suggested, successor)
-    # The words the suggestion removed are gone (so "partly" is possible), but of the
-    # words it asked for only "on" is there, where "on every draft law" was asked.
-    assert up.label != "taken_up"
-    assert up.score < 0.5
+    # Of the words it asked for only "on" is there, where "on every draft law" was
+    # asked; the successor keeps too few of the paragraph's words to judge deletions.
+    assert up.label == "not_taken_up"
+    assert up.score < 0.3
     assert up.matched_insert_words == 1
-    assert up.matched_delete_words == up.asked_delete_words == 3
+    assert up.matched_delete_words == 0
+    assert up.evidence["deletions"] == "not_recognisable"
+    assert up.evidence["missing"] == ["shall hold", "every draft law"]
     assert not up.verbatim
 
 
@@ -122,7 +132,8 @@ def test_replacement_taken_up_in_part():
     up = uptake(original, suggested, successor)
     assert (up.asked_insert_words, up.asked_delete_words) == (2, 1)
     assert (up.matched_insert_words, up.matched_delete_words) == (1, 0)
-    assert up.score == pytest.approx(1 / 3, abs=1e-4)
+    # An inserted word weighs four times a deleted one: (1 + 0) / (2 + 0.25).
+    assert up.score == pytest.approx(1 / 2.25, abs=1e-4)
     assert up.label == "partly"
 
 
@@ -202,10 +213,13 @@ def test_replacement_by_other_words_is_partly_at_most():
     suggested = "The secretariat shall publish the report."
     successor = "The chair shall publish the report."
     up = uptake(original, suggested, successor)
-    # The asked deletion happened, the asked insertion did not.
+    # The asked deletion happened, the asked insertion did not: the words a suggestion
+    # adds are its point, so without them nothing of it is in the text.
     assert (up.matched_delete_words, up.matched_insert_words) == (1, 0)
-    assert up.score == 0.5
-    assert up.label == "partly"
+    assert up.score == 0.0
+    assert up.label == "not_taken_up"
+    assert up.evidence["missing"] == ["secretariat"]
+    assert up.evidence["deleted"] == ["committee"]
 
 
 def test_suggestion_on_a_quoted_span():
@@ -288,14 +302,15 @@ def test_part_out_of_range_is_an_error():
         uptake(["One.", "Two."], "Three.", "Three.", part=2)
 
 
-def test_suggestion_asking_no_change_scores_what_was_kept():
+def test_suggestion_asking_no_change_is_never_measured():
     original = "The committee shall meet civil society organisations twice a year."
-    assert uptake(original, original, original).score == 1.0
-    up = uptake(original, original + "  ", "The committee shall meet civil society organisations.")
-    # Only white space differs: nothing was asked. 7 of the 10 words were kept.
-    assert up.asked_insert_words == up.asked_delete_words == 0
-    assert up.score == 0.7
-    assert up.label == "partly"
+    with pytest.raises(NoChange):
+        uptake(original, original, original)
+    # Only white space differs: nothing was asked.
+    with pytest.raises(NoChange):
+        uptake(original, original + "  ", "The committee shall meet civil society organisations.")
+    assert not asks_change(original, " " + original.replace(" ", "\n"))
+    assert asks_change(original, original.replace("twice", "three times"))
 
 
 def test_punctuation_only_suggestion_is_measured_on_its_marks():
@@ -307,12 +322,24 @@ def test_punctuation_only_suggestion_is_measured_on_its_marks():
     assert up.asked_insert_words == 1  # the comma
 
 
-def test_removed_paragraph_counts_deletions_only():
+def test_removed_paragraph_is_not_taken_up_unless_the_suggestion_asked_to_remove_it():
     original = "The committee shall publish the report."
     up = uptake(original, "The secretariat shall publish the report.", "")
-    assert (up.matched_delete_words, up.matched_insert_words) == (1, 0)
-    assert up.score == 0.5
+    assert (up.matched_delete_words, up.matched_insert_words) == (0, 0)
+    assert up.score == 0.0
+    assert up.label == "not_taken_up"
+    assert up.evidence["deletions"] == "paragraph_removed"
+    # A suggestion to delete a few words of a paragraph that was then removed whole
+    # asked for something else: not taken up (it was "taken up" before).
+    up = uptake(
+        "The committee shall, where possible, publish the report.",
+        "The committee shall publish the report.",
+        [],
+    )
+    assert up.label == "not_taken_up"
+    # Asked to drop the whole paragraph, and it was dropped: taken up.
     assert uptake(original, "", []).score == 1.0
+    assert uptake(original, "", []).label == "taken_up"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from consult import signals
 from consult.accounts.models import Organisation, User
+from consult.consultation import wording
 from consult.consultation.models import (
     CHANNELS,
     DECISIONS,
@@ -211,6 +212,14 @@ def checked_text(
                 "The quoted words are not in this paragraph; copy them from its text."
             )
         quote = paragraph.text[span[0] : span[1]]
+    if suggested_text and paragraph is not None and not wording.asks_change(
+        paragraph.text, paragraph.source, suggested_text, quote
+    ):
+        raise ConsultError(
+            "The proposed wording is the same as the text it would replace (only white "
+            "space or formatting that readers do not see differs), so it changes nothing. "
+            "Write the wording you want instead."
+        )
     return body, suggested_text, quote, span
 
 

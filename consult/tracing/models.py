@@ -7,6 +7,7 @@ three are records of what people did, never changed in place.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -40,9 +41,17 @@ class StoredUptake(db.Model):
     #: How the successor was found: unchanged, edited, moved, split, merged, removed.
     relation: Mapped[str] = mapped_column(String(20), default="edited")
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Why the label (JSON, uptake.Uptake.evidence): the asked-for phrases present (and
+    #: where) or missing, the asked-for deletions made or not, and whether deletions
+    #: could be judged. None for rows measured before evidence was kept.
+    evidence_json: Mapped[str | None] = mapped_column("evidence", Text, default=None)
 
     comment: Mapped[Comment] = relationship()
     version: Mapped[Version] = relationship()
+
+    @property
+    def evidence(self) -> dict | None:
+        return json.loads(self.evidence_json) if self.evidence_json else None
 
 
 class ResponseGroup(db.Model):

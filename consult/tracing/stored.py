@@ -11,6 +11,7 @@ when read, from the current decision.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,13 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from consult import signals
+from consult.consultation import wording
 from consult.consultation.models import Comment
 from consult.documents.models import LineageLink, Paragraph, Version
 from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.timeutil import utcnow
 from consult.tracing.models import StoredUptake
-from consult.tracing.uptake import label_disagreement, uptake
+from consult.tracing.uptake import NoChange, Uptake, VersionWords, label_disagreement, uptake
 
 FLAG_LABELS = {
     "accepted_not_in_text": "Accepted, but the asked-for change is not in the text",
@@ -44,11 +46,16 @@ class Inputs:
 
     original: list[str]  # the commented paragraph, or every paragraph merged with it
     part: int | None  # the commented paragraph's index in `original` when merged
-    suggested: str
+    suggested: str  # the wording as the measure reads it (see `basis`)
     quote: str | None
     quote_start: int | None
     successor: list[str]  # the successor paragraph(s); [] when it was removed
     relation: str
+    #: "text": the words a reader sees; "source": the Markdown, for a suggestion that
+    #: changes only markup (a link's address).
+    basis: str = "text"
+    #: Display numbers of the successor paragraphs (not searched again as "elsewhere").
+    successor_numbers: tuple[str, ...] = ()
 
     def digest(self) -> str:
         return sha256(
@@ -60,9 +67,15 @@ class Inputs:
                     "quote": self.quote,
                     "quote_start": self.quote_start,
                     "successor": self.successor,
+                    "basis": self.basis,
+                    "measure": MEASURE_VERSION,
                 }
             )
         )
+
+
+#: Changes when the measure itself changes, so that a new publication measures again.
+MEASURE_VERSION = 2
 
 
 def text_loads() -> tuple:
@@ -76,9 +89,29 @@ def text_loads() -> tuple:
     )
 
 
+def _label(p) -> str:
+    """How evidence names a paragraph of the new version: its display number."""
+    return p.number or f"#{p.position + 1}"
+
+
+@dataclass
+class _Versions:
+    """The two versions' paragraphs, read once for every suggestion measured."""
+
+    texts: dict[int, str]
+    sources: dict[int, str]
+    labels: dict[int, str]
+    positions: dict[int, int]
+    elsewhere: VersionWords
+
+
 def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
     """The inputs of every paragraph suggestion on the version before `version`
-    (three queries, whatever the number of suggestions)."""
+    (four queries, whatever the number of suggestions)."""
+    return [(c, inputs) for c, inputs, _ in _gather(version)]
+
+
+def _gather(version: Version) -> list[tuple[Comment, Inputs, _Versions]]:
     previous = version.neighbour(-1)
     if previous is None:
         return []
@@ -103,17 +136,28 @@ def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
             LineageLink.version_id == version.id
         )
     ).all()
-    texts = dict(
-        db.session.execute(
-            select(Paragraph.id, Paragraph.text).where(
-                Paragraph.version_id.in_([version.id, previous.id])
-            )
-        ).all()
-    )
-    positions = dict(
-        db.session.execute(
-            select(Paragraph.id, Paragraph.position).where(Paragraph.version_id == version.id)
-        ).all()
+    rows = db.session.execute(
+        select(
+            Paragraph.id,
+            Paragraph.version_id,
+            Paragraph.text,
+            Paragraph.source,
+            Paragraph.number,
+            Paragraph.position,
+        )
+        .where(Paragraph.version_id.in_([version.id, previous.id]))
+        .order_by(Paragraph.version_id, Paragraph.position)
+    ).all()
+    new_rows = [r for r in rows if r.version_id == version.id]
+    both = _Versions(
+        texts={r.id: r.text for r in rows},
+        sources={r.id: r.source for r in rows},
+        labels={r.id: _label(r) for r in new_rows},
+        positions={r.id: r.position for r in new_rows},
+        elsewhere=VersionWords(
+            [(_label(r), r.text) for r in new_rows],
+            [r.text for r in rows if r.version_id == previous.id],
+        ),
     )
     successors: dict[int, list[tuple[int, str]]] = defaultdict(list)  # old id → (new id, rel)
     predecessors: dict[int, list[int]] = defaultdict(list)  # new id → old ids
@@ -127,61 +171,96 @@ def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
         predecessors[new].append(old)
     out = []
     for c in comments:
-        t = c.current
-        found = sorted(successors.get(c.paragraph_id, []), key=lambda s: positions[s[0]])
-        original, part = [texts[c.paragraph_id]], None
-        if not found:
-            relation, successor = "removed", []
-        elif len(found) > 1:
-            relation, successor = "split", [texts[n] for n, _ in found]
-        else:
-            new, relation = found[0]
-            successor = [texts[new]]
-            olds = sorted(predecessors[new])
-            if len(olds) > 1:
-                relation = "merged"
-                original = [texts[o] for o in olds]
-                part = olds.index(c.paragraph_id)
-        out.append(
-            (
-                c,
-                Inputs(
-                    original=original,
-                    part=part,
-                    suggested=t.suggested_text,
-                    quote=t.quote,
-                    quote_start=t.quote_start,
-                    successor=successor,
-                    relation=relation,
-                ),
-            )
-        )
+        inputs = _inputs(c, both, successors, predecessors)
+        if inputs is not None:
+            out.append((c, inputs, both))
     return out
 
 
-def measure(inputs: Inputs):
-    """The pure measure for stored inputs."""
+def _inputs(c: Comment, both: _Versions, successors, predecessors) -> Inputs | None:
+    """One suggestion's inputs; None when it asks for no change (it is never measured)."""
+    t = c.current
+    texts = both.texts
+    found = sorted(successors.get(c.paragraph_id, []), key=lambda s: both.positions[s[0]])
+    olds = [c.paragraph_id]
+    part = None
+    if not found:
+        relation, news = "removed", []
+    elif len(found) > 1:
+        relation, news = "split", [n for n, _ in found]
+    else:
+        new, relation = found[0]
+        news = [new]
+        merged = sorted(predecessors[new])
+        if len(merged) > 1:
+            relation = "merged"
+            olds = merged
+            part = olds.index(c.paragraph_id)
+    how = wording.basis(
+        texts[c.paragraph_id],
+        both.sources[c.paragraph_id],
+        t.suggested_text,
+        quoted=t.quote is not None,
+    )
+    if how is None:
+        return None
+    side = texts if how == "text" else both.sources
+    if how == "text" and t.quote is None:
+        suggested = wording.plain_wording(t.suggested_text, both.sources[c.paragraph_id])
+    elif how == "text":
+        suggested = wording.plain_wording(t.suggested_text)
+    else:
+        suggested = t.suggested_text
+    return Inputs(
+        original=[side[o] for o in olds],
+        part=part,
+        suggested=suggested,
+        quote=t.quote,
+        quote_start=t.quote_start,
+        successor=[side[n] for n in news],
+        relation=relation,
+        basis=how,
+        successor_numbers=tuple(both.labels[n] for n in news),
+    )
+
+
+def measure(inputs: Inputs, elsewhere: VersionWords | None = None) -> Uptake | None:
+    """The pure measure for stored inputs (None when the suggestion asks for no change).
+
+    `elsewhere`, the new version's words, lets an asked-for phrase count where it landed
+    outside the successor; the Markdown of a markup-only suggestion is never looked for
+    there."""
     original = inputs.original[0] if len(inputs.original) == 1 else inputs.original
+    kwargs = {
+        "part": inputs.part,
+        "elsewhere": elsewhere if inputs.basis == "text" else None,
+        "not_in": inputs.successor_numbers,
+    }
     try:
-        return uptake(
-            original,
-            inputs.suggested,
-            inputs.successor,
-            quote=inputs.quote,
-            quote_start=inputs.quote_start,
-            part=inputs.part,
-        )
-    except ValueError:
-        # The quote is no longer found (the paragraph text was the same, so this
-        # only happens for hand-made data): measure the wording against the paragraph.
-        return uptake(original, inputs.suggested, inputs.successor, part=inputs.part)
+        try:
+            return uptake(
+                original,
+                inputs.suggested,
+                inputs.successor,
+                quote=inputs.quote,
+                quote_start=inputs.quote_start,
+                **kwargs,
+            )
+        except NoChange:
+            raise
+        except ValueError:
+            # The quote is no longer found (the paragraph text was the same, so this
+            # only happens for hand-made data): measure the wording against the paragraph.
+            return uptake(original, inputs.suggested, inputs.successor, **kwargs)
+    except NoChange:
+        return None
 
 
 def store_uptake(version: Version) -> int:
     """Measure and store the uptake of the suggestions made on the version before
     `version` against it; rows whose inputs did not change are kept. Flushes; returns
     the number of rows written."""
-    gathered = gather_inputs(version)
+    gathered = _gather(version)
     if not gathered:
         return 0
     existing = {
@@ -192,12 +271,14 @@ def store_uptake(version: Version) -> int:
     }
     written = 0
     now = utcnow()
-    for c, inputs in gathered:
+    for c, inputs, both in gathered:
         digest = inputs.digest()
         row = existing.get(c.id)
         if row is not None and row.inputs_hash == digest:
             continue
-        up = measure(inputs)
+        up = measure(inputs, both.elsewhere)
+        if up is None:
+            continue
         if row is None:
             row = StoredUptake(comment_id=c.id, version_id=version.id)
             db.session.add(row)
@@ -206,6 +287,11 @@ def store_uptake(version: Version) -> int:
         row.verbatim = up.verbatim
         row.inputs_hash = digest
         row.relation = inputs.relation
+        row.evidence_json = json.dumps(
+            {**up.evidence, "relation": inputs.relation, "basis": inputs.basis},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         row.computed_at = now
         written += 1
     db.session.flush()
@@ -253,7 +339,12 @@ def uptake_json(c: Comment) -> tuple[dict | None, str | None]:
     if stored is None:
         return None, None
     return (
-        {"score": stored.score, "label": stored.label, "version": stored.version.number},
+        {
+            "score": stored.score,
+            "label": stored.label,
+            "version": stored.version.number,
+            "evidence": stored.evidence,
+        },
         flag_for(c, stored),
     )
 

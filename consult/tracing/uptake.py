@@ -23,11 +23,12 @@ Pure functions on strings: no Flask, no database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from consult.consultation.wording import tokens_without_space
 from consult.tracing.diff import word_diff
 
 #: At or above this score a suggestion is "taken up".
@@ -71,6 +72,9 @@ class Uptake:
     #: Every asked-for change happened and the suggested wording (the replacement for
     #: the quoted span, or the whole suggested paragraph) appears word for word.
     verbatim: bool
+    #: Why: the asked-for phrases present (and where) or missing, the asked-for deletions
+    #: made or not, and whether deletions could be judged (see _evidence).
+    evidence: dict = field(default_factory=dict, compare=False)
 
 
 def label_for(score: float) -> str:
@@ -84,15 +88,6 @@ def label_for(score: float) -> str:
 def is_word(tok: str) -> bool:
     """A word token (letters or digits), not a punctuation mark."""
     return bool(_WORD.match(tok))
-
-
-_NON_SPACE = re.compile(r"\w+|[^\w\s]", re.UNICODE)  # the tokens of diff.tokens, less spaces
-
-
-@lru_cache(maxsize=8192)
-def tokens_without_space(text: str) -> tuple[str, ...]:
-    """Words and punctuation marks; white space never counts as a change."""
-    return tuple(_NON_SPACE.findall(text))
 
 
 def _join(text: str | Sequence[str]) -> str:
@@ -150,7 +145,7 @@ def opcodes(a: str, b: str, refine: bool = True) -> tuple[Opcode, ...]:
     ops: list[list] = []
     i = j = 0
     for op, chunk in word_diff(a, b):
-        n = len(_NON_SPACE.findall(chunk))
+        n = len(tokens_without_space(chunk))
         if not n:
             continue
         if op == "equal":
@@ -223,13 +218,14 @@ def _count(seq: Sequence[str], gram: Sequence[str]) -> int:
 class _Run:
     """Counted tokens inserted for the span lo:hi of the original (lo == hi: a pure insertion)."""
 
-    __slots__ = ("at", "hi", "idx", "keys", "lo")
+    __slots__ = ("at", "claimed", "hi", "idx", "keys", "lo")
 
     def __init__(self, lo: int, hi: int, idx: list[int], keys: Sequence[str]) -> None:
         self.lo, self.hi = lo, hi
         self.idx = idx  # positions, in the inserting text, of the counted tokens
         self.keys = [keys[j] for j in idx]
         self.at = positions(self.keys)
+        self.claimed: set[int] = set()  # local positions matched to an asked insertion
 
     def skip(self, used: set[int]) -> set[int]:
         """Local positions already claimed, from global ones."""
@@ -246,44 +242,172 @@ def _runs(
     ]
 
 
-def _measure(o: str, s: str, r: str) -> tuple[int, int, int, int, bool]:
-    """(asked inserted, asked deleted, matched inserted, matched deleted, asked anything)."""
-    ot, st, rt = tokens_without_space(o), tokens_without_space(s), tokens_without_space(r)
+class NoChange(ValueError):
+    """The suggested wording is the paragraph's own (white space or invisible markup aside)."""
+
+
+#: Asked-for deletions weigh this much against one asked-for inserted word: the words a
+#: suggestion adds are what it is about; words dropped for other reasons prove little.
+DELETION_WEIGHT = 0.25
+#: The successor is "recognisably" the commented paragraph when at least this share of the
+#: words the suggestion keeps is found in it; only then do asked-for deletions count.
+RECOGNISABLE = 0.5
+#: A word is rare in a version when at most this many paragraphs (or this share of them)
+#: hold it.
+RARE_PARAGRAPHS = 3
+RARE_SHARE = 0.02
+#: Asked changes this many words apart (or closer) make one region: the label says
+#: "partly" when some regions happened and others did not.
+REGION_GAP = 3
+
+
+class VersionWords:
+    """The words of a new version's paragraphs, indexed by their three-word phrases, to find
+    an asked-for phrase that landed outside the successor (a new paragraph after it, or
+    another paragraph altogether).
+
+    paragraphs: (label, text) of the new version's paragraphs to look in (a label is what
+        the evidence names: a display number, or an index).
+    before: the texts of the version commented on; a phrase found as often there proves
+        nothing (it was not inserted).
+    """
+
+    def __init__(self, paragraphs: Sequence[tuple[object, str]], before: Sequence[str] = ()):
+        self.labels = [label for label, _ in paragraphs]
+        self.keys = [_word_keys(text) for _, text in paragraphs]
+        df: dict[str, int] = {}
+        for keys in self.keys:
+            for w in set(keys):
+                df[w] = df.get(w, 0) + 1
+        # A phrase found outside the successor needs a word that few paragraphs use:
+        # "how does your" starts many questions and proves nothing.
+        limit = max(RARE_PARAGRAPHS, RARE_SHARE * len(self.keys))
+        self.rare = {w for w, n in df.items() if n <= limit}
+        self.index: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+        self.new_count: dict[tuple[str, ...], int] = {}
+        for p, keys in enumerate(self.keys):
+            for k in range(len(keys) - ANYWHERE_WORDS + 1):
+                gram = tuple(keys[k : k + ANYWHERE_WORDS])
+                self.index.setdefault(gram, []).append((p, k))
+                self.new_count[gram] = self.new_count.get(gram, 0) + 1
+        self.old_count: dict[tuple[str, ...], int] = {}
+        for text in before:
+            keys = _word_keys(text)
+            for k in range(len(keys) - ANYWHERE_WORDS + 1):
+                gram = tuple(keys[k : k + ANYWHERE_WORDS])
+                if gram in self.new_count:
+                    self.old_count[gram] = self.old_count.get(gram, 0) + 1
+
+    def novel(self, gram: tuple[str, ...]) -> bool:
+        return self.new_count.get(gram, 0) > self.old_count.get(gram, 0)
+
+    def find(
+        self, words: Sequence[str], skip: set[int], not_in: Collection[object] = ()
+    ) -> tuple[int, int, int] | None:
+        """(start in words, paragraph, size) of the longest run of `words` (avoiding the
+        positions in skip, and the paragraphs labelled in not_in) found in one paragraph
+        and new to the version, with a rare word, or None."""
+        best = None
+        for k in range(len(words) - ANYWHERE_WORDS + 1):
+            if any(k + d in skip for d in range(ANYWHERE_WORDS)):
+                continue
+            gram = tuple(words[k : k + ANYWHERE_WORDS])
+            if not self.novel(gram):
+                continue
+            for p, at in self.index.get(gram, ())[:50]:
+                if self.labels[p] in not_in:
+                    continue
+                keys = self.keys[p]
+                size = ANYWHERE_WORDS
+                while (
+                    k + size < len(words)
+                    and at + size < len(keys)
+                    and k + size not in skip
+                    and words[k + size] == keys[at + size]
+                ):
+                    size += 1
+                if (best is None or size > best[2]) and any(
+                    w in self.rare for w in words[k : k + size]
+                ):
+                    best = (k, p, size)
+        return best
+
+
+def _word_keys(text: str) -> list[str]:
+    return [t.casefold() for t in tokens_without_space(text) if is_word(t)]
+
+
+@dataclass
+class _Asked:
+    """What one suggestion asks, and what became of it, token by token."""
+
+    ot: tuple[str, ...]
+    st: tuple[str, ...]
+    asked: tuple[Opcode, ...]
+    counted: Callable[[str], bool]
+    ins_at: list[int]  # positions in st of the counted inserted tokens
+    del_at: list[int]  # positions in ot of the counted deleted tokens
+    found: dict[int, object]  # position in st -> where it was found ("successor" or a label)
+    done: set[int]  # positions in ot of asked deletions that happened
+    judged: str  # judged | paragraph_removed | not_recognisable | none_asked
+
+
+def _asked(o: str, s: str) -> _Asked | None:
+    """The suggestion's asked-for change (None when it asks for none)."""
+    ot, st = tokens_without_space(o), tokens_without_space(s)
     asked = opcodes(o, s)
-    asked_del = [
+    del_all = [
         i for tag, i1, i2, _, _ in asked if tag in ("delete", "replace") for i in range(i1, i2)
     ]
-    asked_new = [
-        st[j] for tag, _, _, j1, j2 in asked if tag in ("insert", "replace") for j in range(j1, j2)
+    ins_all = [
+        j for tag, _, _, j1, j2 in asked if tag in ("insert", "replace") for j in range(j1, j2)
     ]
-    changed = [ot[i] for i in asked_del] + asked_new
-    if not changed:
-        return 0, 0, 0, 0, False
-    # Count words; a suggestion that changes only punctuation is measured on its marks.
+    if not del_all and not ins_all:
+        return None
+    changed = [ot[i] for i in del_all] + [st[j] for j in ins_all]
     counted: Callable[[str], bool] = (
         is_word if any(is_word(t) for t in changed) else (lambda t: True)
     )
+    return _Asked(
+        ot,
+        st,
+        asked,
+        counted,
+        [j for j in ins_all if counted(st[j])],
+        [i for i in del_all if counted(ot[i])],
+        {},
+        set(),
+        "none_asked",
+    )
 
+
+def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], list[_Run]]:
+    """Mark the asked insertions found in the successor (in a.found); return which words of
+    the original the successor kept, and the successor's inserted runs."""
+    ot, st, rt = a.ot, a.st, tokens_without_space(r)
+    counted = a.counted
     happened = opcodes(o, r)
     kept = [False] * len(ot)
     for tag, i1, i2, _, _ in happened:
         if tag == "equal":
             for i in range(i1, i2):
                 kept[i] = True
+    if not rt:
+        return kept, []
     before = [0]  # before[g]: tokens of the original kept in the successor before gap g
     for k in kept:
         before.append(before[-1] + k)
 
-    def gap(a: _Run, h: _Run) -> int:
-        if a.hi <= h.lo:
-            return before[h.lo] - before[a.hi]
-        if h.hi <= a.lo:
-            return before[a.lo] - before[h.hi]
+    def gap(x: _Run, h: _Run) -> int:
+        if x.hi <= h.lo:
+            return before[h.lo] - before[x.hi]
+        if h.hi <= x.lo:
+            return before[x.lo] - before[h.hi]
         return 0
 
     skey = [t.casefold() for t in st]
     rkey = [t.casefold() for t in rt]
-    asked_runs = _runs(asked, st, skey, counted)
+    asked_runs = _runs(a.asked, st, skey, counted)
     new_runs = _runs(happened, rt, rkey, counted)
     used_s: set[int] = set()
     used_r: set[int] = set()
@@ -291,29 +415,29 @@ def _measure(o: str, s: str, r: str) -> tuple[int, int, int, int, bool]:
     # 1. Asked insertions found among the successor's insertions, longest first. The best
     # match of each pair of runs is kept until one of the two runs loses words.
     pairs: dict[tuple[int, int], tuple[int, int, int]] = {}
-    for ai, a in enumerate(asked_runs):
+    for ai, x in enumerate(asked_runs):
         for hi, h in enumerate(new_runs):
-            if not a.at.keys().isdisjoint(h.at):
+            if not x.at.keys().isdisjoint(h.at):
                 pairs[ai, hi] = (-1, 0, 0)
     while pairs:
         best = None
-        for (ai, hi), (size, x, y) in pairs.items():
-            a, h = asked_runs[ai], new_runs[hi]
+        for (ai, hi), (size, i, j) in pairs.items():
+            x, h = asked_runs[ai], new_runs[hi]
             if size < 0:
-                x, y, size = longest_match(a.keys, h.at, a.skip(used_s), h.skip(used_r))
+                i, j, size = longest_match(x.keys, h.at, x.skip(used_s), h.skip(used_r))
                 if size and size < ANYWHERE_WORDS:
-                    g = gap(a, h)
-                    displaced = g <= NEAR and size == len(a.idx) == len(h.idx)
+                    g = gap(x, h)
+                    displaced = g <= NEAR and size == len(x.idx) == len(h.idx)
                     if g and not displaced:
                         size = 0
-                pairs[ai, hi] = (size, x, y)
+                pairs[ai, hi] = (size, i, j)
             if size and (best is None or size > best[0]):
-                best = (size, ai, hi, x, y)
+                best = (size, ai, hi, i, j)
         if best is None:
             break
-        size, ai, hi, x, y = best
-        used_s.update(asked_runs[ai].idx[x : x + size])
-        used_r.update(new_runs[hi].idx[y : y + size])
+        size, ai, hi, i, j = best
+        used_s.update(asked_runs[ai].idx[i : i + size])
+        used_r.update(new_runs[hi].idx[j : j + size])
         for key in pairs:
             if key[0] == ai or key[1] == hi:
                 pairs[key] = (-1, 0, 0)
@@ -322,26 +446,77 @@ def _measure(o: str, s: str, r: str) -> tuple[int, int, int, int, bool]:
     # have aligned some of their words with words of the original).
     whole = _Run(0, len(ot), [j for j, t in enumerate(rt) if counted(t)], rkey)
     okey = [t.casefold() for t in ot if counted(t)]
-    for a in asked_runs:
+    for x in asked_runs:
         while True:
-            x, y, size = longest_match(a.keys, whole.at, a.skip(used_s), whole.skip(used_r))
+            i, j, size = longest_match(x.keys, whole.at, x.skip(used_s), whole.skip(used_r))
             if size < ANYWHERE_WORDS:
                 break
-            gram = whole.keys[y : y + size]
+            gram = whole.keys[j : j + size]
             if _count(whole.keys, gram) <= _count(okey, gram):
                 break
-            used_s.update(a.idx[x : x + size])
-            used_r.update(whole.idx[y : y + size])
+            used_s.update(x.idx[i : i + size])
+            used_r.update(whole.idx[j : j + size])
+    for j in used_s:
+        a.found[j] = "successor"
+    # Used by the deletions: the successor's insertions not claimed by the suggestion.
+    for h in new_runs:
+        h.claimed = h.skip(used_r)
+    return kept, new_runs
 
-    # 3. Asked deletions: gone at their place, and not moved elsewhere.
+
+def _match_elsewhere(a: _Asked, where: VersionWords, not_in: Collection[object]) -> None:
+    """Asked phrases of at least ANYWHERE_WORDS words that are not in the successor but are
+    new in another paragraph of the version."""
+    for x in _runs(a.asked, a.st, [t.casefold() for t in a.st], is_word):
+        words = x.keys
+        while True:
+            skip = {k for k, j in enumerate(x.idx) if j in a.found}
+            hit = where.find(words, skip, not_in)
+            if hit is None:
+                break
+            k, p, size = hit
+            for d in range(size):
+                a.found[x.idx[k + d]] = where.labels[p]
+
+
+def _recognisable(a: _Asked, r: str) -> bool:
+    """The successor is still the commented paragraph: most of the words the suggestion
+    keeps are in it (or, when it keeps none, most of the paragraph's words)."""
+    kept_words = [
+        a.ot[i].casefold()
+        for tag, i1, i2, _, _ in a.asked
+        if tag == "equal"
+        for i in range(i1, i2)
+        if is_word(a.ot[i])
+    ]
+    if not kept_words:
+        kept_words = [t.casefold() for t in a.ot if is_word(t)]
+    if not kept_words:
+        return True
+    in_r: dict[str, int] = {}
+    for t in tokens_without_space(r):
+        if is_word(t):
+            in_r[t.casefold()] = in_r.get(t.casefold(), 0) + 1
+    hits = 0
+    for w in kept_words:
+        if in_r.get(w):
+            in_r[w] -= 1
+            hits += 1
+    return hits / len(kept_words) >= RECOGNISABLE
+
+
+def _deletions(a: _Asked, kept: list[bool], new_runs: list[_Run]) -> None:
+    """Asked deletions gone at their place and not moved elsewhere in the successor."""
+    ot = a.ot
+    asked_del = {
+        i for tag, i1, i2, _, _ in a.asked if tag in ("delete", "replace") for i in range(i1, i2)
+    }
     gone_all = {i for i in asked_del if not kept[i]}
-    gone = [i for i in sorted(gone_all) if counted(ot[i])]
-    # Runs of gone words, contiguous in the original (gone punctuation does not break them).
     del_runs: list[list[int]] = []
     current: list[int] = []
     for i in range(len(ot) + 1):
         if i < len(ot) and i in gone_all:
-            if counted(ot[i]):
+            if a.counted(ot[i]):
                 current.append(i)
         elif current:
             del_runs.append(current)
@@ -353,7 +528,7 @@ def _measure(o: str, s: str, r: str) -> tuple[int, int, int, int, bool]:
             skip = {k for k, i in enumerate(run) if i in moved}
             best = None
             for h in new_runs:
-                x, y, size = longest_match(keys, h.at, skip, h.skip(used_r))
+                x, y, size = longest_match(keys, h.at, skip, h.claimed)
                 lone = size == 1 == len(run) == len(h.idx)
                 if (size >= MOVED_WORDS or lone) and (best is None or size > best[0]):
                     best = (size, h, x, y)
@@ -361,11 +536,95 @@ def _measure(o: str, s: str, r: str) -> tuple[int, int, int, int, bool]:
                 break
             size, h, x, y = best
             moved.update(run[x : x + size])
-            used_r.update(h.idx[y : y + size])
+            h.claimed.update(range(y, y + size))
+    a.done = {i for run in del_runs for i in run if i not in moved}
 
-    asked_ins = sum(len(a.idx) for a in asked_runs)
-    asked_dels = sum(1 for i in asked_del if counted(ot[i]))
-    return asked_ins, asked_dels, len(used_s), len(gone) - len(moved), True
+
+def _runs_text(tokens: Sequence[str], positions_: Sequence[int]) -> list[str]:
+    """Consecutive positions joined into phrases ("public hearings", "30 days")."""
+    out: list[str] = []
+    run: list[int] = []
+    for p in sorted(positions_):
+        if run and p != run[-1] + 1:
+            out.append(" ".join(tokens[k] for k in run))
+            run = []
+        run.append(p)
+    if run:
+        out.append(" ".join(tokens[k] for k in run))
+    return out
+
+
+def _evidence(a: _Asked) -> dict:
+    present: list[dict] = []
+    by_where: dict[object, list[int]] = {}
+    for j, where in a.found.items():
+        by_where.setdefault(where, []).append(j)
+    for where, js in by_where.items():
+        for words in _runs_text(a.st, js):
+            item: dict = {
+                "words": words,
+                "where": "successor" if where == "successor" else "elsewhere",
+            }
+            if where != "successor":
+                item["where"], item["paragraph"] = "elsewhere", where
+            present.append(item)
+    missing = _runs_text(a.st, [j for j in a.ins_at if j not in a.found])
+    judged = a.judged == "judged"
+    return {
+        "present": present,
+        "missing": missing,
+        "deleted": _runs_text(a.ot, sorted(a.done)) if judged else [],
+        "not_deleted": _runs_text(a.ot, [i for i in a.del_at if i not in a.done]) if judged else [],
+        "deletions": a.judged,
+    }
+
+
+def _region_states(a: _Asked) -> list[str]:
+    """taken / missing / some for each region of the asked change: changes closer than
+    REGION_GAP words make one region. A region is taken when most of its inserted words
+    are in the text (or, asking only deletions, when they were made), missing when none."""
+    regions: list[list[Opcode]] = []
+    last_end = None
+    for op in a.asked:
+        tag, i1, i2, _, _ = op
+        if tag == "equal":
+            continue
+        words_between = (
+            sum(1 for t in a.ot[last_end:i1] if is_word(t)) if last_end is not None else None
+        )
+        if regions and words_between is not None and words_between < REGION_GAP:
+            regions[-1].append(op)
+        else:
+            regions.append([op])
+        last_end = i2
+    states = []
+    ins_set, del_set = set(a.ins_at), set(a.del_at)
+    for ops in regions:
+        ins = [j for _, _, _, j1, j2 in ops for j in range(j1, j2) if j in ins_set]
+        dels = [i for _, i1, i2, _, _ in ops for i in range(i1, i2) if i in del_set]
+        if ins:
+            share = sum(1 for j in ins if j in a.found) / len(ins)
+        elif dels and a.judged == "judged":
+            share = sum(1 for i in dels if i in a.done) / len(dels)
+        else:
+            continue
+        states.append("taken" if share >= 0.5 else "missing" if share == 0 else "some")
+    return states
+
+
+def _score(a: _Asked, whole_deletion: bool, removed: bool) -> float:
+    ins, m_ins = len(a.ins_at), sum(1 for j in a.ins_at if j in a.found)
+    dels = len(a.del_at) if a.judged == "judged" else 0
+    m_dels = len(a.done) if a.judged == "judged" else 0
+    if whole_deletion:
+        # Asked to drop the whole paragraph (or span): done when it is gone.
+        return 1.0 if removed or (dels and m_dels == dels) else (m_dels / dels if dels else 0.0)
+    if ins:
+        if not m_ins:
+            return 0.0  # none of the asked-for words is in the text: the change did not happen
+        w = DELETION_WEIGHT
+        return (m_ins + w * m_dels) / (ins + w * dels)
+    return m_dels / dels if dels else 0.0
 
 
 def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -375,32 +634,15 @@ def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     return any(haystack[k : k + n] == needle for k in range(len(haystack) - n + 1))
 
 
-def uptake(
+def suggested_paragraph(
     original: str | Sequence[str],
     suggested: str,
-    successor: str | Sequence[str],
     *,
     quote: str | None = None,
     quote_start: int | None = None,
     part: int | None = None,
-) -> Uptake:
-    """Measure how much of a suggestion's change happened in the successor.
-
-    original: the paragraph the suggestion is on, or, when several paragraphs were
-        merged into the successor, the list of them (with `part` the index of the
-        one the suggestion is on; without `part` the suggestion replaces them all).
-    suggested: the proposed wording, for the whole paragraph or, with `quote`, for
-        that span of it (`quote_start` picks the occurrence when it repeats).
-        An empty wording asks to delete the paragraph or the span.
-    successor: the successor paragraph, or the list of paragraphs it was split
-        into; "" (or []) when the paragraph was removed.
-
-    Edge cases: a suggestion that asks for no change (its wording is the original
-    one, white space aside) scores the share of the original's words kept in the
-    successor (1.0 when unchanged). A removed successor counts every asked
-    deletion as done and no insertion. Raises ValueError when the quote is not in
-    the paragraph or `part` is out of range.
-    """
+) -> tuple[str, str]:
+    """(original, suggested) as whole texts: the quote replaced, merged parts joined."""
     parts = [original] if isinstance(original, str) else list(original)
     if part is not None and not 0 <= part < len(parts):
         raise ValueError(f"There is no paragraph {part} among the {len(parts)} given.")
@@ -414,32 +656,92 @@ def uptake(
         target_suggested = suggested
     o = PARAGRAPH_BREAK.join(parts)
     if part is None:
-        s = target_suggested
-    else:
-        s = PARAGRAPH_BREAK.join(parts[:part] + [target_suggested] + parts[part + 1 :])
+        return o, target_suggested
+    return o, PARAGRAPH_BREAK.join(parts[:part] + [target_suggested] + parts[part + 1 :])
+
+
+def asks_change(original: str, suggested: str, **kwargs) -> bool:
+    """Whether the suggestion asks for any change of words or punctuation."""
+    o, s = suggested_paragraph(original, suggested, **kwargs)
+    return tokens_without_space(o) != tokens_without_space(s)
+
+
+def uptake(
+    original: str | Sequence[str],
+    suggested: str,
+    successor: str | Sequence[str],
+    *,
+    quote: str | None = None,
+    quote_start: int | None = None,
+    part: int | None = None,
+    elsewhere: VersionWords | None = None,
+    not_in: Collection[object] = (),
+) -> Uptake:
+    """Measure how much of a suggestion's change happened in the successor.
+
+    original: the paragraph the suggestion is on, or, when several paragraphs were
+        merged into the successor, the list of them (with `part` the index of the
+        one the suggestion is on; without `part` the suggestion replaces them all).
+    suggested: the proposed wording, for the whole paragraph or, with `quote`, for
+        that span of it (`quote_start` picks the occurrence when it repeats).
+        An empty wording asks to delete the paragraph or the span.
+    successor: the successor paragraph, or the list of paragraphs it was split
+        into; "" (or []) when the paragraph was removed.
+    elsewhere: the new version's words, where an asked-for phrase of at least
+        ANYWHERE_WORDS words that is new to the version (and holds a word few of its
+        paragraphs use) also counts, and is named; `not_in` names the paragraphs not
+        to look in (the successor, already searched).
+
+    The words the suggestion inserts are the evidence: when none of them is in the
+    text, it is not taken up, whatever was deleted. Asked deletions weigh
+    DELETION_WEIGHT of an inserted word, and count only when the successor exists and
+    is recognisably the paragraph (most of the words the suggestion keeps are in it).
+    A suggestion that deletes the whole paragraph is taken up when it is removed.
+
+    Raises NoChange (a ValueError) when the suggestion asks for no change, and
+    ValueError when the quote is not in the paragraph or `part` is out of range.
+    """
+    o, s = suggested_paragraph(original, suggested, quote=quote, quote_start=quote_start, part=part)
     r = _join(successor)
-
-    ins, dels, m_ins, m_dels, asked = _measure(o, s, r)
-    if not asked:
-        # Nothing asked: the suggestion is to keep the wording; measure how much was kept.
-        words_o = [t for t in tokens_without_space(o) if is_word(t)]
-        if not words_o:
-            score = 1.0 if tokens_without_space(o) == tokens_without_space(r) else 0.0
-        else:
-            kept = _kept_words(o, r)
-            score = kept / len(words_o)
+    a = _asked(o, s)
+    if a is None:
+        raise NoChange("The suggested wording is the same as the paragraph's.")
+    target = suggested if quote is not None else s
+    whole_deletion = not a.ins_at and not any(is_word(t) for t in tokens_without_space(target))
+    kept, new_runs = _match_successor(a, o, s, r)
+    if elsewhere is not None and len(a.found) < len(a.ins_at):
+        _match_elsewhere(a, elsewhere, not_in)
+    if not a.del_at:
+        a.judged = "none_asked"
+    elif not tokens_without_space(r):
+        a.judged = "paragraph_removed"
+    elif not whole_deletion and not _recognisable(a, r):
+        a.judged = "not_recognisable"
     else:
-        score = (m_ins + m_dels) / (ins + dels)
-    score = round(score, 4)
-    wording = tokens_without_space(suggested if quote is not None else target_suggested)
+        a.judged = "judged"
+        _deletions(a, kept, new_runs)
+    score = round(_score(a, whole_deletion, not tokens_without_space(r)), 4)
+    m_ins = sum(1 for j in a.ins_at if j in a.found)
+    m_del = len(a.done)
+    wording = tokens_without_space(target)
     verbatim = score == 1.0 and _contains(tokens_without_space(r), wording)
-    return Uptake(score, label_for(score), ins, dels, m_ins, m_dels, verbatim)
-
-
-def _kept_words(o: str, r: str) -> int:
-    ot = tokens_without_space(o)
-    return sum(
-        1 for tag, i1, i2, _, _ in opcodes(o, r) if tag == "equal" for t in ot[i1:i2] if is_word(t)
+    label = label_for(score)
+    if not whole_deletion:
+        states = _region_states(a)
+        # Some regions made and others not is "partly", whatever the share of words.
+        some_missing = label == "taken_up" and "missing" in states
+        some_made = label == "not_taken_up" and "taken" in states and m_ins
+        if some_missing or some_made:
+            label = "partly"
+    return Uptake(
+        score,
+        label,
+        len(a.ins_at),
+        len(a.del_at),
+        m_ins,
+        m_del,
+        verbatim,
+        _evidence(a),
     )
 
 
