@@ -232,11 +232,21 @@ def test_compare_gives_relations_word_diffs_and_summary(client, two_versions, se
     body = resp.get_json()
     assert body["from"] == {"number": 1, "label": "First draft", "state": "closed"}
     assert body["to"] == {"number": 2, "label": "Second draft", "state": "closed"}
-    assert body["summary"] == {"unchanged": 5, "edited": 1, "moved": 0, "added": 1, "removed": 1}
+    assert body["summary"] == {
+        "unchanged": 5,
+        "formatting": 0,
+        "edited": 1,
+        "moved": 0,
+        "split": 0,
+        "merged": 0,
+        "added": 1,
+        "removed": 1,
+    }
     rows = {r["relation"]: r for r in body["paragraphs"]}
     edited = rows["edited"]
     assert edited["old"] == {"id": v1.paragraphs[OPENLY].id, "number": "1.1"}
     assert edited["new"] == {"id": v2.paragraphs[OPENLY].id, "number": "1.1"}
+    assert edited["olds"] == [edited["old"]] and edited["news"] == [edited["new"]]
     assert ["insert", ", regularly"] in edited["diff"]
     assert "".join(t for op, t in edited["diff"] if op != "insert") == v1.paragraphs[OPENLY].text
     assert rows["removed"]["new"] is None and rows["removed"]["old"]["number"] == "1.2"

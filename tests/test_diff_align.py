@@ -7,7 +7,7 @@ from pathlib import Path
 
 from consult.documents.splitter import split
 from consult.tracing.align import align, similarity, words
-from consult.tracing.compare import compare, summary
+from consult.tracing.compare import Text, compare, tally
 from consult.tracing.diff import diff_html, diff_stats, word_diff
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -53,10 +53,10 @@ def test_diff_html_marks_changes_for_screen_readers():
     assert "&lt;b&gt;" in html
 
 
-def test_compare_by_lineage():
-    old = [("a", "one two"), ("b", "three"), ("c", "four"), ("d", "five")]
-    new = [("a", "one two three"), ("c", "four"), ("b", "three"), ("e", "new")]
-    rows = compare(old, new)
+def test_compare_by_links():
+    old = [Text(t, t) for t in ("one two", "three", "four", "five")]
+    new = [Text(t, t) for t in ("one two three", "four", "three", "new")]
+    rows = compare(old, new, [(0, 0), (1, 2), (2, 1)])
     assert [(r.relation, r.old, r.new) for r in rows] == [
         ("edited", 0, 0),
         ("unchanged", 2, 1),
@@ -64,7 +64,16 @@ def test_compare_by_lineage():
         ("moved", 1, 2),
         ("added", None, 3),
     ]
-    assert summary(rows) == {"unchanged": 1, "edited": 1, "moved": 1, "added": 1, "removed": 1}
+    assert tally(rows) == {
+        "unchanged": 1,
+        "formatting": 0,
+        "edited": 1,
+        "moved": 1,
+        "split": 0,
+        "merged": 0,
+        "added": 1,
+        "removed": 1,
+    }
 
 
 def test_similarity():

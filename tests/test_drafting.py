@@ -25,7 +25,8 @@ from consult.extensions import db
 from consult.record.models import Event
 from consult.record.service import verify
 from consult.timeutil import clock, utcnow
-from consult.tracing.summary import ChangeSummary, CommentFact, LinkFact, change_summary, summarise
+from consult.tracing.compare import Row, tally
+from consult.tracing.summary import ChangeSummary, change_summary
 
 from .conftest import count
 
@@ -890,31 +891,32 @@ def test_the_change_summary(suggestions):
     assert change_summary(v1) == ChangeSummary(previous=None, added=7)
 
 
-def test_summarise_counts_splits_and_merges_once():
-    links = [
-        LinkFact(1, 10, "split"),
-        LinkFact(2, 10, "split"),
-        LinkFact(2, 11, "unchanged"),
-        LinkFact(3, 12, "merged"),
-        LinkFact(3, 13, "merged"),
-        LinkFact(None, 14, "removed"),
-        LinkFact(4, None, "added"),
+def test_tally_counts_splits_and_merges_once():
+    rows = [
+        Row("split", [0], [0, 1], pairs=[(0, 0), (0, 1)]),
+        Row("unchanged", [1], [2], pairs=[(1, 2)]),
+        Row("merged", [2, 3], [3], pairs=[(2, 3), (3, 3)]),
+        # Old 4 became 4 and 5, and 5 is also made of old 5: one split and one merge.
+        Row("split_merged", [4, 5], [4, 5], pairs=[(4, 4), (4, 5), (5, 5)]),
+        Row("removed", [6], []),
+        Row("added", [], [6]),
+        Row("formatting", [7], [7], pairs=[(7, 7)]),
     ]
-    comments = [
-        CommentFact("suggestion", True, True),
-        CommentFact("comment", False, False),
-        # Measured in the text without the drafting tools: taken up, partly, not.
-        CommentFact("suggestion", True, False, "taken_up"),
-        CommentFact("suggestion", True, False, "partly"),
-        CommentFact("suggestion", True, False, "not_taken_up"),
-        # Taken up with the tools counts once, whatever was measured.
-        CommentFact("suggestion", True, True, "partly"),
+    assert tally(rows) == {
+        "unchanged": 1,
+        "formatting": 1,
+        "edited": 0,
+        "moved": 0,
+        "split": 2,
+        "merged": 2,
+        "added": 1,
+        "removed": 1,
+    }
+    assert ChangeSummary(previous=1, formatting=1).changed
+    assert not ChangeSummary(previous=1, unchanged=3).changed
+    assert ChangeSummary(previous=1, formatting=2).phrases() == [
+        "2 paragraphs changed in formatting only"
     ]
-    s = summarise(1, links, comments)
-    assert (s.split, s.merged, s.unchanged, s.removed, s.added) == (1, 1, 1, 1, 1)
-    assert (s.comments, s.answered, s.suggestions, s.taken_up, s.partly) == (6, 5, 5, 3, 1)
-    assert "3 of 5 suggestions taken up (1 more partly)" in s.phrases()
-    assert s.changed and not summarise(1, [LinkFact(1, 1, "unchanged")], []).changed
 
 
 # ---------------------------------------------------------------- imported texts

@@ -179,14 +179,70 @@ SCHEMAS: JSON = {
             "links": _ref("Links"),
         },
     },
+    "ParagraphRef": {
+        "type": "object",
+        "properties": {"id": INT, "number": STR},
+    },
+    "ComparedRow": {
+        "type": "object",
+        "description": (
+            "One paragraph of the comparison, or one group of paragraphs joined by a split "
+            "(one old paragraph became several), a merge (several became one) or both. "
+            "`olds` and `news` list the group's paragraphs in order; `old` and `new` are "
+            "the first of each (null on the missing side of added and removed). `diff` is "
+            "one word diff of the group: its old texts joined by a blank line to its new "
+            "texts joined the same way."
+        ),
+        "properties": {
+            "relation": {
+                "enum": [
+                    "unchanged",
+                    "formatting",
+                    "edited",
+                    "moved",
+                    "split",
+                    "merged",
+                    "split_merged",
+                    "added",
+                    "removed",
+                ]
+            },
+            "label": {
+                "type": "string",
+                "description": 'The relation in words, e.g. "formatting only", "split and merged".',
+            },
+            "old": {"oneOf": [_ref("ParagraphRef"), {"type": "null"}]},
+            "new": {"oneOf": [_ref("ParagraphRef"), {"type": "null"}]},
+            "olds": _array(_ref("ParagraphRef")),
+            "news": _array(_ref("ParagraphRef")),
+            "diff": _array(
+                {
+                    "type": "array",
+                    "prefixItems": [{"enum": ["equal", "insert", "delete"]}, STR],
+                    "minItems": 2,
+                    "maxItems": 2,
+                }
+            ),
+        },
+    },
     "Comparison": {
         "type": "object",
         "properties": {
             "document": STR,
             "from": OBJ,
             "to": OBJ,
-            "summary": OBJ,
-            "paragraphs": _array(OBJ),
+            "summary": {
+                "type": "object",
+                "description": (
+                    "Paragraphs by what happened to them, counted the same way as the "
+                    "change summary and the lineage review: unchanged, formatting (the same "
+                    "words, other Markdown, e.g. a link's address), edited, moved, split "
+                    "(old paragraphs that became several), merged (new paragraphs made of "
+                    "several), added, removed."
+                ),
+                "additionalProperties": INT,
+            },
+            "paragraphs": _array(_ref("ComparedRow")),
         },
     },
     "Response": {
@@ -395,7 +451,7 @@ def spec() -> JSON:
             ),
         },
         "/documents/{slug}/compare/{a}/{b}": _get(
-            "Word diff of two versions, paragraph by paragraph",
+            "Word diff of two versions, paragraph by paragraph, with splits and merges as groups",
             _ref("Comparison"),
             404,
             params=[SLUG, _path_param("a", "int"), _path_param("b", "int")],

@@ -28,6 +28,7 @@ from consult.extensions import db, limiter
 from consult.search import service as search_service
 from consult.search.service import SearchParams
 from consult.tracing.services import compare_versions
+from consult.tracing.summary import count_changes
 
 bp = Blueprint("api", __name__)
 
@@ -231,7 +232,8 @@ def compare(slug: str, a: int, b: int) -> ResponseReturnValue:
     user = _actor()
     doc = _document(slug, user)
     old, new = _version(doc, a, user), _version(doc, b, user)
-    return jsonify(serializers.comparison(doc, old, new, compare_versions(old, new)))
+    rows = compare_versions(old, new)
+    return jsonify(serializers.comparison(doc, old, new, rows, count_changes(old, new, rows)))
 
 
 # --- comments and responses ----------------------------------------------------------------

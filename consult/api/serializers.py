@@ -17,7 +17,6 @@ from consult.consultation.models import Comment, Response
 from consult.documents.models import Document, Paragraph, Version
 from consult.documents.services import accepting_comments
 from consult.search.results import Hit, Results
-from consult.tracing.compare import summary
 from consult.tracing.services import ComparedParagraph
 
 JSON = dict[str, Any]
@@ -143,18 +142,29 @@ def _dated_reason(row) -> JSON | None:
 
 
 def comparison(
-    document: Document, old: Version, new: Version, rows: Sequence[ComparedParagraph]
+    document: Document,
+    old: Version,
+    new: Version,
+    rows: Sequence[ComparedParagraph],
+    counts: dict[str, int],
 ) -> JSON:
+    """A comparison: `counts` from tracing.summary.count_changes, and one row per
+    paragraph or per group of paragraphs joined by a split or a merge. `olds` and `news`
+    list a row's paragraphs; `old` and `new` (the first of each) stay for clients
+    written before groups."""
     return {
         "document": document.slug,
         "from": {"number": old.number, "label": old.label, "state": old.state},
         "to": {"number": new.number, "label": new.label, "state": new.state},
-        "summary": summary(list(rows)),
+        "summary": counts,
         "paragraphs": [
             {
                 "relation": r.relation,
+                "label": r.label,
                 "old": paragraph_ref(r.old),
                 "new": paragraph_ref(r.new),
+                "olds": [paragraph_ref(p) for p in r.olds],
+                "news": [paragraph_ref(p) for p in r.news],
                 "diff": [[op, text] for op, text in r.diff],
             }
             for r in rows

@@ -9,7 +9,8 @@ comes from; the relation of each link follows from that structure:
 
 - a paragraph with several predecessors is `merged` from them;
 - a predecessor with several successors was `split` into them;
-- otherwise the pair is `unchanged` or `edited` (by its Markdown source), or
+- otherwise the pair is `unchanged` (the same Markdown source), `formatting` (the
+  same plain text in other Markdown) or `edited` (tracing.compare.classify), or
   `moved` when it is out of the order of the rest;
 - a paragraph without predecessor is `added`; a predecessor without successor is
   `removed`.
@@ -40,7 +41,7 @@ from consult.documents.models import LineageLink, Paragraph, ResponseEffect, Ver
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
 from consult.tracing.align import kinship, similarity, words
-from consult.tracing.compare import longest_increasing
+from consult.tracing.compare import classify, longest_increasing
 from consult.tracing.diff import WordCodec
 
 MAX_SOURCE = 50_000
@@ -504,11 +505,16 @@ def review_links(version: Version) -> list[ReviewRow]:
             key=lambda q: q.position,
         )
         first = mine[0] if mine else None
+        relation = first.relation if first else "added"
+        if len(preds) == 1 and relation in ("unchanged", "formatting", "edited"):
+            # Named by the one rule, also for links stored before "formatting" existed.
+            q = preds[0]
+            relation = classify(relation, q.source == p.source, q.text == p.text)
         rows.append(
             ReviewRow(
                 p,
                 preds,
-                first.relation if first else "added",
+                relation,
                 min((lk.similarity for lk in mine), default=0.0),
                 first.method if first else "copy",
             )
@@ -516,6 +522,15 @@ def review_links(version: Version) -> list[ReviewRow]:
     for lk in sorted(removed, key=lambda lk: before[lk.predecessor_id].position):
         rows.append(ReviewRow(None, [before[lk.predecessor_id]], "removed", 0.0, lk.method))
     return rows
+
+
+def review_counts(version: Version) -> dict[str, int]:
+    """The counts the review page shows above its rows: tracing.summary.count_changes,
+    the same numbers as the comparison and the change summary of the version."""
+    from consult.tracing.summary import count_changes  # reads comments: a later layer
+
+    previous = version.neighbour(-1)
+    return count_changes(previous, version) if previous is not None else {}
 
 
 def confirm_links(
@@ -754,7 +769,7 @@ def _derive_links(
         p, q = by_id[lk.paragraph_id], old_by_id[lk.predecessor_id]
         same = p.source == q.source
         was = lk.relation
-        lk.relation = "moved" if k not in in_order else ("unchanged" if same else "edited")
+        lk.relation = classify("moved" if k not in in_order else "edited", same, p.text == q.text)
         if same:
             lk.similarity = 1.0
         elif p.id in touched or was in ("split", "merged", "unchanged") or not lk.similarity:

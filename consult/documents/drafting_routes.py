@@ -474,6 +474,7 @@ def _lineage_page(doc, v, previous, typed, error: str = ""):
         ref=ref,
         refs=lambda ps: ", ".join(ref(q) for q in ps) or "new",
         unreviewed=drafting.unreviewed_links(v),
+        counts=drafting.review_counts(v),
         error=error,
     )
 

@@ -23,7 +23,8 @@ STATE_LABELS = {
     "closed": "Closed",
     "final": "Final",
 }
-RELATIONS = ("unchanged", "edited", "moved", "split", "merged", "added", "removed")
+#: "formatting": the same plain text in other Markdown (a link's address, emphasis).
+RELATIONS = ("unchanged", "formatting", "edited", "moved", "split", "merged", "added", "removed")
 #: How a lineage link was found: "copy" (known exactly: the version was copied and edited
 #: paragraph by paragraph), "alignment" (computed for an imported text, to be reviewed),
 #: "confirmed" (computed, then confirmed by the committee), "corrected" (set by the committee).

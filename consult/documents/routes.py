@@ -29,9 +29,8 @@ from consult.documents.forms import (
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
-from consult.tracing.compare import summary
 from consult.tracing.services import compare_versions
-from consult.tracing.summary import change_summary
+from consult.tracing.summary import change_summary, count_changes
 
 bp = Blueprint("documents", __name__)
 
@@ -375,7 +374,7 @@ def compare(slug: str, a: int, b: int):
         va=va,
         vb=vb,
         rows=shown,
-        counts=summary(rows),
+        counts=count_changes(va, vb, rows),
         changes_only=changes_only,
         versions=policy.versions_seen_by(current_user, doc),
     )

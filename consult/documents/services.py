@@ -30,6 +30,7 @@ from consult.extensions import db
 from consult.hashing import sha256
 from consult.timeutil import utcnow
 from consult.tracing.align import Link, align
+from consult.tracing.compare import classify
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}[a-z0-9]$")
 
@@ -209,7 +210,7 @@ def _fill(version: Version, blocks: list[splitter.Block], previous: Version | No
                     version_id=version.id,
                     paragraph_id=p.id,
                     predecessor_id=old[lk.old].id,
-                    relation=lk.relation,
+                    relation=_relation(lk.relation, old[lk.old], p),
                     similarity=lk.similarity,
                     method="alignment",
                 )
@@ -236,6 +237,15 @@ def _fill(version: Version, blocks: list[splitter.Block], previous: Version | No
                 )
             )
     db.session.flush()
+
+
+def _relation(aligned: str, old: Paragraph, new: Paragraph) -> str:
+    """The stored relation of an aligned pair: alignment compares plain texts, so a
+    pair it calls unchanged or edited is named by compare.classify, which tells a change
+    of Markdown only (a link's address) from an edit of the words."""
+    if aligned not in ("unchanged", "edited"):
+        return aligned
+    return classify(aligned, old.source == new.source, old.text == new.text)
 
 
 def import_version(doc: Document, text: str, *, by, label: str = "") -> Version:

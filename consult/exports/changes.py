@@ -17,6 +17,7 @@ from consult.exports.resolution import add_block
 from consult.exports.text import checked_markdown
 from consult.tracing.diff import diff_html, diff_stats
 from consult.tracing.services import ComparedParagraph, compare_versions
+from consult.tracing.summary import count_changes
 
 RELATION_NOTES = {
     "added": "New paragraph",
@@ -24,6 +25,10 @@ RELATION_NOTES = {
     "moved": "Moved",
     "edited": "",
     "unchanged": "",
+    "formatting": "Formatting only",
+    "split": "Split",
+    "merged": "Merged",
+    "split_merged": "Split and merged",
 }
 
 
@@ -35,9 +40,7 @@ class Changes:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {k: 0 for k in ("unchanged", "edited", "moved", "added", "removed")}
-        for r in self.rows:
-            out[r.relation] += 1
+        out = count_changes(self.old, self.new, self.rows)
         words = {"inserted": 0, "deleted": 0}
         for r in self.rows:
             s = diff_stats(r.diff)

@@ -100,7 +100,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "version_id": "The later version.",
             "paragraph_id": "The paragraph in the later version (empty for 'removed').",
             "predecessor_id": "The paragraph in the version before (empty for 'added').",
-            "relation": "unchanged, edited, moved, split, merged, added or removed.",
+            "relation": (
+                "unchanged, formatting (the same words in other Markdown), edited, moved, "
+                "split, merged, added or removed."
+            ),
             "similarity": "Word similarity of the pair, 0 to 1.",
             "method": "copy, alignment, confirmed or corrected.",
         },

@@ -24,6 +24,7 @@ from consult.errors import ConsultError, NotFound
 from consult.extensions import db
 from consult.record.service import head_hash
 from consult.tracing import grouping, views
+from consult.tracing.compare import LABELS as RELATION_LABELS
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseGroup
 from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, text_loads
@@ -68,6 +69,12 @@ def trace_version(v: Version) -> dict:
         "override": override_for(v) if v.state == "final" else None,
         "unanswered": unanswered_count(v) if v.state == "closed" else 0,
     }
+
+
+@bp.app_template_filter()
+def relation_label(relation: str) -> str:
+    """A lineage relation in words ("formatting only", "split and merged")."""
+    return RELATION_LABELS.get(relation, relation)
 
 
 # Globals, not context: macros imported without context see them too.

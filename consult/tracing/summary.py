@@ -2,51 +2,34 @@
 the version before it, how many of its comments were answered, and how many
 suggestions were taken up into this version.
 
-`summarise` is a pure function on plain data; `change_summary` gathers that data
-for a version in a few queries.
+`count_changes` is the one place that counts what happened to the paragraphs between
+two versions: the lineage review, the comparison (page, API, exports) and the change
+summary all ask it, so they give the same numbers. For neighbouring versions it counts
+in SQL, from the stored lineage links, with tracing.compare.classify deciding
+unchanged, formatting and edited; for versions further apart it counts the rows of
+the comparison with tracing.compare.tally, which follows the same rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import aliased
 
+from consult.documents.models import LineageLink, Paragraph, Version
 from consult.extensions import db
-
-RELATIONS = ("unchanged", "edited", "moved", "split", "merged", "added", "removed")
-
-
-@dataclass(frozen=True)
-class LinkFact:
-    """One lineage link of the version: (paragraph of this version, paragraph of the
-    version before, relation); None on the missing side of added and removed."""
-
-    paragraph_id: int | None
-    predecessor_id: int | None
-    relation: str
-
-
-@dataclass(frozen=True)
-class CommentFact:
-    """One comment on the version before: its kind, whether the committee answered it,
-    and whether an answer of it took effect in a paragraph of this version."""
-
-    kind: str
-    answered: bool
-    taken_up: bool
-    #: The uptake label measured in this version's text (taken_up, partly,
-    #: not_taken_up), or None when it was not measured (not a suggestion, or a draft).
-    measured: str | None = None
+from consult.tracing.compare import COUNTED, classify, tally
 
 
 @dataclass(frozen=True)
 class ChangeSummary:
     """Counts for a version against the one before it.
 
-    Paragraphs of this version: unchanged, edited, moved, added, merged (one paragraph
-    made of several). Paragraphs of the version before: removed, split (one paragraph
+    Paragraphs of this version: unchanged, formatting (the same words, other Markdown:
+    a link's address, emphasis), edited, moved, added, merged (one paragraph made of
+    several). Paragraphs of the version before: removed, split (one paragraph
     that became several). Comments on the version before: comments, answered;
     suggestions among them, taken_up (their answer took effect in this version through
     the drafting tools, or their wording is measured in its text) and partly (measured
@@ -55,6 +38,7 @@ class ChangeSummary:
 
     previous: int | None
     unchanged: int = 0
+    formatting: int = 0
     edited: int = 0
     moved: int = 0
     added: int = 0
@@ -69,15 +53,16 @@ class ChangeSummary:
 
     @property
     def changed(self) -> bool:
-        return any((self.edited, self.moved, self.added, self.removed, self.split, self.merged))
+        return any(getattr(self, name) for name in COUNTED if name != "unchanged")
 
     def phrases(self) -> list[str]:
         """Short phrases for the page ("3 paragraphs edited"), leaving out zeros."""
         out = []
-        for name in ("edited", "added", "removed", "moved", "split", "merged"):
+        for name in ("edited", "formatting", "added", "removed", "moved", "split", "merged"):
             n = getattr(self, name)
             if n:
-                out.append(f"{n} paragraph{'s' if n != 1 else ''} {name}")
+                what = "changed in formatting only" if name == "formatting" else name
+                out.append(f"{n} paragraph{'s' if n != 1 else ''} {what}")
         if self.comments:
             out.append(f"{self.answered} of {self.comments} comments answered")
         if self.suggestions:
@@ -86,64 +71,101 @@ class ChangeSummary:
         return out
 
 
-def summarise(
-    previous: int | None, links: Iterable[LinkFact], comments: Iterable[CommentFact]
-) -> ChangeSummary:
-    """Count links and comments into a ChangeSummary.
+def count_changes(a: Version, b: Version, rows: Sequence | None = None) -> dict[str, int]:
+    """How many paragraphs are unchanged, formatting, edited, moved, split, merged,
+    added and removed from version `a` to version `b` (COUNTED).
 
-    A split counts once per paragraph split (however many pieces), a merge once per
-    merged paragraph (however many parts); every other relation once per link.
-    """
-    counts = dict.fromkeys(RELATIONS, 0)
-    split_from: set[int | None] = set()
-    merged_into: set[int | None] = set()
-    for lk in links:
-        if lk.relation == "split":
-            split_from.add(lk.predecessor_id)
-        elif lk.relation == "merged":
-            merged_into.add(lk.paragraph_id)
-        else:
-            counts[lk.relation] += 1
-    counts["split"], counts["merged"] = len(split_from), len(merged_into)
-    total = answered = suggestions = taken_up = partly = 0
-    for c in comments:
-        total += 1
-        answered += c.answered
-        if c.kind == "suggestion":
-            suggestions += 1
-            if c.taken_up or c.measured == "taken_up":
-                taken_up += 1
-            elif c.measured == "partly":
-                partly += 1
-    return ChangeSummary(
-        previous=previous,
-        **counts,
-        comments=total,
-        answered=answered,
-        suggestions=suggestions,
-        taken_up=taken_up,
-        partly=partly,
+    From a version to the next: four aggregate queries over the stored links, whatever
+    the size of the texts. Otherwise the rows of the comparison are counted: `rows`
+    when the caller has them (services.compare_versions), else they are built."""
+    if b.document_id == a.document_id and b.number == a.number + 1:
+        return _link_counts(a, b)
+    if rows is None:
+        from consult.tracing.services import compare_versions
+
+        rows = compare_versions(a, b)
+    return tally(rows)
+
+
+def _link_counts(a: Version, b: Version) -> dict[str, int]:
+    """count_changes for a version `b` and the one before it, `a`, in two queries."""
+    lk, other, twin = LineageLink, aliased(LineageLink), aliased(LineageLink)
+    old, new = aliased(Paragraph), aliased(Paragraph)
+    pair = and_(lk.version_id == b.id, lk.predecessor_id.is_not(None), lk.paragraph_id.is_not(None))
+    # One old paragraph that became one new one: neither has another partner.
+    alone = and_(
+        ~exists().where(
+            other.version_id == b.id,
+            other.paragraph_id == lk.paragraph_id,
+            other.predecessor_id.is_not(None),
+            other.predecessor_id != lk.predecessor_id,
+        ),
+        ~exists().where(
+            twin.version_id == b.id,
+            twin.predecessor_id == lk.predecessor_id,
+            twin.paragraph_id.is_not(None),
+            twin.paragraph_id != lk.paragraph_id,
+        ),
     )
+    same_source, same_text = old.source == new.source, old.text == new.text
+    counts = dict.fromkeys(COUNTED, 0)
+    for relation, source, text, n in db.session.execute(
+        select(lk.relation, same_source, same_text, func.count(func.distinct(lk.paragraph_id)))
+        .join(new, new.id == lk.paragraph_id)
+        .join(old, old.id == lk.predecessor_id)
+        .where(pair, alone)
+        .group_by(lk.relation, same_source, same_text)
+    ):
+        counts[classify(relation, bool(source), bool(text))] += n
+
+    def several(side, partner):
+        return (
+            select(func.count())
+            .select_from(
+                select(side)
+                .where(pair)
+                .group_by(side)
+                .having(func.count(func.distinct(partner)) > 1)
+                .subquery()
+            )
+            .scalar_subquery()
+        )
+
+    def unlinked(version: Version, side, partner):
+        return (
+            select(func.count(Paragraph.id))
+            .where(
+                Paragraph.version_id == version.id,
+                ~exists().where(lk.version_id == b.id, side == Paragraph.id, partner.is_not(None)),
+            )
+            .scalar_subquery()
+        )
+
+    split, merged, added, removed = db.session.execute(
+        select(
+            several(lk.predecessor_id, lk.paragraph_id),
+            several(lk.paragraph_id, lk.predecessor_id),
+            unlinked(b, lk.paragraph_id, lk.predecessor_id),
+            unlinked(a, lk.predecessor_id, lk.paragraph_id),
+        )
+    ).one()
+    counts.update(split=split, merged=merged, added=added, removed=removed)
+    return counts
 
 
-def change_summary(version) -> ChangeSummary:
-    """The change summary of a version against the one before it (three queries)."""
+def change_summary(version: Version) -> ChangeSummary:
+    """The change summary of a version against the one before it: count_changes, and
+    the comments on the version before counted in one aggregate query."""
     from consult.consultation.models import Comment, Response
-    from consult.documents.models import LineageLink, ResponseEffect
+    from consult.documents.models import ResponseEffect
     from consult.tracing.models import StoredUptake
 
     before = version.neighbour(-1)
     if before is None:
-        return ChangeSummary(previous=None, added=len(version.paragraphs))
-    previous = before.id
-    links = [
-        LinkFact(*row)
-        for row in db.session.execute(
-            select(
-                LineageLink.paragraph_id, LineageLink.predecessor_id, LineageLink.relation
-            ).where(LineageLink.version_id == version.id)
+        added = db.session.scalar(
+            select(func.count(Paragraph.id)).where(Paragraph.version_id == version.id)
         )
-    ]
+        return ChangeSummary(previous=None, added=added)
     answered = exists().where(Response.comment_id == Comment.id)
     taken = exists().where(
         Response.comment_id == Comment.id,
@@ -157,10 +179,26 @@ def change_summary(version) -> ChangeSummary:
         .limit(1)
         .scalar_subquery()
     )
-    comments = [
-        CommentFact(kind, bool(a), bool(t), m)
-        for kind, a, t, m in db.session.execute(
-            select(Comment.kind, answered, taken, measured).where(Comment.version_id == previous)
-        )
-    ]
-    return summarise(version.number - 1, links, comments)
+    suggestion = Comment.kind == "suggestion"
+
+    def number(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    total, n_answered, suggestions, taken_up, partly = db.session.execute(
+        select(
+            func.count(Comment.id),
+            number(answered),
+            number(suggestion),
+            number(and_(suggestion, or_(taken, measured == "taken_up"))),
+            number(and_(suggestion, not_(taken), measured == "partly")),
+        ).where(Comment.version_id == before.id)
+    ).one()
+    return ChangeSummary(
+        previous=before.number,
+        **count_changes(before, version),
+        comments=total,
+        answered=n_answered,
+        suggestions=suggestions,
+        taken_up=taken_up,
+        partly=partly,
+    )

@@ -23,16 +23,17 @@ from consult.consultation.models import (
     CoSignature,
     Response,
 )
+from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
 from consult.tracing.diff import word_diff
 from consult.tracing.grouping import feedback_for, groups_of
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseFeedback, StoredUptake
-from consult.tracing.provenance import Contribution, provenance
+from consult.tracing.provenance import PHRASES, Contribution, provenance
 from consult.tracing.services import compare_versions
 from consult.tracing.stored import flag_for, latest_uptake, text_loads
-from consult.tracing.uptake import label_disagreement
+from consult.tracing.uptake import asked_insertions, label_disagreement
 
 COMMENT_LOADS = (
     selectinload(Comment.organisation),
@@ -250,11 +251,37 @@ def lineage_history(
 @dataclass
 class AnnotatedRow:
     relation: str
-    old: Paragraph | None
-    new: Paragraph | None
+    olds: list[Paragraph]
+    news: list[Paragraph]
     diff: list[tuple[str, str]]
     behind: list[Outcome] = field(default_factory=list)
     behind_total: int = 0  # all the comments behind the change (the first ROW_COMMENTS shown)
+
+    @property
+    def old(self) -> Paragraph | None:
+        return self.olds[0] if self.olds else None
+
+    @property
+    def new(self) -> Paragraph | None:
+        return self.news[0] if self.news else None
+
+    @property
+    def group(self) -> bool:
+        return len(self.olds) > 1 or len(self.news) > 1
+
+    @property
+    def lineages(self) -> list[str]:
+        """The lineages of the row's paragraphs, each once, old ones first."""
+        return list(self.histories)
+
+    @property
+    def histories(self) -> dict[str, Paragraph]:
+        """Each lineage of the row with its first paragraph in the row (for the links to
+        the paragraphs' histories)."""
+        out: dict[str, Paragraph] = {}
+        for p in (*self.olds, *self.news):
+            out.setdefault(p.lineage, p)
+        return out
 
 
 #: Comments listed under one changed paragraph of the annotated comparison; the rest are
@@ -263,12 +290,13 @@ ROW_COMMENTS = 20
 
 
 def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRow]:
-    """compare_versions, each changed paragraph with the comments behind the change:
-    those on the same lineage in the versions from `a` up to the one before `b`, and
-    those the committee took up into the paragraph of `b`."""
-    rows = compare_versions(a, b)
+    """compare_versions, each changed paragraph (or group of paragraphs split or merged)
+    with the comments behind the change: those on the lineages of the row's paragraphs
+    in the versions from `a` up to the one before `b`, and those the committee took up
+    into the paragraph of `b`."""
+    rows = [AnnotatedRow(r.relation, r.olds, r.news, r.diff) for r in compare_versions(a, b)]
     lo, hi = sorted((a.number, b.number))
-    changed = {(r.old or r.new).lineage for r in rows if r.relation != "unchanged"}
+    changed = {lin for r in rows if r.relation != "unchanged" for lin in r.lineages}
     totals, listed = first_comments(
         select(Comment)
         .join(Paragraph, Paragraph.id == Comment.paragraph_id)
@@ -287,15 +315,15 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
     for c in listed:
         by_lineage[c.paragraph.lineage].append(c)
     outs = {o.comment.id: o for o in outcomes(listed)}
-    out = []
     for r in rows:
-        lineage = (r.old or r.new).lineage
         if r.relation == "unchanged":
-            out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff))
             continue
-        behind = [outs[c.id] for c in by_lineage[lineage]]
-        out.append(AnnotatedRow(r.relation, r.old, r.new, r.diff, behind, totals.get(lineage, 0)))
-    return out
+        mine = sorted(
+            (c for lin in r.lineages for c in by_lineage[lin]), key=lambda c: (c.created_at, c.id)
+        )
+        r.behind = [outs[c.id] for c in mine[:ROW_COMMENTS]]
+        r.behind_total = sum(totals.get(lin, 0) for lin in r.lineages)
+    return rows
 
 
 # --- provenance ----------------------------------------------------------------------------
@@ -420,6 +448,9 @@ def version_provenance(
     return Provenance(version, result, sources)
 
 
+#: The uptake labels that give a suggestion credit for the words it inserted.
+CREDITED = ("taken_up", "partly")
+
 #: Provenance spans by (version, lineages, the caller's key), most recent last.
 _SPANS: dict[tuple, dict[int, list]] = {}
 _SPANS_KEPT = 16
@@ -429,27 +460,33 @@ def _provenance_spans(
     targets: list[Paragraph], chains: dict[int, list[Paragraph]]
 ) -> dict[int, list]:
     """The pure provenance of each target paragraph along its chain of texts, with the
-    suggestions on each step's paragraph as candidates. A suggestion whose measured
-    uptake is zero everywhere asked for nothing that happened, so it is left out."""
+    suggestions on each step's paragraph as candidates. Only a suggestion measured as at
+    least partly taken up is a candidate, and only for the words it asked to insert: a
+    suggestion not taken up never gets credit for words that happen to be in its wording."""
     on = {q.id for ch in chains.values() for q in ch[:-1]}
     if not on:
         return {p.id: provenance([q.text for q in chains[p.id]]) for p in targets}
     suggested = select(Comment.id).where(Comment.paragraph_id.in_(on), Comment.kind == "suggestion")
-    nothing_happened = set(
-        db.session.scalars(
-            select(StoredUptake.comment_id)
-            .where(StoredUptake.comment_id.in_(suggested))
-            .group_by(StoredUptake.comment_id)
-            .having(func.max(StoredUptake.score) == 0)
-        )
+    taken = select(StoredUptake.comment_id).where(
+        StoredUptake.comment_id.in_(suggested), StoredUptake.label.in_(CREDITED)
     )
+    texts = {q.id: q.text for ch in chains.values() for q in ch}
+    sources = {q.id: q.source for ch in chains.values() for q in ch}
     on_paragraph: dict[int, list[Contribution]] = defaultdict(list)
     for c in db.session.scalars(
-        select(Comment).where(Comment.id.in_(suggested)).options(*text_loads()).order_by(Comment.id)
+        select(Comment).where(Comment.id.in_(taken)).options(*text_loads()).order_by(Comment.id)
     ):
-        wording = c.current.suggested_text
-        if wording and c.id not in nothing_happened and not c.withdrawn:
-            on_paragraph[c.paragraph_id].append(Contribution(c.id, wording))
+        t = c.current
+        if not t.suggested_text or c.withdrawn or c.paragraph_id not in texts:
+            continue
+        phrases = asked_insertions(
+            texts[c.paragraph_id],
+            plain_wording(t.suggested_text, None if t.quote else sources[c.paragraph_id]),
+            quote=t.quote,
+            quote_start=t.quote_start,
+        )
+        if phrases:
+            on_paragraph[c.paragraph_id].append(Contribution(c.id, PHRASES.join(phrases)))
     out = {}
     for p in targets:
         ch = chains[p.id]
