@@ -1,0 +1,120 @@
+"""Uptake on real drafting histories, through the product: each real proposed edit of
+../shared/corpus (suggestions.jsonl) is posted as a suggestion through the API on the
+imported version it was made against, answered, and measured when the next real
+version is published; the labels read back through the API are compared with the
+corpus's truth (benchmarks/tracing_truth.py, which also prints the figures).
+
+Issue 16's Done-when: label accuracy ≥ 0.95 where the truth is decidable, and no
+"taken up" or "partly" on a suggestion whose inserted words are absent from the next
+version. The figures and the wrong cases are printed (pytest -s) for the issue note.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import tracing_truth  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+DOCUMENTS = ("us-digital-services-playbook", "us-open-data-metadata-schema-v1")
+
+
+@pytest.fixture(scope="module")
+def results(app) -> dict[str, tracing_truth.DocResult]:
+    """Both documents replayed once for the module (the tables are emptied after its
+    first test, as after any test; the results are plain data)."""
+    app.config["SEARCH_SYNC"] = False  # the search index is not the point: its outbox waits
+    try:
+        done = tracing_truth.run(app, [CORPUS / name for name in DOCUMENTS])
+    finally:
+        app.config["SEARCH_SYNC"] = True
+    print("\n" + tracing_truth.report(done, wrong=10))
+    return {r.folder: r for r in done}
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_suggestion_is_posted_and_measured(results, name):
+    r = results[name]
+    assert len(r.cases) == len(tracing_truth.read_suggestions(CORPUS / name))
+    # Every suggestion reached the product: it was measured or refused with a reason.
+    unanswered = [(c.id, c.note) for c in r.cases if c.label == "none"]
+    assert unanswered == []
+    assert all(c.note for c in r.cases if c.label == "refused")
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_uptake_labels_agree_with_the_truth(results, name):
+    r = results[name]
+    wrong = [(c.id, c.truth, c.label) for c in r.decidable if c.wrong]
+    assert r.accuracy >= 0.95, f"accuracy {r.accuracy:.3f}; wrong: {wrong}"
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_credit_for_words_absent_from_the_next_version(results, name):
+    credited = [(c.id, c.label, c.inserted) for c in results[name].credited_absent]
+    assert credited == []
+
+
+def test_inserted_words_and_their_presence():
+    # The harness's own yardstick, on plain data: markers, pipes, URLs and typographic
+    # apostrophes do not count as inserted words.
+    assert (
+        tracing_truth.inserted_regions("- Who are your key users?", "- Who are your users?") == []
+    )
+    assert tracing_truth.inserted_regions("| a | [b](http://x.org) |", "| a | [b](/local) |") == []
+    assert tracing_truth.inserted_regions(
+        "it will meet peoples needs", "it will meet people’s real needs"
+    ) == [["people's", "real"]]
+    text = tracing_truth.Presence(tracing_truth.words("It will meet people's real needs."))
+    assert text.region_present(["people's", "real"])
+    assert not text.region_present(["real", "people's"])
+    assert text.region_present(["needs"]) and not text.region_present(["wants"])
+
+
+def test_where_a_proposed_edit_goes():
+    # Paragraph sources joined as the splitter joins them: a heading, a table, two items.
+    sources = ["## Fields", "| a | b |\n|---|---|\n| c | d |", "- one", "- two"]
+    joined = "\n\n".join(sources[:2]) + "\n\n" + "\n".join(sources[2:])
+    spans, at = [], 0
+    for s in sources:
+        at = joined.find(s, at)
+        spans.append((at, at + len(s)))
+
+    def go(old: str, new: str):
+        start, end = tracing_truth.locate(joined, joined, old, joined.find(old))
+        return tracing_truth.plan(joined, spans, start, end, new)
+
+    # One row of a table: the whole table with the row replaced.
+    assert go("| c | d |", "| c | e |") == (1, "| a | b |\n|---|---|\n| c | e |")
+    # A whole paragraph.
+    assert go("- one", "- first") == (2, "- first")
+    # Several blocks, the same at both ends: the first changed one.
+    assert go("## Fields\n\n| a", "## Fields\n\n| z") == (1, "| z | b |\n|---|---|\n| c | d |")
+    assert go("- one\n- two", "- uno\n- two") == (2, "- uno")
+    # Blocks inserted after the edited text go to the paragraph before them.
+    assert go("- one\n- two", "- one\n- two\n- three") == (3, "- two\n- three")
+    assert go("- one\n- two", "- one\n- one and a half\n- two") == (2, "- one\n- one and a half")
+    # White space that differs is still found; text that is not there is not.
+    assert tracing_truth.locate(joined, joined.replace("- one\n", "- one  \n"), "- one\n- two", 0)
+    assert tracing_truth.locate(joined, joined, "- three", 0) is None
+
+
+def test_inserted_words_stop_where_a_sentence_ends():
+    old = "- How long does it take to set up a local development environment?"
+    new = (
+        "- How long does it take to start developing?\n"
+        "- Is setup of local development environments automated?"
+    )
+    regions = tracing_truth.inserted_regions(old, new)
+    assert regions == [
+        ["start", "developing"],
+        ["Is", "setup", "of"],
+        ["environments", "automated"],
+    ]
+    text = tracing_truth.Presence(tracing_truth.words("How long does it take to start developing?"))
+    assert [text.region_present(r) for r in regions] == [True, False, False]
