@@ -173,7 +173,16 @@ def _fill(version: Version, blocks: list[splitter.Block], previous: Version | No
     the lineage of the first old one. Every (old, new) pair is a LineageLink.
     """
     old = previous.paragraphs if previous else []
-    links = align([p.text for p in old], [b.text for b in blocks]) if old else []
+    links = (
+        align(
+            [p.text for p in old],
+            [b.text for b in blocks],
+            [(p.kind, p.level) for p in old],
+            [(b.kind, b.level) for b in blocks],
+        )
+        if old
+        else []
+    )
     pairs: dict[int, list[Link]] = defaultdict(list)
     for lk in links:
         if lk.old is not None and lk.new is not None:
