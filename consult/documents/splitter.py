@@ -1,10 +1,14 @@
 """Markdown → paragraphs, and back.
 
 A *block* is the unit people comment on: a heading, a paragraph, one top-level
-list item, a block quote, a table, one term of a definition list with its
-definitions, a code block or a rule. Each block keeps its exact source lines and
-the number of blank lines before it, so joining the blocks gives back the text
-(after line endings are normalised).
+list item (Markdown or HTML `<li>`), a block quote, a table, one term of a
+definition list with its definitions, a code block or a rule. Each block keeps
+its exact source lines and the number of blank lines before it, so joining the
+blocks gives back the text (after line endings are normalised).
+
+Invisible content (HTML comments, kramdown attribute lines, lone wrapper tags,
+link definitions) makes no block of its own: its lines belong to a neighbouring
+block's source and stay out of the plain text.
 
 Pure functions on strings: no Flask, no database.
 """
@@ -20,6 +24,14 @@ from mdit_py_plugins.deflist import deflist_plugin
 
 # Raw HTML stays off: tags in source texts are shown as text or stripped, never passed through.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(deflist_plugin)
+# The same grammar, with entities and escapes left as tokens of their own, so that an
+# escaped "&lt;br&gt;" stays text instead of being taken for a tag.
+_md_plain = (
+    MarkdownIt("commonmark", {"html": False})
+    .enable("table")
+    .use(deflist_plugin)
+    .disable("text_join")
+)
 
 _CONTAINERS = {
     "bullet_list_open": "list_item",
@@ -35,9 +47,29 @@ _SINGLE = {
     "code_block": "code",
     "hr": "rule",
 }
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _IAL = re.compile(r"\{:[^{}]*\}")
 _SPACE = re.compile(r"[ \t]+")
+# Tags that end a line or a cell in HTML: their words must not run into the next ones.
+_BREAKING = frozenset(
+    re.findall(
+        r"\w+",
+        """address article aside blockquote br caption center dd details dialog dir div dl
+        dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr legend li main
+        menu nav ol optgroup option p pre section summary table tbody td tfoot th thead tr ul""",
+    )
+)
+_VOID = frozenset(
+    re.findall(r"\w+", "area base br col embed hr img input link meta source track wbr")
+)
+# Leading white space before an HTML list tag at the very start of a text: a list item
+# indented inside its <ul> is still that item when it stands alone, not a code block.
+_LEAD_LIST = re.compile(r"\A[ \t]+(?=</?(?:li|ol|ul)\b)", re.I)
+_LIST_TAG = re.compile(r"<(/?)(ol|ul|li)\b[^<>]*>", re.I)
+_PREFIX = re.compile(r"(?:\s|<[^<>]*>|\{:[^{}]*\})*")
+_BLOCK_COMMENT = re.compile(r"^ {0,3}<!--", re.M)
+_KEEP = "\ue000"  # stands for a "<" that is text (escaped, an entity, or code), not a tag
 
 
 @dataclass(frozen=True)
@@ -57,29 +89,47 @@ def normalise(text: str) -> str:
     return text.strip("\n") + "\n" if text.strip() else ""
 
 
+def _tag(m: re.Match) -> str:
+    # A tag that breaks a line becomes a space; an inline one (a, em, span …) vanishes.
+    return " " if m.group(2).lower() in _BREAKING else ""
+
+
 def strip_tags(text: str) -> str:
-    """Remove inline HTML tags and kramdown attribute lists, keeping the words."""
-    return _IAL.sub("", _TAG.sub("", text))
+    """Remove HTML tags, HTML comments and kramdown attribute lists, keeping the words.
+
+    Tags that break a line in HTML (br, p, li, td …) leave a space, so the words on
+    either side stay apart; inline ones (a, em, span …) simply vanish. A comment
+    keeps its line breaks, so the lines around it stay where they were.
+    """
+    text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    text = _LEAD_LIST.sub("", text)
+    return _IAL.sub("", _TAG.sub(_tag, text))
 
 
 def _plain(tokens: list[Token]) -> str:
     """Plain text of the inline tokens inside one block."""
     lines: list[str] = []
     for tok in tokens:
+        if tok.type in ("fence", "code_block"):
+            # Code carries its text in content (an indented passage inside a definition,
+            # a fence inside a list item): its words are part of the block.
+            lines.append(tok.content.strip())
+            continue
         if tok.type != "inline":
             continue
         parts: list[str] = []
         for child in tok.children or []:
-            if child.type in ("text", "code_inline"):
+            if child.type == "text":
                 parts.append(child.content)
+            elif child.type in ("text_special", "code_inline"):
+                # Written as text on purpose: "&lt;br&gt;", "\<br>" or `<br>` are words.
+                parts.append(child.content.replace("<", _KEEP))
             elif child.type in ("softbreak", "hardbreak"):
                 parts.append(" ")
-        line = _SPACE.sub(" ", strip_tags("".join(parts))).strip()
+        line = strip_tags("".join(parts)).replace(_KEEP, "<")
+        line = _SPACE.sub(" ", line).strip()
         if line:
             lines.append(line)
-    if not lines:
-        # Code blocks and fences carry their text in content, not in inline tokens.
-        lines = [t.content.strip() for t in tokens if t.type in ("fence", "code_block")]
     return "\n".join(x for x in lines if x)
 
 
@@ -99,20 +149,106 @@ def _starts(tokens: list[Token]) -> list[tuple[int, str, int]]:
     return starts
 
 
+def _shown(text: str) -> str:
+    """The text as a reader sees its structure: HTML comments that start a line (outside
+    code) are taken out, their line breaks kept, so line numbers do not move; an HTML
+    list tag at the very start loses its indentation (see _LEAD_LIST)."""
+    text = _LEAD_LIST.sub("", text)
+    if "<!--" not in text:
+        return text
+    code: set[int] = set()
+    for tok in _md_plain.parse(text):
+        if tok.type == "fence" and tok.map:
+            code.update(range(tok.map[0], tok.map[1]))
+    out: list[str] = []
+    pos = 0
+    for m in _BLOCK_COMMENT.finditer(text):
+        start = m.end() - 4
+        if start < pos or text.count("\n", 0, start) in code:
+            continue
+        end = text.find("-->", start + 2)
+        if end < 0:
+            break  # never closed: left as text rather than hiding the rest
+        end += 3
+        out.append(text[pos:start])
+        out.append("\n" * text.count("\n", start, end))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _item_cuts(shown: list[str], start: int, end: int) -> list[int]:
+    """Lines where a top-level HTML list item starts, in a paragraph's lines.
+
+    An item starts a line when only tags come before its <li> on that line; opening
+    tags on the lines just above (<ol>, <ul>, <div>) go with the first item that
+    follows them. Several items on one line stay together: the line cannot be cut
+    without changing the text."""
+    cuts: list[int] = []
+    depth, top = 0, None
+    for i in range(start, end):
+        line = shown[i]
+        for m in _LIST_TAG.finditer(line):
+            closing, name = m.group(1), m.group(2).lower()
+            if name != "li":
+                depth += -1 if closing else 1
+                continue
+            if closing:
+                continue
+            top = depth if top is None else min(top, depth)
+            if depth > top or (cuts and cuts[-1] == i):
+                continue
+            if _visible(line[: m.start()]):
+                continue  # words before it on the same line
+            cut = i
+            while cut - 1 >= start and _opening_only(shown[cut - 1]):
+                cut -= 1
+            if cut > (cuts[-1] if cuts else start - 1):
+                cuts.append(cut)
+    return cuts
+
+
+def _visible(text: str) -> bool:
+    return bool(strip_tags(text).strip())
+
+
+def _opening_only(line: str) -> bool:
+    """Only tags on the line, the last of them opening an element (<ol>, <div …>)."""
+    if _visible(line) or not line.strip():
+        return False
+    tags = _TAG.findall(line)
+    if not tags:
+        return False
+    closing, name = tags[-1]
+    return not closing and name.lower() not in _VOID
+
+
+def _kind(kind: str, shown: str) -> str:
+    """A paragraph whose first words come after an <li> tag is a list item."""
+    if kind != "paragraph":
+        return kind
+    prefix = _PREFIX.match(shown)
+    return "list_item" if prefix and re.search(r"<li\b", prefix.group(0), re.I) else kind
+
+
 def split(text: str) -> list[Block]:
-    """Split a Markdown text into numbered blocks."""
+    """Split a Markdown text into numbered blocks.
+
+    A text with no visible words at all gives no blocks.
+    """
     text = normalise(text)
     if not text:
         return []
     lines = text.split("\n")[:-1]  # the final newline gives an empty last element
-    tokens = _md.parse(text)
-    starts = _starts(tokens)
+    shown_text = _shown(text)
+    shown = shown_text.split("\n")[:-1]
+    starts = _starts(_md_plain.parse(shown_text))
     if not starts:
         return []
     # Each block runs to the next block's start; its trailing blank lines are the next one's gap.
     bounds = [s[0] for s in starts] + [len(lines)]
     bounds[0] = 0  # lines before the first block (e.g. link definitions) belong to it
-    raw: list[tuple[str, int, str, int]] = []  # kind, level, source, blank_before
+    spans: list[list] = []  # [kind, level, first line, end line, blank_before]
     prev_end = 0
     for i, (_, kind, level) in enumerate(starts):
         start, end = bounds[i], bounds[i + 1]
@@ -122,54 +258,103 @@ def split(text: str) -> list[Block]:
             end -= 1
         if start == end:
             continue
-        raw.append((kind, level, "\n".join(lines[start:end]), start - prev_end))
+        blank = start - prev_end
         prev_end = end
-    blocks = []
-    for kind, level, source, blank in raw:
+        if kind != "paragraph":
+            spans.append([kind, level, start, end, blank])
+            continue
+        # An HTML list read as one paragraph (raw HTML is off): one block per item.
+        edges = [start, *(c for c in _item_cuts(shown, start, end) if c > start), end]
+        for a, b in zip(edges, edges[1:], strict=False):
+            spans.append([kind, level, a, b, blank if a == start else 0])
+    for s in spans:
         # Each block is parsed alone, so a list item or a definition gives its own text.
-        blocks.append(Block(kind, source, _plain(_md.parse(source)), level, blank))
+        s.append(_plain(_md_plain.parse(_shown("\n".join(shown[s[2] : s[3]]) + "\n"))))
+    spans = _absorb_invisible(spans, shown)
+    blocks = [
+        Block(
+            _kind(kind, "\n".join(shown[a:b])),
+            "\n".join(lines[a:b]),
+            plain,
+            level,
+            blank,
+        )
+        for kind, level, a, b, blank, plain in spans
+    ]
     return number(blocks)
+
+
+def _absorb_invisible(spans: list[list], shown: list[str]) -> list[list]:
+    """Give the lines of blocks without visible words to a neighbour.
+
+    Lines that open an element (<ol>, <div>) go with the block after them; anything
+    else (closing tags, kramdown attributes, stray anchors) with the block before.
+    Code blocks and rules keep their place even when empty."""
+    keep = [s for s in spans if s[5] or s[0] in ("code", "rule")]
+    if not keep:
+        return []
+    out: list[list] = []
+    pending: list | None = None  # invisible lines waiting for the next visible block
+    for s in spans:
+        visible = bool(s[5]) or s[0] in ("code", "rule")
+        if visible:
+            if pending is not None:
+                s[2], s[4] = pending[2], pending[4]
+                pending = None
+            out.append(s)
+            continue
+        forward = _opening_only(shown[s[3] - 1]) or not out
+        if pending is not None:
+            pending[3] = s[3]  # joins the lines already waiting
+        elif forward:
+            pending = list(s)
+        else:
+            out[-1][3] = s[3]
+    if pending is not None:
+        out[-1][3] = pending[3]
+    return out
 
 
 def number(blocks: list[Block]) -> list[Block]:
     """Give display numbers: sections from headings, paragraphs within them ("2.3").
 
-    A lone level-1 heading at the top is the title and gets no number. Headings
-    and paragraphs share their parent's child counter, so numbers never clash.
+    A lone level-1 heading at the top is the title and gets no number. A heading's
+    depth is the number of headings open above it (a stack), so a skipped level
+    never leaves an empty section: a #### right under a ## numbers "1.2", not
+    "1.0.2". Headings and paragraphs share their parent's child counter, so numbers
+    never clash. Blocks before the first heading are numbered 0.1, 0.2 …
     """
-    levels = sorted({b.level for b in blocks if b.kind == "heading"})
     has_title = bool(blocks) and blocks[0].kind == "heading" and blocks[0].level == 1
-    if has_title and sum(1 for b in blocks if b.kind == "heading" and b.level == 1) == 1:
-        levels = [lv for lv in levels if lv != 1]
-    else:
+    if not (has_title and sum(1 for b in blocks if b.kind == "heading" and b.level == 1) == 1):
         has_title = False
-    depth_of = {lv: i + 1 for i, lv in enumerate(levels)}
-    path: list[int] = []  # section numbers of the current heading
-    children = [0]  # child counters, one per depth (index 0 = top-level sections)
-    preamble = 0  # blocks before the first heading are numbered 0.1, 0.2 …
+    # Open headings, outermost first: [heading level, section path, children so far].
+    stack: list[tuple[int, list[int], list[int]]] = []
+    sections = 0  # top-level sections so far
+    preamble = 0
     out: list[Block] = []
     for i, b in enumerate(blocks):
         if i == 0 and has_title:
             out.append(_with_number(b, ""))
             continue
         if b.kind == "heading":
-            depth = depth_of[b.level]
-            path = path[: depth - 1]
-            while len(path) < depth - 1:
-                path.append(0)  # a skipped level counts as section 0
-            del children[depth:]
-            while len(children) < depth:
-                children.append(0)
-            children[depth - 1] += 1
-            path.append(children[depth - 1])
-            children.append(0)
+            while stack and stack[-1][0] >= b.level:
+                stack.pop()
+            if stack:
+                _, parent, count = stack[-1]
+                count[0] += 1
+                path = [*parent, count[0]]
+            else:
+                sections += 1
+                path = [sections]
+            stack.append((b.level, path, [0]))
             out.append(_with_number(b, ".".join(map(str, path))))
-        elif not path:
+        elif not stack:
             preamble += 1
             out.append(_with_number(b, f"0.{preamble}"))
         else:
-            children[-1] += 1
-            out.append(_with_number(b, ".".join(map(str, path)) + f".{children[-1]}"))
+            _, path, count = stack[-1]
+            count[0] += 1
+            out.append(_with_number(b, ".".join(map(str, [*path, count[0]]))))
     return out
 
 
