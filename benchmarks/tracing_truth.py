@@ -171,20 +171,22 @@ def word_diff(old: str, new: str, context: int = 3, limit: int = 400) -> str:
 
 
 class Presence:
-    """Whether runs of words occur, in order, in a text's words."""
+    """Whether runs of words occur, in order, in a text's words (in any case: a word
+    capitalised as a list item is still there)."""
 
     def __init__(self, text_words: list[str]) -> None:
-        self.vocabulary = set(text_words)
-        self.joined = "\x00" + "\x00".join(text_words) + "\x00"
+        folded = [w.casefold() for w in text_words]
+        self.vocabulary = set(folded)
+        self.joined = "\x00" + "\x00".join(folded) + "\x00"
 
     def has_run(self, run: list[str]) -> bool:
-        return ("\x00" + "\x00".join(run) + "\x00") in self.joined
+        return ("\x00" + "\x00".join(w.casefold() for w in run) + "\x00") in self.joined
 
     def region_present(self, region: list[str]) -> bool:
         """A one-word insert: the word occurs. Longer: at least half of its words (two or
         more) occur as one phrase, in order."""
         if len(region) == 1:
-            return region[0] in self.vocabulary
+            return region[0].casefold() in self.vocabulary
         size = max(2, math.ceil(len(region) / 2))
         return any(self.has_run(region[k : k + size]) for k in range(len(region) - size + 1))
 

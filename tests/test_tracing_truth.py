@@ -75,6 +75,8 @@ def test_inserted_words_and_their_presence():
     assert text.region_present(["people's", "real"])
     assert not text.region_present(["real", "people's"])
     assert text.region_present(["needs"]) and not text.region_present(["wants"])
+    listed = tracing_truth.Presence(tracing_truth.words('"Weekly","Monthly","Quarterly"'))
+    assert listed.region_present(["monthly", "quarterly"])
 
 
 def test_where_a_proposed_edit_goes():
