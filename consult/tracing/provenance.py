@@ -33,9 +33,15 @@ _WORDS = re.compile(r"\w+", re.UNICODE)
 MIN_PHRASE_WORDS = 2
 
 
+#: Separates the phrases of a contribution's wording: no credited run crosses it.
+PHRASES = "\n\n"
+_APART = "\x00"  # a token no word equals
+
+
 class Contribution(NamedTuple):
     """A suggestion taken up in a step: its id and its wording (the replacement for a
-    quoted span, or the whole suggested paragraph). Plain (id, wording) tuples work too."""
+    quoted span, or the whole suggested paragraph, or the phrases it asked to insert,
+    separated by PHRASES). Plain (id, wording) tuples work too."""
 
     id: int | str
     wording: str
@@ -150,7 +156,7 @@ def provenance(
         new_toks = tokens_without_space(new)
         given = list(contributions[k] or ())
         ids = [cid for cid, _ in given]
-        wordings = [_WORDS.findall(w.casefold()) for _, w in given]
+        wordings = [_wording_words(w) for _, w in given]
         at = [positions(w) for w in wordings]
         nxt: list[Origin] = []
         for tag, i1, i2, j1, j2 in opcodes(prev, new, refine=False):
@@ -160,6 +166,17 @@ def provenance(
                 nxt.extend(_step_origins(new_toks[j1:j2], k + 1, ids, wordings, at))
         origins, prev = nxt, new
     return _spans(prev, origins)
+
+
+def _wording_words(wording: str) -> list[str]:
+    """The words of a wording, case-folded, with a token between phrases that no word
+    matches, so that a credited run never joins two phrases."""
+    out: list[str] = []
+    for phrase in wording.split(PHRASES):
+        if out:
+            out.append(_APART)
+        out.extend(_WORDS.findall(phrase.casefold()))
+    return out
 
 
 def _spans(text: str, origins: list[Origin]) -> list[Span]:

@@ -540,17 +540,27 @@ def _deletions(a: _Asked, kept: list[bool], new_runs: list[_Run]) -> None:
     a.done = {i for run in del_runs for i in run if i not in moved}
 
 
+_TIGHT_BEFORE = re.compile(r"\s+([,.;:!?)\]}’”'%-])")
+_TIGHT_AFTER = re.compile(r"([(\[{‘“'-])\s+")
+
+
 def _runs_text(tokens: Sequence[str], positions_: Sequence[int]) -> list[str]:
-    """Consecutive positions joined into phrases ("public hearings", "30 days")."""
+    """Phrases of the tokens at `positions_` ("public hearings", "30 days"): positions
+    that follow each other, or have only punctuation between them, make one phrase."""
     out: list[str] = []
     run: list[int] = []
+
+    def close() -> None:
+        text = " ".join(tokens[run[0] : run[-1] + 1])
+        out.append(_TIGHT_AFTER.sub(r"\1", _TIGHT_BEFORE.sub(r"\1", text)))
+
     for p in sorted(positions_):
-        if run and p != run[-1] + 1:
-            out.append(" ".join(tokens[k] for k in run))
+        if run and any(is_word(t) for t in tokens[run[-1] + 1 : p]):
+            close()
             run = []
         run.append(p)
     if run:
-        out.append(" ".join(tokens[k] for k in run))
+        close()
     return out
 
 
@@ -664,6 +674,27 @@ def asks_change(original: str, suggested: str, **kwargs) -> bool:
     """Whether the suggestion asks for any change of words or punctuation."""
     o, s = suggested_paragraph(original, suggested, **kwargs)
     return tokens_without_space(o) != tokens_without_space(s)
+
+
+def asked_insertions(
+    original: str,
+    suggested: str,
+    *,
+    quote: str | None = None,
+    quote_start: int | None = None,
+) -> list[str]:
+    """The phrases a suggestion asks to insert, in order (words and the marks between
+    them), as provenance credits them. Empty when it inserts no word."""
+    try:
+        o, s = suggested_paragraph(original, suggested, quote=quote, quote_start=quote_start)
+    except ValueError:
+        o, s = original, suggested
+    st = tokens_without_space(s)
+    out = []
+    for tag, _, _, j1, j2 in opcodes(o, s):
+        if tag in ("insert", "replace") and any(is_word(t) for t in st[j1:j2]):
+            out.append(" ".join(st[j1:j2]))
+    return out
 
 
 def uptake(
