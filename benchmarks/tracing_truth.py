@@ -728,6 +728,8 @@ def report(results: list[DocResult], wrong: int = 20) -> str:
 def make_app(url: str | None, tmp: Path):
     from consult import create_app
 
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]  # the driver we ship
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp / 'truth.db'}",
