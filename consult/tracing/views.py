@@ -26,6 +26,7 @@ from consult.consultation.models import (
 from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
+from consult.tracing.compare import JOIN, classify
 from consult.tracing.diff import word_diff
 from consult.tracing.grouping import feedback_for, groups_of
 from consult.tracing.guard import override_for, unanswered_count
@@ -113,11 +114,17 @@ def comment_outcome(c: Comment) -> Outcome:
 class Step:
     paragraph: Paragraph
     version: Version
-    relation: str  # first, unchanged, edited, moved, split, merged, added, returned
-    diff: list[tuple[str, str]]
+    #: first, unchanged, formatting, edited, moved, split, merged, split_merged, returned
+    relation: str
+    diff: list[tuple[str, str]]  # of the whole group when the step is a split or merge
     asked: list[Outcome]  # comments on the paragraph before this step (those shown)
     taken_up: list[Outcome]  # suggestions the committee took into this paragraph
     asked_total: int = 0  # all comments on the paragraph before this step
+    #: The paragraphs of the version before this paragraph comes from (more than one:
+    #: merged from them; at the first step: the paragraph it was split from).
+    came_from: list[Paragraph] = field(default_factory=list)
+    #: The other pieces of the paragraph this one was split from, in this version.
+    pieces: list[Paragraph] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +135,11 @@ class History:
     pending: list[Outcome]  # comments on the latest paragraph (no later version yet)
     pending_total: int
     comment_count: int
+    #: Where the lineage's last paragraph went in the next version when the lineage
+    #: ends there: merged into (or split into) paragraphs of other lineages.
+    went_to: list[Paragraph] = field(default_factory=list)
+    #: The next version removed the lineage's last paragraph.
+    removed_in: Version | None = None
 
 
 #: Comments shown per step of a paragraph's history unless all are asked for.
@@ -203,21 +215,37 @@ def lineage_history(
     effects_at: dict[int, list[int]] = defaultdict(list)
     for pid, cid in effects:
         effects_at[pid].append(cid)
-    relations = dict(
-        db.session.execute(
-            select(LineageLink.paragraph_id, LineageLink.relation).where(
-                LineageLink.paragraph_id.in_(ids)
-            )
-        ).all()
-    )
+    family = _family(paragraphs, versions)
     steps = []
     prev: Paragraph | None = None
     for p in paragraphs:
         v = versions[p.version_id]
-        if prev is None:
+        came_from = family.preds.get(p.id, [])
+        pieces = sorted(
+            {
+                q.id: q for o in came_from for q in family.succs.get(o.id, []) if q.id != p.id
+            }.values(),
+            key=lambda q: q.position,
+        )
+        group = [*came_from, *pieces]
+        if prev is None and not came_from:
+            relation, diff = "first", [("equal", p.text)]
+        elif group and (len(came_from) > 1 or pieces):
+            news = sorted([p, *pieces], key=lambda q: q.position)
+            relation = (
+                "split_merged"
+                if len(came_from) > 1 and pieces
+                else "merged"
+                if len(came_from) > 1
+                else "split"
+            )
+            diff = word_diff(JOIN.join(q.text for q in came_from), JOIN.join(q.text for q in news))
+        elif prev is None:  # the first step of a lineage that continues no other
             relation, diff = "first", [("equal", p.text)]
         else:
-            relation = relations.get(p.id, "edited")
+            relation = classify(
+                family.relation.get(p.id, "edited"), prev.source == p.source, prev.text == p.text
+            )
             if versions[prev.version_id].number != v.number - 1:
                 relation = "returned"
             diff = word_diff(prev.text, p.text)
@@ -235,14 +263,82 @@ def lineage_history(
                 taken_up=[
                     all_outcomes[cid] for cid in effects_at.get(p.id, []) if cid not in asked_ids
                 ],
+                came_from=came_from
+                if len(came_from) > 1 or prev is None or came_from[0].lineage != lineage
+                else [],
+                pieces=pieces,
             )
         )
         prev = p
-    on_last = by_paragraph.get(paragraphs[-1].id, [])
+    last = paragraphs[-1]
+    on_last = by_paragraph.get(last.id, [])
     pending = [all_outcomes[c.id] for c in on_last]
     return History(
-        doc, lineage, steps, pending, totals.get(paragraphs[-1].id, 0), sum(totals.values())
+        doc,
+        lineage,
+        steps,
+        pending,
+        totals.get(last.id, 0),
+        sum(totals.values()),
+        went_to=[q for q in family.succs.get(last.id, []) if q.lineage != lineage],
+        removed_in=family.removed_in.get(last.id),
     )
+
+
+@dataclass
+class _Family:
+    """The links around a lineage's paragraphs: their predecessors, the successors of
+    those and of the paragraphs themselves, each paragraph's stored relation, and the
+    versions that removed a paragraph."""
+
+    preds: dict[int, list[Paragraph]]
+    succs: dict[int, list[Paragraph]]
+    relation: dict[int, str]
+    removed_in: dict[int, Version]
+
+
+def _family(paragraphs: list[Paragraph], versions: dict[int, Version]) -> _Family:
+    """Three queries, bounded by the lineage's versions and the size of its splits and
+    merges; paragraphs of versions the reader may not see are left out."""
+    ids = [p.id for p in paragraphs]
+    into = db.session.execute(
+        select(LineageLink.paragraph_id, LineageLink.predecessor_id, LineageLink.relation).where(
+            LineageLink.paragraph_id.in_(ids), LineageLink.predecessor_id.is_not(None)
+        )
+    ).all()
+    pred_ids = {old for _, old, _ in into}
+    out = db.session.execute(
+        select(LineageLink.predecessor_id, LineageLink.paragraph_id, LineageLink.version_id).where(
+            LineageLink.predecessor_id.in_(set(ids) | pred_ids)
+        )
+    ).all()
+    wanted = (pred_ids | {new for _, new, _ in out if new is not None}) - set(ids)
+    known = {
+        p.id: p
+        for p in (
+            db.session.scalars(select(Paragraph).where(Paragraph.id.in_(wanted))) if wanted else []
+        )
+        if p.version_id in versions
+    }
+    known.update({p.id: p for p in paragraphs})
+    preds: dict[int, list[Paragraph]] = defaultdict(list)
+    relation: dict[int, str] = {}
+    for new, old, rel in into:
+        relation.setdefault(new, rel)
+        if old in known:
+            preds[new].append(known[old])
+    succs: dict[int, list[Paragraph]] = defaultdict(list)
+    removed_in: dict[int, Version] = {}
+    for old, new, version_id in out:
+        if new is None:
+            if version_id in versions:
+                removed_in[old] = versions[version_id]
+        elif new in known:
+            succs[old].append(known[new])
+    for d in (preds, succs):
+        for k in d:
+            d[k].sort(key=lambda q: q.position)
+    return _Family(preds, succs, relation, removed_in)
 
 
 # --- annotated comparison ------------------------------------------------------------------
