@@ -466,9 +466,18 @@ def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], lis
 
 def _match_elsewhere(a: _Asked, where: VersionWords, not_in: Collection[object]) -> None:
     """Asked phrases of at least ANYWHERE_WORDS words that are not in the successor but are
-    new in another paragraph of the version."""
+    new in another paragraph of the version.
+
+    Where the successor holds only scattered words of an asked run (a "the" here, an
+    "of" there, matched at their place in a long table), the phrase found whole in
+    another paragraph is the better evidence: those scattered matches do not split it,
+    and are kept only for the words the phrase does not cover."""
     for x in _runs(a.asked, a.st, [t.casefold() for t in a.st], is_word):
         words = x.keys
+        in_successor = {j: a.found.pop(j) for j in x.idx if j in a.found}
+        scattered = 2 * len(in_successor) < len(x.idx)
+        if not scattered:
+            a.found.update(in_successor)
         while True:
             skip = {k for k, j in enumerate(x.idx) if j in a.found}
             hit = where.find(words, skip, not_in)
@@ -477,6 +486,9 @@ def _match_elsewhere(a: _Asked, where: VersionWords, not_in: Collection[object])
             k, p, size = hit
             for d in range(size):
                 a.found[x.idx[k + d]] = where.labels[p]
+        if scattered:
+            for j, w in in_successor.items():
+                a.found.setdefault(j, w)
 
 
 def _recognisable(a: _Asked, r: str) -> bool:
