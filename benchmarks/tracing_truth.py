@@ -222,12 +222,33 @@ def locate(raw: str, joined: str, old: str, offset: int) -> tuple[int, int] | No
     return min(found, key=lambda m: abs(m[0] - offset)) if found else None
 
 
+_BLOCK_START = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*+]|\d+[.)]|#{1,6})[ \t])")
+
+
+def blocks_of(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the blocks of a Markdown fragment: parts between blank lines, and
+    each line that starts a list item or a heading."""
+    out, at = [], 0
+    for m in _BLOCK_START.finditer(text):
+        if text[at : m.start()].strip():
+            out.append((at, m.start()))
+        at = m.end()
+    if text[at:].strip():
+        out.append((at, len(text.rstrip())))
+    return out
+
+
 def plan(
     joined: str, spans: list[tuple[int, int]], start: int, end: int, new: str
 ) -> tuple[int, str] | str:
     """(index of the paragraph, its suggested wording) for `new` replacing joined[start:end],
-    or why there is none."""
-    old = joined[start:end]
+    or why there is none.
+
+    Inside one paragraph: its source with the edited text replaced. Across several: the
+    blocks with the same words at either end of `old` and `new` (a renumbered list item
+    is the same block) are dropped; what `new` has in place of the others is the wording
+    of the first of them, or, when `new` only adds blocks, is added to the paragraph
+    before them (after the last one kept at the start; else before the first)."""
     hit = [i for i, (a, b) in enumerate(spans) if a < end and b > start]
     if not hit:
         return "the edited text is not inside any paragraph"
@@ -235,40 +256,29 @@ def plan(
         a, b = spans[hit[0]]
         src = joined[a:b]
         return hit[0], src[: max(start, a) - a] + new + src[min(end, b) - a :]
-    # Several paragraphs: each one's piece of `old`, relative to `old`.
-    segs = [(max(start, spans[i][0]) - start, min(end, spans[i][1]) - start) for i in hit]
-    m = len(segs)
-
-    def prefix_end(k: int) -> int:  # `old` up to the start of piece k (all of it for k = m)
-        return segs[k][0] if k < m else len(old)
-
-    k = max(k for k in range(m + 1) if new.startswith(old[: prefix_end(k)]))
-    if k == m:  # `new` is `old` with blocks added after it
-        a, b = spans[hit[-1]]
-        src = joined[a:b]
-        return hit[-1], src[: end - a] + new[len(old) :] + src[end - a :]
-    kept = prefix_end(k)
-    t = min(
-        t
-        for t in range(k, m + 1)
-        if t == m or (new.endswith(old[segs[t][0] :]) and kept + len(old) - segs[t][0] <= len(new))
-    )
-    suffix = len(old) - segs[t][0] if t < m else 0
-    middle = new[kept : len(new) - suffix]
-    if t == k:  # blocks inserted between pieces k-1 and k
+    pieces = [joined[max(start, spans[i][0]) : min(end, spans[i][1])] for i in hit]
+    parts = blocks_of(new)
+    m, nb = len(pieces), len(parts)
+    same = [words(p) for p in pieces], [words(new[x:y]) for x, y in parts]
+    k = 0
+    while k < min(m, nb) and same[0][k] == same[1][k]:
+        k += 1
+    t = 0
+    while t < min(m, nb) - k and same[0][m - 1 - t] == same[1][nb - 1 - t]:
+        t += 1
+    added = new[parts[k][0] : parts[nb - t - 1][1]] if nb - t > k else ""
+    if k + t == m:  # `new` only adds blocks (or changes nothing)
         if k == 0:
             a, b = spans[hit[0]]
-            return hit[0], middle.strip() + "\n\n" + joined[a:b]
+            gap = new[parts[nb - t - 1][1] : parts[nb - t][0]] if added else ""
+            return hit[0], added + gap + joined[a:b]
         a, b = spans[hit[k - 1]]
-        src = joined[a:b]
-        cut = segs[k - 1][1] + start - a
-        return hit[k - 1], (src[:cut] + new[segs[k - 1][1] : len(new) - suffix]).rstrip() + src[
-            cut:
-        ]
-    first, last = spans[hit[k]], spans[hit[t - 1]]
-    head = joined[first[0] : segs[k][0] + start]
-    tail = joined[segs[t - 1][1] + start : last[1]]
-    return hit[k], head + middle.rstrip() + tail
+        gap = new[parts[k - 1][1] : parts[k][0]] if added else ""
+        return hit[k - 1], joined[a:b] + gap + added
+    first, last = spans[hit[k]], spans[hit[m - t - 1]]
+    head = joined[first[0] : start] if k == 0 else ""
+    tail = joined[end : last[1]] if t == 0 else ""
+    return hit[k], head + added + tail
 
 
 # --- results ------------------------------------------------------------------------------

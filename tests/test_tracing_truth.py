@@ -102,6 +102,9 @@ def test_where_a_proposed_edit_goes():
     # Blocks inserted after the edited text go to the paragraph before them.
     assert go("- one\n- two", "- one\n- two\n- three") == (3, "- two\n- three")
     assert go("- one\n- two", "- one\n- one and a half\n- two") == (2, "- one\n- one and a half")
+    # A list renumbered around an inserted item: the items keep their identity.
+    assert go("- one\n- two", "1. zero\n2. one\n3. two") == (2, "1. zero\n- one")
+    assert go("- one\n- two", "1. one\n2. half\n3. two") == (2, "- one\n2. half")
     # White space that differs is still found; text that is not there is not.
     assert tracing_truth.locate(joined, joined.replace("- one\n", "- one  \n"), "- one\n- two", 0)
     assert tracing_truth.locate(joined, joined, "- three", 0) is None
