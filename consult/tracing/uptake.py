@@ -626,6 +626,9 @@ def _region_states(a: _Asked) -> list[str]:
         dels = [i for _, i1, i2, _, _ in ops for i in range(i1, i2) if i in del_set]
         if ins:
             share = sum(1 for j in ins if j in a.found) / len(ins)
+            stayed = dels and a.judged == "judged" and not any(i in a.done for i in dels)
+            if share >= 0.5 and stayed:
+                share = 0.4  # the new words came, but the words they were to replace stayed
         elif dels and a.judged == "judged":
             share = sum(1 for i in dels if i in a.done) / len(dels)
         else:
@@ -772,7 +775,7 @@ def uptake(
     if not whole_deletion:
         states = _region_states(a)
         # Some regions made and others not is "partly", whatever the share of words.
-        some_missing = label == "taken_up" and "missing" in states
+        some_missing = label == "taken_up" and ("missing" in states or "some" in states)
         some_made = label == "not_taken_up" and "taken" in states and m_ins
         if some_missing or some_made:
             label = "partly"
