@@ -195,6 +195,7 @@ def open_version_cmd(document_slug, number, until):
 def close_version_cmd(document_slug, number, reason):
     """Close version NUMBER for comments (before its deadline: give --reason)."""
     from consult.documents import services as docs
+    from consult.documents.closing import utc_text
 
     version = _version(document_slug, number)
     early = docs.closes_early(version)
@@ -205,7 +206,11 @@ def close_version_cmd(document_slug, number, reason):
         )
     docs.close(version, by=_system_user(), reason=reason)
     how = "early" if early else "at its deadline"
-    click.echo(f"{document_slug}: version {number} is closed for comments ({how}).")
+    planned = f"; the planned deadline was {utc_text(version.closes_at)}" if early else ""
+    click.echo(
+        f"{document_slug}: version {number} is closed for comments ({how}) on "
+        f"{utc_text(version.closed_at)}{planned}."
+    )
 
 
 @click.command("finalize-version")

@@ -26,6 +26,7 @@ from consult.consultation.models import (
     Reply,
     Response,
 )
+from consult.documents.closing import closed_on
 from consult.documents.models import Paragraph, Version
 from consult.documents.services import accepting_comments
 from consult.errors import Conflict, ConsultError, NotFound
@@ -125,11 +126,7 @@ def post_comment(
         if not accepting_comments(version):
             raise Conflict(
                 f"Version {version.number} is not open for comments"
-                + (
-                    f": the deadline was {version.closes_at:%d %B %Y %H:%M} UTC."
-                    if version.closes_at
-                    else "."
-                )
+                + (f": comments closed{closed_on(version)}." if version.closes_at else ".")
             )
         if organisation not in by.organisations:
             raise ConsultError(
@@ -276,7 +273,7 @@ def _open_for_changes(comment: Comment, what: str) -> None:
     """Until the deadline a comment may change; after it, nothing does (409)."""
     v = comment.version
     if not accepting_comments(v):
-        when = f" on {v.closes_at:%d %B %Y %H:%M} UTC" if v.closes_at else ""
+        when = closed_on(v) if v.closes_at else ""
         raise Conflict(
             f"The consultation on version {v.number} closed{when}: {what} is no longer possible."
         )

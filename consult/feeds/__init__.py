@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
 from consult.consultation.models import Comment, Response
+from consult.documents.closing import closing_sentence
 from consult.documents.routes import visible_document
 from consult.extensions import db
 
@@ -46,12 +47,8 @@ def document_entries(doc) -> list[Entry]:
             updated=v.published_at,
             link=url_for("documents.version", slug=doc.slug, number=v.number, _external=True),
             author=doc.committee or "The committee",
-            summary=(v.note or "")
-            + (
-                f"\n\nOpen for comments until {v.closes_at:%d %B %Y %H:%M} UTC."
-                if v.closes_at
-                else ""
-            ),
+            # Open until the deadline, or when comments actually closed (early or not).
+            summary="\n\n".join(x for x in (v.note or "", closing_sentence(v)) if x),
             category="version",
         )
         for v in versions

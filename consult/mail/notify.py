@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, update
 
 from consult import signals
 from consult.accounts.models import Membership, NotificationSetting, User
+from consult.documents.closing import closed_early
 from consult.extensions import db
 from consult.mail import NOTIFICATIONS
-from consult.mail.outbox import queue
+from consult.mail.models import MailOutbox
+from consult.mail.outbox import MAX_ATTEMPTS, queue
 from consult.timeutil import utcnow
 
 #: "Closing soon" is sent this long before a consultation's deadline.
@@ -163,9 +165,29 @@ def queue_closing_soon(now: datetime | None = None) -> int:
     )
 
 
+def _on_version_closed(sender, subject, actor=None, data=None) -> None:
+    """Closed before its deadline: whoever follows deadlines hears the actual closing
+    time, and a "closes in 48 hours" notice still waiting is not sent."""
+    v = subject
+    if (data or {}).get("state") != "closed" or not closed_early(v):
+        return
+    db.session.execute(
+        update(MailOutbox)
+        .where(MailOutbox.dedup_key.like(f"closing:{v.id}:%"), MailOutbox.sent_at.is_(None))
+        .values(attempts=MAX_ATTEMPTS, last_error="Not sent: comments closed early.")
+    )
+    subject = f"Closed early: {v.document.title}, {v.title}"
+    for kind in ("closing_soon", "consultation_opened"):
+        for user in _subscribers(kind):
+            queue(
+                user, kind, subject, "closed_early", version=v, dedup_key=f"closed:{v.id}:{user.id}"
+            )
+
+
 def connect() -> None:
     pairs = [
         (signals.comment_posted, _on_comment_posted),
+        (signals.version_state_changed, _on_version_closed),
         (signals.response_given, _on_response_given),
         (signals.version_published, _on_version_published),
         (signals.organisation_verified, _on_organisation_verified),
