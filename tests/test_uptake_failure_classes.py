@@ -253,3 +253,35 @@ def test_provenance_credits_only_inserted_words_of_suggestions_taken_up(
     sources = html[html.index("<h2>Sources</h2>") :]
     assert taken.tracking in sources
     assert not_taken.tracking not in sources
+
+
+def test_the_paragraph_history_says_why_each_label(client, make_document, make_user):
+    doc = make_document("consultation")
+    v1 = doc.latest
+    p = v1.paragraphs[3]
+    user = make_user("cso")
+    post_comment(
+        v1,
+        p,
+        user,
+        kind="suggestion",
+        suggested_text="Every submission receives a public written answer.",
+    )
+    post_comment(
+        v1,
+        p,
+        user,
+        kind="suggestion",
+        suggested_text="Every submission receives a written answer within 30 days.",
+    )
+    db.session.commit()
+    _publish_next(
+        doc,
+        v1,
+        "Every submission receives a written answer.",
+        "Every submission receives a written answer within 30 days.",
+    )
+    html = client.get(f"/documents/{doc.slug}/lineages/{p.lineage}").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Why: in the text: “within 30 days”." in text
+    assert "Why: Not in the text: “public”." in text
