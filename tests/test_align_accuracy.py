@@ -220,3 +220,107 @@ def test_consumer_information_act_links_stay_within_their_section():
             (so[i], sn[j]) for i, j in links if so[i] != sn[j] and (so[i], sn[j]) not in renamed
         ]
         assert wrong == [], f"v{n}→v{n + 1}"
+
+
+# ---------------------------------------------------------------- structure as evidence
+
+
+def test_a_requirement_reworded_under_its_heading_keeps_its_lineage():
+    """Half the words change, but the paragraph stays between the same matched
+    neighbours, under the same heading, with its rare words (issue 16, item 4)."""
+    old = [
+        "Authentication",
+        "Agency staff sign in with their agency account and a second factor.",
+        "Remote staff require the use of one of two kinds of devices issued under FIPS 201 "
+        "to reach the case management system: a PIV card, or else a derived PIV credential "
+        "stored on a mobile phone that the agency manages.",
+        "Sessions end after 15 minutes without activity.",
+        "Logging",
+        "Every sign-in is logged with its time and address.",
+    ]
+    new = [
+        "Authentication",
+        "Agency staff sign in with their agency account and a second factor.",
+        "Remote access SHALL use one of a combination of FIPS 201 devices.",
+        "Sessions end after 15 minutes without activity.",
+        "Logging",
+        "Every sign-in is logged with its time and address.",
+    ]
+    info = [("heading", 2), ("paragraph", 0), ("paragraph", 0), ("paragraph", 0)]
+    info += [("heading", 2), ("paragraph", 0)]
+    links = {(lk.old, lk.new): lk.relation for lk in align(old, new, info, info)}
+    assert links[(2, 2)] == "edited"
+    assert (2, None) not in links and (None, 2) not in links
+
+
+def test_a_removed_paragraph_facing_unrelated_new_text_stays_removed():
+    old = [
+        "Scope",
+        "This standard applies to every public website of the agency.",
+        "Comments on this proposal are welcome until the end of March.",
+        "Timeline",
+        "Existing websites comply within two years.",
+    ]
+    new = [
+        "Scope",
+        "This standard applies to every public website of the agency.",
+        "A public dashboard at pulse.example.gov shows each agency's progress.",
+        "Timeline",
+        "Existing websites comply within two years.",
+    ]
+    info = [("heading", 2), ("paragraph", 0), ("paragraph", 0), ("heading", 2), ("paragraph", 0)]
+    links = {(lk.old, lk.new): lk.relation for lk in align(old, new, info, info)}
+    assert links[(2, None)] == "removed" and links[(None, 2)] == "added"
+
+
+def test_a_heading_links_only_to_a_heading():
+    """A list item and a heading with nearly the same words are not one paragraph; nor
+    does a heading become a piece of a split list item."""
+    old = [
+        "Key questions",
+        "Who are the primary users of the service and what do they need?",
+        "Publish the data dictionary of every dataset with the dataset itself",
+        "Checklist",
+        "Ship a working service early and improve it with its users.",
+    ]
+    new = [
+        "Key questions",
+        "Who are the primary users of the service and what do they need?",
+        "Publish the data dictionary of every dataset",
+        "Checklist",
+        "Ship a working service early and improve it with its users.",
+    ]
+    old_info = [("heading", 3), ("list_item", 0), ("list_item", 0), ("heading", 3)]
+    old_info += [("list_item", 0)]
+    new_info = [("heading", 3), ("list_item", 0), ("heading", 2), ("heading", 3)]
+    new_info += [("list_item", 0)]
+    links = {(lk.old, lk.new): lk.relation for lk in align(old, new, old_info, new_info)}
+    assert (2, 2) not in links
+    assert links[(2, None)] == "removed" and links[(None, 2)] == "added"
+    # Without the kinds, the words alone link them.
+    assert (2, 2) in {(lk.old, lk.new) for lk in align(old, new)}
+
+
+def test_a_renamed_heading_follows_its_section():
+    old = [
+        "§ 4 Antragsverfahren",
+        "(1) Der Antrag ist in der Regel innerhalb einer Frist von einem Monat zu bescheiden.",
+        "(2) Bei gleichförmigen Anträgen von mehr als 20 Personen gelten die §§ 17 und 19.",
+        "§ 5 Informationsgewährung",
+        "(1) Die Stelle kann den Informationszugang durch Auskunftserteilung gewähren.",
+    ]
+    new = [
+        "§ 4 Entscheidung über den Antrag",
+        "(1) Der Antrag ist in der Regel innerhalb von einem Monat zu bescheiden.",
+        "(2) Bei gleichförmigen Anträgen von mehr als 20 Personen gelten die §§ 17 und 19.",
+        "§ 5 Informationsgewährung",
+        "(1) Die Stelle kann den Informationszugang durch Auskunftserteilung gewähren.",
+    ]
+    info = [("heading", 2), ("paragraph", 0), ("paragraph", 0), ("heading", 2), ("paragraph", 0)]
+    links = {(lk.old, lk.new): lk.relation for lk in align(old, new, info, info)}
+    assert links[(0, 0)] == "edited"
+
+
+def test_kinds_must_cover_every_paragraph():
+    with pytest.raises(ValueError):
+        align(["a b c"], ["a b c"], [("paragraph", 0), ("heading", 1)], None)

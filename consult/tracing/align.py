@@ -20,6 +20,7 @@ Pure functions on lists of strings (and of (kind, level) pairs).
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import re
@@ -147,19 +148,31 @@ def _stems(ws: list[str]) -> Counter:
     return Counter(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in ws)
 
 
-def _shingles(ws: list[str]) -> set[tuple[str, ...]]:
+def _shingles(ws: list[str]) -> set[str]:
+    """Runs of SHINGLE words (and, for a shorter text, its words and the whole), as
+    strings: strings are no work for the garbage collector, tuples are, and a long text
+    has hundreds of thousands of them."""
     if len(ws) < SHINGLE:
-        return {tuple(ws)} | {(w,) for w in ws}
-    return {tuple(ws[i : i + SHINGLE]) for i in range(len(ws) - SHINGLE + 1)}
+        return {" ".join(ws)} | {f"{w} " for w in ws}
+    return {" ".join(ws[i : i + SHINGLE]) for i in range(len(ws) - SHINGLE + 1)}
 
 
 def _candidates(old: list[list[str]], new: list[list[str]], skip_old: set[int], skip_new: set[int]):
     """Pairs worth scoring: for each new paragraph, the old ones sharing most shingles."""
-    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    # A shingle found in one old paragraph (most of them) maps to its index, one found in
+    # several to a list: fewer objects to make and for the garbage collector to visit.
+    index: dict[str, int | list[int]] = {}
+    get_posting = index.get
     for i, ws in enumerate(old):
         if i not in skip_old:
             for sh in _shingles(ws):
-                index[sh].append(i)
+                posting = get_posting(sh)
+                if posting is None:
+                    index[sh] = i
+                elif isinstance(posting, int):
+                    index[sh] = [posting, i]
+                else:
+                    posting.append(i)
     pairs: set[tuple[int, int]] = set()
     for j, ws in enumerate(new):
         if j in skip_new:
@@ -168,14 +181,18 @@ def _candidates(old: list[list[str]], new: list[list[str]], skip_old: set[int], 
         get = shared.get
         shingles = _shingles(ws)
         for sh in shingles:
-            posting = index.get(sh)
-            if posting and len(posting) <= MAX_POSTINGS:
+            posting = get_posting(sh)
+            if posting is None:
+                continue
+            if isinstance(posting, int):
+                shared[posting] = get(posting, 0) + 1
+            elif len(posting) <= MAX_POSTINGS:
                 for i in posting:
                     shared[i] = get(i, 0) + 1
         # One shingle in common is chance in a long text (and more so the longer the
         # text, which made the work grow faster than the text); a rewrite the shingles
         # miss is found by its position instead (_fill_gaps).
-        least = 1 if len(shingles) <= MIN_SHINGLES else 2
+        least = 1 if len(shingles) <= MIN_SHINGLES else 2 if len(shingles) < 30 else 3
         found = [(n, i) for i, n in shared.items() if n >= least]
         if len(found) > MAX_CANDIDATES:
             found = heapq.nlargest(MAX_CANDIDATES, found)
@@ -188,7 +205,10 @@ def _heaviest_chain(pairs: list[tuple[int, int, float]]) -> list[tuple[int, int,
     if not pairs:
         return []
     pairs = sorted(pairs, key=lambda p: (p[0], -p[1]))
-    size = max(p[1] for p in pairs) + 2
+    # New indexes by rank, so that the tree is as small as the set of pairs (a gap's
+    # pairs sit at high indexes of a long text).
+    rank = {j: r for r, j in enumerate(sorted({p[1] for p in pairs}))}
+    size = len(rank) + 2
     tree = [(0.0, -1)] * (size + 1)  # Fenwick tree of (best weight, pair index) by new index
 
     def query(k: int) -> tuple[float, int]:
@@ -207,9 +227,10 @@ def _heaviest_chain(pairs: list[tuple[int, int, float]]) -> list[tuple[int, int,
     prev = [-1] * len(pairs)
     score = [0.0] * len(pairs)
     for n, (_, j, w) in enumerate(pairs):
-        best, at = query(j + 1)  # chains ending at new index < j
+        r = rank[j]
+        best, at = query(r + 1)  # chains ending at new index < j
         score[n], prev[n] = best + w, at
-        update(j + 2, (score[n], n))
+        update(r + 2, (score[n], n))
     n = max(range(len(pairs)), key=score.__getitem__)
     chain = []
     while n != -1:
@@ -238,6 +259,25 @@ def align(
     as the splitter's blocks have them (a bare kind is accepted too). Without them every
     paragraph counts as a plain paragraph.
     """
+    # The alignment makes hundreds of thousands of small objects and no reference cycles:
+    # the cyclic garbage collector, run every few hundred allocations over everything
+    # alive, only adds work that grows faster than the text. It is paused meanwhile.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _align(old, new, old_info, new_info)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _align(
+    old: list[str],
+    new: list[str],
+    old_info: list[Info] | None,
+    new_info: list[Info] | None,
+) -> list[Link]:
     ok, nk = _kinds(old_info, len(old)), _kinds(new_info, len(new))
     o_head = [k == "heading" for k, _ in ok]
     n_head = [k == "heading" for k, _ in nk]
