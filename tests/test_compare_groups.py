@@ -5,9 +5,13 @@ on the lineage review, the comparison and the change summary."""
 from __future__ import annotations
 
 import re
+import shutil
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from consult.consultation import services as cs
 from consult.documents import drafting
@@ -121,16 +125,16 @@ def test_api_shows_a_split_and_a_merge_as_groups_with_one_diff_each(client, make
     assert [p["id"] for p in split["news"]] == [p.id for p in pieces]
     assert split["old"]["id"] == old.id and split["new"]["id"] == pieces[0].id
     assert split["label"] == "split"
-    assert rebuild(split["diff"], "old") == old.text
-    assert rebuild(split["diff"], "new") == "\n\n".join(p.text for p in pieces)
-    # The words of the pieces are not inserted: they were there before.
-    assert not [t for op, t in split["diff"] if op != "equal" and re.search(r"\w", t)]
+    # One diff for the group, and no word changed: the paragraph was only cut in three
+    # (the spaces that became paragraph breaks are not marked).
+    assert split["diff"] == [["equal", "\n\n".join(p.text for p in pieces)]]
 
     (merged,) = [r for r in rows if r["relation"] == "merged"]
     parts = [paragraph_of(v1, REGISTER), paragraph_of(v1, "Each entry")]
     assert [p["id"] for p in merged["olds"]] == [p.id for p in parts]
     assert [p["id"] for p in merged["news"]] == [paragraph_of(v2, REGISTER).id]
-    assert rebuild(merged["diff"], "old") == "\n\n".join(p.text for p in parts)
+    assert rebuild(merged["diff"], "old").split() == "\n\n".join(p.text for p in parts).split()
+    assert rebuild(merged["diff"], "new") == paragraph_of(v2, REGISTER).text
     assert ["insert", "and"] in merged["diff"] or any(
         op == "insert" and "and" in t for op, t in merged["diff"]
     )
@@ -343,3 +347,40 @@ def test_the_demo_counts_agree(app, client):
             api = client.get(f"/api/v1/documents/{doc.slug}/compare/{a.number}/{b.number}")
             assert api.get_json()["summary"] == counts
             assert drafting.review_counts(b) == counts
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_compare_page_with_a_split_group_in_a_browser(app, make_user, width):
+    if shutil.which("chromium") is None:
+        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS, CHROMIUM
+
+    build(make_user)
+    db.session.remove()  # the live server uses its own sessions
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"http://127.0.0.1:{server.server_port}/documents/charter/compare/1/2")
+            group = page.locator(".para.rel-split.group")
+            assert group.count() == 1 and group.is_visible()
+            assert "became 3 paragraphs of version 2" in group.inner_text()
+            badge = group.locator(".badge")
+            assert badge.inner_text() == "split"
+            # Nothing wider than the screen: no sideways scrolling on a phone.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            group.scroll_into_view_if_needed()
+            page.screenshot(path=f"{app.instance_path}/compare-split-{width}.png", full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -191,7 +191,8 @@ SCHEMAS: JSON = {
             "`olds` and `news` list the group's paragraphs in order; `old` and `new` are "
             "the first of each (null on the missing side of added and removed). `diff` is "
             "one word diff of the group: its old texts joined by a blank line to its new "
-            "texts joined the same way."
+            "texts joined the same way (a space that became a paragraph break, or the "
+            "reverse, is not marked as a change: the equal text is the newer side's)."
         ),
         "properties": {
             "relation": {

@@ -8,7 +8,8 @@ unchanged, changed in formatting only, edited or moved; one old paragraph that
 became several was split, several that became one were merged (both at once: split
 and merged); a new paragraph without a link was added, an old one removed. A group
 of several paragraphs gets one word diff of its joined old texts to its joined new
-texts, so that a split or merge reads as the change it is.
+texts, so that a split or merge reads as the change it is (a space that became a
+paragraph break, or the reverse, is not marked as a change).
 
 `classify` is the one rule that names the change of a one-to-one pair, and `tally`
 the one way of counting a comparison's rows; tracing.summary.count_changes counts
@@ -157,6 +158,39 @@ def _components(pairs: set[tuple[int, int]]) -> list[tuple[list[int], list[int]]
     return [(sorted(o), sorted(n)) for o, n in groups.values()]
 
 
+def quiet_breaks(diff: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A group's diff without changes of white space alone: where a paragraph was cut
+    in two or two were joined, the space that became a paragraph break (or the break
+    that became a space) is not a change of words. The newer side's white space stays."""
+    out: list[tuple[str, str]] = []
+    k = 0
+    while k < len(diff):
+        run = k
+        while run < len(diff) and diff[run][0] != "equal":
+            run += 1
+        if run > k and not "".join(t for _, t in diff[k:run]).strip():
+            kept = "".join(t for op, t in diff[k:run] if op == "insert")
+            if not kept:
+                pass
+            elif out and out[-1][0] == "equal":
+                out[-1] = ("equal", out[-1][1] + kept)
+            else:
+                out.append(("equal", kept))
+            k = run
+            continue
+        if run > k:
+            out.extend(diff[k:run])
+            k = run
+            continue
+        op, text = diff[k]
+        if op == "equal" and out and out[-1][0] == "equal":
+            out[-1] = ("equal", out[-1][1] + text)
+        else:
+            out.append((op, text))
+        k += 1
+    return out
+
+
 def compare(
     old: list[Text],
     new: list[Text],
@@ -185,7 +219,7 @@ def compare(
             before = JOIN.join(old[i].text for i in olds)
             after = JOIN.join(new[j].text for j in news)
             mine = sorted(p for i in olds for p in from_old[i])
-            row = Row(relation, olds, news, word_diff(before, after), mine)
+            row = Row(relation, olds, news, quiet_breaks(word_diff(before, after)), mine)
         rows_at[news[0]] = row
     simple = sorted((r.olds[0], r.news[0]) for r in rows_at.values() if not r.relation)
     if moved is None:
