@@ -53,6 +53,9 @@ MAX_GAP_PAIRS = 400  # a gap with more unmatched pairs than this is new text, no
 # paragraph); a heading only ever links to a heading.
 _BODY = {"paragraph", "list_item", "blockquote", "definition", "table", "code"}
 
+# A pair's score is its kinship, but no more than its rarity-weighted Dice plus this:
+# two tables that share only their boilerplate fall below MIN_SIMILARITY.
+RARE_SLACK = 0.25
 RARE_COUNT = 4  # a word found in this many paragraphs of the two versions or fewer is rare
 
 Info = tuple[str, int]  # a paragraph's kind ("heading", "list_item", …) and heading level
@@ -296,7 +299,8 @@ def _align(
         plain = kinship(oc[i], nc[j])
         if plain < MIN_SIMILARITY:
             return plain
-        return min(plain, max(_rare_dice(oc[i], nc[j], o_weight[i], n_weight[j], rare), 0.0) + 0.25)
+        rare_dice = _rare_dice(oc[i], nc[j], o_weight[i], n_weight[j], rare)
+        return min(plain, rare_dice + RARE_SLACK)
 
     # 1. exact matches are candidates with the highest weight
     by_text: dict[str, list[int]] = defaultdict(list)
