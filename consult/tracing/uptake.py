@@ -259,6 +259,9 @@ RARE_SHARE = 0.02
 #: Asked changes this many words apart (or closer) make one region: the label says
 #: "partly" when some regions happened and others did not.
 REGION_GAP = 3
+#: An asked-for run of this many words, wholly absent, is a part of the suggestion not
+#: made even inside a region that was otherwise made.
+MISSING_CLAUSE = 5
 
 
 class VersionWords:
@@ -634,7 +637,30 @@ def _region_states(a: _Asked) -> list[str]:
         else:
             continue
         states.append("taken" if share >= 0.5 else "missing" if share == 0 else "some")
+    # Within a region, a phrase of the asked insertions made whole is a part taken, and
+    # a clause of MISSING_CLAUSE words or more wholly absent is a part missing.
+    for run in _phrases(a.st, a.ins_at, a.found):
+        if run[0] in a.found and len(run) >= MOVED_WORDS:
+            states.append("taken")
+        elif run[0] not in a.found and len(run) >= MISSING_CLAUSE:
+            states.append("missing")
     return states
+
+
+def _phrases(tokens: Sequence[str], at: Sequence[int], found: Collection[int]) -> list[list[int]]:
+    """The positions `at` grouped into phrases all found or all not: consecutive, or with
+    only punctuation between them."""
+    out: list[list[int]] = []
+    for p in sorted(at):
+        if (
+            out
+            and (p in found) == (out[-1][-1] in found)
+            and not any(is_word(t) for t in tokens[out[-1][-1] + 1 : p])
+        ):
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
 
 
 def _score(a: _Asked, whole_deletion: bool, removed: bool) -> float:
