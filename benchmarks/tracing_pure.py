@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from textgen import edit, paragraph  # noqa: E402
 
 from consult.tracing.provenance import Contribution, provenance  # noqa: E402
-from consult.tracing.uptake import opcodes, uptake  # noqa: E402
+from consult.tracing.uptake import asks_change, opcodes, uptake  # noqa: E402
 
 PARAGRAPHS = 300
 SUGGESTIONS = 10_000
@@ -82,7 +82,12 @@ def provenance_case(
 
 def main() -> None:
     rng = random.Random(5)
-    cases = uptake_case(rng)
+    # The product refuses a suggestion that changes nothing; the generator can make some.
+    cases = [
+        (o, s, r, q)
+        for o, s, r, q in uptake_case(rng)
+        if asks_change(o, s, **({"quote": q} if q else {}))
+    ]
     opcodes.cache_clear()
     start = time.perf_counter()
     labels = Counter(uptake(o, s, r, quote=q).label for o, s, r, q in cases)

@@ -285,3 +285,20 @@ def test_the_paragraph_history_says_why_each_label(client, make_document, make_u
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert "Why: in the text: “within 30 days”." in text
     assert "Why: Not in the text: “public”." in text
+
+
+def test_a_short_insertion_beside_a_phrase_found_elsewhere_is_found_with_it():
+    # A table row rewritten; the next version moved the row to a table of its own. The
+    # long clause is found there, and so is "Notice", beside it as the wording has it.
+    original = "System of Records | URL to the System of Records related to this dataset."
+    suggested = (
+        "System of Records | If the system is designated as a system of records under the "
+        "Privacy Act of 1974, provide the URL to the System of Records Notice related to "
+        "this dataset."
+    )
+    moved = suggested.replace("System of Records |", "Records |", 1)
+    where = VersionWords([("7.3", "Field | Definition"), ("7.4", moved)], [original])
+    up = uptake(original, suggested, "Field | Definition", elsewhere=where, not_in=("7.3",))
+    assert up.label == "taken_up"
+    assert {f["paragraph"] for f in up.evidence["present"]} == {"7.4"}
+    assert up.evidence["missing"] == []

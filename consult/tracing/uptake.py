@@ -262,6 +262,9 @@ REGION_GAP = 3
 #: An asked-for run of this many words, wholly absent, is a part of the suggestion not
 #: made even inside a region that was otherwise made.
 MISSING_CLAUSE = 5
+#: A short asked insertion this many words (or fewer) from a phrase found in another
+#: paragraph is looked for beside it there.
+NEAR_PHRASE = 12
 
 
 class VersionWords:
@@ -492,6 +495,35 @@ def _match_elsewhere(a: _Asked, where: VersionWords, not_in: Collection[object])
         if scattered:
             for j, w in in_successor.items():
                 a.found.setdefault(j, w)
+    _grow_elsewhere(a, where)
+
+
+def _grow_elsewhere(a: _Asked, where: VersionWords) -> None:
+    """Short asked insertions next to a phrase found in another paragraph, where that
+    paragraph holds the suggested wording from the phrase to them word for word (the
+    words the suggestion keeps between them included): "… provide the URL to the System
+    of Records Notice" found whole after "… provide the" was found there."""
+    at = [j for j, t in enumerate(a.st) if is_word(t)]
+    keys = [a.st[j].casefold() for j in at]
+    index = {j: k for k, j in enumerate(at)}
+    labels = {lab: p for p, lab in enumerate(where.labels)}
+    for run in _phrases(a.st, a.ins_at, a.found):
+        if run[0] in a.found or run[0] not in index or run[-1] not in index:
+            continue  # found already, or marks (a suggestion about punctuation only)
+        first, last = index[run[0]], index[run[-1]]
+        for k in (
+            (first - 1 - d for d in range(NEAR_PHRASE)),
+            (last + 1 + d for d in range(NEAR_PHRASE)),
+        ):
+            nearby = next((n for n in k if 0 <= n < len(at) and at[n] in a.found), None)
+            if nearby is None or a.found[at[nearby]] == "successor":
+                continue
+            p = labels.get(a.found[at[nearby]])
+            lo, hi = min(nearby, first), max(nearby, last) + 1
+            if p is not None and _contains(where.keys[p], keys[lo:hi]):
+                for j in run:
+                    a.found[j] = where.labels[p]
+                break
 
 
 def _recognisable(a: _Asked, r: str) -> bool:
