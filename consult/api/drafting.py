@@ -158,6 +158,7 @@ def version_changes(slug: str, number: int) -> ResponseReturnValue:
         k: getattr(s, k)
         for k in (
             "unchanged",
+            "formatting",
             "edited",
             "moved",
             "added",
@@ -385,6 +386,7 @@ def lineage(slug: str, number: int) -> ResponseReturnValue:
     return jsonify(
         version=v.number,
         unreviewed=drafting.unreviewed_links(v),
+        counts=drafting.review_counts(v),
         links=[
             {
                 "paragraph": _ref(r.paragraph),

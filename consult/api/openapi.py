@@ -338,6 +338,12 @@ SCHEMAS: JSON = {
         "properties": {
             "version": INT,
             "unreviewed": INT,
+            "counts": {
+                "type": "object",
+                "description": "Paragraphs by relation, counted as the comparison and the "
+                "change summary count them (empty for version 1).",
+                "additionalProperties": INT,
+            },
             "links": _array(OBJ),
         },
     },

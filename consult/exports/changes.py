@@ -133,8 +133,9 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
     )
     c = ch.counts
     d.add_paragraph(
-        f"{c['edited']} paragraphs edited, {c['added']} added, {c['removed']} removed, "
-        f"{c['moved']} moved; {c['inserted']} words inserted and {c['deleted']} deleted. "
+        f"{c['edited']} paragraphs edited, {c['formatting']} changed in formatting only, "
+        f"{c['added']} added, {c['removed']} removed, {c['moved']} moved, {c['split']} split, "
+        f"{c['merged']} merged; {c['inserted']} words inserted and {c['deleted']} deleted. "
         "Word shows the changes as revisions (Review → Track Changes), which can be accepted "
         "or rejected one by one."
     )
