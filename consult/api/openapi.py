@@ -11,6 +11,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from consult.api.routes import bp
+from consult.tracing.compare import RELATIONS
 
 JSON = dict[str, Any]
 
@@ -195,19 +196,7 @@ SCHEMAS: JSON = {
             "reverse, is not marked as a change: the equal text is the newer side's)."
         ),
         "properties": {
-            "relation": {
-                "enum": [
-                    "unchanged",
-                    "formatting",
-                    "edited",
-                    "moved",
-                    "split",
-                    "merged",
-                    "split_merged",
-                    "added",
-                    "removed",
-                ]
-            },
+            "relation": {"enum": list(RELATIONS)},
             "label": {
                 "type": "string",
                 "description": 'The relation in words, e.g. "formatting only", "split and merged".',

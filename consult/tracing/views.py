@@ -32,7 +32,7 @@ from consult.tracing.grouping import feedback_for, groups_of
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseFeedback, StoredUptake
 from consult.tracing.provenance import PHRASES, Contribution, provenance
-from consult.tracing.services import compare_versions
+from consult.tracing.services import ComparedParagraph, compare_versions
 from consult.tracing.stored import flag_for, latest_uptake, text_loads
 from consult.tracing.uptake import asked_insertions, label_disagreement
 
@@ -345,25 +345,11 @@ def _family(paragraphs: list[Paragraph], versions: dict[int, Version]) -> _Famil
 
 
 @dataclass
-class AnnotatedRow:
-    relation: str
-    olds: list[Paragraph]
-    news: list[Paragraph]
-    diff: list[tuple[str, str]]
+class AnnotatedRow(ComparedParagraph):
+    """A row of the comparison with the comments behind its change."""
+
     behind: list[Outcome] = field(default_factory=list)
     behind_total: int = 0  # all the comments behind the change (the first ROW_COMMENTS shown)
-
-    @property
-    def old(self) -> Paragraph | None:
-        return self.olds[0] if self.olds else None
-
-    @property
-    def new(self) -> Paragraph | None:
-        return self.news[0] if self.news else None
-
-    @property
-    def group(self) -> bool:
-        return len(self.olds) > 1 or len(self.news) > 1
 
     @property
     def lineages(self) -> list[str]:
@@ -390,7 +376,9 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
     with the comments behind the change: those on the lineages of the row's paragraphs
     in the versions from `a` up to the one before `b`, and those the committee took up
     into the paragraph of `b`."""
-    rows = [AnnotatedRow(r.relation, r.olds, r.news, r.diff) for r in compare_versions(a, b)]
+    rows = [
+        AnnotatedRow(r.relation, r.olds, r.news, r.diff, r.pairs) for r in compare_versions(a, b)
+    ]
     lo, hi = sorted((a.number, b.number))
     changed = {lin for r in rows if r.relation != "unchanged" for lin in r.lineages}
     totals, listed = first_comments(
