@@ -302,3 +302,18 @@ def test_a_short_insertion_beside_a_phrase_found_elsewhere_is_found_with_it():
     assert up.label == "taken_up"
     assert {f["paragraph"] for f in up.evidence["present"]} == {"7.4"}
     assert up.evidence["missing"] == []
+
+
+def test_an_asked_word_that_came_with_its_spelling_corrected_counts():
+    original = 'Example | {"theme":["vegetables","produce"]}'
+    suggested = (
+        'Example | {"theme":["vegetables"]} or if muplitle categories, '
+        '{"theme":["vegetables","produce"]}'
+    )
+    successor = suggested.replace("muplitle", "multiple")
+    up = uptake(original, suggested, successor)
+    assert (up.score, up.label, up.evidence["missing"]) == (1.0, "taken_up", [])
+    # Another word is not a spelling of it.
+    other = uptake(original, suggested, suggested.replace("muplitle", "several"))
+    assert other.score < 1.0
+    assert other.evidence["missing"] == ["muplitle"]

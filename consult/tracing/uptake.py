@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 from consult.consultation.wording import tokens_without_space
 from consult.tracing.diff import word_diff
 
@@ -413,6 +415,7 @@ def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], lis
 
     skey = [t.casefold() for t in st]
     rkey = [t.casefold() for t in rt]
+    _corrected_spelling(a, skey, rkey, happened)
     asked_runs = _runs(a.asked, st, skey, counted)
     new_runs = _runs(happened, rt, rkey, counted)
     used_s: set[int] = set()
@@ -468,6 +471,38 @@ def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], lis
     for h in new_runs:
         h.claimed = h.skip(used_r)
     return kept, new_runs
+
+
+def _corrected_spelling(
+    a: _Asked, skey: list[str], rkey: list[str], happened: Sequence[Opcode]
+) -> None:
+    """An asked-for word that the successor inserted with its spelling corrected
+    ("muplitle" → "multiple") is the same word: its key becomes the successor's."""
+    present = set(rkey)
+    new_words = {
+        rkey[j]
+        for tag, _, _, j1, j2 in happened
+        if tag in ("insert", "replace")
+        for j in range(j1, j2)
+        if is_word(rkey[j])
+    }
+    for j in a.ins_at:
+        w = skey[j]
+        if w in present or len(w) < 4 or not is_word(w):
+            continue
+        fix = next((n for n in sorted(new_words) if _respelled(w, n)), None)
+        if fix is not None:
+            skey[j] = fix
+
+
+def _respelled(a: str, b: str) -> bool:
+    """b is a spelling of a: the same first letter and one edit apart (two from eight
+    letters), or the same letters in another order (from five letters)."""
+    if a[0] != b[0] or a == b or abs(len(a) - len(b)) > 2 or a.isdigit() or b.isdigit():
+        return False
+    if len(a) >= 5 and sorted(a) == sorted(b):
+        return True
+    return OSA.distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 
 def _match_elsewhere(a: _Asked, where: VersionWords, not_in: Collection[object]) -> None:
