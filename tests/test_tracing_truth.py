@@ -7,8 +7,8 @@ corpus's truth (benchmarks/tracing_truth.py, which also prints the figures).
 Issue 16's Done-when asks label accuracy ≥ 0.95 where the truth is decidable, and no
 "taken up" or "partly" on a suggestion whose inserted words are absent from the next
 version. The second holds strictly. The first is met on the playbook (0.956) but not on
-the open-data schema (0.911: 7 of 79, most against automatic labels whose regions came
-out unclear; 225 of 239 in all), so the floors below guard what is reached, with one
+the open-data schema (0.924: 6 of 79 differ, most against automatic labels whose regions
+came out unclear or markup the measure reads as text; 226 of 239 in all), so the floors below guard what is reached, with one
 case of slack, and no suggestion the truth says was not taken up may be called taken
 up. The figures and the wrong cases are printed (pytest -s) for the issue note.
 """
@@ -51,9 +51,9 @@ def test_every_suggestion_is_posted_and_measured(results, name):
     assert all(c.note for c in r.cases if c.label == "refused")
 
 
-#: Reached: 0.956 and 0.911 per document, 0.941 in all (one case less still passes).
-FLOOR = {"us-digital-services-playbook": 0.95, "us-open-data-metadata-schema-v1": 0.89}
-FLOOR_ALL = 0.935
+#: Reached: 0.956 and 0.924 per document, 0.946 in all (one case less still passes).
+FLOOR = {"us-digital-services-playbook": 0.95, "us-open-data-metadata-schema-v1": 0.91}
+FLOOR_ALL = 0.94
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
