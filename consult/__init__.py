@@ -48,6 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _import_models()
     _connect_listeners()
+    from consult import converters, textpolicy
+
+    converters.init_app(app)  # before the blueprints: rules take converters when added
+    textpolicy.init_app(app)
     _register_blueprints(app)
     _register_errors(app)
     _register_template_helpers(app)
