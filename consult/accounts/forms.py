@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.accounts.models import ORG_KINDS
 from consult.accounts.services import MIN_PASSWORD
+from consult.forms import Form
 
 #: The ASEAN member states and Timor-Leste, the first users' countries; others use "".
 COUNTRIES = {
@@ -36,13 +36,13 @@ COUNTRIES = {
 NEW_ORGANISATION = ""
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[InputRequired()])
     remember = BooleanField("Keep me signed in on this device")
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
     email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
     password = PasswordField(
@@ -89,11 +89,11 @@ def _password_field(label: str) -> PasswordField:
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField("E-mail of your account", validators=[InputRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = _password_field(f"New password (at least {MIN_PASSWORD} characters)")
     confirm = PasswordField(
         "The same password again",
@@ -101,7 +101,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class PlainForm(FlaskForm):
+class PlainForm(Form):
     """A form with nothing but its CSRF token: buttons that post (join, verify, …)."""
 
 
@@ -115,7 +115,7 @@ def split_list(value: str) -> list[str]:
     return [p.strip() for p in (value or "").replace(";", ",").split(",") if p.strip()]
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     name = StringField("Name", validators=[InputRequired(), Length(max=200)])
     acronym = StringField("Acronym (optional)", validators=[Length(max=40)])
     kind = SelectField("Kind of organisation", choices=dict(ORG_KINDS))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -15,11 +14,12 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from consult.consultation.models import CHANNELS, DECISIONS, KINDS, MODERATION_ACTIONS
 from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
+from consult.forms import Form
 
 WHOLE_VERSION = ""
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A comment by a CSO member, for one of the member's organisations."""
 
     #: The paragraph's id, or empty for a comment on the version as a whole.
@@ -53,7 +53,7 @@ class ReceivedCommentForm(CommentForm):
     received_on = StringField("Date received", validators=[Optional()])
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(Form):
     """A new text for one's comment, until the deadline (the kind stays)."""
 
     body = TextAreaField("Your comment", validators=[InputRequired(), Length(max=MAX_BODY)])
@@ -63,11 +63,11 @@ class EditCommentForm(FlaskForm):
     quote = StringField("Quoted words", validators=[Optional(), Length(max=2000)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField("Why (optional, shown)", validators=[Optional(), Length(max=MAX_REASON)])
 
 
-class CosignForm(FlaskForm):
+class CosignForm(Form):
     organisation = SelectField("Co-sign for", coerce=int, choices={})
 
     def __init__(self, organisations, *args, **kwargs):
@@ -75,12 +75,12 @@ class CosignForm(FlaskForm):
         self.organisation.choices = {o.id: o.display_name for o in organisations}
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=MAX_REPLY)])
     organisation = SelectField("For", coerce=int, choices={}, validate_choice=False)
 
 
-class FlagForm(FlaskForm):
+class FlagForm(Form):
     reason = TextAreaField(
         "What is wrong with it", validators=[InputRequired(), Length(max=MAX_REASON)]
     )
@@ -88,13 +88,13 @@ class FlagForm(FlaskForm):
     reply = IntegerField(validators=[Optional()])
 
 
-class ModerateForm(FlaskForm):
+class ModerateForm(Form):
     action = SelectField("Action", choices=dict(MODERATION_ACTIONS), default="hide")
     reason = TextAreaField("Public reason", validators=[InputRequired(), Length(max=MAX_REASON)])
     reply = IntegerField(validators=[Optional()])
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(Form):
     # No decision is preselected, so that none is given by accident.
     decision = SelectField(
         "Decision", choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from consult.errors import ConsultError
+from consult.forms import Form
 
 #: Offered first in the time-zone field; any IANA name is accepted.
 COMMON_ZONES = [
@@ -45,7 +45,7 @@ def parse_local_datetime(value: str, tz: str, *, date_means: str = "end") -> dat
     return local.astimezone(UTC)
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     title = StringField("Title", validators=[InputRequired(), Length(max=300)])
     slug = StringField(
         "Short name for the address (slug)",
@@ -67,7 +67,7 @@ class DocumentForm(FlaskForm):
             )
 
 
-class NewVersionForm(FlaskForm):
+class NewVersionForm(Form):
     #: "copy" starts from the latest version; "import" takes pasted text or a file.
     source = HiddenField(default="import")
     label = StringField(
@@ -79,13 +79,13 @@ class NewVersionForm(FlaskForm):
     upload = FileField("…or upload a Markdown file (.md)")
 
 
-class EditTextForm(FlaskForm):
+class EditTextForm(Form):
     text = TextAreaField("Whole text (Markdown)", validators=[InputRequired()])
     #: The text the drafter started from: a save over someone else's change is a conflict.
     base_text = HiddenField()
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     #: "open" (for comments until the deadline) or "closed" (publish as a readable text).
     mode = HiddenField(default="open")
     closes_at = StringField("Comments close at", validators=[Optional()])
@@ -95,7 +95,7 @@ class PublishForm(FlaskForm):
 SPLIT_MARK = "||"
 
 
-class ParagraphForm(FlaskForm):
+class ParagraphForm(Form):
     """One paragraph's Markdown, saved over the revision the drafter saw."""
 
     source = TextAreaField("Text of the paragraph (Markdown)", validators=[InputRequired()])
@@ -104,13 +104,13 @@ class ParagraphForm(FlaskForm):
     base_source = HiddenField()
 
 
-class InsertForm(FlaskForm):
+class InsertForm(Form):
     #: The id of the paragraph the new one follows; empty for the top of the text.
     after = HiddenField()
     source = TextAreaField("New paragraph (Markdown)", validators=[InputRequired()])
 
 
-class SplitForm(FlaskForm):
+class SplitForm(Form):
     source = TextAreaField(
         "Put || where the paragraph splits",
         validators=[InputRequired()],
@@ -141,22 +141,22 @@ def split_offset(marked: str, source: str) -> int:
     return at
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     note = TextAreaField(
         "Explanatory note: what changed and why (Markdown)", validators=[Optional()]
     )
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     reason = TextAreaField("Reason for closing before the deadline", validators=[Optional()])
 
 
-class CommitteeForm(FlaskForm):
+class CommitteeForm(Form):
     email = StringField("E-mail address of the account", validators=[InputRequired()])
     role = SelectField("Role", choices={"drafter": "Drafter", "chair": "Chair"}, default="drafter")
 
 
-class TakeUpForm(FlaskForm):
+class TakeUpForm(Form):
     decision = SelectField(
         "Answer",
         choices={"accepted": "Accepted", "partly_accepted": "Partly accepted"},

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Optional
 
 from consult.consultation.models import CHANNELS
+from consult.forms import Form
 
 
-class ReturnedFormsForm(FlaskForm):
+class ReturnedFormsForm(Form):
     """Filled response forms sent back by e-mail, on paper or at a workshop. The file
     itself is read from request.files; after a preview its rows travel in `rows`."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
@@ -22,6 +21,7 @@ from consult.documents.models import Version
 from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
+from consult.forms import Form
 from consult.record.service import head_hash
 from consult.tracing import grouping, views
 from consult.tracing.compare import LABELS as RELATION_LABELS
@@ -32,14 +32,14 @@ from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, text_loads
 bp = Blueprint("tracing", __name__)
 
 
-class GroupAnswerForm(FlaskForm):
+class GroupAnswerForm(Form):
     decision = SelectField(
         "Decision", choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
     )
     reason = TextAreaField("Reason", validators=[InputRequired(), Length(max=10_000)])
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     satisfied = RadioField(
         "Is your organisation satisfied with this answer?",
         choices={"yes": "Satisfied", "no": "Not satisfied"},
