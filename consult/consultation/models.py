@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, and_, false
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, and_, false
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
@@ -46,6 +46,13 @@ class Comment(Moderated, db.Model):
     Never updated in place: corrections and withdrawals are new rows elsewhere.
     """
 
+    __table_args__ = (
+        # Counts per paragraph of a version, and a paragraph's comments page by page.
+        Index("ix_comment_version_id_paragraph_id", "version_id", "paragraph_id"),
+        Index("ix_comment_paragraph_id_created_at", "paragraph_id", "created_at", "id"),
+        Index("ix_comment_version_id_organisation_id", "version_id", "organisation_id"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Public tracking number printed on the receipt, e.g. "C-2026-000123".
     tracking: Mapped[str] = mapped_column(String(32), unique=True)
@@ -69,6 +76,9 @@ class Comment(Moderated, db.Model):
     #: sha256 of the canonical content, printed on the receipt.
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Derived, stored once: the suggested wording as a word diff against the paragraph
+    #: (JSON [[op, text], ...], tracing.suggested), made when the text is written.
+    suggested_diff: Mapped[str | None] = mapped_column(Text, default=None)
 
     version: Mapped[Version] = relationship()
     paragraph: Mapped[Paragraph | None] = relationship()
@@ -153,6 +163,9 @@ class CoSignature(db.Model):
 class Response(db.Model):
     """The committee's answer to one comment. A new answer is a new row."""
 
+    #: A comment's latest answer and its decision, read from the index alone.
+    __table_args__ = (Index("ix_response_comment_id_decision", "comment_id", "id", "decision"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
     decision: Mapped[str] = mapped_column(String(20))
@@ -190,6 +203,8 @@ class CommentRevision(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: As Comment.suggested_diff, for this text.
+    suggested_diff: Mapped[str | None] = mapped_column(Text, default=None)
 
     comment: Mapped[Comment] = relationship(back_populates="revisions")
     author: Mapped[User | None] = relationship()

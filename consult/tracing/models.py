@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
@@ -25,7 +25,11 @@ class StoredUptake(db.Model):
     made on, when that version was published (DESIGN.md, idea 3)."""
 
     __tablename__ = "uptake"
-    __table_args__ = (UniqueConstraint("comment_id", "version_id"),)
+    __table_args__ = (
+        UniqueConstraint("comment_id", "version_id"),
+        # Labels counted per version measured against.
+        Index("ix_uptake_version_id_label", "version_id", "label"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"), index=True)
