@@ -368,7 +368,7 @@ def test_post_comment_on_closed_version_is_409(client, make_document, make_user)
 @pytest.mark.parametrize(
     ("data", "code", "words"),
     [
-        ({"kind": "opinion", "body": "Hi"}, "bad_request", "Unknown kind"),
+        ({"kind": "opinion", "body": "Hi"}, "invalid_field", "Unknown kind 'opinion'"),
         ({"body": "Hi"}, "bad_request", "Unknown kind"),
         ({"kind": "comment", "body": "   "}, "bad_request", "empty"),
         ({"kind": "comment", "body": 5}, "invalid_field", "'body' must be a string"),

@@ -10,32 +10,40 @@ withdrawn or hidden comment takes no edits, replies or co-signatures).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
-from consult.api import queries, serializers
-from consult.api.routes import POST_LIMIT, _actor, _created, _json_body, _signed_in_actor, bp
+from consult.api import queries, schemas, serializers
+from consult.api.contract import operation
+from consult.api.routes import POST_LIMIT, WRITE_ERRORS, _actor, _created, _signed_in_actor, bp
 from consult.consultation import services as consultation
 from consult.consultation.models import Comment
 from consult.errors import ConsultError, NotAllowed, NotFound
 from consult.extensions import db, limiter
 
-EDIT_FIELDS = {"body", "suggested_text", "quote"}
 
-
-def _acting(
-    comment_id: int, action: str, allowed: set[str], ints: frozenset[str] = frozenset()
-) -> tuple[User, Comment, dict[str, Any]]:
-    """(the signed-in user, the comment, the JSON sent) for an action the policy must
-    allow; no body at all is an empty object (withdraw and co-sign need nothing)."""
+def _acting(comment_id: int, action: str) -> tuple[User, Comment]:
+    """(the signed-in user, the comment) for an action the policy must allow."""
     user = _signed_in_actor()
     c = _comment(comment_id, user)
     policy.require(user, action, c)
-    return user, c, _json_body(allowed, ints=ints, empty_ok=True)
+    return user, c
+
+
+def _write(summary: str, tag: str, body, answer, status: int = 201):
+    """The contract of a write on a comment: a token, a JSON body (none at all is {}),
+    the usual refusals."""
+    return operation(
+        summary=summary,
+        tag=tag,
+        body=body,
+        answer=answer,
+        status=status,
+        auth=True,
+        errors=WRITE_ERRORS,
+    )
 
 
 def _comment(comment_id: int, user: User | None) -> Comment:
@@ -63,25 +71,37 @@ def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
 
 
 @bp.get("/comments/<int:comment_id>")
+@operation(
+    summary="One comment with its responses", tag="comments", answer=schemas.Comment, errors=(404,)
+)
 def comment(comment_id: int) -> ResponseReturnValue:
     return jsonify(serializers.comment(_comment(comment_id, _actor())))
 
 
 @bp.patch("/comments/<int:comment_id>")
 @limiter.limit(POST_LIMIT)
-def edit_comment(comment_id: int) -> ResponseReturnValue:
+@_write(
+    "Edit one's comment before the deadline (the earlier text is kept)",
+    "comments",
+    schemas.CommentEdit,
+    schemas.Comment,
+    200,
+)
+def edit_comment(comment_id: int, body: schemas.CommentEdit) -> ResponseReturnValue:
     """A new text; fields left out keep their current value. The earlier texts stay."""
-    user, c, data = _acting(comment_id, "comment.edit", EDIT_FIELDS)
-    if not data:
+    user, c = _acting(comment_id, "comment.edit")
+    sent = body.model_fields_set
+    if not sent:
         raise ConsultError(
-            f"Send at least one of: {', '.join(sorted(EDIT_FIELDS))}.", code="nothing_to_change"
+            f"Send at least one of: {', '.join(sorted(schemas.CommentEdit.model_fields))}.",
+            code="nothing_to_change",
         )
     now = c.current
     consultation.edit_comment(
         c,
-        body=data.get("body", now.body),
-        suggested_text=data.get("suggested_text", now.suggested_text),
-        quote=data.get("quote", now.quote),
+        body=body.body if "body" in sent else now.body,
+        suggested_text=body.suggested_text if "suggested_text" in sent else now.suggested_text,
+        quote=body.quote if "quote" in sent else now.quote,
         by=user,
     )
     db.session.commit()
@@ -89,6 +109,12 @@ def edit_comment(comment_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/comments/<int:comment_id>/revisions")
+@operation(
+    summary="Every text of an edited comment",
+    tag="comments",
+    answer=schemas.Revisions,
+    errors=(404,),
+)
 def comment_revisions(comment_id: int) -> ResponseReturnValue:
     """Every text the comment has had, the first (as posted) first."""
     c = _comment(comment_id, _actor())
@@ -102,25 +128,44 @@ def comment_revisions(comment_id: int) -> ResponseReturnValue:
 
 @bp.post("/comments/<int:comment_id>/withdraw")
 @limiter.limit(POST_LIMIT)
-def withdraw_comment(comment_id: int) -> ResponseReturnValue:
-    user, c, data = _acting(comment_id, "comment.withdraw", {"reason"})
-    consultation.withdraw_comment(c, by=user, reason=data.get("reason"))
+@_write(
+    "Withdraw one's comment before the deadline (kept, shown as withdrawn)",
+    "comments",
+    schemas.Withdrawal,
+    schemas.Comment,
+    200,
+)
+def withdraw_comment(comment_id: int, body: schemas.Withdrawal) -> ResponseReturnValue:
+    user, c = _acting(comment_id, "comment.withdraw")
+    consultation.withdraw_comment(c, by=user, reason=body.reason)
     db.session.commit()
     return jsonify(serializers.comment(c))
 
 
 @bp.post("/comments/<int:comment_id>/cosign")
 @limiter.limit(POST_LIMIT)
-def cosign_comment(comment_id: int) -> ResponseReturnValue:
+@_write(
+    "Add one's organisation's support to a comment (once per organisation)",
+    "comments",
+    schemas.OrganisationChoice,
+    schemas.Comment,
+)
+def cosign_comment(comment_id: int, body: schemas.OrganisationChoice) -> ResponseReturnValue:
     """Add the support of one of the user's organisations ('organisation': its slug)."""
-    user, c, data = _acting(comment_id, "comment.cosign", {"organisation"})
-    org = _own_organisation(user, data.get("organisation"), "co-sign")
+    user, c = _acting(comment_id, "comment.cosign")
+    org = _own_organisation(user, body.organisation, "co-sign")
     consultation.cosign(c, org, by=user)
     db.session.commit()
     return _created(serializers.comment(c))
 
 
 @bp.get("/comments/<int:comment_id>/replies")
+@operation(
+    summary="The replies in a comment's thread",
+    tag="comments",
+    answer=schemas.Replies,
+    errors=(404,),
+)
 def comment_replies(comment_id: int) -> ResponseReturnValue:
     c = _comment(comment_id, _actor())
     return jsonify(comment=c.tracking, replies=[serializers.reply(r) for r in queries.replies(c)])
@@ -128,29 +173,31 @@ def comment_replies(comment_id: int) -> ResponseReturnValue:
 
 @bp.post("/comments/<int:comment_id>/replies")
 @limiter.limit(POST_LIMIT)
-def post_reply(comment_id: int) -> ResponseReturnValue:
+@_write("Reply in a comment's thread", "comments", schemas.NewReply, schemas.Reply)
+def post_reply(comment_id: int, body: schemas.NewReply) -> ResponseReturnValue:
     """A reply in the thread; a CSO member names the organisation when they have several."""
-    user, c, data = _acting(comment_id, "comment.reply", {"body", "organisation"})
+    user, c = _acting(comment_id, "comment.reply")
     org = None
     if user.role == "cso":
-        org = _own_organisation(user, data.get("organisation"), "reply")
-    r = consultation.post_reply(c, body=data.get("body"), by=user, organisation=org)
+        org = _own_organisation(user, body.organisation, "reply")
+    r = consultation.post_reply(c, body=body.body, by=user, organisation=org)
     db.session.commit()
     return _created(serializers.reply(r), url_for("api.comment_replies", comment_id=c.id))
 
 
 @bp.post("/comments/<int:comment_id>/flags")
 @limiter.limit(POST_LIMIT)
-def flag_comment(comment_id: int) -> ResponseReturnValue:
+@_write(
+    "Ask the moderators to look at a comment or one of its replies",
+    "moderation",
+    schemas.NewFlag,
+    schemas.Flag,
+)
+def flag_comment(comment_id: int, body: schemas.NewFlag) -> ResponseReturnValue:
     """Ask the moderators to look at the comment, or at one of its replies ('reply': id)."""
-    user, c, data = _acting(
-        comment_id, "comment.flag", {"reason", "reply"}, ints=frozenset({"reply"})
-    )
+    user, c = _acting(comment_id, "comment.flag")
     f = consultation.flag(
-        c,
-        reason=data.get("reason"),
-        by=user,
-        reply=consultation.get_reply(c, data.get("reply")),
+        c, reason=body.reason, by=user, reply=consultation.get_reply(c, body.reply)
     )
     db.session.commit()
     return _created(
@@ -165,14 +212,16 @@ def flag_comment(comment_id: int) -> ResponseReturnValue:
 
 @bp.post("/comments/<int:comment_id>/moderation")
 @limiter.limit(POST_LIMIT)
-def moderate_comment(comment_id: int) -> ResponseReturnValue:
+@_write(
+    "Moderators: hide (with a public reason) or restore a comment or a reply",
+    "moderation",
+    schemas.Moderation,
+    schemas.Comment | schemas.Reply,
+)
+def moderate_comment(comment_id: int, body: schemas.Moderation) -> ResponseReturnValue:
     """Moderators: {"action": "hide" | "restore", "reason": public reason, "reply": id?}."""
-    user, c, data = _acting(
-        comment_id, "comment.moderate", {"action", "reason", "reply"}, ints=frozenset({"reply"})
-    )
-    reply = consultation.get_reply(c, data.get("reply"))
-    consultation.moderate(
-        c, action=data.get("action") or "", reason=data.get("reason"), by=user, reply=reply
-    )
+    user, c = _acting(comment_id, "comment.moderate")
+    reply = consultation.get_reply(c, body.reply)
+    consultation.moderate(c, action=body.action or "", reason=body.reason, by=user, reply=reply)
     db.session.commit()
     return _created(serializers.reply(reply) if reply is not None else serializers.comment(c))

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from consult.accounts import policy
 from consult.accounts.models import User
-from consult.api import queries, serializers
+from consult.api import queries, schemas, serializers
+from consult.api.contract import operation
+from consult.api.datetimes import parse_zoned
 from consult.api.routes import (
     POST_LIMIT,
+    WRITE_ERRORS,
     _actor,
     _created,
     _document,
-    _json_object,
     _paragraph,
     _signed_in_actor,
     _version,
@@ -36,7 +38,6 @@ from consult.documents.drafting import Correction, EditConflict
 from consult.documents.models import Paragraph, Version
 from consult.errors import ConsultError
 from consult.extensions import db, limiter
-from consult.timeutil import parse_iso
 from consult.tracing.summary import change_summary
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -58,24 +59,19 @@ def _edit_conflict(e: EditConflict):
     return jsonify(error=error), e.status
 
 
-def _body(fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """The JSON object sent, with only `fields`, each of its type (or null); no body at
-    all is an empty object."""
-    data = _json_object(fields, empty_ok=True)
-    for key, value in data.items():
-        kind = fields[key]
-        if value is not None and (
-            not isinstance(value, kind) or (isinstance(value, bool) and kind is int)
-        ):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise ConsultError(f"'{key}' must be a {names}.", code="invalid_field")
-    return data
-
-
-def _required(data: dict[str, Any], key: str) -> Any:
-    if data.get(key) is None:
-        raise ConsultError(f"'{key}' is required.", code="field_required")
-    return data[key]
+def _write(summary: str, body, answer=schemas.DraftAnswer, status: int = 200, **more):
+    """The contract of a drafting write: a token, a JSON body (none at all is {} where
+    nothing is required), the usual refusals."""
+    return operation(
+        summary=summary,
+        tag="drafting",
+        body=body,
+        answer=answer,
+        status=status,
+        auth=True,
+        errors=WRITE_ERRORS,
+        **more,
+    )
 
 
 def _version_allowing(slug: str, number: int, user: User, action: str) -> Version:
@@ -120,35 +116,47 @@ def _draft_answer(v: Version, paragraphs: list[Paragraph], status: int = 200):
 
 @bp.post("/documents/<slug>/versions")
 @limiter.limit(POST_LIMIT)
-def create_version(slug: str) -> ResponseReturnValue:
+@_write(
+    "Start the next version: a copy of the latest (default) or an imported text",
+    schemas.NewVersion,
+    schemas.DraftVersion,
+    201,
+)
+def create_version(slug: str, body: schemas.NewVersion) -> ResponseReturnValue:
     """Start the next version: {"source": "copy"} (default) or {"source": "import",
     "text": "..."}; optional "label"."""
     user = _signed_in_actor()
     doc = _document(slug, user)
     policy.require(user, "version.create", doc)
-    data = _body({"source": str, "label": str, "text": str})
-    source = data.get("source") or "copy"
-    if source not in ("copy", "import"):
-        raise ConsultError("'source' is 'copy' or 'import'.", code="invalid_field")
-    text = _required(data, "text") if source == "import" else None
-    v = drafting.start_version(doc, by=user, label=data.get("label") or "", text=text)
+    text = None
+    if body.source == "import":
+        if body.text is None:
+            raise ConsultError("'text' is required to import a text.", code="field_required")
+        text = body.text
+    v = drafting.start_version(doc, by=user, label=body.label or "", text=text)
     db.session.commit()
     return _created(_version_json(v), url_for("api.version", slug=doc.slug, number=v.number))
 
 
 @bp.patch("/documents/<slug>/versions/<int:number>")
 @limiter.limit(POST_LIMIT)
-def update_version(slug: str, number: int) -> ResponseReturnValue:
+@_write("Change a draft's explanatory note", schemas.VersionNote, schemas.DraftVersion)
+def update_version(slug: str, number: int, body: schemas.VersionNote) -> ResponseReturnValue:
     """The draft's explanatory note: {"note": "..."}."""
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.edit")
-    data = _body({"note": str})
-    drafting.set_note(v, _required(data, "note"), by=user)
+    drafting.set_note(v, body.note, by=user)
     db.session.commit()
     return jsonify(_version_json(v))
 
 
 @bp.get("/documents/<slug>/versions/<int:number>/changes")
+@operation(
+    summary="The generated change summary against the version before, and the note",
+    tag="drafting",
+    answer=schemas.Changes,
+    errors=(404,),
+)
 def version_changes(slug: str, number: int) -> ResponseReturnValue:
     """The generated change summary against the version before, and the note."""
     user = _actor()
@@ -184,21 +192,17 @@ def version_changes(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.post("/documents/<slug>/versions/<int:number>/publish")
 @limiter.limit(POST_LIMIT)
-def publish_version(slug: str, number: int) -> ResponseReturnValue:
+@_write(
+    "Publish a draft; with closes_at it opens for comments until then",
+    schemas.Publication,
+    schemas.Version,
+)
+def publish_version(slug: str, number: int, body: schemas.Publication) -> ResponseReturnValue:
     """Publish the draft: {"closes_at": ISO 8601 with zone} opens it for comments; without,
     it is published as a closed text."""
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.publish")
-    data = _body({"closes_at": str})
-    closes_at = None
-    if data.get("closes_at"):
-        try:
-            closes_at = parse_iso(data["closes_at"])
-        except (ValueError, ConsultError):
-            raise ConsultError(
-                f"'closes_at' is not an ISO 8601 date and time: {data['closes_at']!r}.",
-                code="invalid_field",
-            ) from None
+    closes_at = parse_zoned(body.closes_at, "closes_at") if body.closes_at else None
     drafting.refuse_unreviewed(v)
     documents.publish(v, by=user, closes_at=closes_at)
     db.session.commit()
@@ -207,11 +211,12 @@ def publish_version(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.post("/documents/<slug>/versions/<int:number>/close")
 @limiter.limit(POST_LIMIT)
-def close_version(slug: str, number: int) -> ResponseReturnValue:
+@_write("Close for comments (before the deadline, with a reason)", schemas.Closing, schemas.Version)
+def close_version(slug: str, number: int, body: schemas.Closing) -> ResponseReturnValue:
     """Close for comments; before the deadline {"reason": "..."} is required."""
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.close")
-    reason = (_body({"reason": str}).get("reason") or "").strip()
+    reason = (body.reason or "").strip()
     if documents.closes_early(v) and not reason:
         raise ConsultError(
             "The deadline has not passed: give the reason for closing early in 'reason'.",
@@ -224,13 +229,13 @@ def close_version(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.post("/documents/<slug>/versions/<int:number>/finalize")
 @limiter.limit(POST_LIMIT)
-def finalize_version(slug: str, number: int) -> ResponseReturnValue:
+@_write("Make the closed latest version the final text", schemas.Finalizing, schemas.Version)
+def finalize_version(slug: str, number: int, body: schemas.Finalizing) -> ResponseReturnValue:
     """Make the latest closed version final. While comments are unanswered this needs
     {"override_reason": "..."} (shown publicly)."""
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.finalize")
-    data = _body({"override_reason": str})
-    documents.finalize(v, by=user, override_reason=data.get("override_reason"))
+    documents.finalize(v, by=user, override_reason=body.override_reason)
     db.session.commit()
     return jsonify(serializers.version_detail(v, queries.comment_counts_by_paragraph(v)))
 
@@ -240,88 +245,87 @@ def finalize_version(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.patch("/paragraphs/<int:paragraph_id>")
 @limiter.limit(POST_LIMIT)
-def patch_paragraph(paragraph_id: int) -> ResponseReturnValue:
+@_write(
+    "Change a draft paragraph's Markdown (with the revision seen, to avoid overwrites)",
+    schemas.ParagraphEdit,
+    empty_ok=False,
+)
+def patch_paragraph(paragraph_id: int, body: schemas.ParagraphEdit) -> ResponseReturnValue:
     """{"source": "...", "revision": n, "base_source": "..." (optional, for a merge)}."""
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    data = _body({"source": str, "revision": int, "base_source": str})
-    source, revision = _required(data, "source"), _required(data, "revision")
     v = p.version
     saved = drafting.save_paragraph(
-        v, p.id, source, revision, by=user, base_source=data.get("base_source")
+        v, p.id, body.source, body.revision, by=user, base_source=body.base_source
     )
     return _draft_answer(v, saved)
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/insert-after")
 @limiter.limit(POST_LIMIT)
-def insert_after(paragraph_id: int) -> ResponseReturnValue:
+@_write("Insert a paragraph after this one", schemas.NewParagraph, status=201)
+def insert_after(paragraph_id: int, body: schemas.NewParagraph) -> ResponseReturnValue:
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    data = _body({"source": str})
     v = p.version
-    new = drafting.insert_after(p, _required(data, "source"), by=user)
+    new = drafting.insert_after(p, body.source, by=user)
     return _draft_answer(v, new, 201)
 
 
 @bp.post("/documents/<slug>/versions/<int:number>/insert-first")
 @limiter.limit(POST_LIMIT)
-def insert_first(slug: str, number: int) -> ResponseReturnValue:
+@_write("Insert a paragraph at the start of a draft", schemas.NewParagraph, status=201)
+def insert_first(slug: str, number: int, body: schemas.NewParagraph) -> ResponseReturnValue:
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.edit")
-    data = _body({"source": str})
-    new = drafting.insert_first(v, _required(data, "source"), by=user)
+    new = drafting.insert_first(v, body.source, by=user)
     return _draft_answer(v, new, 201)
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/delete")
 @limiter.limit(POST_LIMIT)
-def delete_paragraph(paragraph_id: int) -> ResponseReturnValue:
+@_write("Delete a draft paragraph", schemas.Revision)
+def delete_paragraph(paragraph_id: int, body: schemas.Revision) -> ResponseReturnValue:
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    data = _body({"revision": int})
     v = p.version
-    drafting.delete_paragraph(p, by=user, expected_revision=data.get("revision"))
+    drafting.delete_paragraph(p, by=user, expected_revision=body.revision)
     return _draft_answer(v, [])
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/move")
 @limiter.limit(POST_LIMIT)
-def move_paragraph(paragraph_id: int) -> ResponseReturnValue:
+@_write("Move a paragraph up or down", schemas.Move)
+def move_paragraph(paragraph_id: int, body: schemas.Move) -> ResponseReturnValue:
     """{"direction": "up" | "down"}."""
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    direction = _required(_body({"direction": str}), "direction")
-    if direction not in ("up", "down"):
-        raise ConsultError("'direction' is 'up' or 'down'.", code="invalid_field")
     v = p.version
-    (drafting.move_up if direction == "up" else drafting.move_down)(p, by=user)
+    (drafting.move_up if body.direction == "up" else drafting.move_down)(p, by=user)
     return _draft_answer(v, [p])
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/split")
 @limiter.limit(POST_LIMIT)
-def split_paragraph(paragraph_id: int) -> ResponseReturnValue:
+@_write("Split a paragraph at an offset of its source", schemas.Split)
+def split_paragraph(paragraph_id: int, body: schemas.Split) -> ResponseReturnValue:
     """{"offset": character offset in the Markdown source, "revision": n (optional)}."""
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    data = _body({"offset": int, "revision": int})
     v = p.version
-    pieces = drafting.split_paragraph(
-        p, _required(data, "offset"), by=user, expected_revision=data.get("revision")
-    )
+    pieces = drafting.split_paragraph(p, body.offset, by=user, expected_revision=body.revision)
     return _draft_answer(v, list(pieces))
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/merge")
 @limiter.limit(POST_LIMIT)
-def merge_paragraph(paragraph_id: int) -> ResponseReturnValue:
+@_write("Merge a paragraph with the next one", schemas.Revision)
+def merge_paragraph(paragraph_id: int, body: schemas.Revision) -> ResponseReturnValue:
     """Merge with the next paragraph; {"revision": n} optional."""
     user = _signed_in_actor()
     p = _editable_paragraph(paragraph_id, user)
-    data = _body({"revision": int})
     v = p.version
-    merged = drafting.merge_with_next(p, by=user, expected_revision=data.get("revision"))
+    merged = drafting.merge_with_next(p, by=user, expected_revision=body.revision)
     return _draft_answer(v, [merged])
 
 
@@ -330,7 +334,17 @@ def merge_paragraph(paragraph_id: int) -> ResponseReturnValue:
 
 @bp.post("/comments/<int:comment_id>/take-up")
 @limiter.limit(POST_LIMIT)
-def take_up(comment_id: int) -> ResponseReturnValue:
+@_write(
+    "Put a suggestion's wording into the draft (?preview=1: show it, save nothing)",
+    schemas.TakeUp,
+    schemas.TakeUpDone,
+    201,
+    query=schemas.PreviewQuery,
+    also={200: (schemas.TakeUpPreview, "Preview only (?preview=1): nothing saved")},
+)
+def take_up(
+    comment_id: int, body: schemas.TakeUp, query: schemas.PreviewQuery
+) -> ResponseReturnValue:
     """Put a suggestion's wording into the document's draft. With ?preview=1 nothing is
     saved: the answer shows the paragraph before and after, as a word diff.
 
@@ -341,10 +355,9 @@ def take_up(comment_id: int) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = consultation.get_comment(comment_id)
     doc = _document(c.version.document.slug, user)
-    data = _body({"version": int, "reason": str, "decision": str, "revision": int})
-    number = data.get("version") or (doc.latest.number if doc.latest else 0)
+    number = body.version or (doc.latest.number if doc.latest else 0)
     v = _version_allowing(doc.slug, number, user, "version.edit")
-    if request.args.get("preview"):
+    if query.preview:
         pv = preview_take_up(c, v)
         return jsonify(
             comment=c.tracking,
@@ -361,9 +374,9 @@ def take_up(comment_id: int) -> ResponseReturnValue:
         c,
         v,
         by=user,
-        reason=data.get("reason"),
-        decision=data.get("decision") or "accepted",
-        expected_revision=data.get("revision"),
+        reason=body.reason,
+        decision=body.decision or "accepted",
+        expected_revision=body.revision,
     )
     db.session.commit()
     return _created(
@@ -379,9 +392,19 @@ def take_up(comment_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/documents/<slug>/versions/<int:number>/lineage")
+@operation(
+    summary="The lineage links of a draft to the version before, for review",
+    tag="drafting",
+    answer=schemas.Lineage,
+    auth=True,
+    errors=(403, 404),
+)
 def lineage(slug: str, number: int) -> ResponseReturnValue:
     user = _signed_in_actor()
-    v = _version_allowing(slug, number, user, "version.edit")
+    return _lineage(_version_allowing(slug, number, user, "version.edit"))
+
+
+def _lineage(v: Version) -> ResponseReturnValue:
     rows = drafting.review_links(v)
     return jsonify(
         version=v.number,
@@ -406,26 +429,21 @@ def _ref(p: Paragraph | None) -> dict[str, Any] | None:
 
 @bp.post("/documents/<slug>/versions/<int:number>/lineage")
 @limiter.limit(POST_LIMIT)
-def confirm_lineage(slug: str, number: int) -> ResponseReturnValue:
+@_write(
+    "Confirm the proposed lineage links, with corrections",
+    schemas.LineageConfirmation,
+    schemas.Lineage,
+)
+def confirm_lineage(
+    slug: str, number: int, body: schemas.LineageConfirmation
+) -> ResponseReturnValue:
     """Confirm the proposed links, with corrections:
     {"corrections": [{"paragraph": id, "predecessors": [ids of the version before]}]}."""
     user = _signed_in_actor()
     v = _version_allowing(slug, number, user, "version.edit")
-    data = _body({"corrections": list})
-    corrections = []
-    for item in data.get("corrections") or []:
-        if (
-            not isinstance(item, dict)
-            or set(item) - {"paragraph", "predecessors"}
-            or not isinstance(item.get("paragraph"), int)
-            or not isinstance(item.get("predecessors", []), list)
-            or not all(isinstance(i, int) for i in item.get("predecessors", []))
-        ):
-            raise ConsultError(
-                'Each correction is {"paragraph": id, "predecessors": [ids]}.',
-                code="invalid_field",
-            )
-        corrections.append(Correction(item["paragraph"], tuple(item.get("predecessors", []))))
+    corrections = [
+        Correction(item.paragraph, tuple(item.predecessors)) for item in body.corrections or []
+    ]
     drafting.confirm_links(v, corrections, by=user)
     db.session.commit()
-    return lineage(slug, number)
+    return _lineage(v)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from consult.accounts import outcomes as outcomes_module
 from consult.accounts import policy, services
-from consult.accounts.models import ORG_KINDS, Organisation
+from consult.accounts.models import Organisation
 from consult.accounts.services import list_organisations
-from consult.api import serializers
+from consult.api import schemas, serializers
+from consult.api.contract import operation
 from consult.api.routes import _actor, bp
 from consult.api.serializers import iso
-from consult.errors import ConsultError
 
 
 def organisation_summary(org: Organisation, comment_count: int | None = None) -> dict[str, Any]:
@@ -65,21 +65,27 @@ def outcome(o: outcomes_module.Outcome) -> dict[str, Any]:
 
 
 @bp.get("/organisations")
-def organisations() -> ResponseReturnValue:
-    country = (request.args.get("country") or "").strip().upper()
-    kind = request.args.get("kind") or ""
-    verified = request.args.get("verified") or ""
-    if kind and kind not in ORG_KINDS:
-        raise ConsultError(
-            f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.", code="invalid_field"
-        )
-    if verified not in ("", "yes", "no"):
-        raise ConsultError("'verified' is yes or no.", code="invalid_field")
+@operation(
+    summary="The organisation registry",
+    tag="organisations",
+    query=schemas.OrganisationsQuery,
+    answer=schemas.OrganisationList,
+)
+def organisations(query: schemas.OrganisationsQuery) -> ResponseReturnValue:
+    country = (query.country or "").strip().upper()
+    kind = query.kind or ""
+    verified = query.verified or ""
     rows = list_organisations(country, kind, verified)
     return jsonify(organisations=[organisation_summary(o, n) for o, n in rows])
 
 
 @bp.get("/organisations/<slug>")
+@operation(
+    summary="An organisation's profile with its comments and their outcomes",
+    tag="organisations",
+    answer=schemas.Organisation,
+    errors=(404,),
+)
 def organisation(slug: str) -> ResponseReturnValue:
     org = services.get_organisation(slug)
     user = _actor()

@@ -9,7 +9,6 @@ render ConsultError and HTTPException that way for /api/ paths).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
@@ -19,7 +18,8 @@ from werkzeug.exceptions import MethodNotAllowed
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
 from consult.accounts.services import user_for_token
-from consult.api import queries, serializers
+from consult.api import queries, schemas, serializers
+from consult.api.contract import InvalidInput, operation
 from consult.consultation import services as consultation
 from consult.documents import services as documents
 from consult.documents.models import Document, Paragraph, Version
@@ -34,10 +34,9 @@ bp = Blueprint("api", __name__)
 
 PER_PAGE = 20
 POST_LIMIT = "30 per minute"  # per client address: generous for a person, a brake for a script
-#: "jointly_with": comma-separated slugs of the author's other organisations that sign
-#: the comment from the start (a joint submission).
-COMMENT_FIELDS = {"kind", "body", "suggested_text", "quote", "organisation", "jointly_with"}
-RESPONSE_FIELDS = {"decision", "reason"}
+#: What a write may answer besides 400, 401 and 429: not allowed, not found, and a state
+#: that does not allow it.
+WRITE_ERRORS = (403, 404, 409)
 
 
 # --- who is asking -------------------------------------------------------------------------
@@ -77,6 +76,13 @@ def _signed_in_actor() -> User:
     if user is None:
         raise Unauthenticated("Writing needs an API token: 'Authorization: Bearer <token>'.")
     return user
+
+
+@bp.errorhandler(InvalidInput)
+def _invalid_input(e: InvalidInput):
+    """Bad input, with the field at fault (the app's handler gives code and message)."""
+    db.session.rollback()
+    return jsonify(error={"code": e.code, "message": e.message, "field": e.field}), e.status
 
 
 @bp.after_request
@@ -135,44 +141,6 @@ def _created(body: dict[str, Any], location: str | None = None) -> Response:
     return resp
 
 
-def _json_object(allowed: Iterable[str], *, empty_ok: bool = False) -> dict[str, Any]:
-    """The JSON object sent, with no key outside `allowed` (the values are the caller's
-    to check). With `empty_ok`, no body at all is an empty object (for actions that
-    need nothing)."""
-    data = request.get_json(silent=True)
-    if data is None and empty_ok and not request.get_data():
-        data = {}
-    if not isinstance(data, dict):
-        raise ConsultError(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
-            code="invalid_json",
-        )
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ConsultError(
-            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.",
-            code="unknown_field",
-        )
-    return data
-
-
-def _json_body(
-    allowed: set[str], *, ints: frozenset[str] = frozenset(), empty_ok: bool = False
-) -> dict[str, Any]:
-    """The JSON object sent, with only `allowed` keys: strings, or integers for `ints`.
-    With `empty_ok`, no body at all is an empty object (for actions that need nothing)."""
-    data = _json_object(allowed, empty_ok=empty_ok)
-    for key, value in data.items():
-        if value is None:
-            continue
-        if key in ints:
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConsultError(f"'{key}' must be a number.", code="invalid_field")
-        elif not isinstance(value, str):
-            raise ConsultError(f"'{key}' must be a string.", code="invalid_field")
-    return data
-
-
 def _organisation_for(user: User, slug: str | None) -> Organisation:
     """The organisation a comment is posted for: named, or the user's only one."""
     mine = user.organisations
@@ -197,6 +165,11 @@ def _organisation_for(user: User, slug: str | None) -> Organisation:
 
 
 @bp.get("/documents")
+@operation(
+    summary="Documents with the versions the reader may see",
+    tag="documents",
+    answer=schemas.DocumentList,
+)
 def documents_list() -> ResponseReturnValue:
     user = _actor()
     listed = []
@@ -208,6 +181,7 @@ def documents_list() -> ResponseReturnValue:
 
 
 @bp.get("/documents/<slug>")
+@operation(summary="One document", tag="documents", answer=schemas.Document, errors=(404,))
 def document(slug: str) -> ResponseReturnValue:
     user = _actor()
     doc = _document(slug, user)
@@ -221,6 +195,9 @@ def document(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/documents/<slug>/versions/<int:number>")
+@operation(
+    summary="A version with its paragraphs", tag="documents", answer=schemas.Version, errors=(404,)
+)
 def version(slug: str, number: int) -> ResponseReturnValue:
     user = _actor()
     v = _version(_document(slug, user), number, user)
@@ -228,6 +205,12 @@ def version(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.get("/documents/<slug>/compare/<int:a>/<int:b>")
+@operation(
+    summary="Word diff of two versions, paragraph by paragraph, with splits and merges as groups",
+    tag="documents",
+    answer=schemas.Comparison,
+    errors=(404,),
+)
 def compare(slug: str, a: int, b: int) -> ResponseReturnValue:
     user = _actor()
     doc = _document(slug, user)
@@ -239,21 +222,22 @@ def compare(slug: str, a: int, b: int) -> ResponseReturnValue:
 # --- comments and responses ----------------------------------------------------------------
 
 
-def _post_comment(version: Version, paragraph: Paragraph | None, user: User) -> ResponseReturnValue:
+def _post_comment(
+    version: Version, paragraph: Paragraph | None, user: User, data: schemas.NewComment
+) -> ResponseReturnValue:
     policy.require(user, "comment.create", version)
-    data = _json_body(COMMENT_FIELDS)
     c = consultation.post_comment(
         version=version,
         paragraph=paragraph,
-        organisation=_organisation_for(user, data.get("organisation")),
-        kind=data.get("kind") or "",
-        body=data.get("body") or "",
-        suggested_text=data.get("suggested_text"),
-        quote=data.get("quote"),
+        organisation=_organisation_for(user, data.organisation),
+        kind=data.kind or "",
+        body=data.body or "",
+        suggested_text=data.suggested_text,
+        quote=data.quote,
         by=user,
         cosigners=[
             _organisation_for(user, slug.strip())
-            for slug in (data.get("jointly_with") or "").split(",")
+            for slug in (data.jointly_with or "").split(",")
             if slug.strip()
         ],
     )
@@ -263,37 +247,74 @@ def _post_comment(version: Version, paragraph: Paragraph | None, user: User) -> 
 
 @bp.post("/paragraphs/<int:paragraph_id>/comments")
 @limiter.limit(POST_LIMIT)
-def paragraph_comments(paragraph_id: int) -> ResponseReturnValue:
+@operation(
+    summary="Comment on a paragraph, or on a quoted span of it",
+    tag="comments",
+    body=schemas.NewComment,
+    empty_ok=False,
+    answer=schemas.Comment,
+    status=201,
+    auth=True,
+    errors=WRITE_ERRORS,
+)
+def paragraph_comments(paragraph_id: int, body: schemas.NewComment) -> ResponseReturnValue:
     user = _signed_in_actor()
     paragraph = _paragraph(paragraph_id, user)
-    return _post_comment(paragraph.version, paragraph, user)
+    return _post_comment(paragraph.version, paragraph, user, body)
 
 
 @bp.post("/documents/<slug>/versions/<int:number>/comments")
 @limiter.limit(POST_LIMIT)
-def version_comments(slug: str, number: int) -> ResponseReturnValue:
+@operation(
+    summary="Comment on the version as a whole",
+    tag="comments",
+    body=schemas.NewComment,
+    empty_ok=False,
+    answer=schemas.Comment,
+    status=201,
+    auth=True,
+    errors=WRITE_ERRORS,
+)
+def version_comments(slug: str, number: int, body: schemas.NewComment) -> ResponseReturnValue:
     user = _signed_in_actor()
     v = _version(_document(slug, user), number, user)
-    return _post_comment(v, None, user)
+    return _post_comment(v, None, user, body)
 
 
 @bp.post("/comments/<int:comment_id>/response")
 @limiter.limit(POST_LIMIT)
-def comment_response(comment_id: int) -> ResponseReturnValue:
+@operation(
+    summary="The committee's answer to a comment (a new answer is a new row)",
+    tag="responses",
+    body=schemas.NewResponse,
+    empty_ok=False,
+    answer=schemas.Response,
+    status=201,
+    auth=True,
+    errors=WRITE_ERRORS,
+)
+def comment_response(comment_id: int, body: schemas.NewResponse) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = consultation.get_comment(comment_id)
     policy.require(user, "response.create", c)
-    data = _json_body(RESPONSE_FIELDS)
-    r = consultation.respond(
-        c, decision=data.get("decision") or "", reason=data.get("reason") or "", by=user
-    )
+    r = consultation.respond(c, decision=body.decision or "", reason=body.reason or "", by=user)
     db.session.commit()
     return _created(serializers.response(r), url_for("api.comment", comment_id=c.id))
 
 
 @bp.post("/comments/<int:comment_id>/feedback")
 @limiter.limit(POST_LIMIT)
-def comment_feedback(comment_id: int) -> ResponseReturnValue:
+@operation(
+    summary="The commenting organisation's reply to the committee's answer (once per answer)",
+    tag="responses",
+    body=schemas.Feedback,
+    empty_ok=False,
+    answer=schemas.Comment,
+    status=201,
+    auth=True,
+    errors=WRITE_ERRORS,
+)
+def comment_feedback(comment_id: int, body: schemas.Feedback) -> ResponseReturnValue:
     """The commenting organisation's reply to the committee's answer:
     {"satisfied": true|false, "note": "..."}; once per answer."""
     from consult.tracing.grouping import give_feedback
@@ -301,13 +322,7 @@ def comment_feedback(comment_id: int) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = consultation.get_comment(comment_id)
     policy.require(user, "response.feedback", c)
-    data = _json_object({"satisfied", "note"})
-    if not isinstance(data.get("satisfied"), bool):
-        raise ConsultError("'satisfied' must be true or false.", code="invalid_field")
-    note = data.get("note") or ""
-    if not isinstance(note, str):
-        raise ConsultError("'note' must be a string.", code="invalid_field")
-    give_feedback(c, satisfied=data["satisfied"], note=note, by=user)
+    give_feedback(c, satisfied=body.satisfied, note=body.note or "", by=user)
     db.session.commit()
     return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
 
@@ -316,7 +331,13 @@ def comment_feedback(comment_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/search")
-def search() -> ResponseReturnValue:
+@operation(
+    summary="Search paragraphs, comments, responses, organisations and documents",
+    tag="search",
+    query=schemas.SearchQuery,
+    answer=schemas.SearchResults,
+)
+def search(query: schemas.SearchQuery) -> ResponseReturnValue:
     params = SearchParams.from_args(request.args, per_page=PER_PAGE)
     if params.empty:
         raise ConsultError(
