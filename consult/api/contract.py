@@ -186,9 +186,10 @@ def _message(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         return "invalid_field", f"'{where}' must be a whole number from {low} to {high:,}."
     if kind == "string_too_long":
         limit = ctx.get("max_length")
-        return "invalid_field", f"'{where}' is at most {limit:,} characters."
+        return "invalid_field", f"'{where}' has at most {limit:,} characters."
     if kind == "too_long":
-        return "invalid_field", f"'{where}' has at most {ctx.get('max_length'):,} items."
+        unit = "characters" if isinstance(err.get("input"), str) else "items"
+        return "invalid_field", f"'{where}' has at most {ctx.get('max_length'):,} {unit}."
     if kind in ("literal_error", "enum"):
         got, expected = err.get("input"), ctx.get("expected", "")
         if isinstance(got, str) and len(got) <= 40:
