@@ -23,6 +23,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+#: Sent only on HTTPS answers (browsers ignore it over plain HTTP): two years.
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,6 +57,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     _register_template_helpers(app)
+    from consult import errors_pages
+
+    errors_pages.register(app)
+    if app.config.get("PROXY_FIX"):
+        # Behind N trusted proxies: the client's address (rate limits), scheme (HSTS,
+        # secure cookies) and host come from their X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from consult.cli import register as register_cli
 
@@ -64,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _headers(resp):
         for k, v in SECURITY_HEADERS.items():
             resp.headers.setdefault(k, v)
+        if request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", HSTS)
         return resp
 
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -11,8 +12,18 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
+#: A production secret key signs sessions and e-mailed links: short keys can be guessed.
+MIN_SECRET_KEY = 32
+
+
 def _secret_key(instance_path: Path, production: bool) -> str:
     key = os.environ.get("CONSULT_SECRET_KEY")
+    if key and production and len(key.strip()) < MIN_SECRET_KEY:
+        raise ConfigError(
+            f"CONSULT_SECRET_KEY is {len(key.strip())} characters long; production "
+            f"(CONSULT_ENV=production) needs at least {MIN_SECRET_KEY} random characters. "
+            "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if key:
         return key
     if production:
@@ -67,15 +78,68 @@ def load(instance_path: str) -> dict:
         # werkzeug's scrypt (n=2**15): about 0.1 s a hash on purpose. The test suite,
         # which makes thousands of accounts, sets a cheap method; nothing else should.
         "PASSWORD_HASH_METHOD": "scrypt",
-        "RATELIMIT_STORAGE_URI": os.environ.get("CONSULT_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(ipath, production),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=REMEMBER_DAYS),
+        "PROXY_FIX": _proxy_fix(),
+        "EXPORT_DIR": os.environ.get("CONSULT_EXPORT_DIR") or str(ipath / "exports"),
+        "EXPORT_SLOTS": _whole_number("CONSULT_EXPORT_SLOTS", "2", minimum=1),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+#: "Remember me" keeps a person signed in this long (Flask-Login's default is a year).
+REMEMBER_DAYS = 14
+
+
+def _whole_number(name: str, default: str, *, minimum: int) -> int:
+    value = os.environ.get(name, default).strip()
+    if not value.isdigit() or int(value) < minimum:
+        raise ConfigError(f"{name}={value!r}: a whole number from {minimum}.")
+    return int(value)
+
+
+def _ratelimit_storage(ipath: Path, production: bool) -> str:
+    """Where rate limits count. Per-process storage (memory://) gives every worker its
+    own allowance, so production refuses it unless it runs a single worker."""
+    uri = os.environ.get("CONSULT_RATELIMIT_STORAGE", "").strip()
+    if not uri:
+        # Shared by every process on this machine, nothing to install (consult.ratelimit).
+        return f"consult+sqlite://{ipath / 'ratelimits.db'}"
+    if uri.startswith("memory://") and production:
+        workers = os.environ.get("CONSULT_WORKERS", "").strip()
+        if workers != "1":
+            raise ConfigError(
+                "CONSULT_RATELIMIT_STORAGE=memory:// counts rate limits inside each process, "
+                "so with several workers a client gets every limit once per worker. Use "
+                "redis://host:6379, or leave CONSULT_RATELIMIT_STORAGE unset for the shared "
+                "default (a SQLite file under instance/), or set CONSULT_WORKERS=1 when you "
+                "run a single process."
+            )
+    return uri
+
+
+def _proxy_fix() -> int:
+    """How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust
+    none of these headers, the default)."""
+    value = os.environ.get("CONSULT_PROXY_FIX", "0").strip().lower()
+    if value in ("true", "yes", "on"):
+        return 1
+    if value in ("false", "no", "off", ""):
+        return 0
+    if not value.isdigit():
+        raise ConfigError(
+            f"CONSULT_PROXY_FIX={value!r}: the number of trusted proxies in front of the app "
+            "(1 for one nginx), or 0 to ignore X-Forwarded-* headers."
+        )
+    return int(value)
 
 
 MAIL_BACKENDS = ("console", "file", "smtp")

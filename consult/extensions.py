@@ -11,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from consult.ratelimit import application_limits
+
 # Constraint names fixed by convention so migrations are stable on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,4 +31,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Per address by default; application_limits() adds the per-account API limit. The
+# storage (config RATELIMIT_STORAGE_URI) is shared by processes: see consult.ratelimit.
+limiter = Limiter(
+    key_func=get_remote_address, default_limits=[], application_limits=application_limits()
+)

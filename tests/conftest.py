@@ -53,6 +53,9 @@ def database_url(tmp_path_factory):
 def app(tmp_path_factory, database_url):
     base = tmp_path_factory.mktemp("consult")
     os.environ["CONSULT_INSTANCE_PATH"] = str(base / "instance")
+    # Each app of the suite counts rate limits afresh; tests of the shared storages
+    # (tests/test_abuse.py) name theirs.
+    os.environ.setdefault("CONSULT_RATELIMIT_STORAGE", "memory://")
     url = database_url
     app = create_app(
         {
@@ -96,6 +99,7 @@ def _empty_tables(app) -> None:
                     )
                 )
     shutil.rmtree(app.config["INDEX_DIR"], ignore_errors=True)
+    shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)  # stored exports
 
 
 @pytest.fixture(autouse=True)
@@ -225,7 +229,7 @@ def login(client):
 
     def do(user):
         with client.session_transaction() as s:
-            s["_user_id"] = str(user.id)
+            s["_user_id"] = user.get_id()
             s["_fresh"] = True
         return user
 
