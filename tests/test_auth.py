@@ -229,7 +229,7 @@ def test_a_post_without_csrf_token_is_refused_and_stores_nothing(
     guarded = fresh_app(WTF_CSRF_ENABLED=True)
     browser = guarded.test_client()
     with browser.session_transaction() as s:
-        s["_user_id"] = str(member.id)
+        s["_user_id"] = member.get_id()
     form = {
         "paragraph": str(paragraph_id),
         "organisation": str(org_id),
@@ -262,7 +262,7 @@ def test_sign_in_and_sign_out_need_the_csrf_token(fresh_app, make_user):
     assert resp.status_code == 400
     assert "Sign out" not in browser.get("/").get_data(as_text=True)
     with browser.session_transaction() as s:
-        s["_user_id"] = str(user.id)
+        s["_user_id"] = user.get_id()
     assert browser.post("/sign-out").status_code == 400
     assert "Sign out" in browser.get("/").get_data(as_text=True)
 

@@ -455,7 +455,7 @@ def test_posting_comments_replies_and_flags_is_rate_limited(limited_client, sett
     doc, v, member, _ = setting
     c = post_comment(v, None, member)
     with limited_client.session_transaction() as s:
-        s["_user_id"] = str(member.id)
+        s["_user_id"] = member.get_id()
     url = f"/documents/{doc.slug}/versions/1/comments"
     statuses = [
         limited_client.post(url, data=form(member, None, body=f"n{i}")).status_code

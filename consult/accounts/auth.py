@@ -11,10 +11,15 @@ from consult.extensions import db, login_manager
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+    """The user of a session or remember cookie ("<id>:<session generation>"), or None
+    when the account has ended that session since (User.session_generation)."""
+    ident, _, generation = (user_id or "").partition(":")
+    if not (ident.isdigit() and generation.isdigit()) or not 0 < int(ident) < 2**31:
         return None
+    user = db.session.get(User, int(ident))
+    if user is None or (user.session_generation or 0) != int(generation):
+        return None
+    return user
 
 
 @login_manager.request_loader

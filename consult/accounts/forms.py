@@ -101,6 +101,10 @@ class ResetPasswordForm(Form):
     )
 
 
+class ChangePasswordForm(ResetPasswordForm):
+    current = PasswordField("Current password", validators=[InputRequired()])
+
+
 class PlainForm(Form):
     """A form with nothing but its CSRF token: buttons that post (join, verify, …)."""
 

@@ -92,12 +92,19 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When the owner of the address proved it by following the e-mailed link.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Carried by every session and "remember me" cookie of the account (see get_id);
+    #: raised by sign-out, a password change or reset, which ends every copy of them.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     #: In the order they were made, so that a user's first organisation (the one forms
     #: choose by default) does not depend on how the database returns rows.
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id", order_by="Membership.id"
     )
+
+    def get_id(self) -> str:
+        """What Flask-Login stores in the session and the remember cookie."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def organisations(self) -> list[Organisation]:

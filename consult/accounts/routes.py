@@ -11,9 +11,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from consult.accounts import policy, services, tokens
+from consult.accounts import lockout, policy, services, tokens
 from consult.accounts.forms import (
     NEW_ORGANISATION,
+    ChangePasswordForm,
     ForgotPasswordForm,
     PlainForm,
     ResetPasswordForm,
@@ -26,8 +27,18 @@ from consult.extensions import csrf, db, limiter
 
 bp = Blueprint("accounts", __name__)
 
-#: Guessing passwords or making accounts in bulk is slowed down per address.
+#: Guessing passwords or making accounts in bulk is slowed down per address; guesses at
+#: one account from many addresses are stopped by its lock-out (consult.accounts.lockout).
 AUTH_LIMIT = "10 per minute"
+#: Reset links asked for one address, from any address: enough for a person, not a flood.
+RESET_PER_ACCOUNT = "5 per hour"
+
+
+def _submitted_email() -> str:
+    """Key of the per-account limits: the address typed in the form (hashed)."""
+    from consult.hashing import sha256
+
+    return "email:" + sha256((request.form.get("email") or "").strip().lower())
 
 
 def current_actor() -> User | None:
@@ -70,11 +81,18 @@ def sign_in():
     form = SignInForm()
     if request.method == "POST":
         if form.validate_on_submit():
+            wait = lockout.locked_for(form.email.data)
+            if wait is not None:
+                form.password.errors = [lockout.message(wait)]
+                return render_template("accounts/sign_in.html", form=form), 429
             user = services.authenticate(form.email.data, form.password.data)
             if user is not None:
+                lockout.clear(form.email.data)
                 login_user(user, remember=form.remember.data)
                 flash(f"Signed in as {user.display_name}.")
                 return redirect(safe_next(request.args.get("next")) or url_for("documents.home"))
+            if lockout.record_failure(form.email.data):
+                _tell_owner_of_lockout(form.email.data)
             form.password.errors = ["The e-mail or the password is wrong."]
         return render_template("accounts/sign_in.html", form=form), 400
     return render_template("accounts/sign_in.html", form=form)
@@ -154,10 +172,35 @@ def _queue_confirmation(user: User) -> None:
     )
 
 
+def _tell_owner_of_lockout(email: str) -> None:
+    """Mail the owner of a real account that its sign-in is locked (nothing for an
+    address without an account: the page reads the same either way)."""
+    from consult.mail.outbox import queue
+
+    user = services.get_user_by_email(email)
+    if user is None:
+        return
+    queue(
+        user,
+        "account",
+        "Sign-in to your Consult account is paused",
+        "account_locked",
+        failures=lockout.FAILURES,
+        minutes=lockout.WINDOW_MINUTES,
+    )
+    db.session.commit()
+
+
 @bp.post("/sign-out")
 def sign_out():
+    # A copy of the session cookie (or of the remember-me cookie) must not outlive
+    # the sign-out: ending the account's sessions refuses every copy.
+    user = current_actor()
+    if user is not None:
+        services.end_sessions(user)
+        db.session.commit()
     logout_user()
-    flash("You are signed out.")
+    flash("You are signed out. Any other device signed in to your account is signed out too.")
     return redirect(url_for("documents.home"))
 
 
@@ -171,6 +214,7 @@ FORGOT_SENT = (
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(RESET_PER_ACCOUNT, methods=["POST"], key_func=_submitted_email)
 def forgot_password():
     form = ForgotPasswordForm()
     if request.method == "POST":
@@ -203,10 +247,11 @@ def reset_password(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("accounts/reset_password.html", form=form, token=token), 400
-        services.set_password(user, form.password.data)
+        services.set_password(user, form.password.data)  # ends every session
         # Following the e-mailed link proves the address too.
         services.confirm_email(user, user.email)
         db.session.commit()
+        lockout.clear(user.email)
         flash("Your password is changed: sign in with the new one.")
         return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form, token=token)
@@ -239,6 +284,29 @@ def account():
         settings=settings_of(user),
         form=PlainForm(),
     )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def change_password():
+    """A new password ends every other session of the account; this one stays signed in."""
+    user = current_actor()
+    form = ChangePasswordForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.change_password(user, form.current.data, form.password.data)
+            except ConsultError as e:
+                db.session.rollback()
+                form.current.errors = [e.message]
+            else:
+                db.session.commit()
+                login_user(user)  # the session again carries the account's new generation
+                flash("Your password is changed; every other device was signed out.")
+                return redirect(url_for("accounts.account"))
+        return render_template("accounts/change_password.html", form=form), 400
+    return render_template("accounts/change_password.html", form=form)
 
 
 @bp.post("/account/notifications")

@@ -245,10 +245,26 @@ def _password_hash(password: str) -> str:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password; it ends every session of the account (a thief's copy included),
+    so a caller keeping the person signed in here signs them in again."""
     if len(password) < MIN_PASSWORD:
         raise ConsultError(f"A password has at least {MIN_PASSWORD} characters.")
     user.password_hash = _password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Sign the account out everywhere: every session and "remember me" cookie carries
+    the account's session generation, and one carrying an older value is refused."""
+    user.session_generation = (user.session_generation or 0) + 1
     db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in person changes their password, proving they know the current one."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ConsultError("The current password is wrong.")
+    set_password(user, new)
 
 
 def confirm_email(user: User, email: str) -> bool:
@@ -290,9 +306,26 @@ def create_user(
     return user
 
 
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made with the configured method, checked when no account has the address,
+    so that a wrong address costs as long as a wrong password."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = get_user_by_email(email or "")
-    if user and check_password_hash(user.password_hash, password or ""):
+    if user is None:
+        # Spend the same time as for a real account, then refuse: the time taken must
+        # not tell which addresses have accounts.
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if check_password_hash(user.password_hash, password or ""):
         return user
     return None
 
