@@ -13,7 +13,7 @@ from consult.accounts.routes import current_actor
 from consult.documents.forms import parse_local_datetime
 from consult.documents.routes import visible_version
 from consult.errors import ConsultError
-from consult.exports import formats, pack, text
+from consult.exports import pack, stored, text
 from consult.exports.formats import get_format
 from consult.exports.forms import ReturnedFormsForm
 from consult.extensions import db
@@ -45,10 +45,10 @@ def html(slug: str, number: int):
 @bp.get("/documents/<slug>/versions/<int:number>/export/<fmt>")
 def download(slug: str, number: int, fmt: str):
     """Any format of formats.FORMATS: the text (PDF, Word, Akoma Ntoso), the tracked
-    changes since the version before, the consultation report, open data, the pack."""
+    changes since the version before, the consultation report, open data, the pack.
+    Heavy files are made once and served stored (consult.exports.stored)."""
     _, v = visible_version(slug, number)
-    f = get_format(fmt)
-    return _download(f.make(v), f.mimetype, formats.filename(v, f))
+    return stored.serve(v, get_format(fmt))
 
 
 # --------------------------------------------------------------- returned response forms
