@@ -12,7 +12,7 @@ from consult.accounts import policy
 from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
 from consult.accounts.services import all_organisations
-from consult.consultation import services
+from consult.consultation import listing, services
 from consult.consultation.forms import (
     WHOLE_VERSION,
     CommentForm,
@@ -40,6 +40,7 @@ from consult.documents.routes import received_comment_form, visible_paragraph, v
 from consult.errors import ConsultError, NotAllowed, NotFound
 from consult.extensions import db, limiter
 from consult.tracing.diff import diff_html, word_diff
+from consult.tracing.suggested import stored_diff
 
 bp = Blueprint("consultation", __name__)
 
@@ -85,9 +86,14 @@ def change_html(paragraph, suggested_text: str | None, span: tuple[int, int] | N
 
 
 def proposed_change(c: Comment, text=None) -> str | None:
-    """The suggestion as it stands (or as `text`, one of its revisions) as a word diff."""
+    """The suggestion as it stands (or as `text`, one of its revisions) as a word diff:
+    stored when the text was written (computed here only for older rows)."""
     t = text or c.current
     span = (t.quote_start, t.quote_end) if t.quote_start is not None else None
+    if not t.suggested_text:
+        return None
+    if t.suggested_diff or c.paragraph_id is None:
+        return diff_html(stored_diff(t, None))
     return change_html(c.paragraph, t.suggested_text, span)
 
 
@@ -120,12 +126,8 @@ def _may_respond(v: Version) -> bool:
 def paragraph(paragraph_id: int):
     p = visible_paragraph(paragraph_id)
     v = p.version
-    comments = db.session.scalars(
-        select(Comment)
-        .where(Comment.paragraph_id == p.id)
-        .options(*_COMMENT_LOADS)
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+    page = listing.paragraph_page(p, listing.page_number(request.args.get("page")), *_COMMENT_LOADS)
+    comments = page.comments
     history = [
         q for q in docs.lineage_history(p) if policy.can(current_user, "version.view", q.version)
     ]
@@ -147,6 +149,8 @@ def paragraph(paragraph_id: int):
         p=p,
         comments=comments,
         changes={c.id: proposed_change(c) for c in comments},
+        page=page,
+        page_url=lambda n: url_for("consultation.paragraph", paragraph_id=p.id, page=n),
         moderator=policy.can(current_user, "comment.moderate"),
         history=history,
         relations=relations,
@@ -223,27 +227,28 @@ def comment(comment_id: int):
 
 @bp.get("/documents/<slug>/versions/<int:number>/comments")
 def version_comments(slug: str, number: int):
-    """All comments on a version; with ?unanswered=1 the ones still waiting for an answer."""
+    """A version's comments page by page, in the order of its text; with ?unanswered=1
+    the ones still waiting for an answer (withdrawn and hidden comments wait for none)."""
     doc, v = visible_version(slug, number)
-    comments = db.session.scalars(
-        select(Comment).where(Comment.version_id == v.id).options(*_COMMENT_LOADS)
-    ).all()
-    positions = {p.id: p.position for p in v.paragraphs}
-    # Version-wide comments first, then in the order of the text.
-    comments = sorted(
-        comments, key=lambda c: (positions.get(c.paragraph_id, -1), c.created_at, c.id)
-    )
     unanswered_only = bool(request.args.get("unanswered"))
-    # Withdrawn and hidden comments wait for no answer.
-    waiting = [c for c in comments if not c.responses and not c.withdrawn and not c.is_hidden]
-    if unanswered_only:
-        comments = waiting
+    page, waiting = listing.version_page(
+        v,
+        listing.page_number(request.args.get("page")),
+        *_COMMENT_LOADS,
+        only_waiting=unanswered_only,
+    )
+    comments = page.comments
+    extra = {"unanswered": 1} if unanswered_only else {}
     return render_template(
         "consultation/version_comments.html",
         doc=doc,
         version=v,
         comments=comments,
-        waiting=len(waiting),
+        page=page,
+        page_url=lambda n: url_for(
+            "consultation.version_comments", slug=doc.slug, number=v.number, page=n, **extra
+        ),
+        waiting=waiting,
         unanswered_only=unanswered_only,
         changes={c.id: proposed_change(c) for c in comments},
         moderator=policy.can(current_user, "comment.moderate"),

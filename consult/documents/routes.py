@@ -29,7 +29,7 @@ from consult.documents.forms import (
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
-from consult.tracing.services import compare_versions
+from consult.tracing.compare_cache import compare_versions
 from consult.tracing.summary import change_summary, count_changes
 
 bp = Blueprint("documents", __name__)

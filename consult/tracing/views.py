@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, select, union_all
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
@@ -27,13 +27,15 @@ from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
 from consult.tracing.compare import JOIN, classify
+from consult.tracing.compare_cache import compare_versions
 from consult.tracing.diff import word_diff
 from consult.tracing.grouping import feedback_for, groups_of
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseFeedback, StoredUptake
 from consult.tracing.provenance import PHRASES, Contribution, provenance
-from consult.tracing.services import ComparedParagraph, compare_versions
+from consult.tracing.services import ComparedParagraph
 from consult.tracing.stored import flag_for, latest_uptake, text_loads
+from consult.tracing.suggested import stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
 
 COMMENT_LOADS = (
@@ -67,15 +69,12 @@ class Outcome:
 
 
 def proposed_diff(c: Comment) -> list[tuple[str, str]] | None:
-    t = c.current
-    if not t.suggested_text or c.paragraph is None:
+    """The suggestion as it stands as a word diff against its paragraph: stored when its
+    text was written (computed here only for rows written before that)."""
+    if c.paragraph_id is None or not c.current.suggested_text:
         return None
-    text = c.paragraph.text
-    if t.quote_start is not None and t.quote_end is not None:
-        proposed = text[: t.quote_start] + t.suggested_text + text[t.quote_end :]
-    else:
-        proposed = t.suggested_text
-    return word_diff(text, proposed)
+    t = c.current
+    return stored_diff(t, None if t.suggested_diff else c.paragraph.text)
 
 
 def outcomes(comments: Sequence[Comment], *, diffs: bool = False) -> list[Outcome]:
@@ -169,6 +168,38 @@ def first_comments(
     return totals, comments
 
 
+#: Subqueries joined in one UNION ALL (SQLite allows 500 terms in a compound select).
+UNION_TERMS = 400
+
+
+def first_per_paragraph(paragraph_ids: Sequence[int], limit: int, *options) -> list[Comment]:
+    """The first `limit` comments (earliest first) of each paragraph, read with
+    COMMENT_LOADS: each paragraph's taken from the (paragraph_id, created_at, id) index
+    with its own LIMIT, so the cost follows the paragraphs and the limit, never the
+    number of comments. One query (and the loads) per UNION_TERMS paragraphs."""
+    out: list[Comment] = []
+    pids = list(paragraph_ids)
+    for start in range(0, len(pids), UNION_TERMS):
+        terms = [
+            select(
+                select(Comment.id)
+                .where(Comment.paragraph_id == pid)
+                .order_by(Comment.created_at, Comment.id)
+                .limit(limit)
+                .subquery()
+                .c.id
+            )
+            for pid in pids[start : start + UNION_TERMS]
+        ]
+        first = union_all(*terms) if len(terms) > 1 else terms[0]
+        out.extend(
+            db.session.scalars(
+                select(Comment).where(Comment.id.in_(first)).options(*COMMENT_LOADS, *options)
+            )
+        )
+    return sorted(out, key=lambda c: (c.created_at, c.id))
+
+
 def lineage_history(
     doc: Document, lineage: str, visible: Iterable[Version], *, show_all: bool = False
 ) -> History | None:
@@ -188,11 +219,19 @@ def lineage_history(
     if not paragraphs:
         return None
     ids = [p.id for p in paragraphs]
-    totals, shown = first_comments(
-        select(Comment).where(Comment.paragraph_id.in_(ids)),
-        Comment.paragraph_id,
-        None if show_all else STEP_COMMENTS,
-    )
+    if show_all:
+        totals, shown = first_comments(
+            select(Comment).where(Comment.paragraph_id.in_(ids)), Comment.paragraph_id, None
+        )
+    else:
+        totals = dict(
+            db.session.execute(
+                select(Comment.paragraph_id, func.count(Comment.id))
+                .where(Comment.paragraph_id.in_(ids))
+                .group_by(Comment.paragraph_id)
+            ).all()
+        )
+        shown = first_per_paragraph(ids, STEP_COMMENTS)
     by_paragraph: dict[int, list[Comment]] = defaultdict(list)
     for c in shown:
         by_paragraph[c.paragraph_id].append(c)
@@ -381,23 +420,33 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
     ]
     lo, hi = sorted((a.number, b.number))
     changed = {lin for r in rows if r.relation != "unchanged" for lin in r.lineages}
-    totals, listed = first_comments(
-        select(Comment)
-        .join(Paragraph, Paragraph.id == Comment.paragraph_id)
-        .join(Version, Version.id == Comment.version_id)
-        .where(
-            Version.document_id == doc.id,
-            Version.number >= lo,
-            Version.number < hi,
-            Paragraph.lineage.in_(changed) if changed else False,
-        ),
-        Paragraph.lineage,
-        ROW_COMMENTS,
-        selectinload(Comment.paragraph),
+    # The paragraphs of the versions the comments were made on (bounded by the texts).
+    on = {
+        pid: lineage
+        for pid, lineage in db.session.execute(
+            select(Paragraph.id, Paragraph.lineage)
+            .join(Version, Version.id == Paragraph.version_id)
+            .where(Version.document_id == doc.id, Version.number >= lo, Version.number < hi)
+        )
+        if lineage in changed
+    }
+    in_range = (
+        select(Version.id)
+        .where(Version.document_id == doc.id, Version.number >= lo, Version.number < hi)
+        .scalar_subquery()
     )
+    totals: Counter[str] = Counter()
+    for pid, n in db.session.execute(
+        select(Comment.paragraph_id, func.count(Comment.id))
+        .where(Comment.version_id.in_(in_range), Comment.paragraph_id.is_not(None))
+        .group_by(Comment.paragraph_id)
+    ):
+        if pid in on:
+            totals[on[pid]] += n
+    listed = first_per_paragraph(list(on), ROW_COMMENTS, selectinload(Comment.paragraph))
     by_lineage: dict[str, list[Comment]] = defaultdict(list)
     for c in listed:
-        by_lineage[c.paragraph.lineage].append(c)
+        by_lineage[on[c.paragraph_id]].append(c)
     outs = {o.comment.id: o for o in outcomes(listed)}
     for r in rows:
         if r.relation == "unchanged":
@@ -616,69 +665,108 @@ class Report:
     override: object | None
 
 
-def report(version: Version) -> Report:
-    """The counts of the report, from column queries: no comment is loaded as an object
-    except the few most co-signed ones (a version may have thousands of comments)."""
-    rows = db.session.execute(
-        select(Comment.id, Comment.kind, Comment.organisation_id).where(
-            Comment.version_id == version.id,
-            ~exists().where(CommentWithdrawal.comment_id == Comment.id),
-        )
-    ).all()
-    ids = select(Comment.id).where(Comment.version_id == version.id)
-    current: dict[int, tuple[int, str]] = {}  # comment → (response id, decision), the latest
-    for cid, rid, decision in db.session.execute(
-        select(Response.comment_id, Response.id, Response.decision)
-        .where(Response.comment_id.in_(ids))
-        .order_by(Response.id)
-    ):
-        current[cid] = (rid, decision)
-    label_of: dict[int, str] = {}
-    for cid, label in db.session.execute(
-        select(StoredUptake.comment_id, StoredUptake.label)
-        .join(Version, Version.id == StoredUptake.version_id)
-        .where(StoredUptake.comment_id.in_(ids))
-        .order_by(Version.number.desc())
-    ):
-        label_of[cid] = label  # the nearest later version wins
-    satisfied = dict(
-        db.session.execute(
-            select(ResponseFeedback.response_id, ResponseFeedback.satisfied).where(
-                ResponseFeedback.comment_id.in_(ids)
-            )
-        ).all()
+def _current_decision() -> Any:
+    """The decision of a comment's latest answer (None when unanswered), correlated with
+    Comment: one probe of the (comment_id, id, decision) index per comment."""
+    return (
+        select(Response.decision)
+        .where(Response.comment_id == Comment.id)
+        .order_by(Response.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    org_ids = {org for _, _, org in rows}
+
+
+def _current_response_id() -> Any:
+    return select(func.max(Response.id)).where(Response.comment_id == Comment.id).scalar_subquery()
+
+
+def _nearest_label() -> Any:
+    """The label of a comment's uptake measured against the nearest later version."""
+    return (
+        select(StoredUptake.label)
+        .join(Version, Version.id == StoredUptake.version_id)
+        .where(StoredUptake.comment_id == Comment.id)
+        .order_by(Version.number)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def report(version: Version) -> Report:
+    """The counts of the report, each from an aggregate query over the version's
+    comments (withdrawn ones left out): no comment is read into Python except the few
+    most co-signed, and no query carries a list of comment ids."""
+    standing = (
+        Comment.version_id == version.id,
+        ~exists().where(CommentWithdrawal.comment_id == Comment.id),
+    )
+    facts = (
+        select(
+            (Comment.kind == "suggestion").label("suggestion"),
+            _current_decision().label("decision"),
+            _nearest_label().label("label"),
+        )
+        .where(*standing)
+        .subquery()
+    )
+    decisions: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    total = suggestions = flags = 0
+    for suggestion, decision, label, n in db.session.execute(
+        select(facts.c.suggestion, facts.c.decision, facts.c.label, func.count()).group_by(
+            facts.c.suggestion, facts.c.decision, facts.c.label
+        )
+    ):
+        total += n
+        suggestions += n if suggestion else 0
+        if decision is not None:
+            decisions[decision] += n
+        if label is not None:
+            labels[label] += n
+            if decision is not None and label_disagreement(decision, label) is not None:
+                flags += n
+    answered = sum(decisions.values())
+    unanswered = total - answered
+    per_org = db.session.execute(
+        select(Comment.organisation_id, func.count())
+        .where(*standing)
+        .group_by(Comment.organisation_id)
+    ).all()
     orgs = {
         oid: (kind, countries or [])
         for oid, kind, countries in db.session.execute(
             select(Organisation.id, Organisation.kind, Organisation.countries).where(
-                Organisation.id.in_(org_ids or {-1})
+                Organisation.id.in_(
+                    select(Comment.organisation_id).where(Comment.version_id == version.id)
+                )
             )
         )
     }
-    shown = {cid for cid, _, _ in rows}
-    decisions = Counter(current[cid][1] for cid in shown if cid in current)
-    unanswered = len(shown) - sum(decisions.values())
-    answered = len(shown) - unanswered
-    kinds = Counter(orgs[org][0] for _, _, org in rows)
-    countries = Counter(cc for _, _, org in rows for cc in orgs[org][1])
-    labels = Counter(label_of[cid] for cid in shown if cid in label_of)
-    measured = sum(labels.values())
-    flags = sum(
-        label_disagreement(current[cid][1], label_of[cid]) is not None
-        for cid in shown
-        if cid in label_of and cid in current
-    )
+    kinds: Counter[str] = Counter()
+    countries: Counter[str] = Counter()
+    for oid, n in per_org:
+        kind, codes = orgs[oid]
+        kinds[kind] += n
+        for cc in codes:
+            countries[cc] += n
     sat = Counter(
-        ("satisfied" if satisfied[current[cid][0]] else "not")
-        for cid in shown
-        if cid in current and current[cid][0] in satisfied
+        {
+            ("satisfied" if satisfied else "not"): n
+            for satisfied, n in db.session.execute(
+                select(ResponseFeedback.satisfied, func.count())
+                .join(Comment, Comment.id == ResponseFeedback.comment_id)
+                .where(*standing, ResponseFeedback.response_id == _current_response_id())
+                .group_by(ResponseFeedback.satisfied)
+            )
+        }
     )
     replied = sum(sat.values())
+    measured = sum(labels.values())
     top = db.session.execute(
         select(CoSignature.comment_id, func.count(CoSignature.id).label("n"))
-        .where(CoSignature.comment_id.in_(shown or {-1}))
+        .join(Comment, Comment.id == CoSignature.comment_id)
+        .where(*standing)
         .group_by(CoSignature.comment_id)
         .order_by(func.count(CoSignature.id).desc(), CoSignature.comment_id)
         .limit(5)
@@ -694,8 +782,8 @@ def report(version: Version) -> Report:
     cosigned = [(top_comments[cid], n) for cid, n in top]
     return Report(
         version=version,
-        comments=len(shown),
-        suggestions=sum(1 for _, kind, _ in rows if kind == "suggestion"),
+        comments=total,
+        suggestions=suggestions,
         answered=answered,
         unanswered=unanswered,
         unanswered_before=unanswered_count(version),
@@ -730,7 +818,7 @@ def report(version: Version) -> Report:
             ]
         ),
         top_cosigned=cosigned,
-        organisations=len(org_ids),
+        organisations=len(per_org),
         override=override_for(version),
     )
 
