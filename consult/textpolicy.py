@@ -87,10 +87,10 @@ def printable(value: str | None) -> str:
 def spreadsheet_cell(value):
     """A cell of a CSV or Excel export: text that a spreadsheet would read as a formula
     (it starts with =, +, -, @, a tab or a carriage return) gets a leading single quote,
-    as OWASP advises; numbers and empty cells stay as they are."""
+    as OWASP advises; numbers and empty cells stay as they are. Nothing else changes, so
+    that a reader can undo it (the open-data CSV files are checked against data.json)."""
     if not isinstance(value, str):
         return value
-    value = printable(value)
     if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -40,9 +40,14 @@ def can(action: str, target=None) -> bool:
     return policy.can(current_user, action, target)
 
 
+#: Beyond any real list: larger page numbers are read as this one (then the last page),
+#: so that an offset never overflows the database.
+MAX_PAGE = 100_000
+
+
 def page_number(default: int = 1) -> int:
     try:
-        return max(1, int(request.args.get("page", default)))
+        return min(max(1, int(request.args.get("page", default))), MAX_PAGE)
     except ValueError:
         return default
 

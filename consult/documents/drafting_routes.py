@@ -17,6 +17,7 @@ from consult.accounts.routes import current_actor
 from consult.accounts.services import get_user_by_email
 from consult.consultation.models import Comment, Response
 from consult.consultation.takeup import preview_take_up, take_up_suggestion
+from consult.converters import parse_id
 from consult.documents import drafting
 from consult.documents import services as docs
 from consult.documents.drafting import Correction, EditConflict
@@ -189,10 +190,10 @@ def insert_paragraph(slug: str, number: int):
 def _after(v: Version, value: str | None) -> Paragraph | None:
     if not value:
         return None
-    try:
-        return _paragraph(v, int(value))
-    except ValueError:
-        raise NotFound(f"Version {v.number} has no paragraph {value}.") from None
+    pid = parse_id(value)
+    if pid is None:
+        raise NotFound(f"Version {v.number} has no paragraph {value}.")
+    return _paragraph(v, pid)
 
 
 def _insert_form(doc, v, after, form, error: str = ""):

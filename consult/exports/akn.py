@@ -16,15 +16,17 @@ from lxml import etree
 from consult.documents.models import Version
 from consult.exports.common import declared_time
 from consult.exports.text import checked_markdown
+from consult.textpolicy import printable
 
 NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 E = f"{{{NS}}}"
 
 
 def _el(parent, tag: str, text: str | None = None, **attrs) -> etree._Element:
-    el = etree.SubElement(parent, E + tag, {k.rstrip("_"): v for k, v in attrs.items()})
+    # printable: stored text may predate the text policy, and XML cannot carry controls.
+    el = etree.SubElement(parent, E + tag, {k.rstrip("_"): printable(v) for k, v in attrs.items()})
     if text is not None:
-        el.text = text
+        el.text = printable(text)
     return el
 
 

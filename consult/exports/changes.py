@@ -15,6 +15,7 @@ from consult.errors import ConsultError
 from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx
 from consult.exports.resolution import add_block
 from consult.exports.text import checked_markdown
+from consult.textpolicy import printable
 from consult.tracing.diff import diff_html, diff_stats
 from consult.tracing.services import ComparedParagraph, compare_versions
 from consult.tracing.summary import count_changes
@@ -117,7 +118,7 @@ def _revision(kind: str, text: str, rid: int, when: str, author: str):
     run = OxmlElement("w:r")
     t = OxmlElement("w:delText" if kind == "del" else "w:t")
     t.set(qn("xml:space"), "preserve")
-    t.text = text
+    t.text = printable(text)
     run.append(t)
     mark.append(run)
     return mark
@@ -127,9 +128,10 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
     ch = changes(version, against)
     doc = version.document
     d = new_docx(version, f"{doc.title} — changes from version {ch.old.number} to {version.number}")
-    d.add_paragraph(doc.title, style="Title")
+    d.add_paragraph(printable(doc.title), style="Title")
     d.add_paragraph(
-        f"Changes from {ch.old.title} to {version.title}, as tracked changes", style="Subtitle"
+        printable(f"Changes from {ch.old.title} to {version.title}, as tracked changes"),
+        style="Subtitle",
     )
     c = ch.counts
     d.add_paragraph(
@@ -140,7 +142,7 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
         "or rejected one by one."
     )
     when = declared_time(version).strftime("%Y-%m-%dT%H:%M:%SZ")
-    author = doc.committee or "Drafting committee"
+    author = printable(doc.committee) or "Drafting committee"
     rid = 1
     for r in ch.rows:
         p = r.new or r.old
@@ -149,7 +151,7 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
         para = add_block(d, p, "")  # the words follow as runs and revision marks
         for op, text in r.diff:
             if op == "equal":
-                para.add_run(text)
+                para.add_run(printable(text))
             else:
                 para._p.append(
                     _revision("ins" if op == "insert" else "del", text, rid, when, author)
@@ -157,6 +159,6 @@ def changes_docx(version: Version, against: Version | None = None) -> bytes:
                 rid += 1
         note = _note(r)
         if note:
-            para.add_run(f"  [{note}]").italic = True
+            para.add_run(printable(f"  [{note}]")).italic = True
     add_footer(d, version)
     return save_docx(d)

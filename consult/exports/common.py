@@ -18,6 +18,7 @@ from flask import current_app, render_template
 
 from consult.documents.models import Version
 from consult.exports.text import checked_markdown
+from consult.textpolicy import printable
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,9 @@ def new_docx(version: Version, title: str):
 
     d = WordDocument()
     props = d.core_properties
-    props.title = title
-    props.author = version.document.committee or "Consult"
+    # Stored text may predate the text policy; Word files are XML (see textpolicy.printable).
+    props.title = printable(title)
+    props.author = printable(version.document.committee) or "Consult"
     props.created = props.modified = declared_time(version).replace(tzinfo=None)
     props.last_modified_by = "Consult"
     props.revision = 1
@@ -149,7 +151,7 @@ def add_footer(d, version: Version) -> None:
     for section in d.sections:
         footer = section.footer
         p = footer.paragraphs[0]
-        p.text = f"{version.document.title} — {version.title}"
+        p.text = printable(f"{version.document.title} — {version.title}")
         p.style = d.styles["Record Facts"]
         for line in facts:
             footer.add_paragraph(line, style="Record Facts")

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from consult import textpolicy
 from consult.accounts.models import Organisation, User
 from consult.consultation.models import CHANNELS, Comment
 from consult.consultation.services import checked_text, post_comment
@@ -26,6 +27,7 @@ from consult.errors import ConsultError
 from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
 from consult.exports.resolution import write_paragraphs
 from consult.extensions import db
+from consult.textpolicy import printable
 from consult.web import format_dt
 
 #: The response form's columns, in the Word table and in a CSV file.
@@ -82,18 +84,20 @@ def pack_pdf(version: Version) -> bytes:
 def pack_docx(version: Version) -> bytes:
     doc = version.document
     d = new_docx(version, f"Consultation pack — {doc.title} — {version.title}")
-    d.add_paragraph(doc.title, style="Title")
-    d.add_paragraph(f"Consultation pack: {version.title}", style="Subtitle")
+    d.add_paragraph(printable(doc.title), style="Title")
+    d.add_paragraph(printable(f"Consultation pack: {version.title}"), style="Subtitle")
     d.add_heading("How to respond", level=1)
     for line in how_to_respond(version):
-        d.add_paragraph(line, style="List Number")
+        d.add_paragraph(printable(line), style="List Number")
     d.add_heading("The text", level=1)
     write_paragraphs(d, version.paragraphs)
     d.add_page_break()
     d.add_heading("Response form", level=1)
     d.add_paragraph(
-        f"{doc.title}, {version.title}. {deadline_text(version)} One row per comment; add "
-        "rows as needed (Table → Insert row)."
+        printable(
+            f"{doc.title}, {version.title}. {deadline_text(version)} One row per comment; add "
+            "rows as needed (Table → Insert row)."
+        )
     )
     t = d.add_table(rows=1 + FORM_ROWS, cols=len(FORM_COLUMNS), style="Table Grid")
     for cell, label in zip(t.rows[0].cells, FORM_COLUMNS, strict=True):
@@ -118,6 +122,15 @@ class FormRow:
     kind: str = "comment"
     found_organisation: Organisation | None = None
     found_paragraph: Paragraph | None = None  # None: the version as a whole
+
+    def __post_init__(self) -> None:
+        # A returned form is people's writing, read from a file: the text policy holds
+        # (TextRefused, a ConsultError, for a NUL or a lone surrogate).
+        where = f"Row {self.line}"
+        self.organisation = textpolicy.clean(self.organisation, what=where)
+        self.paragraph = textpolicy.clean(self.paragraph, what=where)
+        self.comment = textpolicy.clean(self.comment, what=where)
+        self.suggested = textpolicy.clean(self.suggested, what=where)
 
     @property
     def organisation_name(self) -> str:

@@ -31,6 +31,7 @@ from consult.exports.common import (
 )
 from consult.exports.text import checked_markdown
 from consult.extensions import db
+from consult.textpolicy import printable, spreadsheet_cell
 from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, latest_uptake, measure
 from consult.tracing.views import COMMENT_LOADS
 
@@ -116,22 +117,25 @@ def report_rows(version: Version) -> list[ReportRow]:
         r: Response | None = c.response
         hidden = c.hidden_by
         up, score = uptakes.get(c.id, ("", None))
+        # printable: every format is XML or may be read as such, and what is stored
+        # may predate the text policy (a control character would fail Word and Excel).
+        p = printable
         rows.append(
             ReportRow(
-                paragraph=c.paragraph.number if c.paragraph else "",
+                paragraph=p(c.paragraph.number) if c.paragraph else "",
                 position=c.paragraph.position if c.paragraph else -1,
-                tracking=c.tracking,
-                organisation=c.organisation.display_name,
-                organisation_kind=ORG_KINDS.get(c.organisation.kind, c.organisation.kind),
-                country=", ".join(c.organisation.countries or []),
+                tracking=p(c.tracking),
+                organisation=p(c.organisation.display_name),
+                organisation_kind=p(ORG_KINDS.get(c.organisation.kind, c.organisation.kind)),
+                country=p(", ".join(c.organisation.countries or [])),
                 kind=KINDS[c.kind],
-                comment=HIDDEN.format(reason=hidden.reason) if hidden else text.body,
-                suggested="" if hidden else (text.suggested_text or ""),
+                comment=p(HIDDEN.format(reason=hidden.reason) if hidden else text.body),
+                suggested="" if hidden else p(text.suggested_text),
                 decision=r.decision_label if r else "",
-                reason=r.reason if r else "",
+                reason=p(r.reason) if r else "",
                 uptake=up,
                 uptake_score=score,
-                joint=[o.display_name for o in c.joint_organisations],
+                joint=[p(o.display_name) for o in c.joint_organisations],
             )
         )
     rows.sort(key=lambda row: row.position)  # stable: dates kept within a paragraph
@@ -170,7 +174,7 @@ def grouped(rows: list[ReportRow]) -> list[tuple[str, list[ReportRow]]]:
 
 
 def _paragraph_texts(version: Version) -> dict[str, str]:
-    return {p.number: p.text for p in version.paragraphs if p.number}
+    return {printable(p.number): printable(p.text) for p in version.paragraphs if p.number}
 
 
 def _group_title(number: str) -> str:
@@ -183,7 +187,7 @@ def report_csv(version: Version) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([label for _, label in COLUMNS])
     for r in report_rows(version):
-        w.writerow(r.cells())
+        w.writerow([spreadsheet_cell(c) for c in r.cells()])
     return buf.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the accents
 
 
@@ -195,35 +199,43 @@ def report_xlsx(version: Version) -> bytes:
     checked_markdown(version)
     rows = report_rows(version)
     s = summary(rows)
+
+    def append(sheet, values) -> None:
+        # openpyxl stores text starting with "=" as a formula: every cell is neutralised.
+        # Excel files are XML: titles and labels go through printable as the rows did.
+        sheet.append([spreadsheet_cell(printable(v) if isinstance(v, str) else v) for v in values])
+
     wb = Workbook()
     wb.properties.created = wb.properties.modified = declared_time(version).replace(tzinfo=None)
-    wb.properties.title = f"Consultation report — {version.document.title} — {version.title}"
+    wb.properties.title = printable(
+        f"Consultation report — {version.document.title} — {version.title}"
+    )
     ws = wb.active
     ws.title = "Summary"
     bold = Font(bold=True)
-    ws.append([version.document.title])
+    append(ws, [version.document.title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"Consultation report on {version.title}: {s.total} comments"])
+    append(ws, [f"Consultation report on {version.title}: {s.total} comments"])
     for title, counts, first in (
         ("By decision", s.by_decision, "Decision"),
         ("By kind of organisation", s.by_kind, "Kind of organisation"),
         ("By country", s.by_country, "Country"),
     ):
-        ws.append([])
-        ws.append([title])
+        append(ws, [])
+        append(ws, [title])
         ws.cell(ws.max_row, 1).font = bold
-        ws.append([first, "Comments"])
+        append(ws, [first, "Comments"])
         for cell in ws[ws.max_row]:
             cell.font = bold
         for label, n in counts:
-            ws.append([label, n])
+            append(ws, [label, n])
     ws.column_dimensions["A"].width = 34
     data = wb.create_sheet("Comments")
-    data.append([label for _, label in COLUMNS] + ["Uptake score"])
+    append(data, [label for _, label in COLUMNS] + ["Uptake score"])
     for cell in data[1]:
         cell.font = bold
     for r in rows:
-        data.append(r.cells() + [r.uptake_score])
+        append(data, r.cells() + [r.uptake_score])
     widths = (10, 16, 30, 10, 12, 60, 50, 16, 50, 20, 12)
     for i, width in enumerate(widths):
         data.column_dimensions[chr(ord("A") + i)].width = width
@@ -263,8 +275,8 @@ def report_docx(version: Version) -> bytes:
     sec.orientation = WD_ORIENT.LANDSCAPE
     sec.page_width, sec.page_height = Cm(29.7), Cm(21)
     sec.left_margin = sec.right_margin = Cm(1.5)
-    d.add_paragraph(doc.title, style="Title")
-    d.add_paragraph(f"Consultation report on {version.title}", style="Subtitle")
+    d.add_paragraph(printable(doc.title), style="Title")
+    d.add_paragraph(printable(f"Consultation report on {version.title}"), style="Subtitle")
     d.add_paragraph(
         f"{s.total} comment{'s' if s.total != 1 else ''}, one row each, grouped by paragraph, "
         "with the committee's decision and reason and the measured uptake of suggestions "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from consult.documents.models import Version
 from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
+from consult.textpolicy import printable
 
 
 def version_pdf(version: Version) -> bytes:
@@ -23,11 +24,11 @@ def version_pdf(version: Version) -> bytes:
 def version_docx(version: Version) -> bytes:
     doc = version.document
     d = new_docx(version, f"{doc.title} — {version.title}")
-    d.add_paragraph(doc.title, style="Title")
+    d.add_paragraph(printable(doc.title), style="Title")
     facts = [version.title, version.state_label]
     if version.published_at:
         facts.append(f"published {version.published_at:%d %B %Y}")
-    d.add_paragraph(" · ".join(facts), style="Subtitle")
+    d.add_paragraph(printable(" · ".join(facts)), style="Subtitle")
     write_paragraphs(d, version.paragraphs)
     add_footer(d, version)
     return save_docx(d)
@@ -43,7 +44,8 @@ def write_paragraphs(d, paragraphs) -> None:
 def add_block(d, p, text: str):
     """One block as "number, tab, text": a heading as a Word heading ("1 Principles"),
     other blocks in the numbered paragraph styles. Returns the Word paragraph."""
+    text = printable(f"{p.number}\t{text}")  # stored text may predate the text policy
     if p.is_heading:
-        return d.add_heading(f"{p.number}\t{text}", level=min(max(p.level - 1, 1), 9))
+        return d.add_heading(text, level=min(max(p.level - 1, 1), 9))
     style = "Numbered List Item" if p.kind == "list_item" else "Numbered Paragraph"
-    return d.add_paragraph(f"{p.number}\t{text}", style=style)
+    return d.add_paragraph(text, style=style)

@@ -36,6 +36,8 @@ from consult.search.entries import comment_visible_to_public
 from consult.search.results import FacetValue, Hit, Results, Spec
 
 MAX_PER_PAGE = 100
+#: The largest page number read; larger ones are read as this (see SearchParams.from_args).
+MAX_PAGE = 100_000
 FACET_SIZE = 30  # values shown per facet, most frequent first
 PARAM_FILTERS = ("type", "kind", "decision", "org", "orgkind", "country", "document", "version")
 DECISION_LABELS = {**DECISIONS, "unanswered": "Not answered yet"}
@@ -86,6 +88,9 @@ class SearchParams:
             page = 0
         if page < 1:
             raise ConsultError("'page' is a whole number from 1.", code="invalid_page")
+        # Beyond any real result list; the page then goes to the last page, and the
+        # offset stays within what the databases take (10**30 overflowed them).
+        page = min(page, MAX_PAGE)
         filters = {n: [v for v in getlist(n) if v.strip()] for n in PARAM_FILTERS}
         return cls(
             q=(args.get("q") or "").strip(),

@@ -17,6 +17,7 @@ from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
 from consult.consultation import services as consultation
 from consult.consultation.models import DECISIONS, Comment, Response
+from consult.converters import parse_id
 from consult.documents.models import Version
 from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
@@ -183,7 +184,7 @@ def answer_together(slug: str, number: int):
     policy.require(current_user, "response.create", v)
     form = GroupAnswerForm()
     error, status = "", 200
-    chosen = {int(x) for x in request.form.getlist("comment") if x.isdigit()}
+    chosen = {parse_id(x) for x in request.form.getlist("comment")} - {None}
     if request.method == "POST":
         if form.validate_on_submit():
             comments = [c for c in _answerable(v) if c.id in chosen]
