@@ -11,9 +11,28 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from consult import textpolicy
 from consult.accounts.models import ROLES
 from consult.errors import ConsultError
 from consult.extensions import db
+
+
+class _Text(click.ParamType):
+    """People's writing given on the command line, under the text policy (NFC, controls
+    dropped, invisible-only text empty; a NUL or a lone surrogate refused)."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return textpolicy.clean(value, what=f"'{param.human_readable_name}'" if param else "")
+        except textpolicy.TextRefused as e:
+            self.fail(e.message, param, ctx)
+
+
+TEXT = _Text()
 
 
 def _fail(message: str):
@@ -67,12 +86,12 @@ def demo_cmd(if_empty: bool):
 
 @click.command("create-org")
 @click.argument("slug")
-@click.argument("name")
+@click.argument("name", type=TEXT)
 @click.option(
     "--country", "countries", multiple=True, required=True, help="ISO code; repeat for several."
 )
 @click.option("--kind", default="ngo", show_default=True)
-@click.option("--acronym")
+@click.option("--acronym", type=TEXT)
 @click.option("--verified", is_flag=True)
 @command
 def create_org_cmd(slug, name, countries, kind, acronym, verified):
@@ -89,7 +108,7 @@ def create_org_cmd(slug, name, countries, kind, acronym, verified):
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--org", "org_slug", help="The organisation of a CSO member.")
-@click.option("--name", default="")
+@click.option("--name", default="", type=TEXT)
 @command
 def create_user_cmd(email, role, org_slug, name):
     """Create an account; the password is read from stdin, or generated and printed."""
@@ -124,8 +143,12 @@ def create_token_cmd(email):
 @click.command("import-version")
 @click.argument("document_slug")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--title", help="Title of the document, when it is created by this import.")
-@click.option("--label", default="", help="Label of the version, e.g. 'Workshop 2 draft'.")
+@click.option(
+    "--title", type=TEXT, help="Title of the document, when it is created by this import."
+)
+@click.option(
+    "--label", default="", type=TEXT, help="Label of the version, e.g. 'Workshop 2 draft'."
+)
 @click.option("--open-until", help="Open for comments until this ISO date or datetime (UTC).")
 @click.option("--draft", is_flag=True, help="Keep it as an editable draft.")
 @command
@@ -150,7 +173,8 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
         doc = docs.create_document(
             document_slug, title or document_slug.replace("-", " ").title(), by=by
         )
-    version = docs.import_version(doc, file.read(), by=by, label=label)
+    text = textpolicy.clean(file.read(), what=f"The file {file.name}")
+    version = docs.import_version(doc, text, by=by, label=label)
     if not draft:
         docs.publish(version, by=by, closes_at=closes_at)
     click.echo(
@@ -190,7 +214,12 @@ def open_version_cmd(document_slug, number, until):
 @click.command("close-version")
 @click.argument("document_slug")
 @click.argument("number", type=int)
-@click.option("--reason", default="", help="Why comments close before the deadline (recorded).")
+@click.option(
+    "--reason",
+    default="",
+    type=TEXT,
+    help="Why comments close before the deadline (recorded).",
+)
 @command
 def close_version_cmd(document_slug, number, reason):
     """Close version NUMBER for comments (before its deadline: give --reason)."""
@@ -219,6 +248,7 @@ def close_version_cmd(document_slug, number, reason):
 @click.option(
     "--override-reason",
     default="",
+    type=TEXT,
     help="Make it final although comments are unanswered, for this reason (shown publicly).",
 )
 @command

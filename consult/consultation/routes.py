@@ -33,6 +33,7 @@ from consult.consultation.models import (
     Reply,
     Response,
 )
+from consult.converters import parse_id
 from consult.documents import services as docs
 from consult.documents.forms import parse_local_datetime
 from consult.documents.models import LineageLink, Paragraph, Version
@@ -176,7 +177,9 @@ def _acting_on(comment_id: int, action: str, form_class, invalid: str, *args):
     policy.require(current_user, action, c)
     form = form_class(*args)
     if not form.validate_on_submit():
-        raise ConsultError(invalid)
+        # What a field could not read (a number out of range, a NUL) says more than `invalid`.
+        unread = [str(e) for field in form for e in field.process_errors]
+        raise ConsultError(" ".join([invalid, *unread]))
     return c, form
 
 
@@ -260,10 +263,8 @@ def _paragraph_in(v: Version, value: str | None) -> Paragraph | None:
     """The paragraph named by a form field, which must belong to the version."""
     if value in (None, WHOLE_VERSION):
         return None
-    try:
-        p = db.session.get(Paragraph, int(value))
-    except ValueError:
-        p = None
+    pid = parse_id(value)
+    p = db.session.get(Paragraph, pid) if pid is not None else None
     if p is None or p.version_id != v.id:
         raise ConsultError("That paragraph is not in this version.")
     return p

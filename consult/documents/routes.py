@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from consult import textpolicy
 from consult.accounts import policy
 from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations
@@ -343,7 +344,8 @@ def finalize(slug: str, number: int):
     doc, v = visible_version(slug, number)
     policy.require(current_user, "version.finalize", v)
     # With comments unanswered the service refuses unless a reason to override is given.
-    docs.finalize(v, by=current_actor(), override_reason=request.form.get("override_reason"))
+    reason = textpolicy.clean_optional(request.form.get("override_reason"), what="The reason")
+    docs.finalize(v, by=current_actor(), override_reason=reason)
     db.session.commit()
     flash(f"Version {v.number} is now the final text.")
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))

@@ -43,6 +43,7 @@ from consult.exports.common import zip_entry
 from consult.exports.text import checked_markdown
 from consult.extensions import db
 from consult.record.models import Event
+from consult.textpolicy import spreadsheet_cell
 
 FORMAT = "consult-open-data/1"
 
@@ -319,7 +320,7 @@ def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(fields)
     for r in rows:
-        w.writerow([_cell(r[f]) for f in fields])
+        w.writerow([spreadsheet_cell(_cell(r[f])) for f in fields])
     return buf.getvalue()
 
 
@@ -354,7 +355,10 @@ def readme(data: dict[str, Any]) -> str:
         f"The public record of the document '{doc['slug']}' as exported by Consult "
         f"(format {FORMAT}). The same data is in data.json (one object, described by "
         "schema.json) and in one CSV file per table (UTF-8, comma-separated, a header row; "
-        "lists as JSON; empty cell = no value; true/false for yes/no).",
+        "lists as JSON; empty cell = no value; true/false for yes/no). In the CSV files a "
+        "text cell that a spreadsheet would read as a formula (it starts with =, +, -, @, a "
+        "tab or a carriage return) has a single quote put before it; data.json has the "
+        "text as stored.",
         "",
         "Not included: accounts, e-mail addresses, tokens, who wrote or entered a comment, "
         "contact details of organisations, drafts, and the text of hidden comments.",
