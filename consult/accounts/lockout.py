@@ -26,7 +26,9 @@ _ITEM = parse(f"{FAILURES} per {WINDOW_MINUTES} minutes")
 
 
 def _key(email: str) -> str:
-    return "sign-in-failures:" + sha256((email or "").strip().lower())
+    # Under the limiter's key prefix (RATELIMIT_KEY_PREFIX), like every other limit, so
+    # two sites sharing one Redis keep their own counts.
+    return f"{limiter._key_prefix}sign-in-failures:" + sha256((email or "").strip().lower())
 
 
 def _strategy():
