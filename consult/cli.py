@@ -364,23 +364,10 @@ def index_drain_cmd(follow: bool, interval: float, wait: float):
         time.sleep(interval)
 
 
-@click.command("verify")
-@with_appcontext
-def verify_cmd():
-    """Recompute the record's hash chain and every published version's hash."""
-    from consult.record.service import verify
-
-    result = verify()
-    if not result.ok:
-        _fail(f"the record is broken: {result.problem}")
-    click.echo(
-        f"OK: {result.events} events, {result.versions} published versions; head {result.head}"
-    )
-
-
 def register(app: Flask) -> None:
     from consult.exports.cli import register as register_exports
     from consult.mail.cli import send_mail_cmd
+    from consult.record.cli import register as register_record
 
     app.cli.add_command(send_mail_cmd)
     register_exports(app)
@@ -398,6 +385,6 @@ def register(app: Flask) -> None:
         remove_committee_member_cmd,
         reindex_cmd,
         index_drain_cmd,
-        verify_cmd,
     ):
         app.cli.add_command(cmd)
+    register_record(app)

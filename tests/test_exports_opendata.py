@@ -35,6 +35,7 @@ def test_open_data_zip_is_documented_and_has_no_private_data(
         "README.md",
         "schema.json",
         "data.json",
+        "verify_standalone.py",
     }
     assert set(f) == expected
     dump = json.loads(f["data.json"])

@@ -181,10 +181,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "moderation": {
-        "description": "Moderators' decisions on comments, with their public reason.",
+        "description": "Moderators' decisions on comments and on replies in their threads, "
+        "with their public reason.",
         "fields": {
             "id": "Identifier.",
             "comment_id": "The comment.",
+            "reply_id": "The reply moderated in the comment's thread (replies are not in the "
+            "dump); empty: the comment itself.",
             "action": "hide or restore.",
             "reason": "Public reason.",
             "created_at": "When.",
@@ -200,6 +203,45 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "created_at": "When.",
         },
     },
+    "response_groups": {
+        "description": "Answers given together to several comments with one decision and reason.",
+        "fields": {
+            "id": "Identifier.",
+            "version_id": "The version the comments were made on.",
+            "decision": "The decision given to each.",
+            "reason": "The reason given to each.",
+            "created_at": "When.",
+            "members": "The comments answered, as [comment_id, response_id] pairs (JSON list).",
+        },
+    },
+    "uptake": {
+        "description": "The uptake of each suggestion, measured against the next version when "
+        "that version was published.",
+        "fields": {
+            "id": "Identifier.",
+            "comment_id": "The suggestion.",
+            "version_id": "The version measured against.",
+            "score": "0 to 1.",
+            "label": "taken_up, partly or not_taken_up.",
+            "verbatim": "true when the wording appears word for word.",
+            "relation": "How the successor paragraph was found (unchanged, edited, moved, split, "
+            "merged, removed).",
+            "inputs_hash": "sha256 of what the measure was computed from.",
+            "evidence": "Why the label: the asked-for words present (and where) or missing (JSON).",
+        },
+    },
+    "feedback": {
+        "description": "The commenting organisations' replies to the committee's answers.",
+        "fields": {
+            "id": "Identifier.",
+            "response_id": "The answer replied to.",
+            "comment_id": "The comment.",
+            "organisation_id": "The organisation replying.",
+            "satisfied": "true when satisfied with the answer.",
+            "note": "The organisation's note.",
+            "created_at": "When.",
+        },
+    },
     "events": {
         "description": "The whole hash-chained record of the instance, in order. "
         "hash = sha256 of the canonical JSON [prev_hash, seq, kind, created_at, "
@@ -210,7 +252,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "created_at": "When (ISO 8601, UTC, whole seconds).",
             "subject_type": "version, comment, response, …",
             "subject_id": "The subject's identifier.",
-            "payload": "Canonical JSON of what the event records.",
+            "payload": "Canonical JSON of what the event records; where it published "
+            "something the public reads, its 'covers' holds the sha256 of that content "
+            "(verify_standalone.py recomputes it from these files).",
             "prev_hash": "The previous event's hash (64 zeros for the first).",
             "hash": "This event's hash.",
         },
@@ -218,6 +262,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 FILES = list(SCHEMA)
+#: Files a dump made before they were exported does not have (imported as empty).
+ADDED_LATER = {"response_groups", "uptake", "feedback"}
 
 
 def _value(v: Any) -> Any:
@@ -267,8 +313,9 @@ def collect(doc: Document) -> dict[str, Any]:
         of(CommentWithdrawal),
         of(CoSignature),
     )
-    moderation = [m for m in of(ModerationAction) if m.reply_id is None]
+    moderation = of(ModerationAction)
     responses = of(Response)
+    record = _record_rows(vids, cids)
     org_ids = {c.organisation_id for c in comments} | {s.organisation_id for s in cosignatures}
     orgs = list(
         db.session.scalars(
@@ -300,7 +347,27 @@ def collect(doc: Document) -> dict[str, Any]:
         "cosignatures": [_row(s, _fields("cosignatures")) for s in cosignatures],
         "moderation": [_row(m, _fields("moderation")) for m in moderation],
         "responses": [_row(r, _fields("responses")) for r in responses],
+        **record,
         "events": [_row(e, _fields("events")) for e in events],
+    }
+
+
+def _record_rows(vids: list[int], cids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Grouped answers, measured uptake and replies to answers, as the record's digests
+    read them (so that verify_standalone.py can recompute the digests)."""
+    from consult.record.digests import row_content
+    from consult.tracing.models import ResponseFeedback, ResponseGroup, StoredUptake
+
+    def rows(model, thing, where):
+        q = select(model).where(where).order_by(model.id)
+        return [row_content(thing, o) for o in db.session.scalars(q)]
+
+    return {
+        "response_groups": rows(
+            ResponseGroup, "response_group", ResponseGroup.version_id.in_(vids)
+        ),
+        "uptake": rows(StoredUptake, "uptake", StoredUptake.version_id.in_(vids)),
+        "feedback": rows(ResponseFeedback, "feedback", ResponseFeedback.comment_id.in_(cids)),
     }
 
 
@@ -367,6 +434,12 @@ def readme(data: dict[str, Any]) -> str:
         "text (the paragraphs' source joined with blank_before blank lines before each); "
         "each event's hash chains to the one before.",
         "",
+        "verify_standalone.py (Python 3.11+, standard library only) makes every check: "
+        "`python3 verify_standalone.py <this zip>` recomputes each event's hash and each "
+        "content digest the events carry from these files, names what does not match, and "
+        "prints the head hash to compare with the one on the public record page and on "
+        "your receipts.",
+        "",
     ]
     for name, spec in SCHEMA.items():
         n = 1 if name == "document" else len(data[name])
@@ -374,6 +447,14 @@ def readme(data: dict[str, Any]) -> str:
         lines += [f"- `{f}`: {d}" for f, d in spec["fields"].items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def verifier_source() -> str:
+    """The standalone verifier shipped in the zip: `python3 verify_standalone.py <zip>`."""
+    from consult.record import verify_standalone
+
+    with open(verify_standalone.__file__, encoding="utf-8") as f:
+        return f.read()
 
 
 def opendata_zip(doc: Document) -> bytes:
@@ -388,6 +469,7 @@ def opendata_zip(doc: Document) -> bytes:
             z.writestr(zip_entry(f"{doc.slug}/{name}", when), body.encode("utf-8"))
 
         put("README.md", readme(data))
+        put("verify_standalone.py", verifier_source())
         put("schema.json", json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
         put(
             "data.json",
@@ -415,7 +497,7 @@ def read_zip(blob: bytes) -> dict[str, Any]:
         raise ConsultError(
             f"Unknown open data format {data.get('format')!r}; this instance reads {FORMAT}."
         )
-    missing = [f for f in FILES if f not in data]
+    missing = [f for f in FILES if f not in data and f not in ADDED_LATER]
     if missing:
         raise ConsultError(f"data.json lacks: {', '.join(missing)}.")
     return data
@@ -502,14 +584,65 @@ def import_opendata(blob: bytes) -> Document:
     for s in data["cosignatures"]:
         db.session.add(_make(CoSignature, s))
     for m in data["moderation"]:
-        db.session.add(_make(ModerationAction, m, moderator_id=by.id))
+        if m.get("reply_id") is None:  # replies are not in the dump
+            db.session.add(_make(ModerationAction, m, moderator_id=by.id))
     for r in data["responses"]:
         db.session.add(_make(Response, r, responder_id=by.id))
+    db.session.flush()
+    _import_record_rows(data, by)
     for e in data["events"]:
         db.session.add(_make(Event, e))
     db.session.flush()
     _advance_sequences()
     return doc
+
+
+def _import_record_rows(data: dict[str, Any], by: User) -> None:
+    from consult.tracing.models import (
+        ResponseFeedback,
+        ResponseGroup,
+        ResponseGroupMember,
+        StoredUptake,
+    )
+
+    for g in data.get("response_groups", []):
+        row = dict(g)
+        members = row.pop("members")
+        db.session.add(_make(ResponseGroup, row, responder_id=by.id))
+        db.session.flush()
+        for comment_id, response_id in members:
+            db.session.add(
+                ResponseGroupMember(
+                    group_id=g["id"], comment_id=comment_id, response_id=response_id
+                )
+            )
+    for u in data.get("uptake", []):
+        row = dict(u)
+        evidence = row.pop("evidence")
+        db.session.add(
+            _make(
+                StoredUptake,
+                row,
+                evidence_json=(
+                    json.dumps(evidence, ensure_ascii=False, sort_keys=True)
+                    if evidence is not None
+                    else None
+                ),
+            )
+        )
+    for f in data.get("feedback", []):
+        db.session.add(_make(ResponseFeedback, f, user_id=by.id))
+
+
+def _tracing_models() -> tuple:
+    from consult.tracing.models import (
+        ResponseFeedback,
+        ResponseGroup,
+        ResponseGroupMember,
+        StoredUptake,
+    )
+
+    return (ResponseGroup, ResponseGroupMember, StoredUptake, ResponseFeedback)
 
 
 def _advance_sequences() -> None:
@@ -529,6 +662,7 @@ def _advance_sequences() -> None:
         ModerationAction,
         Response,
         Event,
+        *_tracing_models(),
     ):
         table = model.__table__.name
         # Table names come from our own models, never from input.

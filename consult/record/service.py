@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
 
 from consult import signals
+from consult.errors import Conflict
 from consult.extensions import db
-from consult.hashing import canonical, sha256
+from consult.hashing import canonical
+from consult.record import digests
+from consult.record import verify_standalone as rules
 from consult.record.models import Event
+from consult.record.verify_standalone import GENESIS, event_hash
 from consult.timeutil import utcnow
 
-GENESIS = "0" * 64
-
-
-def event_hash(
-    prev_hash: str, seq: int, kind: str, created_at: str, subject: str, payload: str
-) -> str:
-    return sha256(canonical([prev_hash, seq, kind, created_at, subject, payload]))
+__all__ = ["GENESIS", "append", "event_hash", "head", "head_hash", "seal", "verify"]
 
 
 def recomputed_hash(ev: Event, prev_hash: str) -> str:
@@ -72,22 +72,153 @@ def append(
     return ev
 
 
+#: A verification lists at most this many problems (and counts the rest).
+MAX_PROBLEMS = 100
+
+
 @dataclass
 class Verification:
     ok: bool
     events: int
     versions: int
     head: str
+    #: The first problem found ("" when none).
     problem: str = ""
+    #: Every problem found, up to MAX_PROBLEMS, each naming what changed.
+    problems: list[str] = field(default_factory=list)
+    #: Things published before the record covered their content, and not sealed since.
+    not_covered: list[str] = field(default_factory=list)
+    #: Events whose content digest was recomputed and matched.
+    covered: int = 0
+    more: int = 0
+
+
+class _Check:
+    """One pass over the record: the chain, then every content digest, in batches."""
+
+    def __init__(self, recompute: bool = True) -> None:
+        #: False: only find what is covered (for sealing), recompute nothing.
+        self.recompute = recompute
+        self.problems: list[str] = []
+        self.more = 0
+        self.covered = 0
+        self.pending: list[Event] = []
+        #: (subject type, id) of everything an event's digest covers.
+        self.subjects: set[tuple[str, int]] = set()
+        #: (subject type, id) → kind, for events recorded before digests.
+        self.legacy: dict[tuple[str, int], str] = {}
+        self.names = digests.names()
+
+    def bad(self, problem: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.more += 1
+
+    def event(self, ev: Event) -> None:
+        subject_type = rules.COVERING_KINDS.get(ev.kind)
+        if subject_type is None and ev.kind != rules.SEALED:
+            return
+        if ev.subject_type not in rules.SUBJECT_THINGS:
+            return
+        if "covers" not in json.loads(ev.payload):
+            self.legacy[(ev.subject_type, ev.subject_id)] = ev.kind
+            return
+        self.subjects.add((ev.subject_type, ev.subject_id))
+        if not self.recompute:
+            return
+        self.pending.append(ev)
+        if len(self.pending) >= digests.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Recompute the digests of the pending events from the current rows."""
+        by_type: dict[str, list[Event]] = defaultdict(list)
+        for ev in self.pending:
+            by_type[ev.subject_type].append(ev)
+        self.pending = []
+        for subject_type, events in by_type.items():
+            current = digests.load(subject_type, [ev.subject_id for ev in events])
+            for ev in events:
+                recorded = json.loads(ev.payload)["covers"]
+                now = current[ev.subject_id]
+                found = rules.compare(recorded, now)
+                if not found:
+                    self.covered += 1
+                for thing, i, what in found:
+                    rows = {r["id"]: r for r in now.get(thing, [])}
+                    name = (
+                        rules.describe(thing, i, rows.get(i), *self.names)
+                        if thing
+                        else f"{ev.subject_type} {ev.subject_id}"
+                    )
+                    when = "publication" if ev.kind == "version.published" else "it was recorded"
+                    self.bad(f"{name}: {what} since {when} (event {ev.seq}, {ev.kind})")
+
+    def uncovered(self) -> dict[str, list[tuple[str, int]]]:
+        """Rows the public reads that no event's digest covers, by why: "legacy" (their
+        event was recorded before digests), "no_event" (nothing in the record)."""
+        out: dict[str, list[tuple[str, int]]] = {"legacy": [], "no_event": []}
+        for subject_type in rules.SUBJECT_THINGS:
+            for batch in digests.covered_ids(subject_type):
+                for i in batch:
+                    key = (subject_type, i)
+                    if key in self.subjects:
+                        continue
+                    out["legacy" if key in self.legacy else "no_event"].append(key)
+        return out
+
+
+_WHAT = {  # singular, plural
+    "version": ("published version", "published versions"),
+    "response": ("answer", "answers"),
+    "responsegroup": ("grouped answer", "grouped answers"),
+    "moderationaction": ("moderation decision", "moderation decisions"),
+    "organisation": ("organisation's verification", "organisations' verifications"),
+    "responsefeedback": ("organisation's reply to an answer", "organisations' replies"),
+}
+
+
+def _plural(n: int, subject_type: str) -> str:
+    one, many = _WHAT[subject_type]
+    return f"1 {one}" if n == 1 else f"{n} {many}"
+
+
+def _not_covered(uncovered: dict[str, list[tuple[str, int]]]) -> tuple[list[str], list[str]]:
+    """(notes, problems): what was recorded before digests or verified without an event
+    is a note; anything else the public reads with no event at all is a problem."""
+    notes, problems = [], []
+    legacy = digests.group(uncovered["legacy"])
+    for subject_type, ids in legacy.items():
+        notes.append(
+            f"not covered: {_plural(len(ids), subject_type)} recorded before the "
+            "record covered content (the chain covers only their hashes); "
+            "`flask --app consult seal-record` covers them from now on"
+        )
+    for subject_type, ids in digests.group(uncovered["no_event"]).items():
+        if subject_type == "organisation":
+            notes.append(
+                f"not covered: {_plural(len(ids), subject_type)} set when the "
+                "organisation was created, with no event; `flask --app consult seal-record` "
+                "covers them from now on"
+            )
+            continue
+        for i in ids[:MAX_PROBLEMS]:
+            problems.append(f"{_WHAT[subject_type][0]} {i} is not in the record")
+    return notes, problems
 
 
 def verify() -> Verification:
-    """Recompute the chain and every published version's hash; report the first break."""
+    """Recompute the chain, every published version's and comment's hash, and every
+    content digest the events carry (texts, answers, grouped answers, moderation,
+    verification of organisations, measured uptake, organisations' replies); name each
+    thing that changed since it was recorded."""
     from consult.consultation.models import Comment
     from consult.consultation.services import comment_hash
     from consult.documents.models import Version
     from consult.documents.services import compute_hash
 
+    check = _Check()
     prev = GENESIS
     count = 0
     for ev in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
@@ -101,33 +232,115 @@ def verify() -> Verification:
                 False, count, 0, prev, f"event {ev.seq} ({ev.kind}) does not match its hash"
             )
         prev = ev.hash
+        check.event(ev)
+    check.flush()
     versions = 0
     for v in db.session.scalars(select(Version).where(Version.state != "draft")):
         versions += 1
         if compute_hash(v) != v.content_hash:
-            return Verification(
-                False,
-                count,
-                versions,
-                prev,
-                f"{v.document.slug} version {v.number}: text does not match its published hash",
+            check.bad(
+                f"{v.document.slug} version {v.number}: text does not match its published hash"
             )
-    for c in db.session.scalars(select(Comment)).yield_per(500):
-        if comment_hash(c) != c.content_hash:
-            return Verification(False, count, versions, prev, f"comment {c.tracking} was altered")
+    _check_comments(check, Comment, comment_hash)
+    notes, problems = _not_covered(check.uncovered())
+    for p in problems:
+        check.bad(p)
+    return Verification(
+        not check.problems,
+        count,
+        versions,
+        prev,
+        check.problems[0] if check.problems else "",
+        check.problems,
+        notes,
+        check.covered,
+        check.more,
+    )
+
+
+def _recorded_hashes(kind: str, subject_type: str, ids: list[int]) -> dict[int, dict]:
+    rows = db.session.execute(
+        select(Event.subject_id, Event.payload).where(Event.kind == kind, Event.subject_id.in_(ids))
+    )
+    return {i: json.loads(payload) for i, payload in rows}
+
+
+def _check_comments(check: _Check, Comment, comment_hash) -> None:  # noqa: N803
+    """Every comment's (and later text's) hash recomputes and is the one its event
+    recorded, so that changing a text and its hash together is found too."""
     from consult.consultation.models import CommentRevision
     from consult.consultation.services import revision_hash
 
-    for r in db.session.scalars(select(CommentRevision)).yield_per(500):
-        if revision_hash(r.comment, r) != r.content_hash:
-            return Verification(
-                False,
-                count,
-                versions,
-                prev,
-                f"comment {r.comment.tracking} text {r.number} was altered",
-            )
-    return Verification(True, count, versions, prev)
+    batch: list = []
+
+    def run(batch):
+        recorded = _recorded_hashes("comment.posted", "comment", [c.id for c in batch])
+        for c in batch:
+            if comment_hash(c) != c.content_hash:
+                check.bad(f"comment {c.tracking} was altered")
+            elif (recorded.get(c.id) or {}).get("content_hash") != c.content_hash:
+                check.bad(f"comment {c.tracking}: its hash is not the one in the record")
+
+    for c in db.session.scalars(select(Comment).order_by(Comment.id)).yield_per(500):
+        batch.append(c)
+        if len(batch) >= 500:
+            run(batch)
+            batch = []
+    run(batch)
+
+    def run_revisions(batch):
+        recorded = _recorded_hashes("comment.edited", "commentrevision", [r.id for r in batch])
+        for r in batch:
+            if revision_hash(r.comment, r) != r.content_hash:
+                check.bad(f"comment {r.comment.tracking} text {r.number} was altered")
+            elif (recorded.get(r.id) or {}).get("content_hash") != r.content_hash:
+                check.bad(
+                    f"comment {r.comment.tracking} text {r.number}: its hash is not the one "
+                    "in the record"
+                )
+
+    batch = []
+    for r in db.session.scalars(select(CommentRevision).order_by(CommentRevision.id)).yield_per(
+        500
+    ):
+        batch.append(r)
+        if len(batch) >= 500:
+            run_revisions(batch)
+            batch = []
+    run_revisions(batch)
+
+
+def seal(by=None) -> int:
+    """Cover what the record does not cover yet (content published before events carried
+    digests, organisations verified when created): one new `record.sealed` event per
+    thing, with the digest of its content as it stands now. Old events are never
+    rewritten. Refused while verify finds a problem, so that a seal never covers a
+    change. Returns the number of events added; the caller commits."""
+    result = verify()
+    if not result.ok:
+        raise Conflict(
+            f"The record does not verify ({result.problem}); it is not sealed over a change."
+        )
+    check = _Check(recompute=False)
+    for ev in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
+        check.event(ev)
+    uncovered = check.uncovered()
+    added = 0
+    for subject_type, subject_id in uncovered["legacy"] + [
+        k for k in uncovered["no_event"] if k[0] == "organisation"
+    ]:
+        append(
+            rules.SEALED,
+            subject_type,
+            subject_id,
+            by.id if by is not None else None,
+            {
+                "covers": digests.covers_for(subject_type, subject_id),
+                "why": check.legacy.get((subject_type, subject_id), "no event"),
+            },
+        )
+        added += 1
+    return added
 
 
 def _subject_type(obj) -> str:
@@ -135,13 +348,18 @@ def _subject_type(obj) -> str:
 
 
 def _on_event(sender: str, subject, actor=None, data=None) -> None:
-    append(
-        sender,
-        _subject_type(subject),
-        subject.id,
-        actor.id if actor is not None else None,
-        data or {},
-    )
+    data = dict(data or {})
+    subject_type = _subject_type(subject)
+    if rules.COVERING_KINDS.get(sender) == subject_type:
+        if sender == "version.published":
+            # The uptake measured against the new version is part of what it publishes.
+            # Receivers of one signal run in no set order, so make sure it is stored
+            # (storing again writes nothing when it already is).
+            from consult.tracing.stored import store_uptake
+
+            store_uptake(subject)
+        data["covers"] = digests.covers_for(subject_type, subject.id)
+    append(sender, subject_type, subject.id, actor.id if actor is not None else None, data)
 
 
 def connect() -> None:
