@@ -325,7 +325,7 @@ def test_record_page_names_what_changed(world, client):
 SCRIPT = Path(verify_standalone.__file__)
 
 
-def _run(tmp_path: Path, blob: bytes) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, blob: bytes, *extra: str) -> subprocess.CompletedProcess:
     """The script as a user runs it: the copy shipped in the zip, isolated (-I: no
     user site, no current folder on the path), from a folder without the app."""
     folder = tmp_path / "check"
@@ -334,8 +334,8 @@ def _run(tmp_path: Path, blob: bytes) -> subprocess.CompletedProcess:
         script = next(n for n in z.namelist() if n.endswith("/verify_standalone.py"))
         (folder / "verify_standalone.py").write_bytes(z.read(script))
     (folder / "dump.zip").write_bytes(blob)
-    return subprocess.run(
-        [sys.executable, "-I", "verify_standalone.py", "dump.zip"],
+    return subprocess.run(  # noqa: S603 - our own script on a file the test wrote
+        [sys.executable, "-I", "verify_standalone.py", "dump.zip", *extra],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -361,10 +361,19 @@ def test_the_standalone_verifier_prints_the_head_from_the_open_data(world, tmp_p
         shipped = z.read(f"{SLUG}/verify_standalone.py")
     assert shipped == SCRIPT.read_bytes()
     assert b"import consult" not in shipped and b"from consult" not in shipped
-    r = _run(tmp_path, blob)
+    c = world.answered
+    r = _run(tmp_path, blob, c.tracking.lower())
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"head: {head_hash()}" in r.stdout
     assert "MISMATCH" not in r.stdout
+    # The line to compare with the receipt: the receipt page shows the same hashes.
+    ev = db.session.scalar(
+        select(Event).where(Event.kind == "comment.posted", Event.subject_id == c.id)
+    )
+    line = (
+        f"receipt {c.tracking}: content hash {c.content_hash}, event {ev.seq}, event hash {ev.hash}"
+    )
+    assert line in r.stdout
 
 
 CSV_TAMPERING = {

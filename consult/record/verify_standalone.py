@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a Consult record yourself, trusting nothing but this file and Python 3.11+.
 
-    python3 verify_standalone.py consult-open-data.zip
+    python3 verify_standalone.py consult-open-data.zip [TRACKING …]
 
 Reads the open-data zip of a document (as downloaded from its page), and
 
@@ -12,7 +12,9 @@ Reads the open-data zip of a document (as downloaded from its page), and
    paragraphs and measured uptake of each published version, every answer, grouped
    answer, moderation decision, organisation's verification and organisation's reply)
    and every version's and comment's content hash, and names what does not match;
-3. checks that each CSV file holds the same rows as data.json.
+3. checks that each CSV file holds the same rows as data.json;
+4. for each comment tracking number given (from your receipts), prints the event that
+   recorded it and its hash, to compare with the receipt.
 
 Exit status 0 when everything matches, 1 when something does not (each mismatch is
 named), 2 when the file cannot be read.
@@ -480,10 +482,27 @@ def _check_hashes(dump: Dump, posted, edited, published, report: Report) -> None
             report.bad(f"comment {tracking} text {r['number']}: does not match its hash")
 
 
+def receipt(dump: Dump, tracking: str) -> str:
+    """Where the record holds a comment: the line to compare with its receipt."""
+    c = next((c for c in dump.table("comments") if c["tracking"] == tracking), None)
+    if c is None:
+        return f"receipt {tracking}: no such comment in this dump"
+    for ev in dump.table("events"):
+        if ev["kind"] == "comment.posted" and ev["subject_id"] == c["id"]:
+            return (
+                f"receipt {tracking}: content hash {c['content_hash']}, "
+                f"event {ev['seq']}, event hash {ev['hash']}"
+            )
+    return f"receipt {tracking}: its posting is not in the record"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python3 verify_standalone.py consult-open-data.zip", file=sys.stderr)
+    if not argv:
+        print(
+            "usage: python3 verify_standalone.py consult-open-data.zip [TRACKING …]",
+            file=sys.stderr,
+        )
         return 2
     try:
         with open(argv[0], "rb") as f:
@@ -496,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     for problem in report.problems:
         print(f"MISMATCH: {problem}")
+    for tracking in argv[1:]:
+        print(receipt(dump, tracking.strip().upper()))
     print(f"events: {count}")
     print(f"head: {head}")
     if report.problems:
