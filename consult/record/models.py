@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consult.extensions import db
@@ -12,6 +12,9 @@ from consult.timeutil import UTCDateTime, utcnow
 
 
 class Event(db.Model):
+    #: Receipts and verify find an event by what it is about.
+    __table_args__ = (Index("ix_event_subject", "subject_type", "subject_id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Position in the chain, 1, 2, 3 … with no gaps.
     seq: Mapped[int] = mapped_column(unique=True)
