@@ -91,6 +91,7 @@ def load(instance_path: str) -> dict:
         "EXPORT_DIR": os.environ.get("CONSULT_EXPORT_DIR") or str(ipath / "exports"),
         "EXPORT_SLOTS": _whole_number("CONSULT_EXPORT_SLOTS", "2", minimum=1),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        **_mail_in_settings(ipath),
         "WTF_CSRF_TIME_LIMIT": None,
     }
 
@@ -175,4 +176,23 @@ def _mail_settings(ipath: Path) -> dict:
         "SMTP_PASSWORD": os.environ.get("CONSULT_SMTP_PASSWORD", ""),
         "SMTP_TLS": tls,
         "BASE_URL": os.environ.get("CONSULT_BASE_URL", "http://localhost:5000").rstrip("/"),
+    }
+
+
+def _mail_in_settings(ipath: Path) -> dict:
+    """Comments by e-mail (consult.intake) and attachments (consult.consultation.attachments):
+    the domain of the consultations' addresses (<document slug>@domain), an IMAP box to
+    fetch from, and the size and count limits."""
+    mib = 1024 * 1024
+    return {
+        "MAIL_IN_DOMAIN": os.environ.get("CONSULT_MAIL_IN_DOMAIN", "").strip().lower(),
+        "IMAP_URL": os.environ.get("CONSULT_IMAP_URL", "").strip(),
+        #: A larger message is refused by the receiver (SMTP 552) and skipped by mail-fetch.
+        "MAIL_IN_MAX_BYTES": _whole_number("CONSULT_MAIL_IN_MAX_BYTES", str(15 * mib), minimum=1),
+        "ATTACHMENT_MAX_BYTES": _whole_number(
+            "CONSULT_ATTACHMENT_MAX_BYTES", str(10 * mib), minimum=1
+        ),
+        "ATTACHMENT_MAX_COUNT": _whole_number("CONSULT_ATTACHMENT_MAX_COUNT", "5", minimum=0),
+        "ATTACHMENT_DIR": os.environ.get("CONSULT_ATTACHMENT_DIR") or str(ipath / "attachments"),
+        "INTAKE_DIR": os.environ.get("CONSULT_INTAKE_DIR") or str(ipath / "intake"),
     }
