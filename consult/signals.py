@@ -66,6 +66,15 @@ responses_grouped = _ns.signal("responses.grouped")
 #: ResponseFeedback; data: comment tracking number, satisfied, note hash).
 response_feedback_given = _ns.signal("response.feedback_given")
 
+#: A file (a position paper) was attached to a comment (subject: the Attachment; data:
+#: comment tracking number, name, type, size, sha256, the source message's sha256 if any).
+attachment_added = _ns.signal("attachment.added")
+#: The secretariat confirmed a message received by e-mail as a comment (subject: the
+#: IntakeMessage; data: comment tracking number, message_sha256, organisation, paragraph).
+intake_confirmed = _ns.signal("intake.confirmed")
+#: The secretariat rejected a message received by e-mail (data: message_sha256, reason hash).
+intake_rejected = _ns.signal("intake.rejected")
+
 
 def emit(signal, subject, actor=None, **data) -> None:
     signal.send(signal.name, subject=subject, actor=actor, data=data)
