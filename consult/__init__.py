@@ -87,8 +87,10 @@ def _import_models() -> None:
     # Every model module is imported so that metadata (and Alembic) see all tables.
     from consult.accounts import auth as _auth  # noqa: F401
     from consult.accounts import models as _a  # noqa: F401
+    from consult.consultation import attachments as _ca  # noqa: F401
     from consult.consultation import models as _c  # noqa: F401
     from consult.documents import models as _d  # noqa: F401
+    from consult.intake import models as _i  # noqa: F401
     from consult.mail import models as _m  # noqa: F401
     from consult.record import models as _r  # noqa: F401
     from consult.search import models as _s  # noqa: F401

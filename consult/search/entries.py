@@ -31,6 +31,9 @@ from consult.consultation.models import Comment, CommentRevision, ModerationActi
 from consult.documents.models import Document, Paragraph, Version
 
 DOC_TYPES = ("paragraph", "comment", "organisation", "document")
+#: Characters of a comment's attachments' text in its entry: a phrase of a position paper
+#: is found, and a long annex does not swell the index (or PostgreSQL's vector).
+ATTACHMENT_TEXT = 100_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_SECOND = timedelta(seconds=1)
 
@@ -64,6 +67,8 @@ class Entry:
     suggested: str = ""
     quote: str = ""
     response: str = ""
+    #: The text of a comment's attachments (position papers), ATTACHMENT_TEXT at most.
+    attachments: str = ""
 
     @property
     def key(self) -> str:
@@ -89,11 +94,21 @@ class Entry:
             "quote": self.quote,
             "response": self.response,
             "title": self.title,
+            "attachments": self.attachments,
         }
 
     def content(self) -> str:
         return "\n".join(
-            t for t in (self.title, self.body, self.suggested, self.quote, self.response) if t
+            t
+            for t in (
+                self.title,
+                self.body,
+                self.suggested,
+                self.quote,
+                self.response,
+                self.attachments,
+            )
+            if t
         )
 
 
@@ -216,6 +231,7 @@ def _comments(session: Session, where) -> list[Entry]:
             .order_by(mod.c.id)
         ):
             moderated[a.comment_id] = a.action
+    attached = _attachment_texts(session, ids)
     out = []
     for m in rows:
         a = answers.get(m["id"])
@@ -241,8 +257,26 @@ def _comments(session: Session, where) -> list[Entry]:
                 suggested=t["suggested_text"] or "",
                 quote=t["quote"] or "",
                 response=a.reason if a else "",
+                attachments=attached.get(m["id"], ""),
             )
         )
+    return out
+
+
+def _attachment_texts(session: Session, ids: list[int]) -> dict[int, str]:
+    """The text of each comment's attachments, joined, at most ATTACHMENT_TEXT characters."""
+    from consult.consultation.attachments import Attachment
+
+    at = Attachment.__table__
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(at.c.comment_id, at.c.text)
+            .where(at.c.comment_id.in_(ids[start : start + 1000]), at.c.text != "")
+            .order_by(at.c.comment_id, at.c.id)
+        ):
+            joined = (out.get(row.comment_id, "") + "\n\n" + row.text).strip()
+            out[row.comment_id] = joined[:ATTACHMENT_TEXT]
     return out
 
 

@@ -47,7 +47,7 @@ HEADLINE = (
     f"StartSel={START}, StopSel={STOP}, MaxFragments=2, MaxWords=35, MinWords=12, "
     'FragmentDelimiter=" … "'
 )
-PARTS = ("body", "suggested", "quote", "response", "title")
+PARTS = ("body", "suggested", "quote", "response", "title", "attachments")
 COLUMNS = (
     "key",
     "doc_type",
@@ -67,6 +67,7 @@ COLUMNS = (
     "suggested",
     "quote",
     "response",
+    "attachments",
 )
 _INSERT = (
     f"INSERT INTO search.entry ({', '.join(COLUMNS)}) "  # noqa: S608 (values are bound)
@@ -149,6 +150,7 @@ def _row(e: E.Entry) -> dict:
         "suggested": e.suggested,
         "quote": e.quote,
         "response": e.response,
+        "attachments": e.attachments,
     }
 
 

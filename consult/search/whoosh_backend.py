@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 #: compound file by copying it into memory (BytesIO), so every new reader or writer
 #: (after each commit) would copy the whole index; separate files are read in place.
 COMPOUND = False
-INDEX_NAME = "consult1"
+INDEX_NAME = "consult2"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
 #: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
@@ -99,11 +99,12 @@ SCHEMA = Schema(
     suggested=STORED(),
     quote=STORED(),
     response=STORED(),
+    attachments=STORED(),
 )
 #: Text columns read into memory (per segment, once) for filters and facets; beside them
 #: the time ("ts", for sorting by date) and the length of `words` (for ranking).
 TEXT_COLUMNS = (*RAW_FACETS, "version_id", "draft", "visible")
-PARTS = ("body", "suggested", "quote", "response", "title")
+PARTS = ("body", "suggested", "quote", "response", "title", "attachments")
 SNIPPET = 240  # characters of a snippet
 
 
@@ -153,6 +154,7 @@ def _fields(e: E.Entry) -> dict:
         "suggested": e.suggested,
         "quote": e.quote,
         "response": e.response,
+        "attachments": e.attachments,
     }
     optional = {
         "document": e.document_id,

@@ -1,0 +1,243 @@
+"""Files attached to a comment: position papers as PDF, DOCX or ODT.
+
+An attachment's bytes are stored once, content-addressed, under instance/attachments/
+(CONSULT_ATTACHMENT_DIR), named by their sha256; the row keeps the name the sender gave,
+the type read from the bytes (never the one claimed), the size, the sha256 (also in the
+record's event) and the extracted text, which the search index holds with the comment.
+Like comments, attachments are never changed or deleted. An S3-compatible store is not
+built: a shared folder serves several machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import ForeignKey, Index, String, Text, func, select
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from consult import signals
+from consult.accounts.models import User
+from consult.consultation import extract
+from consult.consultation.models import Comment
+from consult.errors import ConsultError
+from consult.extensions import db
+from consult.timeutil import UTCDateTime, utcnow
+
+#: Longest file name kept (longer names are cut, keeping the extension).
+MAX_NAME = 200
+
+
+class Attachment(db.Model):
+    """A file attached to a comment. Never updated in place or deleted."""
+
+    __table_args__ = (Index("ix_attachment_comment_id", "comment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id"))
+    #: The file name as the sender gave it (cleaned: no folders, no control characters).
+    filename: Mapped[str] = mapped_column(String(255))
+    #: Read from the bytes (extract.sniff): one of extract.TYPES.
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    #: sha256 of the bytes: their name in the store, and what the record keeps.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: The extracted text (at most extract.MAX_TEXT characters), indexed with the comment.
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: extract.TEXT, NO_TEXT (scanned?) or UNREADABLE.
+    text_status: Mapped[str] = mapped_column(String(20))
+    pages: Mapped[int | None]
+    #: Who attached it (None: it came with an e-mail, see intake_id).
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: The e-mail it came with (consult.intake.models.IntakeMessage), if it did.
+    intake_id: Mapped[int | None] = mapped_column(ForeignKey("intake_message.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    comment: Mapped[Comment] = relationship(
+        backref=backref("attachments", order_by="Attachment.id", lazy="select")
+    )
+    added_by: Mapped[User | None] = relationship()
+
+    @property
+    def type_label(self) -> str:
+        return extract.TYPES.get(self.content_type, (self.content_type, ""))[0]
+
+    @property
+    def text_label(self) -> str:
+        return extract.STATUS_LABELS.get(self.text_status, self.text_status)
+
+    @property
+    def no_text(self) -> bool:
+        return self.text_status == extract.NO_TEXT
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+def store_blob(folder: str | os.PathLike, data: bytes) -> str:
+    """Keep `data` under `folder`, named by its sha256 (ab/cdef…); returns the sha256.
+    The same bytes are stored once; a file is written under a temporary name and moved
+    into place, so a reader never sees half of it."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = blob_path(folder, digest)
+    if path.exists():
+        return digest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def blob_path(folder: str | os.PathLike, digest: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ValueError("not a sha256")
+    return Path(folder) / digest[:2] / digest[2:]
+
+
+def read_blob(folder: str | os.PathLike, digest: str) -> bytes:
+    """The stored bytes, checked against their name (a changed file is refused)."""
+    data = blob_path(folder, digest).read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ConsultError(
+            "The stored file does not match its recorded sha256; it was changed on disk.",
+            code="changed_on_disk",
+            status=500,
+        )
+    return data
+
+
+def attachment_dir() -> str:
+    return current_app.config["ATTACHMENT_DIR"]
+
+
+def attachment_bytes(a: Attachment) -> bytes:
+    return read_blob(attachment_dir(), a.sha256)
+
+
+# --- attaching ----------------------------------------------------------------------------------
+
+
+def clean_filename(name: str | None, content_type: str) -> str:
+    """A file name safe to show and to send back: the last path part, no control or
+    format characters, at most MAX_NAME characters, with the extension of its real type."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    ext = extract.TYPES[content_type][1]
+    stem = name[: -len(ext)] if name.lower().endswith(ext) else name
+    stem = stem[: MAX_NAME - len(ext)].strip() or "attachment"
+    return stem + ext
+
+
+def check_file(data: bytes, filename: str | None) -> str:
+    """The content type of an acceptable file, or a ConsultError saying why not."""
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    if not data:
+        raise ConsultError("The file is empty.", code="empty_file")
+    if len(data) > limit:
+        raise ConsultError(
+            f"'{filename or 'The file'}' is {_size(len(data))}; an attachment is at most "
+            f"{_size(limit)}.",
+            code="file_too_large",
+            status=413,
+        )
+    try:
+        return extract.sniff(data, filename or "")
+    except extract.NotAcceptedType as e:
+        raise ConsultError(str(e), code="unsupported_type", status=415) from None
+
+
+def count_for(comment: Comment) -> int:
+    return db.session.scalar(
+        select(func.count(Attachment.id)).where(Attachment.comment_id == comment.id)
+    )
+
+
+def attach(
+    comment: Comment,
+    data: bytes,
+    filename: str | None,
+    *,
+    by: User | None,
+    intake_id: int | None = None,
+    message_sha256: str | None = None,
+) -> Attachment:
+    """Attach a file to a comment: checked (type from the bytes, size, count), stored,
+    its text extracted, its sha256 in the record. The caller checks who may and until
+    when; the service flushes, the caller commits."""
+    content_type = check_file(data, filename)
+    most = current_app.config["ATTACHMENT_MAX_COUNT"]
+    if count_for(comment) >= most:
+        raise ConsultError(
+            f"A comment carries at most {most} attachment{'s' if most != 1 else ''}; "
+            f"{comment.tracking} has {most} already.",
+            code="too_many_attachments",
+            status=409,
+        )
+    digest = store_blob(attachment_dir(), data)
+    found = extract.extract(data, content_type)
+    a = Attachment(
+        comment=comment,
+        comment_id=comment.id,
+        filename=clean_filename(filename, content_type),
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        text=found.text,
+        text_status=found.status,
+        pages=found.pages,
+        added_by=by,
+        intake_id=intake_id,
+        created_at=utcnow(),
+    )
+    db.session.add(a)
+    db.session.flush()
+    data_out = {
+        "comment": comment.tracking,
+        "name": a.filename,
+        "type": content_type,
+        "size": a.size,
+        "sha256": digest,
+    }
+    if message_sha256:
+        data_out["message_sha256"] = message_sha256
+    signals.emit(signals.attachment_added, a, by, **data_out)
+    return a
+
+
+def for_comments(comment_ids: list[int]) -> dict[int, list[Attachment]]:
+    """The attachments of many comments in one query per thousand ids, by comment id
+    (for lists: the report, a profile)."""
+    out: dict[int, list[Attachment]] = {}
+    for start in range(0, len(comment_ids), 1000):
+        chunk = comment_ids[start : start + 1000]
+        for a in db.session.scalars(
+            select(Attachment)
+            .where(Attachment.comment_id.in_(chunk))
+            .order_by(Attachment.comment_id, Attachment.id)
+        ):
+            out.setdefault(a.comment_id, []).append(a)
+    return out
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+human_size = _size
