@@ -211,7 +211,9 @@ def test_annotated_comparison_costs_the_same_with_many_comments(client, make_use
         assert "Remark 1 on the calendar." in html
         sizes.append(len(statements))
     assert sizes[0] == sizes[1]
-    assert "20 more comments on" in text_of(html)
+    from consult.tracing.views import ROW_COMMENTS
+
+    assert f"{40 - ROW_COMMENTS} more comments on" in text_of(html)
 
 
 # ---------------------------------------------------------------- the paragraph history

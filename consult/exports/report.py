@@ -32,7 +32,8 @@ from consult.exports.common import (
 from consult.exports.text import checked_markdown
 from consult.extensions import db
 from consult.textpolicy import printable, spreadsheet_cell
-from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, latest_uptake, measure
+from consult.tracing.models import StoredUptake
+from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, measure
 from consult.tracing.views import COMMENT_LOADS
 
 HIDDEN = "[Hidden by the moderators: {reason}]"
@@ -80,10 +81,18 @@ def _uptakes(version: Version, comments: list[Comment]) -> dict[int, tuple[str, 
     was published, else (data from before the measure was stored, or imported) the same
     measure taken here, from the same inputs, when the next version is public."""
     suggestions = {c.id for c in comments if c.kind == "suggestion" and c.paragraph_id is not None}
-    out = {
-        cid: (_uptake_cell(u.score, u.label), u.score)
-        for cid, u in latest_uptake(suggestions).items()
-    }
+    # The version's stored measures joined in SQL (a list of every suggestion's id would
+    # pass the databases' limits on parameters); the nearest later version wins.
+    out = {}
+    for u, _ in db.session.execute(
+        select(StoredUptake, Version.number)
+        .join(Comment, Comment.id == StoredUptake.comment_id)
+        .join(Version, Version.id == StoredUptake.version_id)
+        .where(Comment.version_id == version.id)
+        .order_by(Version.number.desc())
+    ).all():
+        if u.comment_id in suggestions:
+            out[u.comment_id] = (_uptake_cell(u.score, u.label), u.score)
     missing = suggestions - set(out)
     if not missing:
         return out

@@ -142,7 +142,7 @@ class History:
 
 
 #: Comments shown per step of a paragraph's history unless all are asked for.
-STEP_COMMENTS = 100
+STEP_COMMENTS = 20
 
 
 def first_comments(
@@ -407,7 +407,7 @@ class AnnotatedRow(ComparedParagraph):
 
 #: Comments listed under one changed paragraph of the annotated comparison; the rest are
 #: on the paragraph's history page.
-ROW_COMMENTS = 20
+ROW_COMMENTS = 5
 
 
 def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRow]:
