@@ -142,7 +142,7 @@ def create_token_cmd(email):
 
 @click.command("import-version")
 @click.argument("document_slug")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option(
     "--title", type=TEXT, help="Title of the document, when it is created by this import."
 )
@@ -153,7 +153,8 @@ def create_token_cmd(email):
 @click.option("--draft", is_flag=True, help="Keep it as an editable draft.")
 @command
 def import_version_cmd(document_slug, file, title, label, open_until, draft):
-    """Add FILE.md as the document's next version (published and closed by default)."""
+    """Add FILE (.md, or a Word .docx or OpenDocument .odt file) as the document's next
+    version (published and closed by default)."""
     from consult.documents import services as docs
     from consult.errors import NotFound
     from consult.timeutil import parse_iso
@@ -173,8 +174,21 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
         doc = docs.create_document(
             document_slug, title or document_slug.replace("-", " ").title(), by=by
         )
-    text = textpolicy.clean(file.read(), what=f"The file {file.name}")
+    from consult.documents import word
+
+    raw, warnings = file.read(), []
+    if word.is_word_name(file.name):
+        converted = word.convert(file.name, raw)
+        text, warnings = converted.markdown, converted.warnings
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConsultError(f"The file {file.name} is not UTF-8 text.") from None
+    text = textpolicy.clean(text, what=f"The file {file.name}")
     version = docs.import_version(doc, text, by=by, label=label)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if not draft:
         docs.publish(version, by=by, closes_at=closes_at)
     click.echo(

@@ -76,7 +76,7 @@ class NewVersionForm(Form):
         description='For example "Workshop 2 draft".',
     )
     text = TextAreaField("Paste the whole text (Markdown)", validators=[Optional()])
-    upload = FileField("…or upload a Markdown file (.md)")
+    upload = FileField("…or upload a Markdown (.md), Word (.docx) or OpenDocument (.odt) file")
 
 
 class EditTextForm(Form):

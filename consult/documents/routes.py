@@ -13,7 +13,7 @@ from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
 from consult.consultation.models import Comment
-from consult.documents import drafting
+from consult.documents import drafting, word
 from consult.documents import services as docs
 from consult.documents.drafting import EditConflict
 from consult.documents.forms import (
@@ -176,6 +176,8 @@ def new_version(slug: str):
             return _new_version_form(doc, form, e.message), e.status
         db.session.commit()
         flash(f"Version {version.number} created as a draft.")
+        for warning in getattr(form, "word_warnings", []):
+            flash(f"Not imported from the file: {warning}")
         return redirect(url_for("documents.version", slug=doc.slug, number=version.number))
     return _new_version_form(doc, form)
 
@@ -184,8 +186,15 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
     upload = form.upload.data
     if not upload or not upload.filename:
         return None
+    if word.is_word_name(upload.filename):
+        # A Word or OpenDocument file becomes Markdown; what it cannot carry is reported.
+        converted = word.convert(upload.filename, upload.read())
+        form.word_warnings = converted.warnings
+        return textpolicy.clean(converted.markdown, what="The file")
     if not upload.filename.lower().endswith(MAX_UPLOAD_NAMES):
-        raise ConsultError("Upload a Markdown file (.md, .markdown or .txt).")
+        raise ConsultError(
+            "Upload a Markdown (.md or .txt), Word (.docx) or OpenDocument (.odt) file."
+        )
     try:
         return upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
