@@ -283,6 +283,11 @@ class Operation:
     #: Other answers: status -> (model, description).
     also: dict[int, tuple[Any, str]] = field(default_factory=dict)
     description: str = ""
+    #: A multipart/form-data request (an uploaded file): the model of its text fields
+    #: (read like a query string); the view gets it as `form` and reads the files named
+    #: in `files` from request.files. With `body` as well, either may be sent.
+    form: type[Query] | None = None
+    files: tuple[str, ...] = ()
 
 
 #: Every declared operation, by its view function's name (the endpoint "api.<name>").
@@ -309,7 +314,11 @@ def operation(**declared: Any) -> Callable[[Callable[..., Any]], Callable[..., A
                 )
             if op.query is not None:
                 kwargs["query"] = validate(op.query, _query_args(op.query))
-            if op.body is not None:
+            if op.form is not None and request.mimetype == "multipart/form-data":
+                kwargs["form"] = validate(op.form, request.form.to_dict())
+                if op.body is not None:
+                    kwargs["body"] = None
+            elif op.body is not None:
                 kwargs["body"] = validate(op.body, read_json(empty_ok=op.empty_ok))
             return view(*args, **kwargs)
 

@@ -118,7 +118,7 @@ def _query_parameters(model: type[BaseModel] | None) -> list[JSON]:
 def _operation(rule: Rule, method: str, op: Operation, refs: dict[type[BaseModel], JSON]) -> JSON:
     write = method != "get"
     codes = set(op.errors)
-    if op.body is not None or op.query is not None:
+    if op.body is not None or op.query is not None or op.form is not None:
         codes.add(400)
     codes.add(401)  # a header that is not a valid token is refused on every endpoint
     if write:
@@ -149,6 +149,17 @@ def _operation(rule: Rule, method: str, op: Operation, refs: dict[type[BaseModel
     return out
 
 
+    if op.form is not None:
+        form = op.form.model_json_schema(by_alias=True)
+        form.pop("title", None)
+        for name in op.files:
+            form.setdefault("properties", {})[name] = {"type": "string", "format": "binary"}
+            form.setdefault("required", []).append(name)
+        body = out.setdefault("requestBody", {"required": True, "content": {}})
+        body["description"] = (
+            body.get("description", "") + " Or a multipart/form-data upload."
+        ).strip()
+        body["content"]["multipart/form-data"] = {"schema": form}
 def _api_rules(app: Flask) -> list[Rule]:
     return sorted(
         (r for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{bp.name}.")),
