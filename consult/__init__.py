@@ -131,13 +131,16 @@ def _register_blueprints(app: Flask) -> None:
     from consult.accounts.routes import bp as accounts_bp
     from consult.api import comments as _api_comments  # noqa: F401 - adds to api bp
     from consult.api import drafting as _api_drafting  # noqa: F401 - adds to api bp
+    from consult.api import intake as _api_intake  # noqa: F401 - adds to api bp
     from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
+    from consult.consultation.attachment_routes import bp as attachments_bp
     from consult.consultation.routes import bp as consultation_bp
     from consult.documents.routes import bp as documents_bp
     from consult.exports.routes import bp as exports_bp
     from consult.feeds import bp as feeds_bp
+    from consult.intake.routes import bp as intake_bp
     from consult.record.routes import bp as record_bp
     from consult.search.routes import bp as search_bp
     from consult.tracing.routes import bp as tracing_bp
@@ -152,6 +155,8 @@ def _register_blueprints(app: Flask) -> None:
         tracing_bp,
         organisations_bp,
         feeds_bp,
+        attachments_bp,
+        intake_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

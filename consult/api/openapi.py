@@ -33,6 +33,7 @@ TAGS = (
     "drafting",
     "search",
     "organisations",
+    "intake",
     "meta",
 )
 ERRORS = {
@@ -41,6 +42,8 @@ ERRORS = {
     403: "The token's account may not do this",
     404: "Not found, or not visible to the reader",
     409: "The thing is in a state that does not allow this (e.g. the deadline passed)",
+    413: "Too large (a file or message over the configured limit)",
+    415: "Not a type taken (attachments: PDF, DOCX or ODT)",
     429: "Too many requests: slow down",
 }
 PATH_PARAMETERS = {

@@ -362,6 +362,23 @@ class Quote(Answer):
     end: int | None = None
 
 
+class Attachment(Answer):
+    """A file attached to a comment (a position paper): PDF, DOCX or ODT."""
+
+    id: int
+    name: str
+    type: str = Field(description="The content type, read from the file's bytes.")
+    size: int = Field(description="In bytes.")
+    sha256: str = Field(description="Of the file's bytes; also in the record's event.")
+    text: str = Field(
+        description="What was found in it: 'text extracted', 'no text found (scanned?)' "
+        "or 'could not be read'."
+    )
+    pages: int | None
+    created_at: DateTime
+    links: Links
+
+
 class Comment(Answer):
     """A comment as it stands, with the committee's current response."""
 
@@ -381,6 +398,9 @@ class Comment(Answer):
     content_hash: str
     response: Response | None
     responses: list[Response]
+    attachments: list[Attachment] = Field(
+        [], description="Files attached to it (none while it is hidden)."
+    )
     links: Links
 
 
@@ -562,3 +582,73 @@ class Description(Answer):
 
     openapi: str
     paths: dict[str, Any]
+
+
+# --- comments by e-mail (consult.intake) ---------------------------------------------------------
+
+
+class IntakeQuery(Query):
+    status: Literal["waiting", "confirmed", "rejected", "all"] | None = Field(
+        None, description="waiting (default), confirmed, rejected or all."
+    )
+    page: Annotated[int, Field(ge=1, le=10_000)] = Field(1, description="Page number from 1.")
+
+
+class IntakeConfirmation(Body):
+    """Make a received message a comment entered for an organisation."""
+
+    organisation: Slug = Field(description="The slug of the organisation it is from.")
+    paragraph: Id | None = Field(
+        None,
+        description="The paragraph's id; none: a comment on the message's version as a whole.",
+    )
+    kind: Literal["comment", "question"] | None = Field(None, description="comment (default).")
+
+
+class IntakeRejection(Body):
+    reason: Reason = Field(description="Why it is not taken (kept, its hash in the record).")
+
+
+class IntakeFile(Answer):
+    name: str
+    type: str
+    size: int
+    sha256: str | None = None
+    refused: str | None = Field(None, description="Why the file will not be attached.")
+
+
+class IntakeItem(Answer):
+    """A message received by e-mail, waiting for the secretariat (or decided)."""
+
+    id: int
+    status: Literal["waiting", "confirmed", "rejected"]
+    received_at: DateTime
+    via: str
+    sha256: str = Field(description="Of the message's raw bytes, kept as received.")
+    size: int
+    sender: str
+    sender_name: str
+    subject: str
+    body: str
+    quoted: str
+    flags: list[str] = Field(
+        description="unknown_sender, spoofed, no_consultation, no_paragraph, not_open, "
+        "attachment_refused."
+    )
+    flag_labels: list[str]
+    document: str | None
+    version: int | None
+    paragraph: ParagraphRef | None
+    organisation: OrganisationRef | None
+    files: list[IntakeFile]
+    comment: str | None = Field(description="The tracking number, once confirmed.")
+    reject_reason: str | None
+    links: Links
+
+
+class IntakeList(Answer):
+    status: str
+    total: int
+    page: int
+    per_page: int
+    messages: list[IntakeItem]

@@ -210,12 +210,28 @@ def comment(c: Comment) -> JSON:
         **_tracing_fields(c),
         "response": response(current) if current is not None else None,
         "responses": [response(r) for r in c.responses[:-1]],
+        "attachments": [attachment(a) for a in c.attachments] if shown else [],
         "links": {
             "self": url_for("api.comment", comment_id=c.id),
             "version": url_for(
                 "api.version", slug=c.version.document.slug, number=c.version.number
             ),
         },
+    }
+
+
+def attachment(a) -> JSON:
+    """A file attached to a comment (consultation.attachments.Attachment)."""
+    return {
+        "id": a.id,
+        "name": a.filename,
+        "type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "text": a.text_label,
+        "pages": a.pages,
+        "created_at": iso(a.created_at),
+        "links": {"download": url_for("attachments.download", attachment_id=a.id, name=a.filename)},
     }
 
 
@@ -290,7 +306,8 @@ def search_results(results: Results) -> JSON:
 
     `snippet` is HTML: the matched words are wrapped in <mark>, the rest is escaped.
     `matched_in` says which part of the hit the snippet shows: body, suggested (the
-    suggested wording), quote, response (the committee's reason) or title.
+    suggested wording), quote, response (the committee's reason), title or attachments
+    (the text of a file attached to a comment).
     """
     hits = []
     for h in results.hits:

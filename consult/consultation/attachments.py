@@ -241,3 +241,54 @@ def _size(n: int) -> str:
 
 
 human_size = _size
+
+
+# --- who may attach, and until when ---------------------------------------------------------------
+
+
+def may_attach(user, comment: Comment) -> bool:
+    """Whether `user` may attach a file to `comment` now: a member of the comment's
+    organisation (or its author) until the deadline; the secretariat, for a comment it
+    entered on an organisation's behalf, while the version takes such comments."""
+    from consult.accounts import policy
+    from consult.documents.services import accepting_comments
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if comment.withdrawn or comment.is_hidden:
+        return False
+    if comment.author_id is None and policy.can(user, "comment.enter_on_behalf"):
+        return comment.version.state in ("consultation", "closed")
+    allowed = policy.can(user, "comment.edit", comment) or policy.can(
+        user, "organisation.act_for", comment.organisation
+    )
+    return allowed and accepting_comments(comment.version)
+
+
+def upload(comment: Comment, data: bytes, filename: str | None, *, by: User) -> Attachment:
+    """A file attached by a person (the page or the API): refused with 403 to those who
+    may not, with 409 after the deadline or on a withdrawn or hidden comment."""
+    from consult.accounts import policy
+    from consult.documents.services import accepting_comments
+    from consult.errors import Conflict, NotAllowed
+
+    if not may_attach(by, comment):
+        member = policy.can(by, "comment.edit", comment) or policy.can(
+            by, "organisation.act_for", comment.organisation
+        )
+        if not member and not policy.can(by, "comment.enter_on_behalf"):
+            raise NotAllowed(
+                "Only the comment's organisation can attach files to it "
+                "(or the secretariat, for a comment it entered)."
+            )
+        if comment.withdrawn:
+            raise Conflict(f"Comment {comment.tracking} was withdrawn: no files can be added.")
+        if comment.is_hidden:
+            raise Conflict(f"Comment {comment.tracking} is hidden by the moderators.")
+        if not accepting_comments(comment.version):
+            raise Conflict(
+                f"The consultation on version {comment.version.number} is closed: files can "
+                "no longer be attached."
+            )
+        raise NotAllowed("Your account may not attach files to this comment.")
+    return attach(comment, data, filename, by=by)
