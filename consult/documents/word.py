@@ -67,6 +67,8 @@ ODT_TYPE = "application/vnd.oasis.opendocument.text"
 PROP_HASH = "ConsultVersionHash"
 PROP_DOCUMENT = "ConsultDocument"
 PROP_VERSION = "ConsultVersion"
+#: The paragraph style of a list item in Consult's Word exports (exports/common.py).
+LIST_ITEM_STYLE = "Numbered List Item"
 #: Prefix of the bookmark around each paragraph in Consult's Word exports (+ lineage).
 BOOKMARK_PREFIX = "cp_"
 
@@ -157,9 +159,14 @@ def convert(filename: str, blob: bytes) -> Converted:
     """The Markdown of a .docx or .odt file, with what could not be imported."""
     kind = file_kind(filename, blob)
     props = custom_properties(blob) if kind == "docx" else {}
-    tree = _pandoc_json(blob, kind)
+    consult_export = PROP_HASH in props or PROP_DOCUMENT in props
+    # Consult's export marks list items with a paragraph style: read styles to find them.
+    tree = _pandoc_json(blob, kind + ("+styles" if consult_export else ""))
     objects = _embedded_objects(blob, kind)
-    out = _Transform(consult_export=PROP_HASH in props or PROP_DOCUMENT in props)
+    out = _Transform(
+        consult_export=consult_export,
+        keep_title=not consult_export or _title_is_a_paragraph(blob),
+    )
     blocks = out.document(tree)
     markdown = _write_markdown({**tree, "blocks": blocks, "meta": {}})
     warnings = out.warnings + objects
@@ -169,6 +176,17 @@ def convert(filename: str, blob: bytes) -> Converted:
             "“Notes” section at the end, marked [1], [2] … in the text."
         )
     return Converted(markdown=markdown, kind=kind, warnings=warnings, properties=props)
+
+
+def _title_is_a_paragraph(blob: bytes) -> bool:
+    """In Consult's export the Title line is the document's title; it stands for a
+    paragraph of the version (its title) only when it carries that paragraph's bookmark."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        xml = z.read("word/document.xml").decode("utf-8", "replace")
+    m = re.search(
+        r'<w:p\b(?:(?!</w:p>).)*?<w:pStyle w:val="Title"/>(?:(?!</w:p>).)*</w:p>', xml, re.S
+    )
+    return bool(m and f'w:name="{BOOKMARK_PREFIX}' in m.group(0))
 
 
 # ------------------------------------------------------------------------- pandoc
@@ -327,8 +345,9 @@ def plain_text(inlines: list[dict[str, Any]]) -> str:
 class _Transform:
     """Pandoc's tree → a tree that CommonMark can hold, keeping what the author sees."""
 
-    def __init__(self, *, consult_export: bool) -> None:
+    def __init__(self, *, consult_export: bool, keep_title: bool = True) -> None:
         self.consult_export = consult_export
+        self.keep_title = keep_title
         self.warnings: list[str] = []
         self.notes: list[list[dict[str, Any]]] = []
         self._context = ""  # the words of the block being read, for warnings
@@ -338,8 +357,10 @@ class _Transform:
         meta = tree.get("meta", {})
         title = meta.get("title")
         head: list[dict[str, Any]] = []
-        if title:
+        if title or self.consult_export:
+            # Consult's export writes level-2 headings as Heading 1, under its Title line.
             self._shift = 1
+        if title and self.keep_title:
             head.append({"t": "Header", "c": [1, ["", [], []], self._meta_inlines(title)]})
         subtitle = meta.get("subtitle")
         if subtitle and not self.consult_export:
@@ -371,7 +392,11 @@ class _Transform:
     def blocks(self, blocks: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for b in blocks:
-            out.extend(self.block(b, depth))
+            for made in self.block(b, depth):
+                if made["t"] == "BulletList" and out and out[-1]["t"] == "BulletList":
+                    out[-1] = {"t": "BulletList", "c": out[-1]["c"] + made["c"]}
+                else:
+                    out.append(made)
         return out
 
     def block(self, b: dict[str, Any], depth: int) -> list[dict[str, Any]]:
@@ -398,7 +423,11 @@ class _Transform:
         if t in ("CodeBlock", "HorizontalRule"):
             return [b]
         if t == "Div":
-            return self.blocks(c[1], depth)
+            inner = self.blocks(c[1], depth)
+            style = dict(c[0][2]).get("custom-style")
+            if self.consult_export and style == LIST_ITEM_STYLE and depth == 0:
+                return [{"t": "BulletList", "c": [[b] for b in inner]}] if inner else []
+            return inner
         if t == "Figure":
             caption = c[1][1] if c[1] else []
             return self.blocks(c[2], depth) + self.blocks(caption, depth)

@@ -134,6 +134,46 @@ def new_docx(version: Version, title: str):
     return d
 
 
+def mark_version(d, version: Version) -> None:
+    """Say in the Word file which version it holds, so that a file returned marked up
+    (consultation.returned_word) or imported back (documents.word) is matched to it: custom
+    document properties with the document's slug, the version's number and its content
+    hash. Word and LibreOffice keep custom properties when the file is edited and saved."""
+    from xml.sax.saxutils import escape
+
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    from consult.documents import word
+
+    values = {
+        word.PROP_DOCUMENT: version.document.slug,
+        word.PROP_VERSION: str(version.number),
+        word.PROP_HASH: version.content_hash or "",
+    }
+    fmtid = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"  # the one id custom properties use
+    props = "".join(
+        f'<property fmtid="{fmtid}" pid="{pid}" name="{name}"><vt:lpwstr>{escape(value)}'
+        "</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(values.items(), start=2)
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'docPropsVTypes">{props}</Properties>'
+    )
+    package = d.part.package
+    part = Part(
+        PackURI("/docProps/custom.xml"),
+        CONTENT_TYPE.OFC_CUSTOM_PROPERTIES,
+        xml.encode("utf-8"),
+        package,
+    )
+    package.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_PROPERTIES)
+
+
 def footer_facts(st: Stamp) -> list[str]:
     lines = []
     if st.content_hash:

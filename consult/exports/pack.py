@@ -24,7 +24,7 @@ from consult.consultation.models import CHANNELS, Comment
 from consult.consultation.services import checked_text, post_comment
 from consult.documents.models import Paragraph, Version
 from consult.errors import ConsultError
-from consult.exports.common import add_footer, new_docx, render_pdf, save_docx
+from consult.exports.common import add_footer, mark_version, new_docx, render_pdf, save_docx
 from consult.exports.resolution import write_paragraphs
 from consult.extensions import db
 from consult.textpolicy import printable
@@ -104,6 +104,7 @@ def pack_docx(version: Version) -> bytes:
         cell.text = label
         cell.paragraphs[0].runs[0].bold = True
     add_footer(d, version)
+    mark_version(d, version)
     return save_docx(d)
 
 
