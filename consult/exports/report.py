@@ -84,15 +84,15 @@ def _uptakes(version: Version, comments: list[Comment]) -> dict[int, tuple[str, 
     # The version's stored measures joined in SQL (a list of every suggestion's id would
     # pass the databases' limits on parameters); the nearest later version wins.
     out = {}
-    for u, _ in db.session.execute(
-        select(StoredUptake, Version.number)
+    for cid, score, label in db.session.execute(
+        select(StoredUptake.comment_id, StoredUptake.score, StoredUptake.label)
         .join(Comment, Comment.id == StoredUptake.comment_id)
         .join(Version, Version.id == StoredUptake.version_id)
         .where(Comment.version_id == version.id)
         .order_by(Version.number.desc())
-    ).all():
-        if u.comment_id in suggestions:
-            out[u.comment_id] = (_uptake_cell(u.score, u.label), u.score)
+    ):
+        if cid in suggestions:
+            out[cid] = (_uptake_cell(score, label), score)
     missing = suggestions - set(out)
     if not missing:
         return out

@@ -665,32 +665,8 @@ class Report:
     override: object | None
 
 
-def _current_decision() -> Any:
-    """The decision of a comment's latest answer (None when unanswered), correlated with
-    Comment: one probe of the (comment_id, id, decision) index per comment."""
-    return (
-        select(Response.decision)
-        .where(Response.comment_id == Comment.id)
-        .order_by(Response.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def _current_response_id() -> Any:
     return select(func.max(Response.id)).where(Response.comment_id == Comment.id).scalar_subquery()
-
-
-def _nearest_label() -> Any:
-    """The label of a comment's uptake measured against the nearest later version."""
-    return (
-        select(StoredUptake.label)
-        .join(Version, Version.id == StoredUptake.version_id)
-        .where(StoredUptake.comment_id == Comment.id)
-        .order_by(Version.number)
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 def report(version: Version) -> Report:
@@ -701,11 +677,28 @@ def report(version: Version) -> Report:
         Comment.version_id == version.id,
         ~exists().where(CommentWithdrawal.comment_id == Comment.id),
     )
+    # Each comment's latest answer, and its uptake measured against the next version:
+    # set-based joins (one pass over the version's comments), not a probe per comment.
+    latest = (
+        select(Response.comment_id, func.max(Response.id).label("rid"))
+        .join(Comment, Comment.id == Response.comment_id)
+        .where(Comment.version_id == version.id)
+        .group_by(Response.comment_id)
+        .subquery()
+    )
+    following = version.neighbour(1)
     facts = (
         select(
             (Comment.kind == "suggestion").label("suggestion"),
-            _current_decision().label("decision"),
-            _nearest_label().label("label"),
+            Response.decision.label("decision"),
+            StoredUptake.label.label("label"),
+        )
+        .outerjoin(latest, latest.c.comment_id == Comment.id)
+        .outerjoin(Response, Response.id == latest.c.rid)
+        .outerjoin(
+            StoredUptake,
+            (StoredUptake.comment_id == Comment.id)
+            & (StoredUptake.version_id == (following.id if following is not None else -1)),
         )
         .where(*standing)
         .subquery()
