@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import intake as _api_intake  # noqa: F401 - adds to api bp
     from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
+    from consult.api import word as _api_word  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
     from consult.consultation.attachment_routes import bp as attachments_bp
     from consult.consultation.routes import bp as consultation_bp

@@ -197,6 +197,49 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
     )
 
 
+@click.command("import-returned")
+@click.argument("document_slug")
+@click.argument("number", type=int)
+@click.argument("file", type=click.File("rb"))
+@click.option("--org", "org_slug", required=True, help="The organisation that sent the file.")
+@click.option("--dry-run", is_flag=True, help="Show what would be created; store nothing.")
+@command
+def import_returned_cmd(document_slug, number, file, org_slug, dry_run):
+    """A marked-up Word FILE returned by an organisation becomes its comments: each
+    paragraph's tracked changes one suggestion, each Word comment a comment."""
+    from consult.accounts.services import get_organisation
+    from consult.consultation import returned_word
+
+    version = _version(document_slug, number)
+    org = get_organisation(org_slug)
+    by = _system_user()
+    if by is None:
+        raise ConsultError("Create an admin account first: comments are entered by someone.")
+    blob = file.read()
+    returned = returned_word.read(version, org, blob, file.name)
+    how = "its embedded version hash" if returned.found_by == "hash" else "its text"
+    click.echo(f"{file.name} (sha256 {returned.sha256}): version {number}, found by {how}.")
+    for p in returned.proposals:
+        where = f"paragraph {p.paragraph.number}" if p.paragraph is not None else "the version"
+        if p.paragraph is None and p.word_paragraph:
+            where = f"Word paragraph {p.word_paragraph}"
+        line = f"{p.kind} on {where}: {p.body}"
+        if p.quote:
+            line += f" [on “{p.quote}”]"
+        if p.suggested_text:
+            line += f" → {p.suggested_text}"
+        click.echo(line)
+        for e in p.errors:
+            click.echo(f"  Error: {e}")
+    if dry_run:
+        if not returned.ok:
+            raise ConsultError("Some comments or suggestions need correcting (see above).")
+        click.echo(f"Dry run: {len(returned.proposals)} would be created; nothing stored.")
+        return
+    made = returned_word.store(returned, blob, by=by)
+    click.echo(f"Created {len(made)} for {org.slug}: " + ", ".join(c.tracking for c in made))
+
+
 def _version(slug: str, number: int):
     from consult.documents import services as docs
 
@@ -393,6 +436,7 @@ def register(app: Flask) -> None:
         create_user_cmd,
         create_token_cmd,
         import_version_cmd,
+        import_returned_cmd,
         open_version_cmd,
         close_version_cmd,
         finalize_version_cmd,

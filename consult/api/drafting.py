@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from consult.accounts import policy
 from consult.accounts.models import User
 from consult.api import queries, schemas, serializers
+from consult.api import word as word_api
 from consult.api.contract import operation
 from consult.api.datetimes import parse_zoned
 from consult.api.routes import (
@@ -119,15 +120,30 @@ def _draft_answer(v: Version, paragraphs: list[Paragraph], status: int = 200):
 @_write(
     "Start the next version: a copy of the latest (default) or an imported text",
     schemas.NewVersion,
-    schemas.DraftVersion,
+    word_api.ImportedVersion,
     201,
+    form=word_api.VersionUpload,
+    files=("file",),
 )
-def create_version(slug: str, body: schemas.NewVersion) -> ResponseReturnValue:
+def create_version(
+    slug: str, body: schemas.NewVersion | None, form: word_api.VersionUpload | None = None
+) -> ResponseReturnValue:
     """Start the next version: {"source": "copy"} (default) or {"source": "import",
-    "text": "..."}; optional "label"."""
+    "text": "..."}; optional "label". Or a multipart upload of a Word (.docx) or
+    OpenDocument (.odt) file as `file` (with `label`): the answer's `warnings` list what
+    the file held that could not be imported (images, embedded objects)."""
     user = _signed_in_actor()
     doc = _document(slug, user)
     policy.require(user, "version.create", doc)
+    if form is not None:
+        text, warnings = word_api.version_text(form)
+        v = drafting.start_version(doc, by=user, label=form.label or "", text=text)
+        db.session.commit()
+        return _created(
+            {**_version_json(v), "warnings": warnings},
+            url_for("api.version", slug=doc.slug, number=v.number),
+        )
+    assert body is not None  # the contract gives a body when no form was sent
     text = None
     if body.source == "import":
         if body.text is None:

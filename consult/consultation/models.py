@@ -13,7 +13,14 @@ from consult.extensions import db
 from consult.timeutil import UTCDateTime, utcnow
 
 KINDS = {"comment": "Comment", "suggestion": "Suggestion", "question": "Question"}
-CHANNELS = {"web": "Web", "email": "E-mail", "paper": "Paper", "workshop": "Workshop"}
+#: "word": a marked-up Word file returned by the organisation (consultation.returned_word).
+CHANNELS = {
+    "web": "Web",
+    "email": "E-mail",
+    "paper": "Paper",
+    "workshop": "Workshop",
+    "word": "Word file",
+}
 DECISIONS = {
     "accepted": "Accepted",
     "partly_accepted": "Partly accepted",
