@@ -94,7 +94,8 @@ class Converted:
 
 
 def is_word_name(filename: str) -> bool:
-    return (filename or "").lower().endswith((".docx", ".odt"))
+    """A name for `convert` (which explains why an old .doc cannot be read)."""
+    return (filename or "").lower().endswith((".docx", ".odt", ".doc"))
 
 
 def file_kind(filename: str, blob: bytes) -> str:
@@ -597,7 +598,7 @@ class _Transform:
                 return inner  # a link inside the Word file: no anchor to go to here
             return [{"t": "Link", "c": [["", [], []], inner, c[2]]}]
         if t == "Image":
-            alt = plain_text(c[1]).strip()
+            alt = plain_text(c[1]).strip() or c[2][0].rsplit("/", 1)[-1]
             where = " ".join(self._context.split()[:8])
             self.warnings.append(
                 f"An image{f' (“{alt}”)' if alt else ''} was not imported"

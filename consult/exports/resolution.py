@@ -24,10 +24,12 @@ def version_pdf(version: Version) -> bytes:
 def version_docx(version: Version) -> bytes:
     doc = version.document
     d = new_docx(version, f"{doc.title} — {version.title}")
-    title = d.add_paragraph(printable(doc.title), style="Title")
     first = version.paragraphs[0] if version.paragraphs else None
     if first is not None and first.is_heading and not first.number:
-        bookmark(d, title, first)  # the version's own title line is this one
+        # The version's own title paragraph is the title line (and bears its bookmark).
+        bookmark(d, d.add_paragraph(printable(first.text), style="Title"), first)
+    else:
+        d.add_paragraph(printable(doc.title), style="Title")
     facts = [version.title, version.state_label]
     if version.published_at:
         facts.append(f"published {version.published_at:%d %B %Y}")
