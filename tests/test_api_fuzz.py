@@ -10,13 +10,13 @@ INTEGER column, lone surrogates, NUL, control and invisible characters, NaN, JSO
 nested a thousand deep, bytes that are not UTF-8. No answer may be a 5xx.
 
 Bounded: a fixed number of examples per operation and a fixed seed (derandomize), so a
-run takes the same requests every time (about 30 s per database here).
+run sends the same requests every time (30 for each of ~40 operations: 30 s on SQLite,
+42 s on PostgreSQL here).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 
 import pytest
@@ -32,7 +32,7 @@ from consult.extensions import db
 from .conftest import bearer, post_comment
 
 #: Examples per operation; ~37 operations.
-EXAMPLES = 40
+EXAMPLES = 30
 PREFIX = "/api/v1"
 
 
@@ -175,7 +175,6 @@ def test_no_api_operation_answers_a_server_error(app, client, world, monkeypatch
     assert len(operations) >= 35
     statuses: Counter[int] = Counter()
     failures: list[str] = []
-    started = time.monotonic()
     for op in operations:
         names = {p["name"] for p in op.definition.raw.get("parameters", []) if p["in"] == "path"}
         fitting = [
@@ -217,9 +216,7 @@ def test_no_api_operation_answers_a_server_error(app, client, world, monkeypatch
                     assert resp.get_json()["error"]["message"]
 
         run()
-    elapsed = time.monotonic() - started
     assert not failures, "\n".join(failures[:20])
     # The requests did reach the services: some were done, most were refused.
     assert sum(n for s, n in statuses.items() if s < 300) >= 50, statuses
     assert statuses[400] >= 150, statuses
-    assert elapsed < 90, f"the fuzz run took {elapsed:.0f} s"
