@@ -212,9 +212,6 @@ def import_returned_cmd(document_slug, number, file, org_slug, dry_run):
 
     version = _version(document_slug, number)
     org = get_organisation(org_slug)
-    by = _system_user()
-    if by is None:
-        raise ConsultError("Create an admin account first: comments are entered by someone.")
     blob = file.read()
     returned = returned_word.read(version, org, blob, file.name)
     how = "its embedded version hash" if returned.found_by == "hash" else "its text"
@@ -236,6 +233,9 @@ def import_returned_cmd(document_slug, number, file, org_slug, dry_run):
             raise ConsultError("Some comments or suggestions need correcting (see above).")
         click.echo(f"Dry run: {len(returned.proposals)} would be created; nothing stored.")
         return
+    by = _system_user()
+    if by is None:
+        raise ConsultError("Create an admin account first: comments are entered by someone.")
     made = returned_word.store(returned, blob, by=by)
     click.echo(f"Created {len(made)} for {org.slug}: " + ", ".join(c.tracking for c in made))
 

@@ -67,9 +67,12 @@ def _p(body: str, style: str = "", num: tuple[int, int] | None = None) -> str:
 NUMBERING = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:numbering {W}>
 <w:abstractNum w:abstractNumId="0">
- <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1."/></w:lvl>
- <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/><w:lvlText w:val="%2)"/></w:lvl>
- <w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="lowerRoman"/><w:lvlText w:val="(%3)"/></w:lvl>
+ <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/>
+  <w:lvlText w:val="%1."/></w:lvl>
+ <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/>
+  <w:lvlText w:val="%2)"/></w:lvl>
+ <w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="lowerRoman"/>
+  <w:lvlText w:val="(%3)"/></w:lvl>
 </w:abstractNum>
 <w:abstractNum w:abstractNumId="1">
  <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="(%1)"/></w:lvl>
@@ -267,35 +270,45 @@ def mark_up(blob: bytes, edits: list[dict]) -> bytes:
     q = f"{{{W_NS}}}"
     comments = []
     next_id = 900
-    for edit in edits:
-        para = next(
-            p
-            for p in root.iter(f"{q}p")
-            if edit["in"] in "".join(t.text or "" for t in p.iter(f"{q}t"))
-        )
-        runs = [r for r in para if r.tag == f"{q}r"]
-        text = "".join(
+
+    def runs(p) -> list:
+        # Runs directly in the paragraph or in a link (the link itself is not kept).
+        return [r for r in p.iter(f"{q}r") if r.getparent().tag in (f"{q}p", f"{q}hyperlink")]
+
+    def text_of(p) -> str:
+        return "".join(
             (t.text or "") if t.tag == f"{q}t" else "\t"
-            for r in runs
+            for r in runs(p)
             for t in r
             if t.tag in (f"{q}t", f"{q}tab")
         )
-        for r in runs:
+
+    # Edits grouped by paragraph, applied together from the paragraph's plain runs.
+    groups: dict = {}
+    for edit in edits:
+        para = next(p for p in root.iter(f"{q}p") if edit["in"] in text_of(p))
+        groups.setdefault(para, []).append(edit)
+    for para, group in groups.items():
+        text = text_of(para)
+        for r in [r for r in para if r.tag in (f"{q}r", f"{q}hyperlink")]:
             para.remove(r)
-        target = edit.get("delete", edit.get("on"))
-        at = text.index(target)
-        before, middle, after = text[:at], text[at : at + len(target)], text[at + len(target) :]
-        pieces = [_xml_run(before)]
-        next_id += 1
-        if "comment" in edit:
-            pieces += [
-                f'<w:commentRangeStart {W} w:id="{next_id}"/>',
-                _xml_run(middle),
-                f'<w:commentRangeEnd {W} w:id="{next_id}"/>',
-                f'<w:r {W}><w:commentReference w:id="{next_id}"/></w:r>',
-            ]
-            comments.append((next_id, edit.get("author", "CSO reviewer"), edit["comment"]))
-        else:
+        spans = sorted((text.index(e.get("delete", e.get("on"))), e) for e in group)
+        pieces, pos = [], 0
+        for at, edit in spans:
+            target = edit.get("delete", edit.get("on"))
+            pieces.append(_xml_run(text[pos:at]))
+            middle = text[at : at + len(target)]
+            pos = at + len(target)
+            next_id += 1
+            if "comment" in edit:
+                pieces += [
+                    f'<w:commentRangeStart {W} w:id="{next_id}"/>',
+                    _xml_run(middle),
+                    f'<w:commentRangeEnd {W} w:id="{next_id}"/>',
+                    f'<w:r {W}><w:commentReference w:id="{next_id}"/></w:r>',
+                ]
+                comments.append((next_id, edit.get("author", "CSO reviewer"), edit["comment"]))
+                continue
             if middle:
                 pieces.append(
                     f'<w:del {W} w:id="{next_id}" w:author="CSO reviewer" w:date="{DATE}">'
@@ -308,7 +321,7 @@ def mark_up(blob: bytes, edits: list[dict]) -> bytes:
                     f'<w:ins {W} w:id="{next_id}" w:author="CSO reviewer" w:date="{DATE}">'
                     f'<w:r><w:t xml:space="preserve">{escape(edit["insert"])}</w:t></w:r></w:ins>'
                 )
-        pieces.append(_xml_run(after))
+        pieces.append(_xml_run(text[pos:]))
         end = para.find(f"{q}bookmarkEnd")
         for piece in pieces:
             if not piece:

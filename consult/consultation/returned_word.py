@@ -365,6 +365,18 @@ def proposals(version: Version, blob: bytes) -> tuple[list[Proposal], str]:
         if cid not in anchored:  # anchored nowhere in the body: on the version as a whole
             out.append(Proposal("comment", 0, None, text, author=author))
     for prop in out:
+        wp = next((w for w in paragraphs if w.index == prop.word_paragraph), None)
+        if (
+            prop.paragraph is not None
+            and wp is not None
+            and _norm(wp.original) != _norm(prop.paragraph.text)
+        ):
+            prop.errors.append(
+                f"Word paragraph {wp.index} differs from paragraph {prop.paragraph.number} "
+                f"of version {version.number} outside its tracked changes (was it edited "
+                "with Track Changes off?): make every change a tracked one and send the "
+                "file again."
+            )
         if prop.errors:
             continue
         try:
