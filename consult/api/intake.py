@@ -163,6 +163,8 @@ def intake_reject(message_id: int, body: schemas.IntakeRejection) -> ResponseRet
     answer=schemas.Attachment,
     status=201,
     auth=True,
+    form=schemas.AttachmentUpload,
+    files=("file",),
     errors=(*WRITE_ERRORS, 413, 415),
     description=(
         "Send multipart/form-data with the file in the field 'file'. By the comment's "
@@ -172,7 +174,9 @@ def intake_reject(message_id: int, body: schemas.IntakeRejection) -> ResponseRet
         "file's sha256 goes into the record and its text into search."
     ),
 )
-def comment_attachments(comment_id: int) -> ResponseReturnValue:
+def comment_attachments(
+    comment_id: int, form: schemas.AttachmentUpload | None = None
+) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = _comment(comment_id, user)
     data, name = read_upload()

@@ -6,15 +6,44 @@ import io
 
 from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from consult.accounts import policy
 from consult.consultation import attachments as files
+from consult.consultation.models import Comment
 from consult.consultation.services import get_comment
+from consult.documents.models import Version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import csrf, db
 
 bp = Blueprint("attachments", __name__)
+
+
+#: The views that take an uploaded file, allowed larger requests than the app's limit.
+UPLOAD_ENDPOINTS = frozenset({"api.comment_attachments", "attachments.upload"})
+#: Room for the form's other fields and the multipart framing around the file.
+FRAMING = 256 * 1024
+
+
+def _upload_limit() -> None:
+    """Before any other hook reads the form (the text policy, CSRF): an upload may be as
+    large as an attachment may be; a larger one is refused at once with a readable 413."""
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        return
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    request.max_content_length = limit + FRAMING
+    if (request.content_length or 0) > limit + FRAMING:
+        raise ConsultError(
+            f"The upload is larger than an attachment may be ({files.human_size(limit)}).",
+            code="file_too_large",
+            status=413,
+        )
+
+
+@bp.record_once
+def _first_hook(state) -> None:
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
 
 
 @bp.app_template_global()
@@ -22,6 +51,23 @@ def may_attach(comment) -> bool:
     """Whether the signed-in user may attach a file to `comment` now (the comment page
     shows the upload form only then)."""
     return files.may_attach(current_user, comment)
+
+
+@bp.app_template_global()
+def version_attachments(version, limit: int = 200):
+    """(the newest `limit` attachments on comments of `version`, how many there are), for
+    the report; each with its comment (and the comment's moderation) loaded."""
+    return files.attachments_of(Comment.version_id == version.id, limit)
+
+
+@bp.app_template_global()
+def organisation_attachments(org, limit: int = 50):
+    """(the newest `limit` attachments on the organisation's comments on published
+    versions, how many there are), for its profile."""
+    published = select(Version.id).where(Version.state != "draft")
+    return files.attachments_of(
+        (Comment.organisation_id == org.id) & Comment.version_id.in_(published), limit
+    )
 
 
 @bp.app_template_filter("filesize")
@@ -59,7 +105,7 @@ def read_upload(field: str = "file"):
     """(bytes, file name) of the uploaded file, with the request allowed to be as large
     as an attachment may be; a readable 4xx when it is missing or too large."""
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    request.max_content_length = limit + 256 * 1024  # the form's other fields and framing
+    request.max_content_length = limit + FRAMING
     try:
         f = request.files.get(field)
     except RequestEntityTooLarge:

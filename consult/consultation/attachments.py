@@ -217,19 +217,30 @@ def attach(
     return a
 
 
-def for_comments(comment_ids: list[int]) -> dict[int, list[Attachment]]:
-    """The attachments of many comments in one query per thousand ids, by comment id
-    (for lists: the report, a profile)."""
-    out: dict[int, list[Attachment]] = {}
-    for start in range(0, len(comment_ids), 1000):
-        chunk = comment_ids[start : start + 1000]
-        for a in db.session.scalars(
-            select(Attachment)
-            .where(Attachment.comment_id.in_(chunk))
-            .order_by(Attachment.comment_id, Attachment.id)
-        ):
-            out.setdefault(a.comment_id, []).append(a)
-    return out
+def attachments_of(where, limit: int) -> tuple[list[Attachment], int]:
+    """(the newest `limit` attachments of the comments `where` selects, their number):
+    one count and one page, whatever the number of comments (for the report and a
+    profile). Each comes with its comment, organisation and moderation loaded."""
+    from sqlalchemy.orm import selectinload
+
+    total = db.session.scalar(
+        select(func.count(Attachment.id))
+        .join(Comment, Comment.id == Attachment.comment_id)
+        .where(where)
+    )
+    rows = db.session.scalars(
+        select(Attachment)
+        .join(Comment, Comment.id == Attachment.comment_id)
+        .where(where)
+        .order_by(Attachment.id.desc())
+        .limit(limit)
+        .options(
+            selectinload(Attachment.comment).selectinload(Comment.moderation),
+            selectinload(Attachment.comment).selectinload(Comment.organisation),
+            selectinload(Attachment.comment).selectinload(Comment.paragraph),
+        )
+    ).all()
+    return list(rows), total or 0
 
 
 def _size(n: int) -> str:

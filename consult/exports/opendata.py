@@ -29,6 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import Organisation, User
+from consult.consultation.attachments import Attachment
 from consult.consultation.models import (
     Comment,
     CommentRevision,
@@ -242,6 +243,22 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "created_at": "When.",
         },
     },
+    "attachments": {
+        "description": "Files attached to comments (position papers). The files themselves "
+        "are served on the site; their sha256 is also in the record's attachment.added event. "
+        "A hidden comment's file has no name here.",
+        "fields": {
+            "id": "Identifier.",
+            "comment_id": "The comment.",
+            "filename": "The file's name.",
+            "content_type": "application/pdf, …wordprocessingml.document (DOCX) or "
+            "application/vnd.oasis.opendocument.text (ODT), read from the file's bytes.",
+            "size": "In bytes.",
+            "sha256": "sha256 of the file's bytes.",
+            "text_status": "text, no_text (a scan?) or unreadable: what text extraction found.",
+            "created_at": "When it was attached.",
+        },
+    },
     "events": {
         "description": "The whole hash-chained record of the instance, in order. "
         "hash = sha256 of the canonical JSON [prev_hash, seq, kind, created_at, "
@@ -263,7 +280,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
 
 FILES = list(SCHEMA)
 #: Files a dump made before they were exported does not have (imported as empty).
-ADDED_LATER = {"response_groups", "uptake", "feedback"}
+ADDED_LATER = {"response_groups", "uptake", "feedback", "attachments"}
 
 
 def _value(v: Any) -> Any:
@@ -315,6 +332,10 @@ def collect(doc: Document) -> dict[str, Any]:
     )
     moderation = of(ModerationAction)
     responses = of(Response)
+    attachment_rows = [
+        _row(a, _fields("attachments")) | ({"filename": None} if a.comment_id in hidden else {})
+        for a in of(Attachment)
+    ]
     record = _record_rows(vids, cids)
     org_ids = {c.organisation_id for c in comments} | {s.organisation_id for s in cosignatures}
     orgs = list(
@@ -347,6 +368,7 @@ def collect(doc: Document) -> dict[str, Any]:
         "cosignatures": [_row(s, _fields("cosignatures")) for s in cosignatures],
         "moderation": [_row(m, _fields("moderation")) for m in moderation],
         "responses": [_row(r, _fields("responses")) for r in responses],
+        "attachments": attachment_rows,
         **record,
         "events": [_row(e, _fields("events")) for e in events],
     }
