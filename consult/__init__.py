@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api import word as _api_word  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
+    from consult.consultation import returned_word_routes as _rw  # noqa: F401 - adds routes
     from consult.consultation.attachment_routes import bp as attachments_bp
     from consult.consultation.routes import bp as consultation_bp
     from consult.documents.routes import bp as documents_bp

@@ -237,3 +237,46 @@ def test_api_refuses_other_organisation_and_missing_file(client, consultation, m
     )
     assert_error(r, 400, "unreadable_file")
     assert count(Comment) == 0
+
+
+def test_page_previews_every_proposal_then_stores_on_confirmation(
+    client, login, consultation, make_user
+):
+    version, org = consultation
+    login(make_user("secretariat"))
+    url = f"/documents/{version.document.slug}/versions/1/returned-word"
+    assert "Import a marked-up Word file" in client.get(url).get_data(as_text=True)
+    blob = mark_up(version_docx(version), EDITS)
+    r = client.post(
+        url,
+        data={"file": (io.BytesIO(blob), "returned.docx"), "organisation": org.slug},
+        content_type="multipart/form-data",
+    )
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200, page
+    assert "3 comments and suggestions in the file" in page
+    assert "eavesdropping, tracking" in page and "provide service only" in page
+    assert count(Comment) == 0
+    sha = hashlib.sha256(blob).hexdigest()
+    r = client.post(url, data={"sha256": sha, "organisation": org.slug, "store": "y"})
+    assert r.status_code == 302
+    _check_created(version, org, db.session.scalars(select(Comment)).all())
+
+
+def test_page_shows_errors_per_paragraph_and_offers_no_store(
+    client, login, consultation, make_user
+):
+    version, org = consultation
+    login(make_user("secretariat"))
+    blob = mark_up(version_docx(version), EDITS)
+    blob = _edited_untracked(blob, "This Memorandum requires", "The Memorandum demands")
+    r = client.post(
+        f"/documents/{version.document.slug}/versions/1/returned-word",
+        data={"file": (io.BytesIO(blob), "returned.docx"), "organisation": org.slug},
+        content_type="multipart/form-data",
+    )
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "outside its tracked changes" in page
+    assert "Store these" not in page
+    assert count(Comment) == 0
