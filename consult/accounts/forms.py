@@ -71,11 +71,11 @@ class SignUpForm(Form):
         # Exactly one of "existing" and "new": a name typed beside a chosen
         # organisation would be silently ignored otherwise.
         chosen = self.organisation.data != NEW_ORGANISATION
-        if chosen and field.data.strip():
+        if chosen and (field.data or "").strip():
             raise ValidationError(
                 "Either choose an existing organisation or name a new one, not both."
             )
-        if not chosen and not field.data.strip():
+        if not chosen and not (field.data or "").strip():
             raise ValidationError("Name your organisation, or choose it from the list.")
 
 
