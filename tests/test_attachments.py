@@ -156,7 +156,8 @@ def test_only_the_comments_organisation_attaches_until_the_deadline(
     assert count(Attachment) == 1
 
 
-def test_word_and_opendocument_text_is_extracted_and_searchable(client, commented):
+def test_word_and_opendocument_text_is_extracted_and_searchable(client, commented, search_backend):
+    """On each search backend (Whoosh; PostgreSQL's `attachments` part, migration 0015)."""
     _doc, author, c = commented
     docx = make_docx([f"We hold that {DOCX_PHRASE}."])
     odt = make_odt([f"We ask for {ODT_PHRASE}."])
