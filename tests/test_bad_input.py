@@ -518,3 +518,41 @@ def test_fuzz_every_form_gets_no_server_error(app, client, as_user, world, monke
     ]
     bad = [s for s in stored if s and re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", s)]
     assert bad == []
+
+
+def test_an_uploaded_text_follows_the_policy(client, as_user, make_document, make_user):
+    import io
+
+    from consult.documents.models import Version
+
+    sec = as_user(make_user("secretariat"))
+    doc = make_document("closed", by=sec, slug="upload-doc")
+
+    def upload(content: bytes):
+        return client.post(
+            f"/documents/{doc.slug}/versions/new",
+            data={"source": "import", "upload": (io.BytesIO(content), "text.md")},
+            content_type="multipart/form-data",
+        )
+
+    before = count(Version)
+    resp = upload(b"# Title\n\nA paragraph\x00 with a NUL.\n")
+    assert resp.status_code == 400 and "NUL" in resp.get_data(as_text=True)
+    assert count(Version) == before
+    assert upload(b"# Title\r\n\r\nA bell\x07 and Cafe\xcc\x81.\r\n").status_code == 302
+    v = db.session.scalars(select(Version).order_by(Version.id.desc())).first()
+    assert [p.source for p in v.paragraphs] == ["# Title", "A bell and Caf\u00e9."]
+
+
+def test_surrogates_written_as_form_bytes_are_never_stored(client, as_user, world):
+    as_user(world["member"])
+    body = b"body=a%ED%A0%80b&paragraph=&organisation=" + str(world["org"].id).encode()
+    resp = client.post(
+        "/documents/open-doc/versions/1/comments",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert resp.status_code == 302
+    c = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+    assert c.body.startswith("a") and c.body.endswith("b")
+    assert not any("\ud800" <= ch <= "\udfff" for ch in c.body)

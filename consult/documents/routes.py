@@ -196,11 +196,12 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
             "Upload a Markdown (.md or .txt), Word (.docx) or OpenDocument (.odt) file."
         )
     try:
-        return upload.read().decode("utf-8-sig")
+        text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConsultError(
             "The file is not UTF-8 text; save it as UTF-8 and upload it again."
         ) from None
+    return textpolicy.clean(text, what="The file")
 
 
 def _new_version_form(doc: Document, form: NewVersionForm, error: str = ""):
