@@ -163,8 +163,6 @@ def intake_reject(message_id: int, body: schemas.IntakeRejection) -> ResponseRet
     answer=schemas.Attachment,
     status=201,
     auth=True,
-    form=schemas.AttachmentUpload,
-    files=("file",),
     errors=(*WRITE_ERRORS, 413, 415),
     description=(
         "Send multipart/form-data with the file in the field 'file'. By the comment's "
@@ -174,9 +172,7 @@ def intake_reject(message_id: int, body: schemas.IntakeRejection) -> ResponseRet
         "file's sha256 goes into the record and its text into search."
     ),
 )
-def comment_attachments(
-    comment_id: int, form: schemas.AttachmentUpload | None = None
-) -> ResponseReturnValue:
+def comment_attachments(comment_id: int) -> ResponseReturnValue:
     user = _signed_in_actor()
     c = _comment(comment_id, user)
     data, name = read_upload()

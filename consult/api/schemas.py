@@ -587,10 +587,6 @@ class Description(Answer):
 # --- comments by e-mail (consult.intake) ---------------------------------------------------------
 
 
-class AttachmentUpload(Query):
-    """A multipart/form-data upload: the file in the part 'file', no other field."""
-
-
 class IntakeQuery(Query):
     status: Literal["waiting", "confirmed", "rejected", "all"] | None = Field(
         None, description="waiting (default), confirmed, rejected or all."
