@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, union_all
+from sqlalchemy import Select, exists, func, select, text
 from sqlalchemy.orm import selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
@@ -176,27 +176,28 @@ def first_per_paragraph(paragraph_ids: Sequence[int], limit: int, *options) -> l
     """The first `limit` comments (earliest first) of each paragraph, read with
     COMMENT_LOADS: each paragraph's taken from the (paragraph_id, created_at, id) index
     with its own LIMIT, so the cost follows the paragraphs and the limit, never the
-    number of comments. One query (and the loads) per UNION_TERMS paragraphs."""
+    number of comments. One query for the ids (and the loads) per UNION_TERMS paragraphs,
+    so at most UNION_TERMS * limit ids in a list."""
     out: list[Comment] = []
     pids = list(paragraph_ids)
     for start in range(0, len(pids), UNION_TERMS):
-        terms = [
-            select(
-                select(Comment.id)
-                .where(Comment.paragraph_id == pid)
-                .order_by(Comment.created_at, Comment.id)
-                .limit(limit)
-                .subquery()
-                .c.id
+        chunk = pids[start : start + UNION_TERMS]
+        # Written as text: the SQL is the same on both databases, and building hundreds
+        # of subqueries as expressions cost more than running them.
+        first = text(
+            " UNION ALL ".join(
+                f"SELECT id FROM (SELECT id FROM comment WHERE paragraph_id = :p{k} "  # noqa: S608 - only the place k is formatted, values are bound
+                f"ORDER BY created_at, id LIMIT :limit) AS t{k}"
+                for k in range(len(chunk))
             )
-            for pid in pids[start : start + UNION_TERMS]
-        ]
-        first = union_all(*terms) if len(terms) > 1 else terms[0]
-        out.extend(
-            db.session.scalars(
-                select(Comment).where(Comment.id.in_(first)).options(*COMMENT_LOADS, *options)
+        ).bindparams(limit=limit, **{f"p{k}": pid for k, pid in enumerate(chunk)})
+        ids = list(db.session.scalars(first))
+        if ids:
+            out.extend(
+                db.session.scalars(
+                    select(Comment).where(Comment.id.in_(ids)).options(*COMMENT_LOADS, *options)
+                )
             )
-        )
     return sorted(out, key=lambda c: (c.created_at, c.id))
 
 
