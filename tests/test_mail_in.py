@@ -414,3 +414,43 @@ def test_mail_fetch_reads_unseen_messages_from_an_imap_box(app, make_document, m
 def test_mail_fetch_without_a_mailbox_says_what_to_set(runner):
     result = runner.invoke(args=["mail-fetch"])
     assert result.exit_code == 1 and "CONSULT_IMAP_URL" in result.output
+
+
+# --- reading a message (pure functions) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject, number",
+    [
+        ("Re ¶ 2.3: hearings", "2.3"),
+        ("¶2.3", "2.3"),
+        ("Comment on paragraph 4", "4"),
+        ("para. 1.2.1 is unclear", "1.2.1"),
+        ("Re: re 2.3", "2.3"),
+        ("§ 3.1", "3.1"),
+        ("Re: Open for comments: Framework, Version 2", None),
+        ("Our 2 cents on paragraphs", None),
+    ],
+)
+def test_the_paragraph_number_in_a_subject(subject, number):
+    from consult.intake.parse import paragraph_number
+
+    assert paragraph_number(subject) == number
+
+
+def test_what_makes_a_message_automatic_or_forged():
+    from consult.intake.parse import parse
+
+    def raw(**headers):
+        return _message("a@example.org", "x@y.example", "s", "b", headers=headers).as_bytes()
+
+    assert parse(raw()).loop is None and parse(raw()).auth_failure is None
+    assert parse(raw(**{"Auto-Submitted": "no"})).loop is None
+    assert parse(raw(**{"Auto-Submitted": "auto-generated"})).loop
+    assert parse(raw(**{"Precedence": "junk"})).loop
+    assert parse(raw(**{"List-Id": "<cso.lists.example>"})).loop
+    assert parse(raw(), envelope_from="").loop == "a bounce (empty return path)"
+    dkim = {"Authentication-Results": "mx.example; spf=pass smtp.mailfrom=a; dkim=fail"}
+    assert parse(raw(**dkim)).auth_failure == "dkim=fail"
+    assert parse(raw(**{"Received-SPF": "Fail (domain does not designate)"})).auth_failure
+    assert parse(raw(**{"Authentication-Results": "mx; spf=pass; dkim=pass"})).auth_failure is None

@@ -164,9 +164,7 @@ def split_quoted(text: str) -> tuple[str, str]:
     an "On … wrote:" line and everything after a signature mark ("-- ") are dropped."""
     own, quoted = [], []
     for line in text.split("\n"):
-        if line.rstrip() == "--" and line.startswith("-- "):
-            break
-        if line.rstrip() == "--":
+        if line.rstrip() == "--":  # "-- " opens a signature (RFC 3676)
             break
         stripped = line.lstrip()
         if stripped.startswith(">"):
