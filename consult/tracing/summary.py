@@ -167,19 +167,18 @@ def change_summary(version: Version) -> ChangeSummary:
         )
         return ChangeSummary(previous=None, added=added)
     answered = exists().where(Response.comment_id == Comment.id)
-    taken = exists().where(
-        Response.comment_id == Comment.id,
-        ResponseEffect.response_id == Response.id,
-        ResponseEffect.version_id == version.id,
+    # Joined, not probed per comment: the comments whose answer took effect in this
+    # version (few), and the uptake measured against it (one row per comment at most).
+    taken = (
+        select(Response.comment_id)
+        .join(ResponseEffect, ResponseEffect.response_id == Response.id)
+        .where(ResponseEffect.version_id == version.id)
+        .distinct()
+        .subquery()
     )
-    measured = (
-        select(StoredUptake.label)
-        .where(StoredUptake.comment_id == Comment.id, StoredUptake.version_id == version.id)
-        .order_by(StoredUptake.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    measured = StoredUptake.label
     suggestion = Comment.kind == "suggestion"
+    is_taken = taken.c.comment_id.is_not(None)
 
     def number(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -189,9 +188,15 @@ def change_summary(version: Version) -> ChangeSummary:
             func.count(Comment.id),
             number(answered),
             number(suggestion),
-            number(and_(suggestion, or_(taken, measured == "taken_up"))),
-            number(and_(suggestion, not_(taken), measured == "partly")),
-        ).where(Comment.version_id == before.id)
+            number(and_(suggestion, or_(is_taken, measured == "taken_up"))),
+            number(and_(suggestion, not_(is_taken), measured == "partly")),
+        )
+        .outerjoin(taken, taken.c.comment_id == Comment.id)
+        .outerjoin(
+            StoredUptake,
+            and_(StoredUptake.comment_id == Comment.id, StoredUptake.version_id == version.id),
+        )
+        .where(Comment.version_id == before.id)
     ).one()
     return ChangeSummary(
         previous=before.number,
