@@ -137,7 +137,8 @@ def _body_properties(doc: dict, op) -> list[str] | None:
     body = op.definition.raw.get("requestBody")
     if body is None:
         return None
-    schema = body["content"]["application/json"]["schema"]
+    content = body["content"]  # an upload may take multipart/form-data only
+    schema = (content.get("application/json") or next(iter(content.values())))["schema"]
     if "$ref" in schema:
         schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return sorted(schema.get("properties", {}))
