@@ -1,0 +1,268 @@
+"""Are the pages bounded by what they show? Times every public page at several corpus sizes,
+side by side in one run, with the ratio of each size to the smallest.
+
+Run: .venv/bin/python benchmarks/pages.py [--sizes 1000,100000] [--database URL] [--runs 15]
+
+Each size gets its own database, built with benchmarks/corpus.py (one document, two
+versions of 300 paragraphs: version 1 closed, 70 % of its comments answered on the way
+to version 2, open for comments): a SQLite file under /tmp, or with --database a new
+database per size on that PostgreSQL server (postgresql://user@host:port/prefix: the
+databases are named prefix_<size> and dropped at the end unless --keep). Version 2's
+paragraphs are linked to version 1's by position (edited, or unchanged when the texts
+match) and the suggestions on version 1 get a measured uptake, as publishing would.
+
+Every page is requested in-process (the Flask test client: no network, no server),
+once to warm up and then --runs times; the table gives p50 and p95 in milliseconds,
+the bytes of the answer, and each size's p50 over the first size's. The goal of
+issue 18: every ratio <= 2 and every p95 <= 150 ms at a million comments on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from consult.extensions import db  # noqa: E402
+from consult.tracing.suggested import fill_missing  # noqa: E402
+
+SLUG = "framework-1"
+LABELS = ("taken_up", "partly", "not_taken_up")
+
+
+def pages(paragraph_id: int, lineage: str) -> list[tuple[str, str]]:
+    """(name, path) of every page measured."""
+    doc = f"/documents/{SLUG}"
+    return [
+        ("home", "/"),
+        ("document", doc),
+        ("version 1", f"{doc}/versions/1"),
+        ("version 2", f"{doc}/versions/2"),
+        ("paragraph", f"/paragraphs/{paragraph_id}"),
+        ("paragraph history", f"{doc}/lineages/{lineage}"),
+        ("compare", f"{doc}/compare/1/2"),
+        ("annotated compare", f"{doc}/compare/1/2/annotated"),
+        ("report", f"{doc}/versions/1/report"),
+        ("comment list", f"{doc}/versions/1/comments"),
+        ("comment list, page 3", f"{doc}/versions/1/comments?page=3"),
+        ("provenance", f"{doc}/versions/2/provenance"),
+        ("API version", f"/api/v1{doc}/versions/1"),
+        ("API comment list", f"/api/v1{doc}/versions/1/comments"),
+    ]
+
+
+def _finish_corpus(engine) -> None:
+    """What publishing version 2 would have stored: lineage links by position, and the
+    measured uptake of version 1's suggestions (bulk inserts, like the corpus)."""
+    T = db.metadata.tables
+    rng = random.Random(11)
+    with engine.begin() as conn:
+        paras = conn.execute(
+            select(
+                T["paragraph"].c.id,
+                T["paragraph"].c.version_id,
+                T["paragraph"].c.position,
+                T["paragraph"].c.text,
+            )
+        ).all()
+        by = {(v, pos): (pid, txt) for pid, v, pos, txt in paras}
+        links = []
+        for (v, pos), (pid, txt) in by.items():
+            if v != 2:
+                continue
+            old = by.get((1, pos))
+            if old is None:
+                links.append(
+                    {
+                        "version_id": 2,
+                        "paragraph_id": pid,
+                        "predecessor_id": None,
+                        "relation": "added",
+                    }
+                )
+                continue
+            links.append(
+                {
+                    "version_id": 2,
+                    "paragraph_id": pid,
+                    "predecessor_id": old[0],
+                    "relation": "unchanged" if old[1] == txt else "edited",
+                    "similarity": 1.0 if old[1] == txt else 0.5,
+                    "method": "copy",
+                }
+            )
+        corpus._bulk(conn, T["lineage_link"], links)
+        c = T["comment"]
+        rows = []
+        for (cid,) in conn.execute(
+            select(c.c.id).where(
+                c.c.version_id == 1, c.c.kind == "suggestion", c.c.paragraph_id.is_not(None)
+            )
+        ):
+            score = rng.random()
+            rows.append(
+                {
+                    "comment_id": cid,
+                    "version_id": 2,
+                    "score": score,
+                    "label": LABELS[0 if score > 0.8 else 1 if score > 0.4 else 2],
+                    "verbatim": False,
+                    "inputs_hash": "0" * 64,
+                    "relation": "edited",
+                }
+            )
+            if len(rows) >= 20000:
+                corpus._bulk(conn, T["uptake"], rows)
+                rows = []
+        corpus._bulk(conn, T["uptake"], rows)
+        # What migration 0012 does for rows written before it: store the suggestions' diffs.
+        fill_missing(conn)
+
+
+def _pg_database(base: str, name: str) -> str:
+    url = make_url("postgresql+psycopg://" + base.split("://", 1)[1])
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg(url: str) -> None:
+    u = make_url(url)
+    server = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    server.dispose()
+
+
+def measure(size: int, args) -> tuple[dict[str, tuple[float, float, int, int]], str]:
+    if args.database:
+        prefix = make_url("postgresql+psycopg://" + args.database.split("://", 1)[1]).database
+        url = _pg_database(args.database, f"{prefix or 'bench_pages'}_{size}")
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='consult-pages-')}/pages.db"
+    # Each size its own instance folder: caches kept under instance/ must not be shared.
+    os.environ["CONSULT_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="consult-pages-instance-")
+    backend = "postgres" if args.database else "whoosh"
+    app = corpus.make_app(url, tempfile.mkdtemp(prefix="consult-pages-index-"), backend)
+    app.config["RATELIMIT_ENABLED"] = False
+    with app.app_context():
+        t0 = time.perf_counter()
+        summary = corpus.build(db.engine, size, documents=1, versions=2, paragraphs=300)
+        _finish_corpus(db.engine)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        else:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        built = f"{size:,}: {summary} (+ links, uptake: {time.perf_counter() - t0:.0f} s)"
+        print(built, file=sys.stderr, flush=True)
+        T = db.metadata.tables
+        pid = db.session.execute(
+            select(T["paragraph"].c.id, T["paragraph"].c.lineage).where(
+                T["paragraph"].c.version_id == 1, T["paragraph"].c.position == 1
+            )
+        ).one()
+        db.session.remove()
+    client = app.test_client()
+    out = {}
+    for name, path in pages(pid[0], pid[1]):
+        if name in args.skip:
+            continue
+        times = []
+        t = time.perf_counter()
+        resp = client.get(path)  # warm-up (and first-view caches)
+        first = (time.perf_counter() - t) * 1000
+        status, size_bytes = resp.status_code, len(resp.data)
+        # A page slower than --slow seconds is measured twice more, not --runs times.
+        for _ in range(2 if first > args.slow * 1000 else args.runs):
+            t = time.perf_counter()
+            resp = client.get(path)
+            times.append((time.perf_counter() - t) * 1000)
+            status = resp.status_code if resp.status_code != 200 else status
+        times.sort()
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+        out[name] = (statistics.median(times), p95, size_bytes, status)
+        print(
+            f"  {name}: first view {first:.1f} ms, then p50 {out[name][0]:.1f} ms ({status})",
+            file=sys.stderr,
+            flush=True,
+        )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if args.database and not args.keep:
+        _drop_pg(url)
+    return out, built
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--sizes",
+        default="1000,100000,1000000",
+        help="comments per corpus, comma-separated (default 1000,100000,1000000)",
+    )
+    ap.add_argument("--database", help="a PostgreSQL server URL (default: SQLite files)")
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    ap.add_argument(
+        "--skip", type=lambda v: set(v.split(",")), default=set(), help="pages left out"
+    )
+    ap.add_argument("--slow", type=float, default=2.0, help="seconds past which 3 runs do")
+    args = ap.parse_args()
+    sizes = [
+        int(s.replace("_", "").replace("k", "000").replace("M", "000000"))
+        for s in args.sizes.split(",")
+    ]
+    results, built = {}, []
+    for size in sizes:
+        results[size], line = measure(size, args)
+        built.append(line)
+    engine = "PostgreSQL" if args.database else "SQLite"
+    print(f"\n{engine}, {args.runs} runs a page after a warm-up")
+    for line in built:
+        print(f"  {line}")
+    base = sizes[0]
+    head = f"{'page':<22}" + "".join(
+        f" | {f'{s:,}: p50 / p95 ms, bytes':>32}" + (f" {'ratio':>5}" if s != base else "")
+        for s in sizes
+    )
+    print(head)
+    print("-" * len(head))
+    worst = 0.0
+    for name in results[base]:
+        if any(name not in results[s] for s in sizes):
+            continue
+        cells = []
+        for s in sizes:
+            p50, p95, nbytes, status = results[s][name]
+            mark = "" if status == 200 else f" [{status}]"
+            cell = f"{p50:7.1f} / {p95:7.1f}, {nbytes:>9,}{mark}"
+            cells.append(f" | {cell:>32}")
+            if s != base:
+                ratio = p50 / results[base][name][0] if results[base][name][0] else 0
+                if status == 200:
+                    worst = max(worst, ratio)
+                cells.append(f" {ratio:5.1f}")
+        print(f"{name:<22}" + "".join(cells))
+    print(f"\nlargest ratio to {base:,}: {worst:.1f}")
+
+
+if __name__ == "__main__":
+    main()
