@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from consult import textpolicy
 from consult.accounts.models import ROLES
+from consult.converters import VERSION_NUMBER
 from consult.errors import ConsultError
 from consult.extensions import db
 
@@ -199,7 +200,7 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
 
 @click.command("import-returned")
 @click.argument("document_slug")
-@click.argument("number", type=int)
+@click.argument("number", type=VERSION_NUMBER)
 @click.argument("file", type=click.File("rb"))
 @click.option("--org", "org_slug", required=True, help="The organisation that sent the file.")
 @click.option("--dry-run", is_flag=True, help="Show what would be created; store nothing.")
@@ -252,7 +253,7 @@ def _when(version) -> str:
 
 @click.command("open-version")
 @click.argument("document_slug")
-@click.argument("number", type=int)
+@click.argument("number", type=VERSION_NUMBER)
 @click.option("--until", "until", required=True, help="Deadline: an ISO date or datetime (UTC).")
 @command
 def open_version_cmd(document_slug, number, until):
@@ -270,7 +271,7 @@ def open_version_cmd(document_slug, number, until):
 
 @click.command("close-version")
 @click.argument("document_slug")
-@click.argument("number", type=int)
+@click.argument("number", type=VERSION_NUMBER)
 @click.option(
     "--reason",
     default="",
@@ -301,7 +302,7 @@ def close_version_cmd(document_slug, number, reason):
 
 @click.command("finalize-version")
 @click.argument("document_slug")
-@click.argument("number", type=int)
+@click.argument("number", type=VERSION_NUMBER)
 @click.option(
     "--override-reason",
     default="",

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
@@ -63,3 +64,8 @@ def init_app(app: Flask) -> None:
         string=TextConverter,
         path=NoNulPathConverter,
     )
+
+
+#: A version number on the command line: what the column holds, or a clear usage error
+#: instead of a database overflow.
+VERSION_NUMBER = click.IntRange(1, MAX_ID)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from consult.accounts.models import Organisation, User
@@ -189,3 +190,11 @@ def test_demo_loads_once(runner):
     assert r.exit_code == 0 and "not loaded" in r.output
     assert _count(Event) == events
     assert runner.invoke(args=["verify"]).exit_code == 0
+
+
+@pytest.mark.parametrize("number", ["2147483648", "99999999999999999999", "0"])
+def test_a_version_number_beyond_what_a_version_can_have_is_a_usage_error(runner, number):
+    r = runner.invoke(args=["close-version", "no-such-document", number])
+    assert r.exit_code == 2
+    assert "is not in the range" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)

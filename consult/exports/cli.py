@@ -6,12 +6,13 @@ import click
 from flask import Flask
 
 from consult.cli import command
+from consult.converters import VERSION_NUMBER
 from consult.exports.formats import FORMATS
 
 
 @click.command("export")
 @click.argument("document_slug")
-@click.argument("version", type=int)
+@click.argument("version", type=VERSION_NUMBER)
 @click.option(
     "--format", "fmt", required=True, type=click.Choice(list(FORMATS)), help="What to export."
 )
