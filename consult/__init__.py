@@ -47,6 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to continue."
     csrf.init_app(app)
     limiter.init_app(app)
+    from consult import jobs
+
+    jobs.init_app(app)
 
     _import_models()
     _connect_listeners()

@@ -425,12 +425,14 @@ def index_drain_cmd(follow: bool, interval: float, wait: float):
 def register(app: Flask) -> None:
     from consult.exports.cli import register as register_exports
     from consult.intake.cli import register as register_intake
+    from consult.jobs.cli import register as register_jobs
     from consult.mail.cli import send_mail_cmd
     from consult.record.cli import register as register_record
 
     app.cli.add_command(send_mail_cmd)
     register_exports(app)
     register_intake(app)
+    register_jobs(app)
     for cmd in (
         demo_cmd,
         create_org_cmd,

@@ -90,10 +90,22 @@ def load(instance_path: str) -> dict:
         "PROXY_FIX": _proxy_fix(),
         "EXPORT_DIR": os.environ.get("CONSULT_EXPORT_DIR") or str(ipath / "exports"),
         "EXPORT_SLOTS": _whole_number("CONSULT_EXPORT_SLOTS", "2", minimum=1),
+        "JOBS_URL": _jobs_url(ipath),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         **_mail_in_settings(ipath),
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def _jobs_url(ipath: Path) -> str:
+    """Where background jobs wait (consult.jobs): 'inline' unless CONSULT_JOBS names a
+    queue ('sqlite' under instance/, or redis://…) that a worker runs."""
+    from consult.jobs import JobsConfigError, parse
+
+    try:
+        return parse(os.environ.get("CONSULT_JOBS", ""), str(ipath))
+    except JobsConfigError as e:
+        raise ConfigError(str(e)) from None
 
 
 #: "Remember me" keeps a person signed in this long (Flask-Login's default is a year).

@@ -3,8 +3,9 @@
 A change to anything searchable (paragraph, comment, response, version,
 document, organisation) writes an outbox row on the same connection, inside the
 same transaction, so the row exists exactly when the change does. After commit
-the outbox is drained into the index; `flask --app consult index-drain` does
-the same for deployments with a separate worker. Both backends use this path
+the outbox is drained into the index: by a background job when a queue is
+configured (CONSULT_JOBS, consult.jobs), else in the process that committed;
+`flask --app consult index-drain` does the same by hand. Both backends use this path
 (for PostgreSQL the entries are a table in the same database, written by the
 drain in the transaction that deletes the outbox rows).
 
@@ -86,6 +87,13 @@ def _after_commit(session: Session) -> None:
     app = current_app._get_current_object()
     if not app.config.get("SEARCH_SYNC", True):
         return  # a separate worker runs index-drain
+    from consult import jobs
+
+    if jobs.queued(app):
+        # A worker drains (consult.jobs.tasks.drain_search): the request only asks for it,
+        # once for however many requests commit before the worker starts.
+        jobs.poke("drain_search", app)
+        return
     try:
         drain(app, wait=REQUEST_WAIT)
     except IndexBusy:

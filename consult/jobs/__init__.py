@@ -1,0 +1,128 @@
+"""Background jobs: work that must not run inside a request.
+
+One job system for everything slow or optional that a request would otherwise do:
+feeding the search index from its outbox, sending the mail outbox, making heavy exports,
+closing consultations at their deadline (a periodic job, with the other outboxes swept
+again as a safety net).
+
+Why Huey rather than Celery. Both are well kept; both run on Redis. Huey fits the
+promise of "nothing to install" (DESIGN.md, idea 7): its queue can live in a SQLite
+file under instance/ (`SqliteHuey`) and the very same tasks run on Redis (`RedisHuey`)
+at scale, with a consumer that is one command and one small pure-Python dependency.
+Celery has no embedded broker that is fit for several processes (its SQLAlchemy
+"transport" is experimental and unmaintained), so the default would need Redis or
+RabbitMQ running, and it brings kombu, billiard, vine and a beat scheduler as a
+separate process; its strengths (routing, canvas, many brokers, result backends) are
+not needed here. Huey's periodic tasks run inside the consumer, so closing at the
+deadline needs no second daemon.
+
+Settings (CONSULT_JOBS):
+
+- ``inline`` (the default when nothing runs a worker): each job runs at once in the
+  process that asks for it, after its transaction commits — the behaviour of a single
+  process and of the test suite;
+- ``sqlite`` (``make run``): a queue in ``instance/jobs.db``; ``sqlite:////abs/path.db``
+  names another file. Shared by the processes of one machine;
+- ``redis://host:6379/0``: a queue on Redis, for several machines.
+
+With a queue, run ``flask --app consult worker`` beside the web server; requests then
+only write their outbox rows and a cheap "something to do" mark.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+log = logging.getLogger(__name__)
+
+INLINE = "inline"
+
+
+class JobsConfigError(ValueError):
+    """CONSULT_JOBS names no queue we know."""
+
+
+def parse(value: str, instance_path: str) -> str:
+    """The queue's address from CONSULT_JOBS: 'inline', 'sqlite:///<file>' or
+    'redis://…'."""
+    value = (value or INLINE).strip()
+    if value in (INLINE, ""):
+        return INLINE
+    if value == "sqlite":
+        return f"sqlite:///{Path(instance_path) / 'jobs.db'}"
+    if value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
+        return value
+    if value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    raise JobsConfigError(
+        f"CONSULT_JOBS={value!r} is not known; use 'inline' (jobs run in the process that "
+        "asks for them), 'sqlite' (a queue under instance/, run 'flask --app consult worker' "
+        "beside the server) or redis://host:6379/0 (a queue on Redis)."
+    )
+
+
+def make_huey(url: str) -> Huey:
+    if url == INLINE:
+        return MemoryHuey("consult", immediate=True, results=False)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("consult", filename=str(path), results=False)
+    return RedisHuey("consult", url=url, results=False)
+
+
+def init_app(app: Flask) -> None:
+    """Make the app's queue and register its tasks on it (consult.jobs.tasks)."""
+    from consult.jobs import tasks
+
+    huey = make_huey(app.config.get("JOBS_URL", INLINE))
+    app.extensions["consult_jobs"] = huey
+    tasks.register(app, huey)
+
+
+def huey_for(app: Flask | None = None) -> Huey:
+    return (app or current_app).extensions["consult_jobs"]
+
+
+def queued(app: Flask | None = None) -> bool:
+    """True when a worker runs the jobs (a queue is configured); False when they run
+    inline in the process that asks for them."""
+    return not huey_for(app).immediate
+
+
+def task(name: str, app: Flask | None = None):
+    """The app's task called `name` (call it to queue it, or to run it when inline)."""
+    return huey_for(app)._consult_tasks[name]
+
+
+def poke(name: str, app: Flask | None = None) -> bool:
+    """Ask for task `name` (one without arguments) unless a request for it is already
+    waiting: the mark is taken away by the task before it reads its work, so work
+    committed before the mark's removal is seen by that run, and work committed after
+    it asks for another. Returns whether a task was queued. Never raises: the outbox
+    keeps the work and the worker's periodic sweep finds it."""
+    app = app or current_app._get_current_object()
+    huey = huey_for(app)
+    try:
+        if huey.immediate:
+            task(name, app)()
+            return True
+        if not huey.put_if_empty(mark(name), b"1"):
+            return False
+        task(name, app)()
+        return True
+    except Exception:  # a queue failure never fails the user's request
+        log.exception("could not queue the %s job; the periodic sweep will do it", name)
+        return False
+
+
+def mark(name: str) -> str:
+    return f"consult:wanted:{name}"
+
+
+def take_mark(huey: Huey, name: str) -> None:
+    huey.get(mark(name))  # pops it

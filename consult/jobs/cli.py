@@ -1,0 +1,60 @@
+"""`flask --app consult worker`: the consumer that runs the background jobs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("worker")
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Jobs run at once (threads of this process).",
+)
+@click.option("--verbose", is_flag=True, help="Log every job that starts and ends.")
+@with_appcontext
+def worker_cmd(threads: int, verbose: bool):
+    """Run the background jobs (search indexing, mail, heavy exports, closing at the
+    deadline) from the queue of CONSULT_JOBS until stopped (Ctrl-C: after the jobs
+    under way end)."""
+    from consult import jobs
+
+    app = current_app._get_current_object()
+    if not jobs.queued(app):
+        click.echo(
+            "CONSULT_JOBS is 'inline': jobs run inside the processes that ask for them, so "
+            "there is nothing for a worker to do. Set CONSULT_JOBS=sqlite (a queue under "
+            "instance/) or CONSULT_JOBS=redis://127.0.0.1:6379/0 for the web server and "
+            "for this worker.",
+            err=True,
+        )
+        sys.exit(2)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("huey").setLevel(logging.INFO if verbose else logging.WARNING)
+    click.echo(f"Worker: {threads} thread(s) on {_shown(app.config['JOBS_URL'])}.")
+    consumer = jobs.huey_for(app).create_consumer(
+        workers=threads, worker_type="thread", periodic=True
+    )
+    consumer.run()
+
+
+def _shown(url: str) -> str:
+    """The queue's address without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def register(app) -> None:
+    app.cli.add_command(worker_cmd)

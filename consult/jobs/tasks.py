@@ -1,0 +1,93 @@
+"""The jobs, registered on each app's queue (consult.jobs.init_app).
+
+Each runs inside an application context of the app that registered it and leaves its
+work in the database's outboxes until it is done, so a job that fails or is lost is
+done again by the next one (or by the periodic sweep).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from huey import Huey, crontab
+from huey.exceptions import RetryTask
+
+from consult.jobs import take_mark
+
+log = logging.getLogger(__name__)
+
+#: Seconds before a job that found its resource busy (the index writer, every export
+#: slot) tries again.
+RETRY_DELAY = 5
+
+
+def register(app: Flask, huey: Huey) -> None:
+    tasks = {}
+
+    def named(wrapper):
+        tasks[wrapper.name] = wrapper
+        return wrapper
+
+    @named
+    @huey.task(name="drain_search", retries=3, retry_delay=RETRY_DELAY)
+    def drain_search() -> int:
+        """Feed the search index from its outbox (consult.search.outbox)."""
+        from consult.search import outbox
+        from consult.search.base import IndexBusy
+
+        take_mark(huey, "drain_search")
+        with app.app_context():
+            try:
+                return outbox.drain(app, wait=outbox.REQUEST_WAIT)
+            except IndexBusy:
+                raise RetryTask("the search index is busy", delay=RETRY_DELAY) from None
+
+    @named
+    @huey.task(name="send_mail", retries=2, retry_delay=30)
+    def send_mail() -> int:
+        """Send what waits in the mail outbox (consult.mail.outbox)."""
+        from consult.mail.outbox import send_pending
+
+        take_mark(huey, "send_mail")
+        with app.app_context():
+            return send_pending(app).sent
+
+    @named
+    @huey.task(name="make_export", retries=20, retry_delay=RETRY_DELAY)
+    def make_export(version_id: int, fmt: str, key: str) -> str:
+        """Make one heavy export file (consult.exports.stored.make_requested)."""
+        from consult.exports import stored
+
+        with app.app_context():
+            outcome = stored.make_requested(version_id, fmt, key)
+        if outcome == "busy":
+            raise RetryTask("every export slot is taken", delay=RETRY_DELAY)
+        return outcome
+
+    @named
+    @huey.periodic_task(crontab(minute="*"), name="sweep")
+    def sweep() -> dict[str, int]:
+        """Every minute: close the consultations whose deadline has passed, queue the
+        "closing in 48 hours" notices, and sweep both outboxes (a safety net for work
+        whose job was lost)."""
+        from consult.documents.services import close_expired
+        from consult.extensions import db
+        from consult.mail.notify import queue_closing_soon
+        from consult.mail.outbox import send_pending
+        from consult.search import outbox
+        from consult.search.base import IndexBusy
+
+        done = {"closed": 0, "notices": 0, "indexed": 0, "mailed": 0}
+        with app.app_context():
+            done["closed"] = len(close_expired())
+            done["notices"] = queue_closing_soon()
+            db.session.commit()
+            try:
+                done["indexed"] = outbox.drain(app, wait=outbox.REQUEST_WAIT)
+            except IndexBusy:
+                log.info("search index busy; the next sweep or drain takes the rows")
+            done["mailed"] = send_pending(app).sent
+        return done
+
+    huey._consult_tasks = tasks
