@@ -149,9 +149,6 @@ def _operation(rule: Rule, method: str, op: Operation, refs: dict[type[BaseModel
             "description": "A JSON object." + ("" if not op.empty_ok else " No body at all is {}."),
             "content": {"application/json": {"schema": refs[op.body]}},
         }
-    return out
-
-
     if op.form is not None:
         form = op.form.model_json_schema(by_alias=True)
         form.pop("title", None)
@@ -163,6 +160,9 @@ def _operation(rule: Rule, method: str, op: Operation, refs: dict[type[BaseModel
             body.get("description", "") + " Or a multipart/form-data upload."
         ).strip()
         body["content"]["multipart/form-data"] = {"schema": form}
+    return out
+
+
 def _api_rules(app: Flask) -> list[Rule]:
     return sorted(
         (r for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{bp.name}.")),
