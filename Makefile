@@ -25,7 +25,12 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(BIN)/flask demo --if-empty
 
+# The worker (background jobs on a queue in instance/jobs.db, or CONSULT_JOBS) runs beside
+# the server and is stopped when the server stops.
 run: demo
+	export CONSULT_JOBS="$${CONSULT_JOBS:-sqlite}"; \
+	$(BIN)/flask worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed-test

@@ -10,8 +10,14 @@ once on the machine (lock files under .slots/), so a burst of requests for diffe
 heavy files cannot take every worker: the ones over the cap get a 503 "being
 prepared, try again in a minute".
 
-A job queue (another issue) will make these files in the background; the stored
-files and their keys stay as they are.
+With a job queue (CONSULT_JOBS, consult.jobs) no request makes a heavy file: the
+first reader's request asks the make_export job for it and gets a status page (202)
+that reloads itself every few seconds without JavaScript (meta refresh) and names the
+file it waits for (`?job=<key>`); when the file is ready the same address serves it,
+with its sha256, and every later reader gets the same stored file. The job's state is
+kept beside the file, so every process of the machine sees it: `<file>.queued` (asked
+for, not started), the lock held (being made), `<file>.failed` (the error), the file.
+Inline (no queue) the request makes the file itself, as before.
 """
 
 from __future__ import annotations
@@ -20,18 +26,24 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Response, current_app, request
+from flask import Response, current_app, render_template, request, url_for
 
+from consult import jobs
 from consult.documents.models import Version
 from consult.errors_pages import unavailable
-from consult.exports.formats import Format, filename
+from consult.exports.formats import Format, filename, get_format
+from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.record.service import head_hash
+
+log = logging.getLogger(__name__)
 
 #: Cheap to make on every request: bounded by the text, not by the comments.
 LIGHT = frozenset({"md", "html", "akn"})
@@ -88,8 +100,10 @@ def _prefix(version: Version, fmt: Format) -> str:
     return f"{fmt.name}--{version.document.slug}--v{version.number}--"
 
 
-def path_for(version: Version, fmt: Format) -> Path:
-    return _folder() / f"{_prefix(version, fmt)}{key(version, fmt)}.{fmt.extension}"
+def path_for(version: Version, fmt: Format, file_key: str | None = None) -> Path:
+    """The stored file for the record's current state, or for `file_key`."""
+    k = file_key or key(version, fmt)
+    return _folder() / f"{_prefix(version, fmt)}{k}.{fmt.extension}"
 
 
 @contextlib.contextmanager
@@ -151,7 +165,9 @@ def _send(path: Path, version: Version, fmt: Format) -> Response:
     # Read whole (a few MB at most) rather than streamed: nothing stays open after.
     resp = Response(path.read_bytes(), mimetype=fmt.mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename(version, fmt)}"'
-    resp.set_etag(path.with_name(path.name + ".sha256").read_text().strip())
+    digest = path.with_name(path.name + ".sha256").read_text().strip()
+    resp.set_etag(digest)
+    resp.headers["X-Content-SHA256"] = digest
     resp.cache_control.no_cache = True  # kept by browsers, checked again with the ETag
     return resp.make_conditional(request)
 
@@ -170,6 +186,8 @@ def serve(version: Version, fmt: Format) -> Response:
     if version.state == "draft":
         with generation_slot() as got:
             return _download(fmt.make(version), version, fmt) if got else busy()
+    if jobs.queued():
+        return _serve_by_job(version, fmt)
     path = path_for(version, fmt)
     if path.exists():
         return _send(path, version, fmt)
@@ -183,3 +201,139 @@ def serve(version: Version, fmt: Format) -> Response:
                 _write(path, fmt.make(version))
             _remove_older(version, fmt, path)
     return _send(path, version, fmt)
+
+
+# --- made by a job ------------------------------------------------------------------------
+
+#: Seconds between two reloads of the status page.
+REFRESH = 3
+#: A request for a file that no worker has started after this long is asked again (the
+#: queue was emptied, or the worker lost it).
+STALE_REQUEST = 600
+
+
+def _marker(path: Path, what: str) -> Path:
+    return path.with_name(f"{path.name}.{what}")
+
+
+def job_state(path: Path) -> str:
+    """'ready', 'making', 'queued', 'failed' or 'none' for the file at `path`."""
+    if path.exists():
+        return "ready"
+    with _flock(_marker(path, "lock")) as free:
+        if not free:
+            return "making"
+    if _marker(path, "failed").exists():
+        return "failed"
+    queued = _marker(path, "queued")
+    if queued.exists() and time.time() - queued.stat().st_mtime < STALE_REQUEST:
+        return "queued"
+    return "none"
+
+
+def request_job(version: Version, fmt: Format, file_key: str) -> bool:
+    """Ask the make_export job for the file once: the first request writes the
+    `.queued` mark (O_EXCL, so two requests at once ask once) and queues the job."""
+    path = path_for(version, fmt, file_key)
+    mark = _marker(path, "queued")
+    if mark.exists() and time.time() - mark.stat().st_mtime >= STALE_REQUEST:
+        mark.unlink(missing_ok=True)
+    _marker(path, "failed").unlink(missing_ok=True)
+    try:
+        fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    try:
+        jobs.task("make_export")(version.id, fmt.name, file_key)
+    except Exception:
+        mark.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def make_requested(version_id: int, fmt_name: str, file_key: str) -> str:
+    """The make_export job: write the file asked for under `file_key`. It shows the
+    record as it is when the job runs (as new as the key, or newer). Returns 'made',
+    'exists', 'busy' (no slot: the job tries again), 'failed' or 'gone'."""
+    version = db.session.get(Version, version_id)
+    fmt = get_format(fmt_name)
+    if version is None:
+        return "gone"
+    path = path_for(version, fmt, file_key)
+    try:
+        with _flock(_marker(path, "lock")) as mine:
+            if not mine or path.exists():
+                return "exists"
+            with generation_slot() as got:
+                if not got:
+                    return "busy"
+                try:
+                    body = fmt.make(version)
+                except Exception as e:
+                    # Shown on the status page; making it again would fail the same way,
+                    # so the job is not retried (the reader may ask again).
+                    log.exception("export %s of version %s failed", fmt.name, version_id)
+                    _marker(path, "failed").write_text(f"{type(e).__name__}: {e}"[:500])
+                    return "failed"
+                _write(path, body)
+            _remove_older(version, fmt, path)
+            return "made"
+    finally:
+        db.session.rollback()
+        _marker(path, "queued").unlink(missing_ok=True)
+
+
+def _newest(version: Version, fmt: Format) -> Path | None:
+    """The newest stored file of this format and version (the one a job finished last)."""
+    files = [
+        p
+        for p in _folder().glob(f"{_prefix(version, fmt)}*.{fmt.extension}")
+        if not p.name.startswith(".")
+    ]
+    return max(files, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _serve_by_job(version: Version, fmt: Format) -> Response:
+    """The stored file when it is ready, else the status of the job that makes it."""
+    asked = request.args.get("job", "")
+    if asked and not (len(asked) == 32 and all(c in "0123456789abcdef" for c in asked)):
+        asked = ""  # not a key of ours: wait for the current file instead
+    current = key(version, fmt)
+    file_key = asked or current
+    path = path_for(version, fmt, file_key)
+    state = job_state(path)
+    if state == "ready":
+        return _send(path, version, fmt)
+    if state == "failed" and request.args.get("retry") == "1":
+        state = "none"  # the reader asks again (request_job clears the failure)
+    if state == "none" and asked and asked != current:
+        # A newer file replaced the one asked for while the reader waited: serve it.
+        newest = _newest(version, fmt)
+        if newest is not None:
+            return _send(newest, version, fmt)
+        file_key, path = current, path_for(version, fmt, current)
+        state = job_state(path)
+    if state == "none":
+        request_job(version, fmt, file_key)
+        state = "queued"
+    failed = _marker(path, "failed")
+    again = url_for(request.endpoint, **(request.view_args or {}), job=file_key, _external=False)
+    resp = Response(
+        render_template(
+            "exports/job_status.html",
+            version=version,
+            doc=version.document,
+            fmt=fmt,
+            state=state,
+            error=failed.read_text() if state == "failed" else None,
+            again=again,
+            retry=url_for(request.endpoint, **(request.view_args or {}), job=file_key, retry=1),
+            refresh=REFRESH,
+        ),
+        status=500 if state == "failed" else 202,
+        mimetype="text/html",
+    )
+    resp.headers["Retry-After"] = str(REFRESH)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -1,4 +1,5 @@
-"""Writing mails to the outbox and sending them from it."""
+"""Writing mails to the outbox and sending them from it (by the send_mail job when a
+job queue is configured, consult.jobs; else by `flask send-mail`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, render_template, url_for
-from sqlalchemy import select
+from flask import Flask, current_app, has_app_context, has_request_context, render_template, url_for
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from consult.accounts.models import User
 from consult.accounts.tokens import unsubscribe_token
@@ -96,7 +98,29 @@ def queue(
     )
     db.session.add(row)
     db.session.flush()
+    db.session.info["mail_pending"] = True
     return row
+
+
+def _after_commit(session: Session) -> None:
+    """With a job queue, a commit that queued mail asks the worker to send it; inline,
+    mail waits for `flask send-mail` (cron), as a request never talks to SMTP."""
+    if not session.info.pop("mail_pending", False) or not has_app_context():
+        return
+    from consult import jobs
+
+    app = current_app._get_current_object()
+    if jobs.queued(app):
+        jobs.poke("send_mail", app)
+
+
+def _after_rollback(session: Session, previous_transaction=None) -> None:
+    session.info.pop("mail_pending", None)
+
+
+if not event.contains(Session, "after_commit", _after_commit):
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 def message(row: MailOutbox, app: Flask) -> EmailMessage:
