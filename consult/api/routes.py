@@ -241,8 +241,11 @@ def _post_comment(
             if slug.strip()
         ],
     )
+    # The answer is read before the commit, from what the request just wrote (a commit
+    # expires it, and reading it back would cost a query per relation).
+    answer, where = serializers.comment(c), url_for("api.comment", comment_id=c.id)
     db.session.commit()
-    return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
+    return _created(answer, where)
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/comments")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from consult import signals
 from consult.accounts.models import Organisation, User
@@ -156,6 +157,7 @@ def post_comment(
     c.content_hash = comment_hash(c)
     db.session.add(c)
     db.session.flush()
+    _known_empty(c)
     signals.emit(
         signals.comment_posted,
         c,
@@ -168,6 +170,20 @@ def post_comment(
     for other in joint:
         _add_cosignature(c, other, by=by, joint=True)
     return c
+
+
+#: What a comment has none of when it is posted (co-signatures are added after this).
+_EMPTY_LISTS = ("responses", "cosignatures", "revisions", "replies", "moderation", "attachments")
+
+
+def _known_empty(c: Comment) -> None:
+    """A new comment has no answers, edits, replies, moderation or files: say so to the
+    session, so that the answer to its POST (and the receivers of comment_posted) read
+    none of them back from the database."""
+    for name in _EMPTY_LISTS:
+        if hasattr(Comment, name):  # attachments is added by consultation.attachments
+            set_committed_value(c, name, [])
+    set_committed_value(c, "withdrawal", None)
 
 
 def checked_text(
