@@ -12,6 +12,7 @@ from consult.mail.models import MailOutbox
 from consult.search.models import OutboxEntry
 
 from .conftest import bearer, count
+from .test_jobs import close_searchers
 
 #: Statements of one POST of a comment through the API with a worker configured: the
 #: account, its organisations, the paragraph and version, the comment, its search
@@ -69,6 +70,7 @@ def test_a_post_with_a_worker_writes_and_returns(
         sqlite_queue.execute(task)
     assert count(OutboxEntry) == 0
     found = client.get("/search?q=interpreters").get_data(as_text=True)
+    close_searchers()
     assert answer["tracking"] in found
 
 
