@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from consult import jobs
+from consult.extensions import db
 from consult.jobs import tasks
 from consult.mail.models import MailOutbox
 from consult.search.models import OutboxEntry
@@ -51,12 +52,18 @@ def test_a_post_with_a_worker_writes_and_returns(
     while (task := sqlite_queue.dequeue()) is not None:
         sqlite_queue.execute(task)
 
+    url, org_slug = f"/api/v1/paragraphs/{paragraph.id}/comments", user.organisation.slug
+    db.session.remove()  # the request starts with nothing loaded, as under gunicorn
     with count_queries() as statements:
-        resp = _post(client, paragraph, headers, "Please publish the interpreters' budget.")
+        resp = client.post(
+            url,
+            json={"kind": "comment", "body": "Please publish the interpreters' budget."},
+            headers=headers,
+        )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     answer = resp.get_json()
     assert answer["body"] == "Please publish the interpreters' budget."
-    assert answer["organisation"]["slug"] == user.organisation.slug
+    assert answer["organisation"]["slug"] == org_slug
     assert answer["responses"] == [] and answer["cosignatures"]["count"] == 0
     assert len(statements) <= MAX_STATEMENTS, "\n".join(s[:90] for s in statements)
     # Nothing of the index (nor its vocabulary) is touched inside the request.

@@ -241,11 +241,15 @@ def _post_comment(
             if slug.strip()
         ],
     )
-    # The answer is read before the commit, from what the request just wrote (a commit
-    # expires it, and reading it back would cost a query per relation).
-    answer, where = serializers.comment(c), url_for("api.comment", comment_id=c.id)
-    db.session.commit()
-    return _created(answer, where)
+    # The answer shows what the request just wrote: kept through the commit rather than
+    # read back (a query per relation), and made after it (outside the record's lock).
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/comments")
