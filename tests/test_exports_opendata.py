@@ -45,7 +45,9 @@ def test_open_data_zip_is_documented_and_has_no_private_data(
     assert len(dump["paragraphs"]) == 7 + 8
     assert {lk["relation"] for lk in dump["lineage"]} >= {"edited", "added", "unchanged"}
     assert [r["decision"] for r in dump["responses"]] == ["accepted", "noted"]
-    assert dump["events"][0]["seq"] == 1 and dump["events"][0]["prev_hash"] == "0" * 64
+    # The record's events are the leaves of its Merkle tree; its signed heads and key too.
+    assert dump["events"][0]["seq"] == 1 and len(dump["events"][0]["leaf_hash"]) == 64
+    assert dump["tree_heads"] and len(dump["record_keys"][0]["public_key"]) == 64
     # The CSV files hold the same rows; lists are JSON.
     orgs = list(csv.DictReader(io.StringIO(f["organisations.csv"].decode())))
     assert orgs[0]["slug"] == "ilt" and json.loads(orgs[0]["countries"]) == ["ID"]

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from consult.consultation.models import Comment
 from consult.extensions import db
 from consult.record.models import Event
+from consult.record.service import head_hash
 from tests.tracing_case import build
 
 
@@ -29,7 +30,8 @@ def test_receipt_matches_and_shows_the_place_in_the_record(
     text = text_of(html)
     assert "The comment matches its receipt." in text
     assert c.content_hash in text and "does not match" not in text
-    assert f"event {ev.seq} (comment.posted)" in text and ev.hash in text
+    assert f"event {ev.seq} (comment.posted)" in text and ev.leaf_hash in text
+    assert f"leaf index {ev.seq - 1}" in text and "leads from the leaf to the signed root" in text
     # Lower case works too; the comment page links to the receipt.
     assert client.get(f"/record/receipts/{c.tracking.lower()}").status_code == 200
     assert f"/record/receipts/{c.tracking}" in client.get(f"/comments/{c.id}").get_data(True)
@@ -59,8 +61,8 @@ def test_record_page_lists_events_with_their_hashes(client, make_document, make_
     text = text_of(html)
     assert f"Events {len(events)}" in text
     assert "Intact" in text
-    assert events[0].hash in text  # the head
-    assert all(e.hash in html for e in events[: min(50, len(events))])
+    assert head_hash() in text  # the root of the tree
+    assert all(e.leaf_hash in html for e in events[: min(50, len(events))])
 
 
 def test_record_page_pages_and_a_tampered_event(client, make_document, make_user, make_org):
@@ -75,7 +77,7 @@ def test_record_page_pages_and_a_tampered_event(client, make_document, make_user
         assert "Page 1 of" in first and 'rel="next"' in first
         last_page = -(-total // 5)
         last = client.get(f"/record/?page={last_page}").get_data(as_text=True)
-        seq1 = db.session.scalar(select(Event.hash).where(Event.seq == 1))
+        seq1 = db.session.scalar(select(Event.leaf_hash).where(Event.seq == 1))
         assert seq1 in last and 'rel="next"' not in last
     finally:
         routes.PER_PAGE = old

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from consult.accounts import services as accounts
 from consult.consultation import services as cs
@@ -269,6 +269,13 @@ def _strip_covers() -> None:
         )
         prev = ev.hash
     db.session.commit()
+    # The record of then had no tree: migration 0016 adopts its chain as the first leaves.
+    from consult.record.adopt import adopt_chain
+    from consult.record.models import TreeHead
+
+    db.session.execute(delete(TreeHead))
+    adopt_chain(db.session.connection())
+    db.session.commit()
 
 
 def test_an_older_record_says_what_it_does_not_cover_and_a_seal_covers_it(world, runner):
@@ -371,7 +378,8 @@ def test_the_standalone_verifier_prints_the_head_from_the_open_data(world, tmp_p
         select(Event).where(Event.kind == "comment.posted", Event.subject_id == c.id)
     )
     line = (
-        f"receipt {c.tracking}: content hash {c.content_hash}, event {ev.seq}, event hash {ev.hash}"
+        f"receipt {c.tracking}: content hash {c.content_hash}, event {ev.seq}, "
+        f"leaf index {ev.seq - 1}, leaf hash {ev.leaf_hash}"
     )
     assert line in r.stdout
 

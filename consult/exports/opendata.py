@@ -260,11 +260,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "events": {
-        "description": "The whole hash-chained record of the instance, in order. "
-        "hash = sha256 of the canonical JSON [prev_hash, seq, kind, created_at, "
-        "'subject_type:subject_id', payload].",
+        "description": "The whole record of the instance, in order: the leaves of its "
+        "Merkle tree log (RFC 9162). leaf_hash = sha256(0x00 || the canonical JSON "
+        "['entry', kind, created_at, 'subject_type:subject_id', payload]); an event "
+        "recorded while the record was a hash chain has the leaf ['chain', seq, prev_hash, "
+        "hash, kind, created_at, subject, payload], where hash = sha256 of the canonical "
+        "JSON [prev_hash, seq, kind, created_at, subject, payload].",
         "fields": {
-            "seq": "Position in the chain, from 1.",
+            "seq": "Position in the record, from 1 (its leaf index + 1).",
             "kind": "What happened, e.g. version_published, comment_posted.",
             "created_at": "When (ISO 8601, UTC, whole seconds).",
             "subject_type": "version, comment, response, …",
@@ -272,15 +275,48 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "payload": "Canonical JSON of what the event records; where it published "
             "something the public reads, its 'covers' holds the sha256 of that content "
             "(verify_standalone.py recomputes it from these files).",
-            "prev_hash": "The previous event's hash (64 zeros for the first).",
-            "hash": "This event's hash.",
+            "prev_hash": "The previous event's chain hash (64 zeros for the first); empty "
+            "for events recorded after the record became a Merkle tree.",
+            "hash": "This event's chain hash; empty for events recorded after.",
+            "leaf_hash": "sha256(0x00 || its leaf bytes), hex.",
+        },
+    },
+    "tree_heads": {
+        "description": "Every signed tree head of the record, oldest first: the tree of "
+        "its first tree_size events has the root root_hash. The signature is Ed25519 over "
+        "the canonical JSON ['consult-tree-head-v1', tree_size, root_hash, timestamp].",
+        "fields": {
+            "tree_size": "Number of events the head covers.",
+            "root_hash": "The Merkle tree hash of those events, hex.",
+            "timestamp": "Milliseconds since 1970-01-01 UTC, as signed.",
+            "signed_at": "The same time, ISO 8601 UTC.",
+            "reason": "interval, publication, closing, finalisation or command.",
+            "about": "The version a publication, closing or finalisation head is about.",
+            "key_id": "The first 16 hex digits of the sha256 of the public key.",
+            "public_key": "The Ed25519 public key that signed it, hex.",
+            "signature": "The signature, hex.",
+        },
+    },
+    "record_keys": {
+        "description": "The instance's Ed25519 public key, which signs the tree heads "
+        "(also on the public record page, /record/).",
+        "fields": {
+            "key_id": "The first 16 hex digits of the sha256 of the key.",
+            "public_key": "The 32-byte key, hex.",
         },
     },
 }
 
 FILES = list(SCHEMA)
 #: Files a dump made before they were exported does not have (imported as empty).
-ADDED_LATER = {"response_groups", "uptake", "feedback", "attachments"}
+ADDED_LATER = {
+    "response_groups",
+    "uptake",
+    "feedback",
+    "attachments",
+    "tree_heads",
+    "record_keys",
+}
 
 
 def _value(v: Any) -> Any:
@@ -355,7 +391,7 @@ def collect(doc: Document) -> dict[str, Any]:
         if r.comment_id in hidden:
             row |= {"body": None, "suggested_text": None, "quote": None}
         revision_rows.append(row)
-    events = db.session.scalars(select(Event).order_by(Event.seq))
+    events = db.session.scalars(select(Event).where(Event.seq.is_not(None)).order_by(Event.seq))
     return {
         "document": _row(doc, _fields("document")),
         "versions": [_row(v, _fields("versions")) for v in versions],
@@ -371,6 +407,24 @@ def collect(doc: Document) -> dict[str, Any]:
         "attachments": attachment_rows,
         **record,
         "events": [_row(e, _fields("events")) for e in events],
+        **_tree_rows(),
+    }
+
+
+def _tree_rows() -> dict[str, list[dict[str, Any]]]:
+    """The signed tree heads and the key that signs them."""
+    from consult.record import keys
+    from consult.record import log as tree_log
+    from consult.record.models import TreeHead
+    from consult.record.verify_standalone import key_id
+
+    heads = db.session.scalars(select(TreeHead).order_by(TreeHead.id))
+    public_key = keys.public_key_hex()
+    return {
+        "tree_heads": [
+            {f: tree_log.head_json(h)[f] for f in _fields("tree_heads")} for h in heads
+        ],
+        "record_keys": [{"key_id": key_id(public_key), "public_key": public_key}],
     }
 
 
@@ -454,13 +508,17 @@ def readme(data: dict[str, Any]) -> str:
         "",
         "Checks anyone can make: each version's content_hash is the sha256 of its Markdown "
         "text (the paragraphs' source joined with blank_before blank lines before each); "
-        "each event's hash chains to the one before.",
+        "each event's leaf hash recomputes from its fields, the Merkle tree of the events "
+        "has, at each signed tree head's size, that head's root hash, and each head is "
+        "signed by the key in record_keys.",
         "",
         "verify_standalone.py (Python 3.11+, standard library only) makes every check: "
-        "`python3 verify_standalone.py <this zip>` recomputes each event's hash and each "
-        "content digest the events carry from these files, names what does not match, and "
-        "prints the head hash to compare with the one on the public record page and on "
-        "your receipts.",
+        "`python3 verify_standalone.py <this zip>` rebuilds the record's Merkle tree from "
+        "the events, checks every signed tree head against it and its signature, recomputes "
+        "each content digest the events carry from these files, names what does not match, "
+        "and prints the newest head to compare with the public record page. "
+        "`python3 verify_standalone.py receipt.json [later-head.json]` checks a receipt's "
+        "inclusion proof (and that a later head only appended to its head).",
         "",
     ]
     for name, spec in SCHEMA.items():
@@ -614,6 +672,18 @@ def import_opendata(blob: bytes) -> Document:
     _import_record_rows(data, by)
     for e in data["events"]:
         db.session.add(_make(Event, e))
+    db.session.flush()
+    # The tree of the imported events, and the heads the exporting instance signed
+    # (verify checks them against this instance's key: the same instance restoring
+    # its dump, or a mismatch named).
+    from consult.record.adopt import adopt_chain
+    from consult.record.models import TreeHead
+
+    adopt_chain(db.session.connection())
+    for h in data.get("tree_heads", []):
+        row = {k: v for k, v in h.items() if k != "key_id"}
+        row["signed_at"] = _dt(row["signed_at"].replace("Z", "+00:00"))
+        db.session.add(TreeHead(**row))
     db.session.flush()
     _advance_sequences()
     return doc

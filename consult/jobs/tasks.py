@@ -90,4 +90,26 @@ def register(app: Flask, huey: Huey) -> None:
             done["mailed"] = send_pending(app).sent
         return done
 
+    @named
+    @huey.task(name="sequence_record", retries=3, retry_delay=1)
+    def sequence_record(reason: str | None = None, about: str = "") -> int:
+        """Place the record's new entries in its Merkle tree and sign a tree head when
+        one is due, or for `reason` (a publication, closing or finalisation)."""
+        from consult.record import log as record_log
+
+        if reason is None:
+            take_mark(huey, "sequence_record")
+        with app.app_context():
+            return record_log.sequence(app, reason=reason, about=about).sequenced
+
+    @named
+    @huey.periodic_task(crontab(minute="*"), name="record_sweep")
+    def record_sweep() -> int:
+        """Every minute: sequence what waits and sign the head due (a safety net for a
+        lost job; heads at the interval while entries keep coming)."""
+        from consult.record import log as record_log
+
+        with app.app_context():
+            return record_log.sequence(app).sequenced
+
     huey._consult_tasks = tasks

@@ -1,66 +1,33 @@
-"""Public pages of the record: the event log with its hashes and how to verify it, and
-receipts, which anyone can check: an organisation can prove what it submitted and
-that it was not altered."""
+"""Public pages of the record: the event log with its tree, its signed tree heads (page
+and Atom feed) and the instance's public key, and receipts, which anyone can check: an
+organisation can prove what it submitted, that it is in the record, and (with any later
+head) that the record was only appended to since."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from sqlalchemy import func, select
 
-from consult.consultation.models import Comment
-from consult.consultation.services import comment_hash
-from consult.errors import NotFound
 from consult.extensions import db
-from consult.record.models import Event
-from consult.record.service import GENESIS, head_hash, recomputed_hash, verify
+from consult.record import keys
+from consult.record import log as tree_log
+from consult.record.models import Event, TreeHead
+from consult.record.receipts import Receipt, receipt_for, receipt_json
+from consult.record.service import verify
+from consult.record.verify_standalone import EMPTY_ROOT, key_id
 from consult.web import page_number
 
 bp = Blueprint("record", __name__, url_prefix="/record")
 
 PER_PAGE = 50
+HEADS_SHOWN = 20
+#: The newest heads the Atom feed carries.
+FEED_HEADS = 100
 #: Up to this many events the page verifies the whole record on every view; beyond,
 #: it verifies when asked (the check reads every event and every comment).
 VERIFY_ON_VIEW = 5_000
 
-
-@dataclass
-class Receipt:
-    comment: Comment
-    stored_hash: str
-    recomputed_hash: str
-    event: Event | None
-    event_ok: bool  # the event's own hash recomputes and it records this content hash
-
-    @property
-    def matches(self) -> bool:
-        return self.stored_hash == self.recomputed_hash and self.event_ok
-
-
-def _event_ok(ev: Event | None, content_hash: str) -> bool:
-    if ev is None:
-        return False
-    return (
-        ev.hash == recomputed_hash(ev, ev.prev_hash)
-        and f'"content_hash":"{content_hash}"' in ev.payload
-    )
-
-
-def receipt_for(tracking: str) -> Receipt:
-    c = db.session.scalar(select(Comment).where(Comment.tracking == tracking.strip().upper()))
-    if c is None:
-        raise NotFound(f"There is no comment with the tracking number {tracking}.")
-    ev = db.session.scalar(
-        select(Event)
-        .where(
-            Event.kind == "comment.posted",
-            Event.subject_type == "comment",
-            Event.subject_id == c.id,
-        )
-        .limit(1)
-    )
-    return Receipt(c, c.content_hash, comment_hash(c), ev, _event_ok(ev, c.content_hash))
+__all__ = ["Receipt", "bp", "receipt_for"]
 
 
 @bp.get("/receipts/<tracking>")
@@ -69,27 +36,85 @@ def receipt(tracking: str):
     return render_template("record/receipt.html", r=r, c=r.comment, doc=r.comment.version.document)
 
 
+@bp.get("/receipts/<tracking>.json")
+def receipt_file(tracking: str):
+    r = receipt_for(tracking)
+    resp = jsonify(receipt_json(r))
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="receipt-{r.comment.tracking}.json"'
+    )
+    return resp
+
+
+@bp.get("/receipts/<tracking>.pdf")
+def receipt_pdf(tracking: str):
+    from weasyprint import HTML
+
+    r = receipt_for(tracking)
+    html = render_template(
+        "record/receipt_print.html", r=r, c=r.comment, doc=r.comment.version.document
+    )
+    body = HTML(string=html).write_pdf()
+    resp = Response(body, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="receipt-{r.comment.tracking}.pdf"'
+    return resp
+
+
 @bp.get("/")
 def log():
-    """The event log, newest first, with the head hash and the verification."""
-    total = db.session.scalar(select(func.count(Event.id))) or 0
+    """The event log, newest first, with the tree, its signed heads and the verification."""
+    total = db.session.scalar(select(func.count(Event.id)).where(Event.seq.is_not(None))) or 0
+    waiting = db.session.scalar(select(func.count(Event.id)).where(Event.seq.is_(None))) or 0
     page = page_number()
     pages = max(1, -(-total // PER_PAGE))
     page = min(page, pages)
     events = db.session.scalars(
-        select(Event).order_by(Event.seq.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        select(Event)
+        .where(Event.seq.is_not(None))
+        .order_by(Event.seq.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
     ).all()
-    head = events[0].hash if events and page == 1 else head_hash()
+    size, root = tree_log.state()
+    heads = db.session.scalars(
+        select(TreeHead).order_by(TreeHead.id.desc()).limit(HEADS_SHOWN)
+    ).all()
+    head_count = db.session.scalar(select(func.count(TreeHead.id))) or 0
     check = None
     if request.args.get("verify") or total <= VERIFY_ON_VIEW:
         check = verify()
+    public_key = keys.public_key_hex()
     return render_template(
         "record/log.html",
         events=events,
         total=total,
+        waiting=waiting,
         page=page,
         pages=pages,
         per_page=PER_PAGE,
-        head=head or GENESIS,
+        size=size,
+        head=root if size else EMPTY_ROOT,
+        heads=heads,
+        head_count=head_count,
+        public_key=public_key,
+        key_id=key_id(public_key),
         check=check,
     )
+
+
+@bp.get("/heads.atom")
+def heads_feed():
+    """Every signed tree head, newest first: monitors and organisations keep them."""
+    heads = db.session.scalars(
+        select(TreeHead).order_by(TreeHead.id.desc()).limit(FEED_HEADS)
+    ).all()
+    body = render_template(
+        "record/heads.xml",
+        heads=heads,
+        public_key=keys.public_key_hex(),
+        json_of=tree_log.head_json,
+        home=url_for("record.log", _external=True),
+    )
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
+    return resp

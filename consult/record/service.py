@@ -1,4 +1,4 @@
-"""Appending to the hash-chained record and verifying it."""
+"""Appending to the record (a Merkle tree log, consult.record.log) and verifying it."""
 
 from __future__ import annotations
 
@@ -6,23 +6,23 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from consult import signals
 from consult.errors import Conflict
 from consult.extensions import db
-from consult.hashing import canonical
 from consult.record import digests
+from consult.record import log as tree_log
 from consult.record import verify_standalone as rules
-from consult.record.models import Event
+from consult.record.models import Event, TreeHead, TreeNode
 from consult.record.verify_standalone import GENESIS, event_hash
-from consult.timeutil import utcnow
 
 __all__ = ["GENESIS", "append", "event_hash", "head", "head_hash", "seal", "verify"]
 
 
 def recomputed_hash(ev: Event, prev_hash: str) -> str:
-    """The hash `ev` must carry when it follows an event with hash `prev_hash`."""
+    """The chain hash `ev` must carry when it follows an event with hash `prev_hash`
+    (events recorded while the record was a hash chain)."""
     return event_hash(
         prev_hash,
         ev.seq,
@@ -33,43 +33,33 @@ def recomputed_hash(ev: Event, prev_hash: str) -> str:
     )
 
 
-def head() -> Event | None:
-    return db.session.scalar(select(Event).order_by(Event.seq.desc()).limit(1))
+@dataclass(frozen=True)
+class Head:
+    """The record's head as exports print it: the tree of the first `seq` events and
+    its root hash."""
+
+    seq: int
+    hash: str
+
+
+def head() -> Head | None:
+    size, root = tree_log.state()
+    return Head(size, root) if size else None
 
 
 def head_hash() -> str | None:
-    """The hash of the last event (None for an empty record), without loading it."""
-    return db.session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1))
+    """The root hash of the tree as sequenced now (None for an empty record): it moves
+    whenever entries are added, so it keys stored derived pages and exports."""
+    size, root = tree_log.state()
+    return root if size else None
 
 
 def append(
     kind: str, subject_type: str, subject_id: int, actor_id: int | None, data: dict
 ) -> Event:
-    """Add one event at the head of the chain, in the caller's transaction."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Several app processes append; one at a time keeps the chain linear.
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7426001)"))
-    last = head()
-    seq = (last.seq + 1) if last else 1
-    prev = last.hash if last else GENESIS
-    created = utcnow().replace(microsecond=0)
-    payload = canonical(data)
-    ev = Event(
-        seq=seq,
-        kind=kind,
-        created_at=created,
-        actor_id=actor_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        payload=payload,
-        prev_hash=prev,
-        hash=event_hash(
-            prev, seq, kind, created.isoformat(), f"{subject_type}:{subject_id}", payload
-        ),
-    )
-    db.session.add(ev)
-    db.session.flush()
-    return ev
+    """Add one entry to the record in the caller's transaction (placed in the tree after
+    the commit, see consult.record.log)."""
+    return tree_log.append(kind, subject_type, subject_id, actor_id, data)
 
 
 #: A verification lists at most this many problems (and counts the rest).
@@ -208,6 +198,142 @@ def _not_covered(uncovered: dict[str, list[tuple[str, int]]]) -> tuple[list[str]
     return notes, problems
 
 
+@dataclass
+class TreeCheck:
+    events: int
+    root: str
+    heads: int = 0
+    waiting: int = 0
+    #: The first inconsistency, in the order of the record ("" when none).
+    problem: str = ""
+
+
+#: Events read (and stored subtrees compared) per query.
+CHUNK = 4_000
+
+
+def _head_problem(h: TreeHead, public_key: str, root: str | None) -> str:
+    when = f"{h.signed_at:%Y-%m-%d %H:%M:%S} UTC"
+    name = f"signed tree head {h.id} (size {h.tree_size}, signed {when})"
+    if h.public_key != public_key:
+        return f"{name} names the key {rules.key_id(h.public_key)}, not this instance's key"
+    if not rules.head_signed(tree_log.head_json(h), public_key):
+        return f"{name}: its signature does not verify (the head was changed after signing)"
+    if root is not None and root != h.root_hash:
+        return (
+            f"{name}: its root hash is not the root of the first {h.tree_size} events as "
+            "stored now (an event before it was changed, removed or reordered)"
+        )
+    return ""
+
+
+def check_tree(on_event=None) -> TreeCheck:
+    """Rebuild the Merkle tree from every event, in order, and compare it with each
+    event's leaf hash, the chain of events recorded before the tree, the stored subtree
+    hashes proofs are made of, the tree's state and every signed head (its signature
+    with the instance's key, its root at its size); the first inconsistency is named."""
+    from consult.record import keys
+
+    public_key = keys.public_key_hex()
+    heads = list(db.session.scalars(select(TreeHead).order_by(TreeHead.tree_size, TreeHead.id)))
+    hi = 0
+    f = rules.Frontier()
+    prev_chain: str | None = GENESIS
+    while hi < len(heads) and heads[hi].tree_size == 0:
+        problem = _head_problem(heads[hi], public_key, rules.EMPTY_ROOT)
+        if problem:
+            return TreeCheck(0, rules.EMPTY_ROOT, hi, problem=problem)
+        hi += 1
+    while True:
+        events = db.session.scalars(
+            select(Event).where(Event.seq > f.size, Event.seq <= f.size + CHUNK).order_by(Event.seq)
+        ).all()
+        made: list[tuple[int, int, int, bytes]] = []  # (leaves so far, height, idx, hash)
+        problems: list[tuple[int, str]] = []
+        start = f.size
+        for ev in events:
+            n = f.size + 1
+            if ev.seq != n:
+                problems.append((n, f"event {n} is missing (found event {ev.seq} next)"))
+                break
+            if ev.hash is not None:
+                if prev_chain is None:
+                    problems.append((n, f"event {n} ({ev.kind}) has a chain hash after the chain"))
+                    break
+                if ev.prev_hash != prev_chain or ev.hash != recomputed_hash(ev, prev_chain):
+                    problems.append((n, f"event {n} ({ev.kind}) does not match its chain hash"))
+                    break
+                prev_chain = ev.hash
+            else:
+                prev_chain = None
+            leaf = rules.leaf_hash(tree_log.leaf_of(ev)).hex()
+            if ev.leaf_hash != leaf:
+                problems.append(
+                    (n, f"event {n} ({ev.kind}): its content does not match its leaf hash")
+                )
+                break
+            made += [(n, h, i, x) for h, i, x in f.append(bytes.fromhex(leaf))]
+            if on_event is not None:
+                on_event(ev)
+            while hi < len(heads) and heads[hi].tree_size == n:
+                problem = _head_problem(heads[hi], public_key, f.root().hex())
+                if problem:
+                    problems.append((n, problem))
+                    break
+                hi += 1
+            if problems:
+                break
+        stored = _stored_nodes([(h, i) for _, h, i, _ in made])
+        for n, h, i, x in made:
+            got = stored.get((h, i))
+            if got != x.hex():
+                first, last = i << h, ((i + 1) << h) - 1
+                what = "is missing" if got is None else "does not match the events"
+                problems.append(
+                    (
+                        n,
+                        f"the stored hash of events {first + 1}–{last + 1} (subtree of height "
+                        f"{h}, index {i}), which proofs are made of, {what}",
+                    )
+                )
+                break
+        if problems:
+            n, problem = min(problems, key=lambda p: p[0])
+            return TreeCheck(n, f.root().hex(), hi, problem=problem)
+        if len(events) < CHUNK or f.size == start:
+            break
+    size, root = tree_log.state()
+    waiting = db.session.scalar(select(db.func.count(Event.id)).where(Event.seq.is_(None))) or 0
+    problem = ""
+    if hi < len(heads):
+        h = heads[hi]
+        problem = _head_problem(h, public_key, None) or (
+            f"signed tree head {h.id} is for {h.tree_size} events, but the record holds "
+            f"{f.size} (events were removed)"
+        )
+    elif size != f.size or root != f.root().hex():
+        problem = (
+            f"the tree's state (size {size}, root {root[:16]}…) is not the tree of the "
+            f"{f.size} events stored"
+        )
+    return TreeCheck(f.size, f.root().hex(), hi, waiting, problem)
+
+
+def _stored_nodes(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    from sqlalchemy import tuple_
+
+    if not wanted:
+        return {}
+    out = {}
+    for start in range(0, len(wanted), 5_000):
+        part = wanted[start : start + 5_000]
+        q = select(TreeNode.height, TreeNode.idx, TreeNode.hash).where(
+            tuple_(TreeNode.height, TreeNode.idx).in_(part)
+        )
+        out.update({(h, i): x for h, i, x in db.session.execute(q)})
+    return out
+
+
 def verify() -> Verification:
     """Recompute the chain, every published version's and comment's hash, and every
     content digest the events carry (texts, answers, grouped answers, moderation,
@@ -219,20 +345,11 @@ def verify() -> Verification:
     from consult.documents.services import compute_hash
 
     check = _Check()
-    prev = GENESIS
-    count = 0
-    for ev in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
-        count += 1
-        if ev.seq != count:
-            return Verification(
-                False, count, 0, prev, f"event {count} is missing (found seq {ev.seq})"
-            )
-        if ev.prev_hash != prev or ev.hash != recomputed_hash(ev, prev):
-            return Verification(
-                False, count, 0, prev, f"event {ev.seq} ({ev.kind}) does not match its hash"
-            )
-        prev = ev.hash
-        check.event(ev)
+    tree = check_tree(on_event=check.event)
+    if tree.problem:
+        return Verification(False, tree.events, 0, tree.root, tree.problem, [tree.problem])
+    prev = tree.root
+    count = tree.events
     check.flush()
     versions = 0
     for v in db.session.scalars(select(Version).where(Version.state != "draft")):
@@ -359,10 +476,34 @@ def _on_event(sender: str, subject, actor=None, data=None) -> None:
 
             store_uptake(subject)
         data["covers"] = digests.covers_for(subject_type, subject.id)
-    append(sender, subject_type, subject.id, actor.id if actor is not None else None, data)
+    tree_log.append(
+        sender,
+        subject_type,
+        subject.id,
+        actor.id if actor is not None else None,
+        data,
+        head=_head_for(sender, subject, data),
+    )
+
+
+#: Version states whose change gets a signed tree head of its own.
+_HEAD_STATES = {"closed": "closing", "final": "finalisation"}
+
+
+def _head_for(sender: str, subject, data: dict) -> tuple[str, str] | None:
+    """(reason, about) when this event is one a signed tree head must follow at once:
+    a version's publication, closing and finalisation."""
+    if sender == "version.published":
+        reason = "publication"
+    elif sender == "version.state_changed" and data.get("state") in _HEAD_STATES:
+        reason = _HEAD_STATES[data["state"]]
+    else:
+        return None
+    return reason, f"{subject.document.slug} version {subject.number}"
 
 
 def connect() -> None:
+    tree_log.connect()
     for sig in (
         signals.version_created,
         signals.version_published,

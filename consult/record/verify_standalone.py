@@ -2,19 +2,28 @@
 """Check a Consult record yourself, trusting nothing but this file and Python 3.11+.
 
     python3 verify_standalone.py consult-open-data.zip [TRACKING …]
+    python3 verify_standalone.py receipt.json [later.json] [--key PUBLIC_KEY]
 
-Reads the open-data zip of a document (as downloaded from its page), and
+With the open-data zip of a document (as downloaded from its page), it
 
-1. recomputes the hash of every event of the record, each from the one before, and
-   prints the head hash: compare it with the head on the public record page and on
-   your receipts;
+1. rebuilds the record's Merkle tree (RFC 9162) from every event: each event's leaf
+   hash (and, for events recorded while the record was a hash chain, its chain hash),
+   and at each signed tree head's size the head's root hash and its Ed25519 signature
+   (with the key in record_keys); prints the root: compare it with the record page;
 2. recomputes, from the exported rows, every content digest the events carry (the
    paragraphs and measured uptake of each published version, every answer, grouped
    answer, moderation decision, organisation's verification and organisation's reply)
    and every version's and comment's content hash, and names what does not match;
 3. checks that each CSV file holds the same rows as data.json;
 4. for each comment tracking number given (from your receipts), prints the event that
-   recorded it and its hash, to compare with the receipt.
+   recorded it, its leaf index and hashes, to compare with the receipt.
+
+With a receipt file (from the receipt page or GET /api/v1/record/receipts/<tracking>),
+it checks the entry's leaf hash, the inclusion proof up to the signed tree head and the
+head's signature, and says "included"; with a later file (the answer of
+/api/v1/record/proofs/consistency?from=M&to=N, or a later copy of the receipt), that the
+later head only appended to the receipt's. Give the public key from the record page
+with --key to trust nothing the receipt says about itself.
 
 Exit status 0 when everything matches, 1 when something does not (each mismatch is
 named), 2 when the file cannot be read.
@@ -62,6 +71,257 @@ def event_hash(
     prev_hash: str, seq: int, kind: str, created_at: str, subject: str, payload: str
 ) -> str:
     return sha256(event_bytes(prev_hash, seq, kind, created_at, subject, payload))
+
+
+# ------------------------------------------------------------ the Merkle tree (RFC 9162)
+#
+# The record is a Merkle tree log as Certificate Transparency keeps one (RFC 9162,
+# section 2.1): each event is a leaf, hashed as sha256(0x00 || its canonical bytes);
+# each node as sha256(0x01 || left || right). A tree head (size, root hash, time) is
+# signed with the instance's Ed25519 key; an inclusion proof shows that a leaf is in the
+# tree of a head, a consistency proof that a later head only appended to an earlier one.
+
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+#: The root of the empty tree: sha256 of nothing.
+EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
+
+
+def leaf_bytes(
+    kind: str,
+    created_at: str,
+    subject: str,
+    payload: str,
+    chain: tuple[int, str, str] | None = None,
+) -> bytes:
+    """The canonical bytes of one event as a leaf of the tree. An event recorded while the
+    record was a hash chain keeps its place in the chain (seq, previous hash, its chain
+    hash) inside its leaf, so that a receipt given then still verifies."""
+    if chain is not None:
+        seq, prev_hash, chain_hash = chain
+        items: list[Any] = ["chain", seq, prev_hash, chain_hash, kind, created_at, subject]
+    else:
+        items = ["entry", kind, created_at, subject]
+    return canonical([*items, payload]).encode("utf-8")
+
+
+def entry_leaf_bytes(ev: dict[str, Any]) -> bytes:
+    """`leaf_bytes` of an event as the open data, the API and receipts give it."""
+    chain = (ev["seq"], ev["prev_hash"], ev["hash"]) if ev.get("hash") else None
+    subject = f"{ev['subject_type']}:{ev['subject_id']}"
+    return leaf_bytes(ev["kind"], ev["created_at"], subject, ev["payload"], chain)
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(LEAF_PREFIX + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
+
+
+def split_point(n: int) -> int:
+    """The largest power of two smaller than n (n > 1): where RFC 9162 splits a tree."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class Frontier:
+    """A tree built leaf by leaf, keeping only the roots of its complete subtrees (at most
+    log2(n) hashes): its root at any size as the leaves pass."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []  # (height, hash), largest first
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; returns the complete subtrees it finished, as (height, index
+        among subtrees of that height, hash)."""
+        self.size += 1
+        self.stack.append((0, leaf))
+        made = []
+        while len(self.stack) > 1 and self.stack[-1][0] == self.stack[-2][0]:
+            (height, right), (_, left) = self.stack.pop(), self.stack.pop()
+            h = node_hash(left, right)
+            self.stack.append((height + 1, h))
+            made.append((height + 1, (self.size >> (height + 1)) - 1, h))
+        return made
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return bytes.fromhex(EMPTY_ROOT)
+        r = self.stack[-1][1]
+        for _, h in reversed(self.stack[:-1]):
+            r = node_hash(h, r)
+        return r
+
+
+def tree_root(leaves: Iterable[bytes]) -> bytes:
+    """MTH(D[n]) of these leaf hashes."""
+    f = Frontier()
+    for leaf in leaves:
+        f.append(leaf)
+    return f.root()
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes | None:
+    """The root an inclusion proof leads to (RFC 9162, 2.1.3.2), or None when the proof
+    cannot be one for this index and size."""
+    if index >= size or index < 0:
+        return None
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, path: list[bytes], root: bytes) -> bool:
+    return root_from_inclusion(index, size, leaf, path) == root
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
+) -> bool:
+    """Whether the tree of size `second` only appended to the tree of size `first`
+    (RFC 9162, 2.1.4.2)."""
+    if first < 0 or first > second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof  # every tree extends the empty one
+    path = list(proof)
+    if first & (first - 1) == 0:  # an exact power of two
+        path.insert(0, first_root)
+    if not path:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+# ------------------------------------------------------------------ signed tree heads
+
+
+def head_bytes(tree_size: int, root_hash: str, timestamp: int) -> bytes:
+    """What the instance's Ed25519 key signs for a tree head (timestamp in milliseconds
+    since 1970-01-01 UTC, root hash in hex)."""
+    return canonical(["consult-tree-head-v1", tree_size, root_hash, timestamp]).encode("utf-8")
+
+
+def head_signed(head: dict[str, Any], public_key: str) -> bool:
+    """Whether `head` (tree_size, root_hash, timestamp, signature) is signed by the key."""
+    try:
+        return ed25519_verify(
+            bytes.fromhex(public_key),
+            head_bytes(head["tree_size"], head["root_hash"], head["timestamp"]),
+            bytes.fromhex(head["signature"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def key_id(public_key: str) -> str:
+    """A key's short name: the first 16 hex digits of the sha256 of its 32 bytes."""
+    return hashlib.sha256(bytes.fromhex(public_key)).hexdigest()[:16]
+
+
+# Ed25519 signature verification, written from RFC 8032 (section 5.1.7), so that a clean
+# Python with nothing installed can check the heads. Verification only: no secret here.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _x_from_y(y: int, sign: int) -> int | None:
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x
+
+
+def _point(data: bytes) -> tuple[int, int, int, int] | None:
+    """A point in extended coordinates (X, Y, Z, T) from its 32-byte encoding."""
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = _x_from_y(y, sign)
+    return None if x is None else (x, y, 1, x * y % _P)
+
+
+def _add(p: tuple[int, ...], q: tuple[int, ...]) -> tuple[int, int, int, int]:
+    a = (p[1] - p[0]) * (q[1] - q[0]) % _P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % _P
+    c = 2 * p[3] * q[3] * _D % _P
+    d = 2 * p[2] * q[2] % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _times(s: int, p: tuple[int, ...]) -> tuple[int, ...]:
+    q: tuple[int, ...] = (0, 1, 1, 0)
+    while s:
+        if s & 1:
+            q = _add(q, p)
+        p = _add(p, p)
+        s >>= 1
+    return q
+
+
+def _same(p: tuple[int, ...], q: tuple[int, ...]) -> bool:
+    return (p[0] * q[2] - q[0] * p[2]) % _P == 0 and (p[1] * q[2] - q[1] * p[2]) % _P == 0
+
+
+_BASE = _point((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 verification: [S]B = R + [SHA-512(R || A || M)]A."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    a, r = _point(public_key), _point(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _L or _BASE is None:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public_key + message).digest(), "little")
+    return _same(_times(s, _BASE), _add(r, _times(k % _L, a)))
 
 
 # ----------------------------------------------------------------- content digests
@@ -401,25 +661,23 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
     report = Report()
     events = dump.table("events")
     by_id = dump.index()
-    prev, seq = GENESIS, 0
+    seq = 0
     legacy: dict[str, int] = defaultdict(int)
     elsewhere = 0
     posted: dict[int, str] = {}
     edited: dict[tuple[str, int], str] = {}
     published: dict[int, str] = {}
+    tree = TreeCheck(dump, report)
     for ev in events:
         seq += 1
         if ev["seq"] != seq:
             report.bad(f"events: event {seq} is missing (found seq {ev['seq']})")
-            return prev, seq, report
-        subject = f"{ev['subject_type']}:{ev['subject_id']}"
-        if ev["prev_hash"] != prev or ev["hash"] != event_hash(
-            prev, ev["seq"], ev["kind"], ev["created_at"], subject, ev["payload"]
-        ):
-            report.bad(f"events: event {seq} ({ev['kind']}) does not match its hash")
-            return prev, seq, report
-        prev = ev["hash"]
+            return tree.root(), seq, report
+        if not tree.add(ev):
+            return tree.root(), seq, report
         payload = json.loads(ev["payload"])
+        if ev["kind"] == "comment.posted":
+            payload = json.loads(ev["payload"])
         if ev["kind"] == "comment.posted":
             posted[ev["subject_id"]] = payload.get("content_hash")
         elif ev["kind"] == "comment.edited":
@@ -443,6 +701,7 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
             rows = {r["id"]: r for r in current.get(thing, [])}
             name = dump.describe(thing, i, rows.get(i)) if thing else "its content"
             report.bad(f"{name}: {what} (event {seq}, {ev['kind']})")
+    tree.finish()
     _check_hashes(dump, posted, edited, published, report)
     report.problems += check_csv(dump)
     for kind, n in sorted(legacy.items()):
@@ -453,9 +712,91 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
     if elsewhere:
         report.notes.append(
             f"{elsewhere} event{'s' if elsewhere != 1 else ''} about other documents "
-            "(or organisations not in this dump): checked in the chain only"
+            "(or organisations not in this dump): checked in the tree only"
         )
-    return prev, seq, report
+    return tree.root(), seq, report
+
+
+class TreeCheck:
+    """The record's Merkle tree rebuilt event by event from the dump: each event's leaf
+    hash (and chain hash, for events recorded while the record was a hash chain), and
+    every signed tree head of the dump at its size (root and signature)."""
+
+    def __init__(self, dump: Dump, report: Report) -> None:
+        self.report = report
+        self.frontier = Frontier()
+        self.prev_chain: str | None = GENESIS
+        self.keys = {k["public_key"] for k in dump.table("record_keys")}
+        self.heads = sorted(
+            dump.table("tree_heads"), key=lambda h: (h["tree_size"], h["timestamp"])
+        )
+        self.next_head = 0
+        #: Size of the last head that matched: a change lies after it.
+        self.good = 0
+        self.newest: dict[str, Any] | None = None
+        self._heads_at(0)
+
+    def root(self) -> str:
+        return self.frontier.root().hex()
+
+    def add(self, ev: dict[str, Any]) -> bool:
+        n = self.frontier.size + 1
+        if ev.get("hash"):
+            if self.prev_chain is None:
+                self.report.bad(
+                    f"events: event {n} ({ev['kind']}) has a chain hash after the chain"
+                )
+                return False
+            subject = f"{ev['subject_type']}:{ev['subject_id']}"
+            if ev["prev_hash"] != self.prev_chain or ev["hash"] != event_hash(
+                self.prev_chain, ev["seq"], ev["kind"], ev["created_at"], subject, ev["payload"]
+            ):
+                self.report.bad(f"events: event {n} ({ev['kind']}) does not match its chain hash")
+                return False
+            self.prev_chain = ev["hash"]
+        else:
+            self.prev_chain = None
+        leaf = leaf_hash(entry_leaf_bytes(ev))
+        if ev.get("leaf_hash") != leaf.hex():
+            self.report.bad(
+                f"events: event {n} ({ev['kind']}): its content does not match its leaf hash"
+            )
+            return False
+        self.frontier.append(leaf)
+        return self._heads_at(n)
+
+    def _heads_at(self, n: int) -> bool:
+        ok = True
+        while self.next_head < len(self.heads) and self.heads[self.next_head]["tree_size"] == n:
+            h = self.heads[self.next_head]
+            self.next_head += 1
+            name = f"tree_heads: the head of {n} events signed {h.get('signed_at')}"
+            if h.get("public_key") not in self.keys or not head_signed(h, h["public_key"]):
+                self.report.bad(f"{name}: its signature does not verify with the record's key")
+                ok = False
+            elif h["root_hash"] != self.root():
+                self.report.bad(
+                    f"{name}: its root hash is not the root of the first {n} events: an "
+                    f"event from {self.good + 1} to {n} was changed, removed or reordered"
+                )
+                ok = False
+            else:
+                self.good = n
+                if self.newest is None or h["timestamp"] >= self.newest["timestamp"]:
+                    self.newest = h
+        return ok
+
+    def finish(self) -> None:
+        for h in self.heads[self.next_head :]:
+            self.report.bad(
+                f"tree_heads: the head of {h['tree_size']} events signed {h.get('signed_at')} "
+                f"covers more events than the {self.frontier.size} exported (events removed?)"
+            )
+        if self.newest is not None:
+            self.report.notes.append(
+                f"newest signed tree head: {self.newest['tree_size']} events, root "
+                f"{self.newest['root_hash']}, signed {self.newest['signed_at']}"
+            )
 
 
 def _check_hashes(dump: Dump, posted, edited, published, report: Report) -> None:
@@ -489,21 +830,151 @@ def receipt(dump: Dump, tracking: str) -> str:
         return f"receipt {tracking}: no such comment in this dump"
     for ev in dump.table("events"):
         if ev["kind"] == "comment.posted" and ev["subject_id"] == c["id"]:
+            chain = f", event hash {ev['hash']}" if ev.get("hash") else ""
             return (
                 f"receipt {tracking}: content hash {c['content_hash']}, "
-                f"event {ev['seq']}, event hash {ev['hash']}"
+                f"event {ev['seq']}, leaf index {ev['seq'] - 1}, leaf hash {ev['leaf_hash']}"
+                f"{chain}"
             )
     return f"receipt {tracking}: its posting is not in the record"
 
 
+# -------------------------------------------------------------- receipts, offline
+
+
+def _hashes(items: list[str] | None) -> list[bytes]:
+    return [bytes.fromhex(x) for x in items or []]
+
+
+def check_receipt(
+    rec: dict[str, Any], later: dict[str, Any] | None, key: str | None
+) -> tuple[list[str], list[str]]:
+    """(lines, problems) for a receipt file (from the receipt page or the API) and,
+    optionally, a later head: a consistency answer of the API (from the receipt's head
+    to a later one), or a later copy of the receipt."""
+    lines: list[str] = []
+    problems: list[str] = []
+    ev = rec.get("entry")
+    head = rec.get("tree_head")
+    if not ev:
+        return lines, ["the receipt names no entry of the record"]
+    if not head or rec.get("inclusion_proof") is None:
+        return lines, ["the receipt has no signed tree head yet: download it again in a minute"]
+    public_key = key or rec.get("public_key") or ""
+    if key is None:
+        lines.append(
+            f"note: signatures checked with the key the receipt names ({key_id(public_key)}); "
+            "compare it with the key on the record page or in the open data, or give --key"
+        )
+    payload = json.loads(ev["payload"])
+    if payload.get("content_hash") != rec.get("content_hash"):
+        problems.append("the entry does not record the receipt's content hash")
+    if ev.get("hash") and ev["hash"] != event_hash(
+        ev["prev_hash"],
+        ev["seq"],
+        ev["kind"],
+        ev["created_at"],
+        f"{ev['subject_type']}:{ev['subject_id']}",
+        ev["payload"],
+    ):
+        problems.append("the entry does not match its chain hash")
+    leaf = leaf_hash(entry_leaf_bytes(ev))
+    if leaf.hex() != ev.get("leaf_hash"):
+        problems.append("the entry's content does not match its leaf hash")
+    if not head_signed(head, public_key):
+        problems.append("the tree head's signature does not verify with the key")
+    index, size = rec["leaf_index"], head["tree_size"]
+    root = bytes.fromhex(head["root_hash"])
+    if not verify_inclusion(index, size, leaf, _hashes(rec["inclusion_proof"]), root):
+        problems.append(
+            f"the inclusion proof does not lead from leaf {index} to the root of the head "
+            f"of {size} events"
+        )
+    if problems:
+        return lines, problems
+    what = f"event {ev['seq']} ({ev['kind']}) of comment {rec.get('tracking')}"
+    lines.append(
+        f"included: {what} is leaf {index} of the tree of {size} events signed "
+        f"{head.get('signed_at')} (key {key_id(public_key)})"
+    )
+    if later is None:
+        return lines, problems
+    if later.get("format") == rec.get("format"):  # a later copy of the same receipt
+        sub_lines, sub_problems = check_receipt(later, None, public_key)
+        if later.get("leaf_index") != index or later.get("entry", {}).get("leaf_hash") != ev.get(
+            "leaf_hash"
+        ):
+            sub_problems.append("the later receipt is not for the same entry")
+        return lines + [x for x in sub_lines if not x.startswith("note:")], sub_problems
+    second = later.get("second_head") or (later if "signature" in later else None)
+    if second is None:
+        return lines, ["the later file holds no signed tree head"]
+    if not head_signed(second, public_key):
+        return lines, ["the later tree head's signature does not verify with the key"]
+    first_size = later.get("from", size) if "proof" in later else size
+    if first_size != size:
+        return lines, [
+            f"the consistency proof starts at {first_size} events, the receipt's head at {size}: "
+            f"ask for /api/v1/record/proofs/consistency?from={size}&to={second['tree_size']}"
+        ]
+    proof = _hashes(later.get("proof")) if "proof" in later else []
+    if not verify_consistency(
+        size, second["tree_size"], root, bytes.fromhex(second["root_hash"]), proof
+    ):
+        return lines, [
+            f"the later head of {second['tree_size']} events does not extend the receipt's "
+            f"head of {size} events (the consistency proof fails): the record was rewritten"
+        ]
+    lines.append(
+        f"included: the later head of {second['tree_size']} events signed "
+        f"{second.get('signed_at')} extends the receipt's head (consistency proof checks), "
+        f"so {what} is in it too"
+    )
+    return lines, problems
+
+
+def _main_receipt(paths: list[str], key: str | None) -> int:
+    try:
+        files = []
+        for path in paths:
+            with open(path, encoding="utf-8") as f:
+                files.append(json.load(f))
+    except (OSError, ValueError) as e:
+        print(f"Cannot read {path}: {e}", file=sys.stderr)
+        return 2
+    rec, later = files[0], (files[1] if len(files) > 1 else None)
+    try:
+        lines, problems = check_receipt(rec, later, key)
+    except (KeyError, TypeError, ValueError) as e:
+        print(f"Cannot read the receipt: {e!r} is missing or malformed", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    for problem in problems:
+        print(f"MISMATCH: {problem}")
+    if problems:
+        print("NOT PROVED: this receipt does not prove its comment is in the record.")
+        return 1
+    print("OK: the receipt proves its comment is in the record.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    key = None
+    if "--key" in argv:
+        i = argv.index("--key")
+        key = argv[i + 1] if i + 1 < len(argv) else ""
+        del argv[i : i + 2]
     if not argv:
         print(
-            "usage: python3 verify_standalone.py consult-open-data.zip [TRACKING …]",
+            "usage: python3 verify_standalone.py consult-open-data.zip [TRACKING …]\n"
+            "       python3 verify_standalone.py receipt.json [later.json] [--key PUBLIC_KEY]",
             file=sys.stderr,
         )
         return 2
+    if argv[0].endswith(".json"):
+        return _main_receipt(argv[:2], key)
     try:
         with open(argv[0], "rb") as f:
             dump = Dump(f.read())

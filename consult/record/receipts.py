@@ -1,0 +1,116 @@
+"""Receipts anyone can check: a comment's content hash, the entry that recorded it, its
+place in the Merkle tree (leaf index), an inclusion proof and the signed tree head it
+is proved against. Each view proves against the newest head, so a later view gives a
+fresh proof; the standalone verifier checks the JSON form offline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from consult.consultation.models import Comment
+from consult.consultation.services import comment_hash
+from consult.errors import NotFound
+from consult.extensions import db
+from consult.record import keys
+from consult.record import log as tree_log
+from consult.record import verify_standalone as rules
+from consult.record.models import Event, TreeHead
+
+FORMAT = "consult-receipt/1"
+
+
+@dataclass
+class Receipt:
+    comment: Comment
+    stored_hash: str
+    recomputed_hash: str
+    event: Event | None
+    #: The entry's leaf hash recomputes (and its chain hash, for an older event) and the
+    #: entry records this content hash.
+    event_ok: bool
+    head: TreeHead | None = None
+    proof: list[str] | None = None
+    #: The proof leads from the entry's leaf to the head's root.
+    proof_ok: bool = False
+
+    @property
+    def matches(self) -> bool:
+        return self.stored_hash == self.recomputed_hash and self.event_ok and self.proof_ok
+
+    @property
+    def pending(self) -> bool:
+        """Written, but no signed head covers it yet (it is placed within seconds)."""
+        return self.event is not None and self.event_ok and self.head is None
+
+
+def _event_ok(ev: Event | None, content_hash: str) -> bool:
+    if ev is None:
+        return False
+    if rules.leaf_hash(tree_log.leaf_of(ev)).hex() != ev.leaf_hash:
+        return False
+    if ev.hash is not None:
+        from consult.record.service import recomputed_hash
+
+        if ev.hash != recomputed_hash(ev, ev.prev_hash):
+            return False
+    return json.loads(ev.payload).get("content_hash") == content_hash
+
+
+def receipt_for(tracking: str) -> Receipt:
+    c = db.session.scalar(select(Comment).where(Comment.tracking == tracking.strip().upper()))
+    if c is None:
+        raise NotFound(f"There is no comment with the tracking number {tracking}.")
+
+    def posted() -> Event | None:
+        return db.session.scalar(
+            select(Event)
+            .where(
+                Event.kind == "comment.posted",
+                Event.subject_type == "comment",
+                Event.subject_id == c.id,
+            )
+            .limit(1)
+        )
+
+    ev = posted()
+    if ev is not None and (ev.seq is None or _uncovered(ev.seq)):
+        tree_log.ensure_head()  # placed and signed now, if a head is due
+        ev = posted()
+    r = Receipt(c, c.content_hash, comment_hash(c), ev, _event_ok(ev, c.content_hash))
+    if ev is not None and ev.seq is not None:
+        head = tree_log.newest_head()
+        if head is not None and head.tree_size >= ev.seq:
+            r.head = head
+            r.proof = tree_log.inclusion_proof(ev.leaf_index, head.tree_size)
+            r.proof_ok = rules.verify_inclusion(
+                ev.leaf_index,
+                head.tree_size,
+                bytes.fromhex(ev.leaf_hash),
+                [bytes.fromhex(p) for p in r.proof],
+                bytes.fromhex(head.root_hash),
+            )
+    return r
+
+
+def _uncovered(seq: int) -> bool:
+    newest = tree_log.newest_head()
+    return newest is None or newest.tree_size < seq
+
+
+def receipt_json(r: Receipt) -> dict:
+    """The receipt as a file: what verify_standalone.py checks offline."""
+    ev = r.event
+    return {
+        "format": FORMAT,
+        "tracking": r.comment.tracking,
+        "content_hash": r.stored_hash,
+        "entry": tree_log.entry_json(ev) if ev is not None else None,
+        "leaf_index": ev.leaf_index if ev is not None else None,
+        "tree_head": tree_log.head_json(r.head) if r.head is not None else None,
+        "inclusion_proof": r.proof,
+        "public_key": keys.public_key_hex(),
+        "status": "included" if r.matches else ("pending" if r.pending else "mismatch"),
+    }
