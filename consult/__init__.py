@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import intake as _api_intake  # noqa: F401 - adds to api bp
     from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
+    from consult.api import record as _api_record  # noqa: F401 - adds to api bp
     from consult.api import word as _api_word  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
     from consult.consultation import returned_word_routes as _rw  # noqa: F401 - adds routes

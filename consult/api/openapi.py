@@ -34,6 +34,7 @@ TAGS = (
     "search",
     "organisations",
     "intake",
+    "record",
     "meta",
 )
 ERRORS = {
