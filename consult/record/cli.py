@@ -1,10 +1,11 @@
-"""Commands of the record: `verify` (check everything the record covers, name what
-changed) and `seal-record` (cover what was published before the record covered
-content)."""
+"""Commands of the record: `verify` (check the tree and everything the record covers,
+name what changed), `sequence` (place waiting entries in the tree, sign heads) and
+`seal-record` (cover what was published before the record covered content)."""
 
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 from flask import Flask
@@ -32,8 +33,11 @@ def verify_cmd():
         sys.exit(1)
     click.echo(
         f"OK: {result.events} events, {result.versions} published versions, "
-        f"{result.covered} content digests recomputed; head {result.head}"
+        f"{result.covered} content digests recomputed, {result.heads} signed tree heads "
+        f"match the tree; root {result.head}"
     )
+    if result.waiting:
+        click.echo(f"Note: {result.waiting} events are written and wait for the sequencer.")
     for note in result.not_covered:
         click.echo(f"Note: {note}.")
 
@@ -59,6 +63,38 @@ def seal_cmd():
         click.echo("Nothing to seal: the record already covers everything published.")
 
 
+@click.command("sequence")
+@click.option("--head", "force_head", is_flag=True, help="Sign a tree head now.")
+@click.option(
+    "--every",
+    type=click.FloatRange(0.1, 3600),
+    default=None,
+    help="Keep running: sequence every this many seconds (until Ctrl-C).",
+)
+@with_appcontext
+def sequence_cmd(force_head: bool, every: float | None):
+    """Place the entries written since the last run in the record's Merkle tree and sign
+    a tree head when one is due (the job queue does this after each commit and every
+    minute; this command is for a shell, cron, or a dedicated loop with --every)."""
+    from flask import current_app
+
+    from consult.record.log import sequence
+
+    app = current_app._get_current_object()
+    while True:
+        done = sequence(app, reason="command" if force_head else None, force_head=force_head)
+        signed = f"; signed a head of {done.head.tree_size}" if done.head is not None else ""
+        click.echo(f"Sequenced {done.sequenced}: the tree holds {done.size}{signed}.")
+        if every is None:
+            return
+        force_head = False
+        try:
+            time.sleep(every)
+        except KeyboardInterrupt:
+            return
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(verify_cmd)
+    app.cli.add_command(sequence_cmd)
     app.cli.add_command(seal_cmd)

@@ -81,6 +81,10 @@ class Verification:
     #: Events whose content digest was recomputed and matched.
     covered: int = 0
     more: int = 0
+    #: Signed tree heads checked (root at their size and signature).
+    heads: int = 0
+    #: Entries written but not placed in the tree yet.
+    waiting: int = 0
 
 
 class _Check:
@@ -372,6 +376,8 @@ def verify() -> Verification:
         notes,
         check.covered,
         check.more,
+        tree.heads,
+        tree.waiting,
     )
 
 
