@@ -69,12 +69,15 @@ def _on_comment_posted(sender, subject, actor=None, data=None) -> None:
     c = subject
     if c.author is None:
         return  # entered by the secretariat: the organisation gets its answer later
+    from consult.record.receipts import posted_entry
+
     queue(
         c.author,
         "receipt",
         f"Receipt {c.tracking}: your comment on {c.version.document.title}",
         "receipt",
         comment=c,
+        entry=posted_entry(c.id),  # its place and proof come once it is in the tree
     )
 
 

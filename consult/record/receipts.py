@@ -59,26 +59,28 @@ def _event_ok(ev: Event | None, content_hash: str) -> bool:
     return json.loads(ev.payload).get("content_hash") == content_hash
 
 
+def posted_entry(comment_id: int) -> Event | None:
+    """The entry that recorded a comment's posting (written, perhaps not placed yet)."""
+    return db.session.scalar(
+        select(Event)
+        .where(
+            Event.kind == "comment.posted",
+            Event.subject_type == "comment",
+            Event.subject_id == comment_id,
+        )
+        .limit(1)
+    )
+
+
 def receipt_for(tracking: str) -> Receipt:
     c = db.session.scalar(select(Comment).where(Comment.tracking == tracking.strip().upper()))
     if c is None:
         raise NotFound(f"There is no comment with the tracking number {tracking}.")
 
-    def posted() -> Event | None:
-        return db.session.scalar(
-            select(Event)
-            .where(
-                Event.kind == "comment.posted",
-                Event.subject_type == "comment",
-                Event.subject_id == c.id,
-            )
-            .limit(1)
-        )
-
-    ev = posted()
+    ev = posted_entry(c.id)
     if ev is not None and (ev.seq is None or _uncovered(ev.seq)):
         tree_log.ensure_head()  # placed and signed now, if a head is due
-        ev = posted()
+        ev = posted_entry(c.id)
     r = Receipt(c, c.content_hash, comment_hash(c), ev, _event_ok(ev, c.content_hash))
     if ev is not None and ev.seq is not None:
         head = tree_log.newest_head()
