@@ -71,6 +71,10 @@ def create_organisation(
     org = Organisation(slug=slug, verified_at=utcnow() if verified else None, **fields)
     db.session.add(org)
     db.session.flush()
+    if verified:
+        # Verified from the start (the registry, the demo): the record covers it as it
+        # covers a verification made later, so a badge set by hand is noticed.
+        signals.emit(signals.organisation_verified, org, None, slug=org.slug)
     return org
 
 
