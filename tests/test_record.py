@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 from consult.consultation import services as cs
 from consult.documents import services as docs
 from consult.extensions import db
-from consult.record.models import Event
 from consult.record import log as tree_log
+from consult.record.models import Event
 from consult.record.service import verify
 from consult.timeutil import utcnow
 

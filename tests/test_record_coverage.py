@@ -22,9 +22,9 @@ from consult.consultation import services as cs
 from consult.documents import services as docs
 from consult.exports import opendata
 from consult.extensions import db
+from consult.record import log as tree_log
 from consult.record import verify_standalone
 from consult.record.models import Event
-from consult.record import log as tree_log
 from consult.record.service import event_hash, verify
 from consult.timeutil import utcnow
 from consult.tracing import grouping

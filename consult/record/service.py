@@ -48,10 +48,11 @@ def head() -> Head | None:
 
 
 def head_hash() -> str | None:
-    """The root hash of the tree as sequenced now (None for an empty record): it moves
-    whenever entries are added, so it keys stored derived pages and exports."""
-    size, root = tree_log.state()
-    return root if size else None
+    """The record as written, in one value: the leaf hash of its newest entry (placed in
+    the tree or still waiting for the sequencer), None for an empty record. It moves
+    whenever an entry is written and not when the sequencer places it, so it keys the
+    stored derived pages and exports. The tree's root is `head()` (and log.state())."""
+    return db.session.scalar(select(Event.leaf_hash).order_by(Event.id.desc()).limit(1))
 
 
 def append(
