@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,10 +173,16 @@ def fetch(s: Session | None, wanted: set[tree.Block]) -> dict[tree.Block, bytes]
     if leaves:
         for seq, h in s.execute(select(Event.seq, Event.leaf_hash).where(Event.seq.in_(leaves))):
             out[(0, seq - 1)] = bytes.fromhex(h)
-    nodes = sorted((h, i) for h, i in wanted if h > 0)
-    if nodes:
+    by_height: dict[int, list[int]] = {}
+    for h, i in sorted(wanted):
+        if h > 0:
+            by_height.setdefault(h, []).append(i)
+    if by_height:
+        # One index range per height (a row-value IN list is not planned on the key).
         q = select(TreeNode.height, TreeNode.idx, TreeNode.hash).where(
-            tuple_(TreeNode.height, TreeNode.idx).in_(nodes)
+            or_(
+                *(and_(TreeNode.height == h, TreeNode.idx.in_(ids)) for h, ids in by_height.items())
+            )
         )
         for height, idx, h in s.execute(q):
             out[(height, idx)] = bytes.fromhex(h)
