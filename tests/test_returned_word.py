@@ -280,3 +280,16 @@ def test_page_shows_errors_per_paragraph_and_offers_no_store(
     assert "outside its tracked changes" in page
     assert "Store these" not in page
     assert count(Comment) == 0
+
+
+def test_the_version_page_links_to_the_returned_word_page(client, login, consultation, make_user):
+    version, org = consultation
+    page_url = f"/documents/{version.document.slug}/versions/1"
+    login(make_user("secretariat"))
+    assert f"{page_url}/returned-word" in client.get(page_url).get_data(as_text=True)
+
+
+def test_the_public_is_not_offered_the_returned_word_page(client, consultation):
+    version, org = consultation
+    page_url = f"/documents/{version.document.slug}/versions/1"
+    assert f"{page_url}/returned-word" not in client.get(page_url).get_data(as_text=True)
