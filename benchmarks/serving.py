@@ -52,6 +52,8 @@ if LOG:
             end = time.perf_counter()
             db.session.info["bench_appended"] = end
             rows.append(["append", end - start])
+            if len(rows) >= 50:  # gunicorn's workers leave by os._exit: no atexit
+                _save()
 
     service.append = timed_append
 
@@ -65,6 +67,7 @@ if LOG:
         with open(f"{LOG}.{os.getpid()}", "a") as f:
             for kind, seconds in rows:
                 f.write(f"{kind} {seconds:.6f}\\n")
+        rows.clear()
 
     atexit.register(_save)
 """

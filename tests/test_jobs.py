@@ -258,3 +258,25 @@ def test_the_worker_refuses_to_run_without_a_queue(runner):
     result = runner.invoke(args=["worker"])
     assert result.exit_code == 2
     assert "CONSULT_JOBS is 'inline'" in result.output
+
+
+def test_one_mail_job_sends_a_whole_burst(app, tmp_path, monkeypatch):
+    """A burst of comments leaves thousands of receipts: the send_mail job sends batch
+    after batch until the outbox is empty, not one batch per request for it."""
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "file")
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path / "mail"))
+    now = utcnow()
+    db.session.add_all(
+        MailOutbox(
+            to_email=f"p{n}@example.org",
+            kind="receipt",
+            subject=f"Receipt {n}",
+            body="Thank you.\n",
+            created_at=now,
+        )
+        for n in range(1200)
+    )
+    db.session.commit()
+    assert jobs.task("send_mail", app).call_local() == 1200
+    assert db.session.query(MailOutbox).filter(MailOutbox.sent_at.is_(None)).count() == 0
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1200

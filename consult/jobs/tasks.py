@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 #: Seconds before a job that found its resource busy (the index writer, every export
 #: slot) tries again.
 RETRY_DELAY = 5
+#: Batches of mail (500 each) one send_mail job sends before it queues the next one.
+MAIL_BATCHES = 10
 
 
 def register(app: Flask, huey: Huey) -> None:
@@ -50,8 +52,19 @@ def register(app: Flask, huey: Huey) -> None:
         from consult.mail.outbox import send_pending
 
         take_mark(huey, "send_mail")
+        sent = 0
         with app.app_context():
-            return send_pending(app).sent
+            # Batches until the outbox is empty (a burst leaves thousands), at most
+            # MAIL_BATCHES of them; then the job asks for itself again, so other jobs run.
+            for _ in range(MAIL_BATCHES):
+                result = send_pending(app)
+                sent += result.sent
+                if not result.left or not result.sent:
+                    return sent
+        from consult.jobs import poke
+
+        poke("send_mail", app)
+        return sent
 
     @named
     @huey.task(name="make_export", retries=20, retry_delay=RETRY_DELAY)
