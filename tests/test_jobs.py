@@ -280,3 +280,14 @@ def test_one_mail_job_sends_a_whole_burst(app, tmp_path, monkeypatch):
     assert jobs.task("send_mail", app).call_local() == 1200
     assert db.session.query(MailOutbox).filter(MailOutbox.sent_at.is_(None)).count() == 0
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1200
+
+
+def test_an_export_whose_queue_is_down_says_try_again(app, client, make_document, monkeypatch):
+    huey = jobs.make_huey("redis://127.0.0.1:1/0")  # nothing listens there
+    tasks.register(app, huey)
+    monkeypatch.setitem(app.extensions, "consult_jobs", huey)
+    doc = make_document()
+    resp = client.get(f"/documents/{doc.slug}/versions/1/export/report-csv")
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "60"
+    assert "try again in a minute" in resp.get_data(as_text=True)

@@ -315,7 +315,11 @@ def _serve_by_job(version: Version, fmt: Format) -> Response:
         file_key, path = current, path_for(version, fmt, current)
         state = job_state(path)
     if state == "none":
-        request_job(version, fmt, file_key)
+        try:
+            request_job(version, fmt, file_key)
+        except Exception:  # the queue cannot be reached: say so, as when every slot is taken
+            log.exception("could not queue the %s export of version %s", fmt.name, version.id)
+            return busy()
         state = "queued"
     failed = _marker(path, "failed")
     again = url_for(request.endpoint, **(request.view_args or {}), job=file_key, _external=False)
