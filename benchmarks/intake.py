@@ -158,8 +158,8 @@ def _engine(site):
 
 
 def wait_drained(site, *, seconds: float) -> float | None:
-    """Seconds until the worker emptied the search outbox and placed every record entry
-    in the tree, or None past `seconds`."""
+    """Seconds until the worker emptied the search and mail outboxes and placed every
+    record entry in the tree, or None past `seconds`."""
     from sqlalchemy import text
 
     engine = _engine(site)
@@ -169,6 +169,9 @@ def wait_drained(site, *, seconds: float) -> float | None:
             with engine.connect() as conn:
                 left = conn.scalar(text("SELECT count(*) FROM search_outbox"))
                 left += conn.scalar(text("SELECT count(*) FROM event WHERE seq IS NULL"))
+                left += conn.scalar(
+                    text("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL AND attempts < 5")
+                )
             if not left:
                 return time.monotonic() - start
             time.sleep(0.5)
@@ -199,7 +202,7 @@ def check(site, data, result, seeded: int) -> list[str]:
     if events != n_comments:
         problems.append(f"{events} comment events in the record for {n_comments} comments")
     if result["drained"] is None:
-        problems.append("the search outbox was not drained (or the record not sequenced) in time")
+        problems.append("the worker did not drain the outboxes and sequence the record in time")
     verify = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "consult", "verify"],
         env=site.env,
@@ -279,8 +282,8 @@ def main() -> None:
                 )
                 if result["drained"] is not None:
                     print(
-                        f"  search outbox drained by the worker {result['drained']:.1f} s "
-                        "after the burst ended"
+                        f"  outboxes drained and record sequenced by the worker "
+                        f"{result['drained']:.1f} s after the burst ended"
                     )
                 print(
                     f"  mails still unsent: {result['unsent']}; verify: "
@@ -288,7 +291,7 @@ def main() -> None:
                 )
                 for kind, label in (
                     ("append", "record append (in the request)"),
-                    ("held", "append to commit (lock held on PostgreSQL)"),
+                    ("held", "append to the commit"),
                 ):
                     values = result["appends"][kind]
                     if values:
