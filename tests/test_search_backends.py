@@ -709,3 +709,16 @@ def test_organisation_facets_are_the_same_read_by_id_or_all(world, monkeypatch):
     monkeypatch.setattr(service, "_ORGS_BY_ID", 0)
     assert facets() == by_id
     assert by_id["organisation"] and by_id["country"]
+
+
+def test_an_index_whose_commit_holds_no_segment_answers_nothing(tmp_path):
+    """A commit with no segment (a new index, or one a writer elsewhere has just emptied)
+    is read through an empty reader; a search finds nothing instead of failing."""
+    from whoosh import index
+
+    from consult.search import whoosh_backend as wb
+    from consult.search.results import Spec
+
+    index.create_in(str(tmp_path), wb.SCHEMA, wb.INDEX_NAME)
+    found = wb.WhooshBackend(str(tmp_path)).run(Spec(sort="date", offset=0, limit=10))
+    assert (found.total, found.hits) == (0, [])

@@ -241,6 +241,16 @@ class _Columns:
         return cls(values, codes, ts, lengths)
 
     @classmethod
+    def empty(cls) -> _Columns:
+        """No documents: an index whose commit holds no segment yet."""
+        return cls(
+            {f: [] for f in TEXT_COLUMNS},
+            {f: np.zeros(0, dtype=np.int32) for f in TEXT_COLUMNS},
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.float64),
+        )
+
+    @classmethod
     def merged(cls, parts: list[_Columns]) -> _Columns:
         """The columns of several segments end to end, with codes made common."""
         if len(parts) == 1:
@@ -276,6 +286,8 @@ class _Columns:
 
 
 def _segment_columns(path: str, reader) -> _Columns:
+    if reader.segment() is None:  # an empty reader (a commit with no segment) has no columns
+        return _Columns.empty()
     key = (path, reader.segment().segment_id())
     cols = _columns_cache.get(key)
     if cols is None:
@@ -414,7 +426,11 @@ class WhooshBackend(Backend):
         if merged is not None:
             return merged
         leaves = list(searcher.reader().leaf_readers())
-        live = {(self.path, reader.segment().segment_id()) for reader, _ in leaves}
+        live = {
+            (self.path, reader.segment().segment_id())
+            for reader, _ in leaves
+            if reader.segment() is not None
+        }
         merged = _Columns.merged([_segment_columns(self.path, reader) for reader, _ in leaves])
         with _cache_lock:
             for stale in [k for k in _columns_cache if k[0] == self.path and k not in live]:
