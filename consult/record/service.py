@@ -325,18 +325,25 @@ def check_tree(on_event=None) -> TreeCheck:
 
 
 def _stored_nodes(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
-    from sqlalchemy import tuple_
+    """The stored subtree hashes around `wanted`: one index range per height (the
+    subtrees a run of events completes are consecutive at each height)."""
+    from sqlalchemy import and_, or_
 
-    if not wanted:
+    ranges: dict[int, tuple[int, int]] = {}
+    for h, i in wanted:
+        lo, hi = ranges.get(h, (i, i))
+        ranges[h] = (min(lo, i), max(hi, i))
+    if not ranges:
         return {}
-    out = {}
-    for start in range(0, len(wanted), 5_000):
-        part = wanted[start : start + 5_000]
-        q = select(TreeNode.height, TreeNode.idx, TreeNode.hash).where(
-            tuple_(TreeNode.height, TreeNode.idx).in_(part)
+    q = select(TreeNode.height, TreeNode.idx, TreeNode.hash).where(
+        or_(
+            *(
+                and_(TreeNode.height == h, TreeNode.idx.between(lo, hi))
+                for h, (lo, hi) in ranges.items()
+            )
         )
-        out.update({(h, i): x for h, i, x in db.session.execute(q)})
-    return out
+    )
+    return {(h, i): x for h, i, x in db.session.execute(q)}
 
 
 def verify() -> Verification:
