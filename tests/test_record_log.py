@@ -95,10 +95,9 @@ def test_entries_are_placed_in_order_with_no_gaps_and_the_tree_matches(make_docu
     assert result.head == root
 
 
+@pytest.mark.postgres  # SQLite has one writer at a time whatever the application does
 def test_an_append_waits_for_no_lock(app, make_document, make_user):
     """While the sequencer holds its turn, requests still write their entries."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time whatever the application does")
     _comment(make_document, make_user)
     holder = Session(db.engine)
     holder.execute(update(TreeState).where(TreeState.id == 1).values(size=TreeState.size))
