@@ -245,8 +245,12 @@ def sequence(
                 state.root_hash = f.root().hex()
                 done += len(rows)
             last = len(rows) < BATCH
-            if last:
-                head = _maybe_sign(s, state, app, reason, about, force_head, now)
+            # Interval heads are due between batches too: under a steady stream of
+            # entries one run can last long. The asked-for head covers the last batch.
+            signed = _maybe_sign(
+                s, state, app, reason if last else None, about, force_head and last, now
+            )
+            head = signed or head
             s.commit()
             size, root = state.size, state.root_hash
         if last:
