@@ -526,3 +526,16 @@ def test_a_receipt_given_while_the_record_was_a_chain_still_verifies(
     db.session.execute(update(Event).where(Event.seq == 1).values(hash="0" * 64))
     db.session.commit()
     assert verify().problem.startswith("event 1 (version.created) does not match its chain hash")
+
+
+def test_entries_and_proofs_beyond_what_a_sequence_holds_are_a_400(client):
+    for url in (
+        "/api/v1/record/entries?start=2147483648",
+        "/api/v1/record/proofs/inclusion?leaf=2147483648",
+        "/api/v1/record/proofs/consistency?from=1&to=2147483648",
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 400, (url, resp.get_data(as_text=True))
+        assert resp.get_json()["error"]["message"]
+    # The last page a sequence can hold is answered, not overflowed.
+    assert client.get("/api/v1/record/entries?start=2147483000&limit=1000").status_code == 200

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from consult.api.contract import INT32_MAX, Query, operation
 from consult.api.routes import bp
 from consult.api.schemas import Answer, DateTime
+from consult.converters import MAX_ID
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
 from consult.record import keys
@@ -36,7 +37,8 @@ from consult.record.verify_standalone import key_id
 HEADS_PER_PAGE = 100
 ENTRIES_MAX = 1_000
 #: Leaf indexes and tree sizes: whole numbers from 0 (BIGINT columns).
-Size = Annotated[int, Field(ge=0, le=2**53)]
+# A leaf index or tree size: what the event's sequence column holds (a 32-bit integer).
+Size = Annotated[int, Field(ge=0, le=MAX_ID)]
 Hex = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
 
@@ -279,7 +281,7 @@ def record_entries(query: EntriesQuery) -> ResponseReturnValue:
     (verify_standalone.entry_leaf_bytes); a monitor rebuilds the tree from them."""
     rows = db.session.scalars(
         select(Event)
-        .where(Event.seq > query.start, Event.seq <= query.start + query.limit)
+        .where(Event.seq > query.start, Event.seq <= min(query.start + query.limit, MAX_ID))
         .order_by(Event.seq)
     ).all()
     size = _size_now()
