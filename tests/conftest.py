@@ -261,6 +261,22 @@ def bearer(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def need_redis() -> str:
+    """The Redis server's address, which the queue and limit tests use; a test fails (never
+    skips) without it: `.ci/run` starts it, and so must a developer (redis-server)."""
+    import redis
+
+    try:
+        if redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping():
+            return REDIS_URL
+    except redis.RedisError as e:
+        pytest.fail(f"These tests need the Redis server on 127.0.0.1:6379 ({e}).")
+    pytest.fail("These tests need the Redis server on 127.0.0.1:6379 (.ci/run starts it).")
+
+
 def count(model) -> int:
     """How many rows `model`'s table holds."""
     return db.session.scalar(select(func.count()).select_from(model))

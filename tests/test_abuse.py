@@ -26,29 +26,15 @@ from consult.extensions import db, limiter
 from consult.mail.models import MailOutbox
 from consult.ratelimit import SQLiteStorage
 
-from .conftest import PASSWORD, bearer, post_comment
+from .conftest import PASSWORD, bearer, need_redis, post_comment
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS = "redis://127.0.0.1:6379"
-
-
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
 
 
 def storage_uri(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"consult+sqlite://{tmp_path / 'ratelimits.db'}"
-    if not _redis_up():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI needs the Redis server on 127.0.0.1:6379 (.ci/run starts it).")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    return REDIS
+    return need_redis()
 
 
 # ------------------------------------------------------ limits shared by processes

@@ -29,19 +29,10 @@ from consult.mail.models import MailOutbox
 from consult.search.models import OutboxEntry
 from consult.timeutil import utcnow
 
-from .conftest import bearer, count
+from .conftest import bearer, count, need_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except Exception:
-        return False
 
 
 def _use_queue(app, monkeypatch, url: str):
@@ -88,11 +79,8 @@ def worker(request, app, tmp_path, monkeypatch):
     """A real `flask --app consult worker` process on the queue of the parameter, with
     the test app asking that queue for its jobs."""
     if request.param == "redis":
-        if not _redis_up():
-            if os.environ.get("CI") == "true":
-                pytest.fail("CI needs Redis for the job queue tests (.ci/run starts it).")
-            pytest.skip("Redis is not running")
-        url = REDIS_URL
+        need_redis()
+        url = REDIS_URL  # a database of its own on that server
     else:
         url = f"sqlite:///{tmp_path / 'jobs.db'}"
     huey = _use_queue(app, monkeypatch, url)
