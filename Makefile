@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := consult
 
-.PHONY: run test test-sqlite test-postgres lint migrate demo clean
+.PHONY: run test test-sqlite test-postgres lint migrate demo clean messages translations
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-migrate: $(VENV)/.installed
+# The interface's catalogs: `make messages` extracts every marked string and updates each
+# locale's .po; `make translations` compiles them (run and test do it first). A new
+# locale is one `$(BIN)/pybabel init -i translations/messages.pot -d translations -l xx`.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o translations/messages.pot .
+	if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching; fi
+
+translations: $(VENV)/.installed
+	if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile -d translations --statistics 2>&1 | tail -n 3; fi
+
+migrate: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
 
 demo: migrate
@@ -33,7 +45,7 @@ run: demo
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 ifeq ($(CI),true)
 	CONSULT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)

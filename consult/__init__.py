@@ -47,7 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to continue."
     csrf.init_app(app)
     limiter.init_app(app)
-    from consult import jobs
+    from consult import i18n, jobs
+
+    i18n.init_app(app, os.path.join(root, "translations"))
 
     jobs.init_app(app)
 
