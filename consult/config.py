@@ -207,4 +207,14 @@ def _mail_in_settings(ipath: Path) -> dict:
         "ATTACHMENT_MAX_COUNT": _whole_number("CONSULT_ATTACHMENT_MAX_COUNT", "5", minimum=0),
         "ATTACHMENT_DIR": os.environ.get("CONSULT_ATTACHMENT_DIR") or str(ipath / "attachments"),
         "INTAKE_DIR": os.environ.get("CONSULT_INTAKE_DIR") or str(ipath / "intake"),
+        "RETURNED_WORD_DIR": str(ipath / "returned-word"),
+        "RETURNED_WORD_PENDING_DIR": str(ipath / "returned-word" / "pending"),
+        #: Empty: the folders above. s3://bucket/prefix: an S3-compatible store (consult.blobs).
+        "BLOB_STORE": os.environ.get("CONSULT_BLOB_STORE", "").strip(),
+        "S3_ENDPOINT_URL": os.environ.get("CONSULT_S3_ENDPOINT_URL", "").strip(),
+        #: Messages taken into the intake queue from one sender address per hour; more are
+        #: refused (SMTP 450, try later) and counted, so a loop or a flood cannot fill it.
+        "MAIL_IN_PER_SENDER_HOUR": _whole_number(
+            "CONSULT_MAIL_IN_PER_SENDER_HOUR", "30", minimum=1
+        ),
     }

@@ -74,6 +74,9 @@ attachment_added = _ns.signal("attachment.added")
 intake_confirmed = _ns.signal("intake.confirmed")
 #: The secretariat rejected a message received by e-mail (data: message_sha256, reason hash).
 intake_rejected = _ns.signal("intake.rejected")
+#: A marked-up Word file returned by an organisation became comments (subject: the
+#: Version; data: file_sha256, organisation, found_by, the comments' tracking numbers).
+returned_word_imported = _ns.signal("returned_word.imported")
 
 
 def emit(signal, subject, actor=None, **data) -> None:

@@ -156,6 +156,13 @@ def test_an_email_to_the_receiver_ends_as_a_confirmed_comment_found_by_search(
     [ack] = db.session.scalars(select(MailOutbox).where(MailOutbox.kind == "intake_ack")).all()
     assert ack.to_email == member.email and c["tracking"] in ack.body
     assert m.sha256 in ack.body and a["sha256"] in ack.body
+    # The acknowledgment is an automatic answer to that message (RFC 3834), threaded under it.
+    from consult.mail.outbox import message
+
+    sent = message(ack, app)
+    assert sent["Auto-Submitted"] == "auto-replied"
+    assert sent["In-Reply-To"] == msg["Message-ID"] == sent["References"]
+    assert sent["X-Auto-Response-Suppress"] == "All"
 
     # Confirmed once: a second decision is refused.
     assert_error(
@@ -454,3 +461,37 @@ def test_what_makes_a_message_automatic_or_forged():
     assert parse(raw(**dkim)).auth_failure == "dkim=fail"
     assert parse(raw(**{"Received-SPF": "Fail (domain does not designate)"})).auth_failure
     assert parse(raw(**{"Authentication-Results": "mx; spf=pass; dkim=pass"})).auth_failure is None
+
+
+def test_a_flood_from_one_sender_is_deferred_with_450_and_nothing_is_lost(
+    app, mail_in, make_document, monkeypatch
+):
+    make_document("consultation", slug="aipa-framework")
+    monkeypatch.setitem(app.config, "MAIL_IN_PER_SENDER_HOUR", 3)
+    port = mail_in()
+    to = f"aipa-framework@{DOMAIN}"
+    for i in range(3):
+        _send(port, _message("loop@example.org", to, f"Note {i}", f"Point {i}"))
+    # The fourth within the hour: the sending server is told to try again later.
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        _send(port, _message("loop@example.org", to, "Note 3", "Point 3"))
+    assert deferred.value.smtp_code == 450
+    assert b"Too many messages" in deferred.value.smtp_error
+    # Another sender is not held back by it.
+    _send(port, _message("other@example.org", to, "Mine", "My point"))
+    assert [m.subject for m in _queued()] == ["Note 0", "Note 1", "Note 2", "Mine"]
+    # When the server tries again after the hour, the message is taken.
+    monkeypatch.setitem(app.config, "MAIL_IN_PER_SENDER_HOUR", 30)
+    _send(port, _message("loop@example.org", to, "Note 3", "Point 3"))
+    assert [m.subject for m in _queued()][-1] == "Note 3"
+
+
+def test_every_mail_consult_sends_says_it_is_automatic(app, make_user):
+    from consult.mail.outbox import message, queue
+
+    user = make_user("cso")
+    row = queue(user, "account", "Reset", "password_reset", token="t0k3n")
+    db.session.commit()
+    sent = message(row, app)
+    assert sent["Auto-Submitted"] == "auto-generated"
+    assert sent["In-Reply-To"] is None

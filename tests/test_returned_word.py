@@ -17,6 +17,7 @@ from sqlalchemy import select
 from consult.consultation.models import Comment
 from consult.exports.resolution import version_docx
 from consult.extensions import db
+from consult.record.models import Event
 
 from .conftest import assert_error, bearer, count
 from .word_files import corpus_text, mark_up
@@ -91,14 +92,16 @@ def test_cli_turns_consult_export_marked_up_into_suggestions_and_comments(
     comments = db.session.scalars(select(Comment).order_by(Comment.id)).all()
     _check_created(version, org, comments)
     assert all(c.entered_by_id == admin.id and c.author_id is None for c in comments)
-    # The file is kept, named by its hash, with the comments it became.
+    # The file is kept, named by its hash, and the record says what it became.
     sha = hashlib.sha256(blob).hexdigest()
     folder = os.path.join(app.instance_path, "returned-word")
-    with open(os.path.join(folder, f"{sha}.docx"), "rb") as f:
+    with open(os.path.join(folder, sha[:2], sha[2:]), "rb") as f:
         assert f.read() == blob
-    with open(os.path.join(folder, f"{sha}.json"), encoding="utf-8") as f:
-        kept = json.load(f)
-    assert kept["imports"][-1]["comments"] == [c.tracking for c in comments]
+    [event] = db.session.scalars(select(Event).where(Event.kind == "returned_word.imported"))
+    kept = json.loads(event.payload)
+    assert kept["file_sha256"] == sha and kept["organisation"] == org.slug
+    assert kept["comments"] == [c.tracking for c in comments]
+    assert (event.subject_type, event.subject_id) == ("version", version.id)
 
 
 def test_file_consult_did_not_make_is_found_by_alignment(runner, tmp_path, consultation, make_user):

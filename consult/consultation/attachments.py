@@ -1,28 +1,24 @@
 """Files attached to a comment: position papers as PDF, DOCX or ODT.
 
-An attachment's bytes are stored once, content-addressed, under instance/attachments/
-(CONSULT_ATTACHMENT_DIR), named by their sha256; the row keeps the name the sender gave,
+An attachment's bytes are stored once, content-addressed, in the file store's
+"attachments" area (consult.blobs: instance/attachments/ or CONSULT_ATTACHMENT_DIR, or an
+S3-compatible bucket), named by their sha256; the row keeps the name the sender gave,
 the type read from the bytes (never the one claimed), the size, the sha256 (also in the
 record's event) and the extracted text, which the search index holds with the comment.
-Like comments, attachments are never changed or deleted. An S3-compatible store is not
-built: a shared folder serves several machines.
+Like comments, attachments are never changed or deleted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from datetime import datetime
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from consult import signals
+from consult import blobs, signals
 from consult.accounts.models import User
 from consult.consultation import extract
 from consult.consultation.models import Comment
@@ -80,50 +76,8 @@ class Attachment(db.Model):
 # --- the store ----------------------------------------------------------------------------------
 
 
-def store_blob(folder: str | os.PathLike, data: bytes) -> str:
-    """Keep `data` under `folder`, named by its sha256 (ab/cdef…); returns the sha256.
-    The same bytes are stored once; a file is written under a temporary name and moved
-    into place, so a reader never sees half of it."""
-    digest = hashlib.sha256(data).hexdigest()
-    path = blob_path(folder, digest)
-    if path.exists():
-        return digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
-
-
-def blob_path(folder: str | os.PathLike, digest: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise ValueError("not a sha256")
-    return Path(folder) / digest[:2] / digest[2:]
-
-
-def read_blob(folder: str | os.PathLike, digest: str) -> bytes:
-    """The stored bytes, checked against their name (a changed file is refused)."""
-    data = blob_path(folder, digest).read_bytes()
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise ConsultError(
-            "The stored file does not match its recorded sha256; it was changed on disk.",
-            code="changed_on_disk",
-            status=500,
-        )
-    return data
-
-
-def attachment_dir() -> str:
-    return current_app.config["ATTACHMENT_DIR"]
-
-
 def attachment_bytes(a: Attachment) -> bytes:
-    return read_blob(attachment_dir(), a.sha256)
+    return blobs.get("attachments", a.sha256)
 
 
 # --- attaching ----------------------------------------------------------------------------------
@@ -186,7 +140,7 @@ def attach(
             code="too_many_attachments",
             status=409,
         )
-    digest = store_blob(attachment_dir(), data)
+    digest = blobs.put("attachments", data)
     found = extract.extract(data, content_type)
     a = Attachment(
         comment=comment,

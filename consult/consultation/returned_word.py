@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
 
-from flask import current_app
-
+from consult import blobs, signals
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
 from consult.consultation.models import Comment
@@ -447,36 +444,23 @@ def store(returned: Returned, blob: bytes, *, by: User) -> list[Comment]:
         )
         for p in returned.proposals
     ]
-    keep(returned, blob, made)
+    keep(returned, blob, made, by=by)
     return made
 
 
-def source_dir() -> str:
-    return os.path.join(current_app.instance_path, "returned-word")
-
-
-def keep(returned: Returned, blob: bytes, comments: list[Comment]) -> str:
-    """The file under instance/returned-word/<sha256>.docx, and beside it what it became
-    (<sha256>.json: the version, organisation and the comments' tracking numbers)."""
-    folder = source_dir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{returned.sha256}.docx")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
-    record = os.path.join(folder, f"{returned.sha256}.json")
-    previous = []
-    if os.path.exists(record):
-        with open(record, encoding="utf-8") as f:
-            previous = json.load(f).get("imports", [])
-    entry = {
-        "document": returned.version.document.slug,
-        "version": returned.version.number,
-        "organisation": returned.organisation.slug,
-        "comments": [c.tracking for c in comments],
-    }
-    with open(record, "w", encoding="utf-8") as f:
-        json.dump({"sha256": returned.sha256, "imports": [*previous, entry]}, f, indent=1)
-    return path
+def keep(returned: Returned, blob: bytes, comments: list[Comment], *, by: User) -> str:
+    """Keep the file in the file store's "returned-word" area, named by its sha256, and
+    record what it became: the record's event names the file's sha256, the version, the
+    organisation and the comments' tracking numbers, so anyone can match the file kept
+    with the comments it became. Returns the sha256."""
+    digest = blobs.put("returned-word", blob)
+    signals.emit(
+        signals.returned_word_imported,
+        returned.version,
+        by,
+        file_sha256=digest,
+        organisation=returned.organisation.slug,
+        found_by=returned.found_by,
+        comments=[c.tracking for c in comments],
+    )
+    return digest

@@ -1,20 +1,17 @@
 """The page where a marked-up Word file returned by an organisation is previewed (every
 comment and suggestion it would become, with the errors of each) and then stored.
 
-The uploaded file waits under instance/returned-word/pending/, named by its sha256,
-between the preview and the confirmation; nothing else is kept until then.
+The uploaded file waits in the file store's "returned-word-pending" area, named by its
+sha256, between the preview and the confirmation; nothing else is kept until then.
 """
 
 from __future__ import annotations
-
-import hashlib
-import os
-import re
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import BooleanField, HiddenField, SelectField
 
+from consult import blobs
 from consult.accounts import policy
 from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations, get_organisation
@@ -26,18 +23,12 @@ from consult.errors import ConsultError
 from consult.extensions import db
 from consult.forms import Form
 
-_SHA = re.compile(r"\A[0-9a-f]{64}\Z")
-
 
 class ReturnedWordForm(Form):
     organisation = SelectField("Organisation that sent the file", choices=[])
     #: After a preview: the sha256 of the file waiting to be stored.
     sha256 = HiddenField()
     store = BooleanField()
-
-
-def _pending(sha: str) -> str:
-    return os.path.join(returned_word.source_dir(), "pending", f"{sha}.docx")
 
 
 def _organisations(version):
@@ -74,7 +65,7 @@ def returned_word_page(slug: str, number: int):
             db.session.rollback()
             return _page(doc, v, form, returned=returned, error=e.message, status=e.status)
         db.session.commit()
-        os.remove(_pending(returned.sha256))
+        blobs.remove("returned-word-pending", returned.sha256)
         flash(
             f"{len(made)} comment{'s' if len(made) != 1 else ''} and suggestion"
             f"{'s' if len(made) != 1 else ''} from the Word file stored for {org.display_name}.",
@@ -98,15 +89,11 @@ def _file(form) -> tuple[bytes, str]:
     if upload and upload.filename:
         blob = upload.read(word.MAX_BYTES + 1)
         word.file_kind(upload.filename, blob)  # refuses what is not a readable .docx
-        sha = hashlib.sha256(blob).hexdigest()
-        os.makedirs(os.path.dirname(_pending(sha)), exist_ok=True)
-        with open(_pending(sha), "wb") as f:
-            f.write(blob)
+        blobs.put("returned-word-pending", blob)
         return blob, upload.filename
-    sha = form.sha256.data or ""
-    if _SHA.match(sha) and os.path.exists(_pending(sha)):
-        with open(_pending(sha), "rb") as f:
-            return f.read(), "returned.docx"
+    kept = blobs.find("returned-word-pending", form.sha256.data or "")
+    if kept is not None:
+        return kept, "returned.docx"
     raise ConsultError("Choose the marked-up Word file (.docx) to upload.")
 
 

@@ -30,7 +30,11 @@ class IntakeMessage(db.Model):
     instance/intake/ (CONSULT_INTAKE_DIR), named by `sha256`; the row is what was read
     from them. Confirmed or rejected once; never deleted."""
 
-    __table_args__ = (Index("ix_intake_message_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_intake_message_status_id", "status", "id"),
+        # The per-sender rate of the receiver (service._within_rate).
+        Index("ix_intake_message_sender_received_at", "sender", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from consult import signals
+from consult import blobs, signals
 from consult.accounts.models import Organisation, User
 from consult.consultation import attachments as files
 from consult.consultation.models import KINDS, Comment
@@ -30,6 +32,15 @@ log = logging.getLogger(__name__)
 class MessageTooLarge(ConsultError):
     status = 413
     code = "message_too_large"
+
+
+class TooManyMessages(ConsultError):
+    """More messages from one sender in the last hour than MAIL_IN_PER_SENDER_HOUR: the
+    receiver answers 450 (the sending server tries again later), mail-fetch leaves the
+    message unread for the next run. Nothing is lost, and a loop cannot fill the queue."""
+
+    status = 429
+    code = "too_many_messages"
 
 
 @dataclass
@@ -59,10 +70,12 @@ def receive(raw: bytes, *, via: str, envelope_from: str | None = None, envelope_
     if p.loop:
         log.info("mail-in: dropped %s from %s: %s", p.message_id, p.sender, p.loop)
         return Received(None, dropped=p.loop)
-    digest = files.store_blob(current_app.config["INTAKE_DIR"], raw)
+    digest = blobs.digest_of(raw)
     same = db.session.scalar(select(IntakeMessage).where(IntakeMessage.sha256 == digest).limit(1))
     if same is not None:
         return Received(same, duplicate=True)
+    _within_rate(p.sender or (envelope_from or "")[:254])
+    blobs.put("intake", raw)
     flags: list[str] = []
     version, recipient = _consultation(p)
     if version is None:
@@ -103,6 +116,25 @@ def receive(raw: bytes, *, via: str, envelope_from: str | None = None, envelope_
     db.session.add(m)
     db.session.flush()
     return Received(m)
+
+
+def _within_rate(sender: str) -> None:
+    most = current_app.config["MAIL_IN_PER_SENDER_HOUR"]
+    since = utcnow() - timedelta(hours=1)
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(IntakeMessage)
+        .where(IntakeMessage.sender == sender, IntakeMessage.received_at >= since)
+    )
+    if recent >= most:
+        raise TooManyMessages(
+            _(
+                "%(sender)s has sent %(count)d messages in the last hour, the most taken; "
+                "the message is not lost: it is taken when sent again later.",
+                sender=sender or _("An unknown sender"),
+                count=recent,
+            )
+        )
 
 
 def _consultation(p: parse.Parsed) -> tuple[Version | None, str | None]:
@@ -182,7 +214,7 @@ def _keep_files(found: list[parse.File]) -> list[dict]:
                 entry | {"type": ctype, "refused": f"A comment carries at most {most} attachments."}
             )
             continue
-        digest = files.store_blob(files.attachment_dir(), f.data)
+        digest = blobs.put("attachments", f.data)
         out.append(entry | {"type": ctype, "sha256": digest})
         taken += 1
     return out
@@ -265,7 +297,7 @@ def confirm(
     )
     for f in m.files:
         if f.get("sha256"):
-            data = files.read_blob(files.attachment_dir(), f["sha256"])
+            data = blobs.get("attachments", f["sha256"])
             files.attach(c, data, f["name"], by=None, intake_id=m.id, message_sha256=m.sha256)
     m.status, m.comment, m.decided_by, m.decided_at = "confirmed", c, by, utcnow()
     db.session.flush()
@@ -282,6 +314,14 @@ def confirm(
     return c
 
 
+def _message_id(value: str | None) -> str | None:
+    """The received Message-ID as a header value (<…>), or None when it had none."""
+    value = (value or "").strip()
+    if not value or any(ch in value for ch in "\r\n"):
+        return None
+    return value if value.startswith("<") else f"<{value}>"
+
+
 def _acknowledge(m: IntakeMessage, c: Comment) -> None:
     from consult.mail.outbox import queue
 
@@ -293,6 +333,7 @@ def _acknowledge(m: IntakeMessage, c: Comment) -> None:
         f"Received: your comment {c.tracking} on {c.version.document.title}",
         "intake_ack",
         to=m.sender,
+        in_reply_to=_message_id(m.message_id),
         comment=c,
         message=m,
     )
@@ -331,4 +372,4 @@ def queue_page(status: str = "waiting", page: int = 1, per_page: int = 50):
 
 def original(m: IntakeMessage) -> bytes:
     """The message as received, checked against its sha256."""
-    return files.read_blob(current_app.config["INTAKE_DIR"], m.sha256)
+    return blobs.get("intake", m.sha256)

@@ -22,6 +22,7 @@ from aiosmtpd.lmtp import LMTP
 from flask import Flask
 
 from consult.extensions import db
+from consult.intake.service import TooManyMessages
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class IntakeHandler:
             outcome = await loop.run_in_executor(
                 None, self._store, raw, envelope.mail_from, list(envelope.rcpt_tos)
             )
+        except TooManyMessages as e:
+            log.info("mail-in: deferred: %s", e.message)
+            return "450 4.7.1 Too many messages from this sender; try again later"
         except Exception:
             log.exception("mail-in: could not store a message")
             return "451 4.3.0 Could not store the message now; try again later"

@@ -28,6 +28,8 @@ class MailOutbox(db.Model):
     #: Set for notifications that must go once only (e.g. "closing soon" per version and
     #: user): a second row with the same key is never written.
     dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    #: The Message-ID this mail answers (the acknowledgment of a comment sent by e-mail).
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -54,6 +54,7 @@ def queue(
     *,
     to: str | None = None,
     dedup_key: str | None = None,
+    in_reply_to: str | None = None,
     **context,
 ) -> MailOutbox | None:
     """Write one mail to the outbox in the caller's transaction.
@@ -94,6 +95,7 @@ def queue(
         subject=subject[:300],
         body=body + "\n",
         dedup_key=dedup_key,
+        in_reply_to=in_reply_to,
         created_at=utcnow(),
     )
     db.session.add(row)
@@ -132,6 +134,16 @@ def message(row: MailOutbox, app: Flask) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = make_msgid(idstring=f"consult-{row.id}")
+    # RFC 3834: every mail Consult sends is automatic, so that other robots do not answer
+    # it (no vacation replies, no loops); an answer to a received message says so and
+    # threads under it. X-Auto-Response-Suppress asks the same of Exchange.
+    if row.in_reply_to:
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["In-Reply-To"] = row.in_reply_to
+        msg["References"] = row.in_reply_to
+    else:
+        msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
     if row.kind in NOTIFICATIONS and row.user_id is not None:
         # RFC 8058: mail programs show an "unsubscribe" button that posts to this address.
         msg["List-Unsubscribe"] = f"<{unsubscribe_link(row.user_id, row.kind)}>"

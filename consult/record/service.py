@@ -542,6 +542,7 @@ def connect() -> None:
         signals.attachment_added,
         signals.intake_confirmed,
         signals.intake_rejected,
+        signals.returned_word_imported,
         signals.organisation_created,
         signals.organisation_updated,
         signals.organisation_verified,
