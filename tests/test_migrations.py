@@ -22,3 +22,16 @@ def test_sqlite_runs_in_wal_mode(app):
             assert mode == "wal"
         else:
             assert conn.dialect.name == "postgresql"
+
+
+def test_the_migrations_have_one_head():
+    import os
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.join(root, "migrations"))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}; make them one line"
