@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from consult.record import log as tree_log
 from consult.record import verify_standalone as rules
 from consult.record.models import Event, TreeHead, TreeNode, TreeState
 from consult.record.service import event_hash, verify
+from consult.timeutil import utcnow
 from tests.conftest import assert_error, post_comment
 
 SCRIPT = Path(rules.__file__)
@@ -431,7 +433,7 @@ def test_a_tampered_head_is_named(runner, make_document, make_user, tmp_path):
     out = run_verifier(tmp_path, ("dump.zip", _dump(doc)))
     assert out.returncode == 1
     assert f"tree_heads: the head of {head.tree_size} events" in out.stdout
-    assert "its signature does not verify with the record's key" in out.stdout
+    assert "its signature does not verify with the record's keys" in out.stdout
 
 
 def test_a_tampered_stored_proof_is_named(client, runner, make_document, make_user):
@@ -539,3 +541,88 @@ def test_entries_and_proofs_beyond_what_a_sequence_holds_are_a_400(client):
         assert resp.get_json()["error"]["message"]
     # The last page a sequence can hold is answered, not overflowed.
     assert client.get("/api/v1/record/entries?start=2147483000&limit=1000").status_code == 200
+
+
+# --- replacing the key ------------------------------------------------------------------------
+
+
+def test_a_rotated_key_stays_trusted_for_what_it_signed_and_for_nothing_after(
+    app, client, runner, make_document, make_user, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CONSULT_RECORD_KEY", raising=False)
+    doc, v, member, c = _comment(make_document, make_user)
+    old_head = _sign()
+    old_private = keys.private_key(app)
+    old_public = keys.public_key_hex(app)
+
+    r = runner.invoke(args=["rotate-record-key"])
+    assert r.exit_code == 0, r.output
+    new_public = keys.public_key_hex(app)
+    assert new_public != old_public
+    assert f"Rotated: key {rules.key_id(old_public)} retired at " in r.output
+    assert f"heads are now signed with key {rules.key_id(new_public)}." in r.output
+    db.session.expire_all()
+    rotation = db.session.scalars(
+        select(TreeHead).where(TreeHead.reason == "rotation").order_by(TreeHead.id)
+    ).all()
+    assert [h.public_key for h in rotation] == [old_public, new_public]
+
+    post_comment(v, v.paragraphs[3], member, body="After the new key.")
+    new_head = _sign()
+    assert new_head.public_key == new_public and old_head.public_key == old_public
+    r = runner.invoke(args=["verify"])
+    assert r.exit_code == 0, r.output
+    out = run_verifier(tmp_path, ("dump.zip", _dump(doc)))
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    listed = client.get("/api/v1/record/heads").get_json()["keys"]
+    assert [k["public_key"] for k in listed] == [new_public, old_public]
+    assert listed[0]["retired_at"] is None and listed[1]["retired_at"].endswith("Z")
+    html = client.get("/record/").get_data(as_text=True)
+    assert "Retired keys" in html and old_public in html and new_public in html
+
+    # A head signed with the old key after its retirement (a stolen key) is refused.
+    late = int(utcnow().timestamp() * 1000) + 60_000
+    size, root = tree_log.state()
+    forged = TreeHead(
+        tree_size=size,
+        root_hash=root,
+        timestamp=late,
+        signed_at=datetime.fromtimestamp(late / 1000, UTC),
+        reason="interval",
+        about="",
+        public_key=old_public,
+        signature=old_private.sign(rules.head_bytes(size, root, late)).hex(),
+    )
+    db.session.add(forged)
+    db.session.commit()
+    r = runner.invoke(args=["verify"])
+    assert r.exit_code == 1
+    assert f"it is signed with the key {rules.key_id(old_public)} after that key was retired" in (
+        r.output
+    )
+    out = run_verifier(tmp_path, ("dump.zip", _dump(doc)))
+    assert out.returncode == 1
+    assert f"signed with the key {rules.key_id(old_public)} after that key was retired" in (
+        out.stdout
+    )
+
+
+def test_rotation_is_refused_when_the_deployment_owns_the_key(runner, monkeypatch):
+    monkeypatch.setenv("CONSULT_RECORD_KEY", "11" * 32)
+    r = runner.invoke(args=["rotate-record-key"])
+    assert r.exit_code == 1
+    assert "put the new private key there" in r.output and "CONSULT_RECORD_PAST_KEYS" in r.output
+
+
+def test_past_keys_from_the_environment_are_trusted_until_their_retirement(app, monkeypatch):
+    monkeypatch.setenv("CONSULT_RECORD_PAST_KEYS", f"{'ab' * 32}@2026-01-01T00:00:00Z")
+    known = keys.known_keys(app)
+    assert "ab" * 32 in [k.public_key for k in known[1:]]
+    jan = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    assert keys.key_problem("ab" * 32, jan, known) is None
+    assert "after that key was retired" in keys.key_problem("ab" * 32, jan + 1, known)
+    assert "not one of this record's keys" in keys.key_problem("cd" * 32, jan, known)
+    monkeypatch.setenv("CONSULT_RECORD_PAST_KEYS", "ab@2026-01-01T00:00:00Z")
+    with pytest.raises(keys.KeyError_, match="64 hex digits"):
+        keys.known_keys(app)

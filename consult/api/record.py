@@ -83,16 +83,30 @@ class TreeHeadAnswer(Answer):
     root_hash: Hex
     timestamp: int = Field(description="Milliseconds since 1970-01-01 UTC, as signed.")
     signed_at: DateTime
-    reason: str = Field(description="interval, publication, closing, finalisation or command.")
+    reason: str = Field(
+        description="interval, publication, closing, finalisation, rotation or command."
+    )
     about: str
     key_id: str
     public_key: Hex
     signature: str
 
 
+class RecordKey(Answer):
+    key_id: str
+    public_key: Hex
+    retired_at: DateTime | None = Field(
+        description="When the key stopped signing (null for the key in use): heads it signed "
+        "later are not to be trusted."
+    )
+
+
 class HeadList(Answer):
     public_key: Hex
     key_id: str
+    keys: list[RecordKey] = Field(
+        description="Every key the record trusts: the one in use, then retired ones."
+    )
     tree_size: int = Field(description="Entries in the tree now (signed or not yet).")
     root_hash: Hex
     total: int
@@ -188,6 +202,7 @@ def record_heads(query: HeadsQuery) -> ResponseReturnValue:
     return jsonify(
         public_key=public_key,
         key_id=key_id(public_key),
+        keys=[k.as_json() for k in keys.known_keys()],
         tree_size=size,
         root_hash=root,
         total=total,

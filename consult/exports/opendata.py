@@ -298,11 +298,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "record_keys": {
-        "description": "The instance's Ed25519 public key, which signs the tree heads "
-        "(also on the public record page, /record/).",
+        "description": "The Ed25519 public keys that sign the tree heads: the one in use and "
+        "those it replaced (also on the public record page, /record/).",
         "fields": {
             "key_id": "The first 16 hex digits of the sha256 of the key.",
             "public_key": "The 32-byte key, hex.",
+            "retired_at": "When a replaced key stopped signing, ISO 8601 UTC (empty for the "
+            "key in use): a head it signed later is not to be trusted.",
         },
     },
 }
@@ -416,15 +418,14 @@ def _tree_rows() -> dict[str, list[dict[str, Any]]]:
     from consult.record import keys
     from consult.record import log as tree_log
     from consult.record.models import TreeHead
-    from consult.record.verify_standalone import key_id
 
     heads = db.session.scalars(select(TreeHead).order_by(TreeHead.id))
-    public_key = keys.public_key_hex()
     return {
-        "tree_heads": [
-            {f: tree_log.head_json(h)[f] for f in _fields("tree_heads")} for h in heads
+        "tree_heads": [{f: tree_log.head_json(h)[f] for f in _fields("tree_heads")} for h in heads],
+        "record_keys": [
+            {**k.as_json(), "retired_at": k.as_json()["retired_at"] or ""}
+            for k in keys.known_keys()
         ],
-        "record_keys": [{"key_id": key_id(public_key), "public_key": public_key}],
     }
 
 

@@ -4,6 +4,7 @@ name what changed), `sequence` (place waiting entries in the tree, sign heads) a
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -98,3 +99,37 @@ def register(app: Flask) -> None:
     app.cli.add_command(verify_cmd)
     app.cli.add_command(sequence_cmd)
     app.cli.add_command(seal_cmd)
+    app.cli.add_command(rotate_key_cmd)
+
+
+@click.command("rotate-record-key")
+@with_appcontext
+def rotate_key_cmd():
+    """Replace the key that signs the record's tree heads. A last head is signed with the
+    old key, which is then retired (still trusted for what it signed until now, for
+    nothing after), and a first head with the new one; both keys are published."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    from consult.record import keys
+    from consult.record.log import sequence
+
+    app = current_app._get_current_object()
+    old = keys.known_keys(app)[0]
+    try:
+        if os.environ.get("CONSULT_RECORD_KEY", "").strip():
+            keys.rotate(app)  # refuses, saying what to do instead
+        sequence(app, reason="rotation", about=f"key {old.key_id} retired", force_head=True)
+        retired, new = keys.rotate(app)
+    except keys.KeyError_ as e:
+        click.echo(_("Error: %(why)s", why=str(e)), err=True)
+        sys.exit(1)
+    sequence(app, reason="rotation", about=f"key {new.key_id} in use", force_head=True)
+    click.echo(
+        _(
+            "Rotated: key %(old)s retired at %(when)s; heads are now signed with key %(new)s.",
+            old=retired.key_id,
+            when=retired.as_json()["retired_at"],
+            new=new.key_id,
+        )
+    )

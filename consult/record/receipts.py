@@ -113,6 +113,6 @@ def receipt_json(r: Receipt) -> dict:
         "leaf_index": ev.leaf_index if ev is not None else None,
         "tree_head": tree_log.head_json(r.head) if r.head is not None else None,
         "inclusion_proof": r.proof,
-        "public_key": keys.public_key_hex(),
+        "public_key": r.head.public_key if r.head is not None else keys.public_key_hex(),
         "status": "included" if r.matches else ("pending" if r.pending else "mismatch"),
     }

@@ -98,6 +98,7 @@ def log():
         head_count=head_count,
         public_key=public_key,
         key_id=key_id(public_key),
+        past_keys=keys.known_keys()[1:],
         check=check,
     )
 

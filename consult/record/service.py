@@ -217,12 +217,13 @@ class TreeCheck:
 CHUNK = 4_000
 
 
-def _head_problem(h: TreeHead, public_key: str, root: str | None) -> str:
+def _head_problem(h: TreeHead, untrusted, root: str | None) -> str:
     when = f"{h.signed_at:%Y-%m-%d %H:%M:%S} UTC"
     name = f"signed tree head {h.id} (size {h.tree_size}, signed {when})"
-    if h.public_key != public_key:
-        return f"{name} names the key {rules.key_id(h.public_key)}, not this instance's key"
-    if not rules.head_signed(tree_log.head_json(h), public_key):
+    why = untrusted(h.public_key, h.timestamp)
+    if why:
+        return f"{name}: {why}"
+    if not rules.head_signed(tree_log.head_json(h), h.public_key):
         return f"{name}: its signature does not verify (the head was changed after signing)"
     if root is not None and root != h.root_hash:
         return (
@@ -239,13 +240,17 @@ def check_tree(on_event=None) -> TreeCheck:
     with the instance's key, its root at its size); the first inconsistency is named."""
     from consult.record import keys
 
-    public_key = keys.public_key_hex()
+    known = keys.known_keys()
+
+    def untrusted(key: str, stamp: int) -> str | None:
+        return keys.key_problem(key, stamp, known)
+
     heads = list(db.session.scalars(select(TreeHead).order_by(TreeHead.tree_size, TreeHead.id)))
     hi = 0
     f = rules.Frontier()
     prev_chain: str | None = GENESIS
     while hi < len(heads) and heads[hi].tree_size == 0:
-        problem = _head_problem(heads[hi], public_key, rules.EMPTY_ROOT)
+        problem = _head_problem(heads[hi], untrusted, rules.EMPTY_ROOT)
         if problem:
             return TreeCheck(0, rules.EMPTY_ROOT, hi, problem=problem)
         hi += 1
@@ -281,7 +286,7 @@ def check_tree(on_event=None) -> TreeCheck:
             if on_event is not None:
                 on_event(ev)
             while hi < len(heads) and heads[hi].tree_size == n:
-                problem = _head_problem(heads[hi], public_key, f.root().hex())
+                problem = _head_problem(heads[hi], untrusted, f.root().hex())
                 if problem:
                     problems.append((n, problem))
                     break
@@ -312,7 +317,7 @@ def check_tree(on_event=None) -> TreeCheck:
     problem = ""
     if hi < len(heads):
         h = heads[hi]
-        problem = _head_problem(h, public_key, None) or (
+        problem = _head_problem(h, untrusted, None) or (
             f"signed tree head {h.id} is for {h.tree_size} events, but the record holds "
             f"{f.size} (events were removed)"
         )
@@ -539,6 +544,7 @@ def connect() -> None:
         signals.draft_changed,
         signals.responses_grouped,
         signals.response_feedback_given,
+        signals.group_member_removed,
         signals.attachment_added,
         signals.intake_confirmed,
         signals.intake_rejected,

@@ -44,6 +44,7 @@ import sys
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from typing import Any
 
 GENESIS = "0" * 64
@@ -244,6 +245,18 @@ def head_signed(head: dict[str, Any], public_key: str) -> bool:
         )
     except (KeyError, TypeError, ValueError):
         return False
+
+
+def _millis(iso: str | None) -> int | None:
+    """An ISO 8601 UTC time as milliseconds since 1970 (None for none)."""
+    if not iso:
+        return None
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def key_id(public_key: str) -> str:
@@ -726,7 +739,10 @@ class TreeCheck:
         self.report = report
         self.frontier = Frontier()
         self.prev_chain: str | None = GENESIS
-        self.keys = {k["public_key"] for k in dump.table("record_keys")}
+        #: Each trusted key, with the time (ms) it was retired, or None for the key in use.
+        self.keys = {
+            k["public_key"]: _millis(k.get("retired_at")) for k in dump.table("record_keys")
+        }
         self.heads = sorted(
             dump.table("tree_heads"), key=lambda h: (h["tree_size"], h["timestamp"])
         )
@@ -771,8 +787,15 @@ class TreeCheck:
             h = self.heads[self.next_head]
             self.next_head += 1
             name = f"tree_heads: the head of {n} events signed {h.get('signed_at')}"
+            retired = self.keys.get(h.get("public_key"), 0)
             if h.get("public_key") not in self.keys or not head_signed(h, h["public_key"]):
-                self.report.bad(f"{name}: its signature does not verify with the record's key")
+                self.report.bad(f"{name}: its signature does not verify with the record's keys")
+                ok = False
+            elif retired is not None and h["timestamp"] > retired:
+                self.report.bad(
+                    f"{name}: it is signed with the key {key_id(h['public_key'])} after that key "
+                    "was retired"
+                )
                 ok = False
             elif h["root_hash"] != self.root():
                 self.report.bad(
