@@ -47,9 +47,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to continue."
     csrf.init_app(app)
     limiter.init_app(app)
-    from consult import i18n, jobs
+    from consult import assets, i18n, jobs
 
     i18n.init_app(app, os.path.join(root, "translations"))
+    assets.init_app(app)
 
     jobs.init_app(app)
 
