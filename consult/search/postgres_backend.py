@@ -15,6 +15,11 @@ Indexing uses the same outbox drain as Whoosh, after commit: one writer at a tim
 the lock is taken, outbox rows deleted in the same transaction as the entries are
 written, so the index and the outbox can never disagree.
 
+Thai, Lao, Khmer and Burmese are stored with segment.SEP between their words (which
+PostgreSQL's parser reads as a boundary in any locale), so that the generated `tsv`
+holds their words; the queries' words are split the same way by query.py, and SEP is
+taken out of snippets.
+
 Each word or phrase is read by websearch_to_tsquery('english', …), which never
 fails on any input, and the pieces are combined with tsquery operators (&&, ||,
 !!) so that OR binds only the words beside it, as the query language says.
@@ -37,6 +42,7 @@ from consult.search import entries as E
 from consult.search.base import Backend, IndexBusy
 from consult.search.query import Item, Phrase, websearch
 from consult.search.results import EXACT_LIMIT, RAW_FACETS, Found, FoundHit, Spec
+from consult.search.segment import spaced, unspaced
 
 LOCK_KEY = 0x5EA4C4  # the advisory lock of the one index writer
 START, STOP = "\ue000", "\ue001"  # marks from ts_headline, replaced after escaping
@@ -145,12 +151,12 @@ def _row(e: E.Entry) -> dict:
         "draft": e.draft,
         "visible_to_public": e.visible_to_public,
         "created_at": e.created_at,
-        "title": e.title,
-        "body": e.body,
-        "suggested": e.suggested,
-        "quote": e.quote,
-        "response": e.response,
-        "attachments": e.attachments,
+        "title": spaced(e.title),
+        "body": spaced(e.body),
+        "suggested": spaced(e.suggested),
+        "quote": spaced(e.quote),
+        "response": spaced(e.response),
+        "attachments": spaced(e.attachments),
     }
 
 
@@ -483,7 +489,7 @@ class PostgresBackend(Backend):
                         break
             if snippet is None:
                 part = next((name for name in PARTS if row[name]), "body")
-                body = row[part] or ""
+                body = unspaced(row[part] or "")
                 snippet = escape(body[:240] + ("…" if len(body) > 240 else ""), quote=False)
             hits.append(FoundHit(p["doc_type"], p["object_id"], float(p["score"]), snippet, part))
         return hits
@@ -494,5 +500,5 @@ class PostgresBackend(Backend):
 
 
 def _marked(head: str) -> str:
-    head = head.replace(LT, "<").replace(GT, ">")
+    head = unspaced(head).replace(LT, "<").replace(GT, ">")
     return escape(head, quote=False).replace(START, "<mark>").replace(STOP, "</mark>")

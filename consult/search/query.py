@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from consult.search import segment
+
 MAX_LENGTH = 500  # characters of a query that are read
 MAX_ITEMS = 32  # words and phrases that are searched
 
@@ -88,7 +90,8 @@ _ALIASES = {
 _YES = {"yes", "true", "1", "on", "only"}
 _NO = {"no", "false", "0", "off", "all"}
 # Lowercase "or"/"and" are ordinary (and very common) words; only capitals are operators.
-_WORD = re.compile(r"\w+")
+# A word keeps its combining marks (Thai vowel signs, Khmer subscripts…): segment.WORD.
+_WORD = segment.WORD
 _TOKEN = re.compile(r'[^\s"()]+')
 
 
@@ -180,9 +183,16 @@ class Malformed(ValueError):
     """The query cannot be read; the message says why, in words for the note."""
 
 
+def _words(text: str) -> list[str]:
+    """The words of `text`; a run of Thai, Lao, Khmer or Burmese gives its dictionary words
+    (segment.py), as the backends' indexing does."""
+    return segment.words(text)
+
+
 def _item(text: str) -> Item | None:
-    """A bare token: one word, or the words of a hyphenated or dotted token as a phrase."""
-    words = _WORD.findall(text)
+    """A bare token: one word, or the words of a hyphenated or dotted token (or of a run
+    of an unspaced script) as a phrase."""
+    words = _words(text)
     if not words:
         return None
     return Term(words[0]) if len(words) == 1 else Phrase(tuple(words))
@@ -207,7 +217,7 @@ def _tokens(q: str) -> list[tuple]:
             end = q.find('"', pos + 1)
             if end < 0:
                 raise Malformed("a quotation mark is not closed")
-            words = _WORD.findall(q[pos + 1 : end])
+            words = _words(q[pos + 1 : end])
             pos = end + 1
             if words:
                 out.append(
@@ -402,7 +412,8 @@ def parse(q: str) -> Parsed:
         _structure(_tokens(q), parsed)
     except Malformed as e:
         words = [w for w in _WORD.findall(q) if w not in ("OR", "AND", "NOT")]
-        parsed = Parsed(raw=q.strip(), groups=[(Term(w),) for w in words], fallback=True)
+        items = [_item(w) for w in words]
+        parsed = Parsed(raw=q.strip(), groups=[(i,) for i in items if i], fallback=True)
         parsed.notes.append(
             f"Your search could not be read as written ({e}); it was run on its words alone."
         )

@@ -12,7 +12,9 @@ after the index commit. A rebuild writes every entry in one writer and commits
 with CLEAR, so readers see the old index until the new one is complete.
 
 What is indexed. Whoosh stores the entries and their postings; the analysis is
-ours (`analyse`: Whoosh's tokens, lowercased, stop words out, Porter stems) and
+ours (`analyse`: words with their combining marks, Thai, Lao, Khmer and Burmese
+split into dictionary words by segment.py, lowercased, stop words out, Porter
+stems) and
 one field, `words`, holds each entry's stems and its pairs of consecutive stems
 ("civil+societi"), without positions. A phrase is found as all its pairs: as
 good as positions in practice, and frequency-only postings read many times
@@ -35,6 +37,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -51,6 +54,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.filelock import FileLock, try_for
 
 from consult.search import entries as E
+from consult.search import segment
 from consult.search.base import Backend, IndexBusy
 from consult.search.query import Item, Term
 from consult.search.results import EXACT_LIMIT, RAW_FACETS, Found, FoundHit, Spec
@@ -63,7 +67,7 @@ log = logging.getLogger(__name__)
 #: compound file by copying it into memory (BytesIO), so every new reader or writer
 #: (after each commit) would copy the whole index; separate files are read in place.
 COMPOUND = False
-INDEX_NAME = "consult2"
+INDEX_NAME = "consult3"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
 #: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
@@ -110,20 +114,36 @@ SNIPPET = 240  # characters of a snippet
 
 # --- analysis -------------------------------------------------------------------------------
 
-_WORD = re.compile(r"\w+(?:\.?\w+)*")  # the tokens of Whoosh's RegexTokenizer
+# The tokens of Whoosh's RegexTokenizer, with combining marks kept in their words.
+_WORD = re.compile(f"{segment.WORD_CHAR}+(?:\\.?{segment.WORD_CHAR}+)*")
 
 
 @lru_cache(maxsize=200_000)
 def _stem_of(token: str) -> str | None:
-    lower = token.lower()
+    lower = segment.normal(token)
     if len(lower) < 2 or lower in STOP_WORDS:
         return None
-    return stem(lower)
+    return lower if segment.has_unspaced(lower) else stem(lower)
+
+
+def _spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each token of `text`, the runs of an unspaced script split into
+    their words."""
+    for m in _WORD.finditer(text):
+        token = m.group()
+        if segment.has_unspaced(token):
+            yield from ((m.start() + a, m.start() + b) for a, b in segment.word_spans(token))
+        else:
+            yield m.span()
 
 
 def analyse(text: str) -> list[str]:
-    """The stems of a text, in order (what Whoosh's StemmingAnalyzer gives)."""
-    return [s for s in map(_stem_of, _WORD.findall(text)) if s]
+    """The stems of a text, in order (what Whoosh's StemmingAnalyzer gives, with Thai,
+    Lao, Khmer and Burmese split into words)."""
+    if not segment.has_unspaced(text):
+        return [s for s in map(_stem_of, _WORD.findall(text)) if s]
+    text = unicodedata.normalize("NFC", text)
+    return [s for s in (_stem_of(text[a:b]) for a, b in _spans(text)) if s]
 
 
 def _indexed(text: str) -> str:
@@ -174,26 +194,29 @@ def _fields(e: E.Entry) -> dict:
 def snippet(text: str, stems: set[str], size: int = SNIPPET) -> str | None:
     """About `size` characters of `text` around its first match, escaped, with every
     matching word in <mark>; None when no word matches."""
-    matches = [m for m in _WORD.finditer(text) if _stem_of(m.group()) in stems]
+    if segment.has_unspaced(text):
+        text = unicodedata.normalize("NFC", text)
+    matches = [(a, b) for a, b in _spans(text) if _stem_of(text[a:b]) in stems]
     if not matches:
         return None
-    start = max(0, matches[0].start() - size // 4)
+    first_start, first_end = matches[0]
+    start = max(0, first_start - size // 4)
     if start:
         space = text.find(" ", start)
-        start = space + 1 if 0 <= space < matches[0].start() else matches[0].start()
+        start = space + 1 if 0 <= space < first_start else first_start
     end = min(len(text), start + size)
     if end < len(text):
         space = text.rfind(" ", start, end)
-        end = space if space > matches[0].end() else end
+        end = space if space > first_end else end
     out, pos = ["…" if start else ""], start
-    for m in matches:
-        if m.start() < start:
+    for a, b in matches:
+        if a < start:
             continue
-        if m.end() > end:
+        if b > end:
             break
-        out += [escape(text[pos : m.start()], quote=False), "<mark>"]
-        out += [escape(m.group(), quote=False), "</mark>"]
-        pos = m.end()
+        out += [escape(text[pos:a], quote=False), "<mark>"]
+        out += [escape(text[a:b], quote=False), "</mark>"]
+        pos = b
     out += [escape(text[pos:end], quote=False), "…" if end < len(text) else ""]
     return "".join(out)
 
