@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from consult import textpolicy
 from consult.accounts.models import ROLES
 from consult.converters import VERSION_NUMBER
+from consult.documents.models import DOCUMENT_KINDS
 from consult.errors import ConsultError
 from consult.extensions import db
 
@@ -150,10 +151,15 @@ def create_token_cmd(email):
 @click.option(
     "--label", default="", type=TEXT, help="Label of the version, e.g. 'Workshop 2 draft'."
 )
+@click.option(
+    "--kind",
+    type=click.Choice(DOCUMENT_KINDS),
+    help="Kind of the document (named on PDF covers); resolution when it is created.",
+)
 @click.option("--open-until", help="Open for comments until this ISO date or datetime (UTC).")
 @click.option("--draft", is_flag=True, help="Keep it as an editable draft.")
 @command
-def import_version_cmd(document_slug, file, title, label, open_until, draft):
+def import_version_cmd(document_slug, file, title, label, kind, open_until, draft):
     """Add FILE (.md, or a Word .docx or OpenDocument .odt file) as the document's next
     version (published and closed by default)."""
     from consult.documents import services as docs
@@ -173,8 +179,14 @@ def import_version_cmd(document_slug, file, title, label, open_until, draft):
         doc = docs.get_document(document_slug)
     except NotFound:
         doc = docs.create_document(
-            document_slug, title or document_slug.replace("-", " ").title(), by=by
+            document_slug,
+            title or document_slug.replace("-", " ").title(),
+            by=by,
+            kind=kind or "resolution",
         )
+    else:
+        if kind and kind != doc.kind:
+            doc.kind = kind  # what the document is called, not part of any published text
     from consult.documents import word
 
     raw, warnings = file.read(), []

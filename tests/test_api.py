@@ -64,6 +64,7 @@ def test_documents_list_shows_what_the_reader_may_see(client, make_document, sec
         {
             "slug": "open-doc",
             "title": "Sample Framework",
+            "kind": "resolution",
             "committee": "",
             "versions": [
                 {

@@ -203,6 +203,8 @@ def test_committee_member_turns_a_closed_version_into_a_published_next_version(
     page.fill("#closes-at", f"{deadline}T17:00")
     page.click("text=Publish and open for comments")
     page.wait_for_load_state()
+    page.click("text=Yes, publish version 2")  # the confirmation page
+    page.wait_for_load_state()
 
     main = page.inner_text("main")
     assert "Version 2 is published and open for comments." in main

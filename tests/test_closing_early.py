@@ -56,7 +56,8 @@ def test_close_early_on_the_page_tells_the_actual_time_everywhere(
 
     as_user(sec)
     resp = client.post(
-        f"/documents/{doc.slug}/versions/1/close", data={"reason": "The summit moved."}
+        f"/documents/{doc.slug}/versions/1/close",
+        data={"reason": "The summit moved.", "confirmed": "1"},
     )
     assert resp.status_code == 302
     v = fresh(doc)

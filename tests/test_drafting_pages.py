@@ -427,7 +427,9 @@ def test_an_imported_draft_is_reviewed_before_it_is_published(
     assert {lk.method for lk in links if lk.paragraph_id == edited.id} == {"corrected"}
     assert "alignment" not in {lk.method for lk in links}
     assert drafting.unreviewed_links(v2) == 0
-    published = client.post(f"{base(doc)}/publish", data={"mode": "open", "closes_at": day})
+    published = client.post(
+        f"{base(doc)}/publish", data={"mode": "open", "closes_at": day, "confirmed": "1"}
+    )
     assert published.status_code == 302 and fresh(v2).state == "consultation"
 
 
@@ -453,7 +455,9 @@ def test_closing_early_needs_a_reason_which_is_shown(client, as_user, make_docum
     assert "Reason for closing before the deadline" in page
     assert client.post(f"{base(doc, 1)}/close", data={"reason": " "}).status_code == 400
     assert fresh(doc.latest).state == "consultation"
-    resp = client.post(f"{base(doc, 1)}/close", data={"reason": "The summit moved."})
+    resp = client.post(
+        f"{base(doc, 1)}/close", data={"reason": "The summit moved.", "confirmed": "1"}
+    )
     assert resp.status_code == 302
     v = fresh(doc.latest)
     assert v.state == "closed" and v.close_reason == "The summit moved."

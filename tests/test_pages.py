@@ -537,6 +537,13 @@ def test_publish_with_a_deadline_in_the_document_time_zone(
         f"/documents/{doc.slug}/versions/1/publish",
         data={"mode": "open", "closes_at": f"{day.isoformat()}T17:00"},
     )
+    # The confirmation page names the deadline in the document's zone, then UTC.
+    assert resp.status_code == 200 and "17:00 +07" in resp.get_data(as_text=True)
+    assert db.session.get(Version, doc.latest.id).state == "draft"
+    resp = client.post(
+        f"/documents/{doc.slug}/versions/1/publish",
+        data={"mode": "open", "closes_at": f"{day.isoformat()}T17:00", "confirmed": "1"},
+    )
     assert resp.status_code == 302
     v = db.session.get(Version, doc.latest.id)
     assert v.state == "consultation"
@@ -564,11 +571,15 @@ def test_publish_closed_then_finalize(client, as_user, make_document, make_user)
     doc = make_document("draft", by=secretariat)
     as_user(secretariat)
     base = f"/documents/{doc.slug}/versions/1"
-    assert client.post(f"{base}/publish", data={"mode": "closed"}).status_code == 302
+    assert client.post(f"{base}/publish", data={"mode": "closed"}).status_code == 200  # confirm
+    confirm = {"mode": "closed", "confirmed": "1"}
+    assert client.post(f"{base}/publish", data=confirm).status_code == 302
     assert db.session.get(Version, doc.latest.id).state == "closed"
     page = client.get(base).get_data(as_text=True)
     assert "Make this the final text" in page and "Answer the comments" in page
-    assert client.post(f"{base}/finalize").status_code == 302
+    assert client.post(f"{base}/finalize").status_code == 200  # the confirmation page
+    assert db.session.get(Version, doc.latest.id).state == "closed"
+    assert client.post(f"{base}/finalize", data={"confirmed": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Version, doc.latest.id).state == "final"
     assert client.post(f"{base}/finalize").status_code == 409
@@ -584,7 +595,9 @@ def test_close_a_consultation(client, as_user, make_document, make_user):
     assert "Close for comments" in client.get(base).get_data(as_text=True)
     # Before the deadline the reason is asked for (and kept).
     assert client.post(f"{base}/close").status_code == 400
-    resp = client.post(f"{base}/close", data={"reason": "The workshop moved forward."})
+    resp = client.post(
+        f"{base}/close", data={"reason": "The workshop moved forward.", "confirmed": "1"}
+    )
     assert resp.status_code == 302
     assert db.session.get(Version, doc.latest.id).state == "closed"
     assert "closed for comments" in client.get(resp.headers["Location"]).get_data(as_text=True)

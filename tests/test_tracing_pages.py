@@ -246,7 +246,8 @@ def test_finalize_override_on_the_version_page(client, make_document, make_user,
         True
     )
     assert docs.get_version(case.doc, 1).state == "closed"
-    r = client.post(f"{base}/finalize", data={"override_reason": "The Assembly votes tomorrow."})
+    reason = "The Assembly votes tomorrow."
+    r = client.post(f"{base}/finalize", data={"override_reason": reason, "confirmed": "1"})
     assert r.status_code == 302
     assert db.session.scalar(select(FinalizeOverride.unanswered)) == 4
     client.post("/sign-out")

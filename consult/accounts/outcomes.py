@@ -19,7 +19,7 @@ from consult.consultation.models import Comment, CoSignature, Response
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.documents.services import accepting_comments
 from consult.extensions import db
-from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, latest_uptake, text_loads
+from consult.tracing.stored import UPTAKE_LABELS, flag_label, latest_uptake, text_loads
 from consult.tracing.uptake import label_disagreement, uptake
 
 STATUS_LABELS = {
@@ -62,7 +62,7 @@ class Outcome:
 
     @property
     def flag_label(self) -> str | None:
-        return FLAG_LABELS.get(self.flag) if self.flag else None
+        return flag_label(self.flag, self.response.decision if self.response else None)
 
 
 def _status(c: Comment) -> str:

@@ -10,6 +10,7 @@ pages). A paragraph saved over someone else's change answers 409 with both texts
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
@@ -110,6 +111,37 @@ def _draft_answer(v: Version, paragraphs: list[Paragraph], status: int = 200):
     )
     resp.status_code = status
     return resp
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+@bp.post("/documents")
+@limiter.limit(POST_LIMIT)
+@_write("Create a document (without versions)", schemas.NewDocument, schemas.Document, 201)
+def create_document(body: schemas.NewDocument) -> ResponseReturnValue:
+    """A new document: "title", optional "kind" (resolution by default), "slug" (made from
+    the title when left out), "committee" and "timezone"."""
+    user = _signed_in_actor()
+    policy.require(user, "document.create")
+    zone = (body.timezone or "UTC").strip()
+    if zone not in available_timezones():
+        raise ConsultError(
+            f"'{zone}' is not a time zone name; use one such as Asia/Bangkok or UTC.",
+            code="invalid_timezone",
+        )
+    doc = documents.create_document(
+        (body.slug or "").strip() or documents.slug_from_title(body.title),
+        body.title,
+        by=user,
+        committee=body.committee or "",
+        timezone=zone,
+        kind=body.kind or "resolution",
+    )
+    db.session.commit()
+    return _created(
+        serializers.document_detail(doc, [], {}, {}), url_for("api.document", slug=doc.slug)
+    )
 
 
 # --- versions --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from consult.api.contract import Body, Count, Id, Query, Text
 from consult.consultation.models import DECISIONS, KINDS, MODERATION_ACTIONS
 from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
 from consult.documents.drafting import MAX_SOURCE
+from consult.documents.models import DOCUMENT_KINDS
 from consult.tracing.compare import RELATIONS
 
 #: A whole text sent for import: bounded by the request size (MAX_CONTENT_LENGTH).
@@ -94,6 +95,20 @@ class NewResponse(Body):
 class Feedback(Body):
     satisfied: bool
     note: Annotated[Text, Field(max_length=MAX_REASON)] | None = None
+
+
+class NewDocument(Body):
+    title: Annotated[Text, Field(min_length=1, max_length=300)]
+    slug: Annotated[Text, Field(max_length=120)] | None = Field(
+        None, description="The address's short name; made from the title when left out."
+    )
+    kind: Literal[tuple(DOCUMENT_KINDS)] | None = Field(  # type: ignore[valid-type]
+        None, description="resolution (default), framework, guidance, plan, strategy, law, other."
+    )
+    committee: Annotated[Text, Field(max_length=300)] | None = None
+    timezone: Annotated[Text, Field(max_length=64)] | None = Field(
+        None, description="IANA time zone of its deadlines (default UTC)."
+    )
 
 
 class NewVersion(Body):
@@ -255,6 +270,7 @@ class VersionSummary(Answer):
 class DocumentSummary(Answer):
     slug: str
     title: str
+    kind: str
     committee: str
     versions: list[VersionSummary]
     links: Links
@@ -267,6 +283,7 @@ class DocumentList(Answer):
 class Document(Answer):
     slug: str
     title: str
+    kind: str
     committee: str
     timezone: str
     created_at: DateTime

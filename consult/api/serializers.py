@@ -42,6 +42,7 @@ def document_summary(document: Document, versions: Sequence[Version]) -> JSON:
     return {
         "slug": document.slug,
         "title": document.title,
+        "kind": document.kind,
         "committee": document.committee,
         "versions": [version_summary(v) for v in versions],
         "links": {"self": url_for("api.document", slug=document.slug)},
@@ -73,6 +74,7 @@ def document_detail(
     return {
         "slug": document.slug,
         "title": document.title,
+        "kind": document.kind,
         "committee": document.committee,
         "timezone": document.timezone,
         "created_at": iso(document.created_at),

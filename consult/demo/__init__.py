@@ -47,6 +47,13 @@ def _paragraph(version: Version, anchor: str) -> Paragraph:
     return found[0]
 
 
+def _form_committee(doc: Document, spec: dict, users: dict, by) -> None:
+    """The document's committee: members of parliament with accounts of the role
+    "committee" (a chair and a drafter), beside the secretariat that created it."""
+    for m in spec.get("committee_members", []):
+        docs.add_committee_member(doc, users[m["email"]], role=m["role"], by=by)
+
+
 def load_demo() -> str:
     data, texts = _data()
     first = min(parse_iso(v["published_at"]) for v in data["versions"]) - timedelta(days=14)
@@ -91,7 +98,9 @@ def load_demo() -> str:
             by=chair,
             committee=d["committee"],
             timezone=d.get("timezone", "UTC"),
+            kind=d.get("kind", "resolution"),
         )
+        _form_committee(doc, d, users, chair)
     comments_by_version: dict[int, list[dict]] = {}
     for c in data["comments"]:
         comments_by_version.setdefault(c["version"], []).append(c)
@@ -166,7 +175,9 @@ def _load_open_consultation(spec: dict | None, orgs: dict, users: dict, chair) -
             by=chair,
             committee=spec["committee"],
             timezone=spec.get("timezone", "UTC"),
+            kind=spec.get("kind", "resolution"),
         )
+        _form_committee(doc, spec, users, chair)
         version = docs.import_version(doc, text, by=chair, label=spec["label"])
         version.note = spec.get("note", "")
     with clock(opened):

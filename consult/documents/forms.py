@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from consult.documents.models import DOCUMENT_KINDS, kind_label
 from consult.errors import ConsultError
 from consult.forms import Form
 
@@ -46,11 +48,17 @@ def parse_local_datetime(value: str, tz: str, *, date_means: str = "end") -> dat
 
 
 class DocumentForm(Form):
-    title = StringField("Title", validators=[InputRequired(), Length(max=300)])
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=300)])
+    kind = SelectField(
+        _l("Kind of document"),
+        default="resolution",
+        validators=[Optional()],
+        description=_l("Named on the covers of its PDF files."),
+    )
     slug = StringField(
-        "Short name for the address (slug)",
-        validators=[InputRequired(), Length(min=3, max=120)],
-        description="Lower-case letters, digits and hyphens, e.g. aipa-cso-framework.",
+        _l("Short name for the address (slug)"),
+        validators=[Optional(), Length(min=3, max=120)],
+        description=_l("Left empty, it is made from the title, e.g. aipa-cso-framework."),
     )
     committee = StringField("Committee", validators=[Optional(), Length(max=300)])
     timezone = StringField(
@@ -59,6 +67,10 @@ class DocumentForm(Form):
         validators=[InputRequired(), Length(max=64)],
         description="Deadlines are set and shown in this zone, e.g. Asia/Jakarta.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(k, kind_label(k)) for k in DOCUMENT_KINDS]
 
     def validate_timezone(self, field) -> None:
         if field.data.strip() not in available_timezones():

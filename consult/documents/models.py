@@ -30,6 +30,39 @@ RELATIONS = ("unchanged", "formatting", "edited", "moved", "split", "merged", "a
 #: "confirmed" (computed, then confirmed by the committee), "corrected" (set by the committee).
 METHODS = ("copy", "alignment", "confirmed", "corrected")
 COMMITTEE_ROLES = {"chair": "Chair", "drafter": "Drafter"}
+#: What kind of text a document is; PDF covers and the pages name it ("The policy
+#: framework", not always "The resolution").
+DOCUMENT_KINDS = ("resolution", "framework", "guidance", "plan", "strategy", "law", "other")
+
+
+def kind_label(kind: str) -> str:
+    """The kind in words, for a form's choices and a cover ("Policy framework")."""
+    from flask_babel import gettext as _
+
+    return {
+        "resolution": _("Resolution"),
+        "framework": _("Policy framework"),
+        "guidance": _("Guidance"),
+        "plan": _("Plan"),
+        "strategy": _("Strategy"),
+        "law": _("Law"),
+        "other": _("Policy document"),
+    }.get(kind, kind)
+
+
+def final_heading(kind: str) -> str:
+    """What a final version's cover says it is ("The policy framework")."""
+    from flask_babel import gettext as _
+
+    return {
+        "resolution": _("The resolution"),
+        "framework": _("The policy framework"),
+        "guidance": _("The guidance"),
+        "plan": _("The plan"),
+        "strategy": _("The strategy"),
+        "law": _("The law"),
+        "other": _("The final text"),
+    }.get(kind, _("The final text"))
 
 
 class Document(db.Model):
@@ -37,6 +70,8 @@ class Document(db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     committee: Mapped[str] = mapped_column(String(300), default="")
+    #: One of DOCUMENT_KINDS: what kind of text this is (named on covers and pages).
+    kind: Mapped[str] = mapped_column(String(20), default="resolution", server_default="resolution")
     #: The document's home time zone, shown beside the reader's (IANA name).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -51,6 +86,14 @@ class Document(db.Model):
     @property
     def latest(self) -> Version | None:
         return self.versions[-1] if self.versions else None
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
+    def final_heading(self) -> str:
+        return final_heading(self.kind)
 
     @property
     def latest_public(self) -> Version | None:

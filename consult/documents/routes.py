@@ -31,7 +31,9 @@ from consult.documents.models import Document, Paragraph, Version
 from consult.errors import Conflict, ConsultError, NotFound
 from consult.extensions import db
 from consult.tracing.compare_cache import compare_versions
+from consult.tracing.guard import unanswered_count
 from consult.tracing.summary import change_summary, count_changes
+from consult.tracing.views import considered
 
 bp = Blueprint("documents", __name__)
 
@@ -109,16 +111,20 @@ def new_document():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
+                slug = (form.slug.data or "").strip() or docs.slug_from_title(form.title.data)
                 doc = docs.create_document(
-                    form.slug.data,
+                    slug,
                     form.title.data,
                     by=current_actor(),
                     committee=form.committee.data or "",
                     timezone=form.timezone.data.strip(),
+                    kind=form.kind.data or "resolution",
                 )
             except ConsultError as e:
                 db.session.rollback()
-                return _document_form(form, e.message), e.status
+                # The service's refusals concern the slug (its form or a taken one).
+                form.slug.errors = [*form.slug.errors, e.message]
+                return _document_form(form), e.status
             db.session.commit()
             flash(f"Document '{doc.title}' created. Add its first version.")
             return redirect(url_for("documents.new_version", slug=doc.slug))
@@ -146,6 +152,7 @@ def document(slug: str):
         versions=versions,
         counts=counts,
         pairs=list(zip(versions, versions[1:], strict=False)),
+        considered=considered(doc, versions),
         # The service refuses a new version while the latest is a draft, open or final;
         # the page only offers the forms when it would be accepted.
         may_add=latest is None or latest.state == "closed",
@@ -227,11 +234,26 @@ def version(slug: str, number: int):
         counts=counts,
         accepting=accepting,
         may_comment=may_comment,
+        cannot_comment=_why_no_comment_form(v) if accepting and not may_comment else None,
         new_comment=CommentForm(current_user.organisations) if may_comment else None,
         received_form=received_form,
         previous=number - 1 if number > 1 else None,
         **_drafting_facts(doc, v),
     )
+
+
+def _why_no_comment_form(v: Version) -> str | None:
+    """Why a signed-in reader sees no comment form on an open version (the page says it,
+    with what to do): "pending" (a request to join an organisation awaits approval),
+    "no_organisation" (a CSO account with no approved membership), "not_cso" (the
+    secretariat and the committee answer comments rather than make them)."""
+    if not current_user.is_authenticated:
+        return None  # the page asks them to sign in
+    if current_user.role != "cso":
+        return "not_cso"
+    if current_user.pending_organisations:
+        return "pending"
+    return "no_organisation"
 
 
 def _drafting_facts(doc: Document, v: Version) -> dict:
@@ -320,6 +342,15 @@ def publish(slug: str, number: int):
             raise ConsultError("Give the date and time when comments close.")
         closes_at = parse_local_datetime(form.closes_at.data, doc.timezone)
     drafting.refuse_unreviewed(v)
+    docs.check_publishable(v, closes_at)
+    if not _confirmed():
+        return _confirm_page(
+            doc,
+            v,
+            "publish",
+            {"mode": form.mode.data or "open", "closes_at": form.closes_at.data or ""},
+            closes_at=closes_at,
+        )
     docs.publish(v, by=current_actor(), closes_at=closes_at)
     db.session.commit()
     if closes_at:
@@ -342,6 +373,10 @@ def close(slug: str, number: int):
             "The deadline has not passed: give the reason for closing early (it is published "
             "with the version and kept in the record)."
         )
+    if v.state != "consultation":
+        raise Conflict(f"Version {v.number} is not open for comments.")
+    if not _confirmed():
+        return _confirm_page(doc, v, "close", {"reason": reason}, reason=reason)
     docs.close(v, by=current_actor(), reason=reason)
     db.session.commit()
     flash(f"Version {v.number} is closed for comments. The committee can now answer them.")
@@ -355,10 +390,37 @@ def finalize(slug: str, number: int):
     policy.require(current_user, "version.finalize", v)
     # With comments unanswered the service refuses unless a reason to override is given.
     reason = textpolicy.clean_optional(request.form.get("override_reason"), what="The reason")
+    if not _confirmed():
+        waiting = unanswered_count(v)
+        if v.state != "closed" or (waiting and not (reason or "").strip()):
+            docs.finalize(v, by=current_actor(), override_reason=reason)  # refuses, saying why
+        return _confirm_page(
+            doc, v, "finalize", {"override_reason": reason or ""}, reason=reason, waiting=waiting
+        )
     docs.finalize(v, by=current_actor(), override_reason=reason)
     db.session.commit()
     flash(f"Version {v.number} is now the final text.")
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
+
+
+def _confirmed() -> bool:
+    """An irreversible step (publish, close, make final) is taken from its confirmation
+    page, which sends confirmed=1; the first POST only shows that page."""
+    return request.form.get("confirmed") == "1"
+
+
+def _confirm_page(doc: Document, v: Version, step: str, fields: dict, **facts):
+    """The second page of an irreversible step: what will happen, and the same form
+    again with confirmed=1 (a page, not a script: it works without JavaScript)."""
+    return render_template(
+        "documents/confirm.html",
+        doc=doc,
+        version=v,
+        step=step,
+        fields=fields,
+        action=url_for(f"documents.{step}", slug=doc.slug, number=v.number),
+        **facts,
+    )
 
 
 @bp.get("/documents/<slug>/compare")

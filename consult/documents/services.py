@@ -8,6 +8,7 @@ Paragraph-by-paragraph drafting is in documents.drafting.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -18,6 +19,7 @@ from consult import signals
 from consult.documents import drafting, splitter
 from consult.documents.models import (
     COMMITTEE_ROLES,
+    DOCUMENT_KINDS,
     CommitteeMember,
     Document,
     LineageLink,
@@ -55,9 +57,19 @@ def get_version(doc: Document, number: int) -> Version:
     return v
 
 
-def create_document(slug: str, title: str, *, by, committee: str = "", timezone: str = "UTC"):
+def create_document(
+    slug: str,
+    title: str,
+    *,
+    by,
+    committee: str = "",
+    timezone: str = "UTC",
+    kind: str = "resolution",
+):
     """A new document without versions. Whoever creates it chairs its committee until the
-    secretariat forms the committee (so that someone may edit its first draft)."""
+    secretariat forms the committee (so that someone may edit its first draft). `kind` is
+    one of DOCUMENT_KINDS (a resolution, a policy framework…)."""
+    check_kind(kind)
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise ConsultError(
@@ -67,13 +79,46 @@ def create_document(slug: str, title: str, *, by, committee: str = "", timezone:
         raise ConsultError("A document needs a title.")
     if db.session.scalar(select(Document.id).where(Document.slug == slug)):
         raise Conflict(f"A document with the slug '{slug}' already exists.")
-    doc = Document(slug=slug, title=title.strip(), committee=committee.strip(), timezone=timezone)
+    doc = Document(
+        slug=slug, title=title.strip(), committee=committee.strip(), timezone=timezone, kind=kind
+    )
     db.session.add(doc)
     if by is not None and getattr(by, "role", "cso") != "cso":
         # Part of creating the document, which is not itself an event of the record.
         db.session.add(CommitteeMember(document=doc, user_id=by.id, role="chair"))
     db.session.flush()
     return doc
+
+
+def slug_from_title(title: str) -> str:
+    """A free slug made from the title: letters and digits folded to ASCII, the rest
+    hyphens, at most 80 characters; "-2", "-3"… when it is taken."""
+    words = re.sub(r"[^\w]+", "-", title)  # apostrophes and dashes part words
+    folded = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:80].strip("-")
+    if len(base) < 3:
+        raise ConsultError(
+            "No address can be made from this title: give a short name (slug) of "
+            "lower-case letters, digits and hyphens."
+        )
+    taken = set(
+        db.session.scalars(
+            select(Document.slug).where((Document.slug == base) | Document.slug.like(f"{base}-%"))
+        )
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def check_kind(kind: str) -> str:
+    if kind not in DOCUMENT_KINDS:
+        raise ConsultError(
+            f"'{kind}' is not a kind of document; use one of: {', '.join(DOCUMENT_KINDS)}."
+        )
+    return kind
 
 
 # ---------------------------------------------------------------- the committee
@@ -364,17 +409,22 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
     return version
 
 
+def check_publishable(version: Version, closes_at: datetime | None) -> None:
+    """Refuse what publish() would refuse (also asked before its confirmation page)."""
+    if version.state != "draft":
+        raise Conflict(f"Version {version.number} is already published ({version.state_label}).")
+    if closes_at is not None and closes_at <= utcnow():
+        raise ConsultError("The deadline for comments must be in the future.")
+
+
 def publish(version: Version, *, by, closes_at: datetime | None = None) -> Version:
     """Leave draft, exactly once: open for comments until `closes_at`, or, without a
     deadline, publish as a closed text (an earlier text readable by all)."""
     if version.state == "draft":
         # No drafter's change may slip in between the hash and the freeze.
         drafting.lock_draft(version)
-    if version.state != "draft":
-        raise Conflict(f"Version {version.number} is already published ({version.state_label}).")
+    check_publishable(version, closes_at)
     now = utcnow()
-    if closes_at is not None and closes_at <= now:
-        raise ConsultError("The deadline for comments must be in the future.")
     version.content_hash = compute_hash(version)
     version.published_at = now
     if closes_at is not None:

@@ -30,7 +30,11 @@ def version_docx(version: Version) -> bytes:
         bookmark(d, d.add_paragraph(printable(first.text), style="Title"), first)
     else:
         d.add_paragraph(printable(doc.title), style="Title")
-    facts = [version.title, version.state_label]
+    facts = [
+        doc.final_heading if version.state == "final" else doc.kind_label,
+        version.title,
+        version.state_label,
+    ]
     if version.published_at:
         facts.append(f"published {version.published_at:%d %B %Y}")
     d.add_paragraph(printable(" · ".join(facts)), style="Subtitle")

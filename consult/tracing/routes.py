@@ -28,7 +28,7 @@ from consult.tracing import grouping, views
 from consult.tracing.compare import LABELS as RELATION_LABELS
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseGroup
-from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, text_loads
+from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, flag_label, text_loads
 
 bp = Blueprint("tracing", __name__)
 
@@ -81,6 +81,7 @@ def relation_label(relation: str) -> str:
 # Globals, not context: macros imported without context see them too.
 bp.add_app_template_global(UPTAKE_LABELS, "UPTAKE_LABELS")
 bp.add_app_template_global(FLAG_LABELS, "FLAG_LABELS")
+bp.add_app_template_global(flag_label, "flag_label")
 
 
 @bp.get("/documents/<slug>/lineages/<lineage>")
@@ -126,7 +127,12 @@ def provenance(slug: str, number: int):
 @bp.get("/documents/<slug>/versions/<int:number>/report")
 def report(slug: str, number: int):
     doc, v = visible_version(slug, number)
-    return render_template("tracing/report.html", doc=doc, version=v, r=views.report(v))
+    # ?scope=consultation: every round up to this version (a version without comments of
+    # its own, such as a final text, gets that by default).
+    whole = True if request.args.get("scope") == "consultation" else None
+    return render_template(
+        "tracing/report.html", doc=doc, version=v, r=views.report(v, whole=whole)
+    )
 
 
 @bp.get("/organisations/<slug>/accountability")

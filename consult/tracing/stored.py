@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +34,26 @@ FLAG_LABELS = {
     "accepted_not_in_text": "Accepted, but the asked-for change is not in the text",
     "taken_up_without_credit": "Not accepted, yet the wording appears in the text",
 }
+#: The flag in words for the decision it concerns: a "partly accepted" answer is not
+#: called "accepted", a "noted" one not "not accepted".
+_FLAG_BY_DECISION = {
+    ("accepted_not_in_text", "partly_accepted"): _l(
+        "Partly accepted, but none of the asked-for change is in the text"
+    ),
+    ("taken_up_without_credit", "noted"): _l("Noted only, yet the wording appears in the text"),
+    ("taken_up_without_credit", "out_of_scope"): _l(
+        "Out of scope, yet the wording appears in the text"
+    ),
+}
+
+
+def flag_label(flag: str | None, decision: str | None) -> str | None:
+    """The public flag in words, naming the decision it disagrees with."""
+    if not flag:
+        return None
+    return str(_FLAG_BY_DECISION.get((flag, decision or ""), FLAG_LABELS.get(flag, flag)))
+
+
 UPTAKE_LABELS = {
     "taken_up": "Taken up",
     "partly": "Partly taken up",

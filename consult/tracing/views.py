@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
 from consult.consultation.models import (
@@ -645,6 +645,21 @@ def bars(counts: Iterable[tuple[str, int]]) -> list[Bar]:
 
 
 @dataclass
+class Round:
+    """One round of the consultation (a version that was open for comments): its figures."""
+
+    version: Version
+    comments: int = 0
+    organisations: int = 0
+    suggestions: int = 0
+    answered: int = 0
+    taken_up: int = 0
+    partly: int = 0
+    not_taken_up: int = 0
+    flags: int = 0
+
+
+@dataclass
 class Report:
     version: Version
     comments: int
@@ -664,62 +679,132 @@ class Report:
     top_cosigned: list[tuple[Comment, int]]
     organisations: int
     override: object | None
+    #: "version": the comments on this version; "consultation": every round up to and
+    #: including it (a final text that took no comments reports the rounds that led to it).
+    scope: str = "version"
+    rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def taken_up(self) -> int:
+        return next((b.value for b in self.uptake if b.label == "Taken up"), 0)
+
+    @property
+    def partly(self) -> int:
+        return next((b.value for b in self.uptake if b.label == "Partly taken up"), 0)
+
+    @property
+    def not_taken_up(self) -> int:
+        return next((b.value for b in self.uptake if b.label == "Not taken up"), 0)
 
 
 def _current_response_id() -> Any:
     return select(func.max(Response.id)).where(Response.comment_id == Comment.id).scalar_subquery()
 
 
-def report(version: Version) -> Report:
-    """The counts of the report, each from an aggregate query over the version's
-    comments (withdrawn ones left out): no comment is read into Python except the few
-    most co-signed, and no query carries a list of comment ids."""
+def _rounds_up_to(version: Version) -> Select:
+    """The ids of the public versions of the document up to and including `version`."""
+    return select(Version.id).where(
+        Version.document_id == version.document_id,
+        Version.number <= version.number,
+        Version.state != "draft",
+    )
+
+
+def report(version: Version, *, whole: bool | None = None) -> Report:
+    """The counts of the report, each from an aggregate query over the comments
+    (withdrawn ones left out): no comment is read into Python except the few most
+    co-signed, and no query carries a list of comment ids.
+
+    whole=False: the comments on this version; whole=True: every round of the
+    consultation up to this version, in all and round by round. Left to the default, a
+    version that took no comments (a final text) reports the consultation that led to it.
+    """
+    if whole is None:
+        own = db.session.scalar(
+            select(func.count(Comment.id)).where(Comment.version_id == version.id)
+        )
+        whole = not own and version.number > 1
+    scope = _rounds_up_to(version) if whole else select(Version.id).where(Version.id == version.id)
     standing = (
-        Comment.version_id == version.id,
+        Comment.version_id.in_(scope),
         ~exists().where(CommentWithdrawal.comment_id == Comment.id),
     )
-    # Each comment's latest answer, and its uptake measured against the next version:
-    # set-based joins (one pass over the version's comments), not a probe per comment.
+    # Each comment's latest answer, and its uptake measured against the version after the
+    # comment's own: set-based joins (one pass over the comments), not a probe per comment.
     latest = (
         select(Response.comment_id, func.max(Response.id).label("rid"))
         .join(Comment, Comment.id == Response.comment_id)
-        .where(Comment.version_id == version.id)
+        .where(Comment.version_id.in_(scope))
         .group_by(Response.comment_id)
         .subquery()
     )
-    following = version.neighbour(1)
+    own_version = aliased(Version)
+    following = aliased(Version)
     facts = (
         select(
+            Comment.version_id.label("version_id"),
             (Comment.kind == "suggestion").label("suggestion"),
             Response.decision.label("decision"),
             StoredUptake.label.label("label"),
         )
+        .join(own_version, own_version.id == Comment.version_id)
         .outerjoin(latest, latest.c.comment_id == Comment.id)
         .outerjoin(Response, Response.id == latest.c.rid)
         .outerjoin(
+            following,
+            (following.document_id == own_version.document_id)
+            & (following.number == own_version.number + 1),
+        )
+        .outerjoin(
             StoredUptake,
-            (StoredUptake.comment_id == Comment.id)
-            & (StoredUptake.version_id == (following.id if following is not None else -1)),
+            (StoredUptake.comment_id == Comment.id) & (StoredUptake.version_id == following.id),
         )
         .where(*standing)
         .subquery()
     )
+    rounds: dict[int, Round] = {}
+    if whole:
+        rounds = {
+            v.id: Round(v)
+            for v in db.session.scalars(
+                select(Version).where(Version.id.in_(scope)).order_by(Version.number)
+            )
+        }
     decisions: Counter[str] = Counter()
     labels: Counter[str] = Counter()
     total = suggestions = flags = 0
-    for suggestion, decision, label, n in db.session.execute(
-        select(facts.c.suggestion, facts.c.decision, facts.c.label, func.count()).group_by(
-            facts.c.suggestion, facts.c.decision, facts.c.label
-        )
+    for version_id, suggestion, decision, label, n in db.session.execute(
+        select(
+            facts.c.version_id, facts.c.suggestion, facts.c.decision, facts.c.label, func.count()
+        ).group_by(facts.c.version_id, facts.c.suggestion, facts.c.decision, facts.c.label)
     ):
+        one = rounds.get(version_id) or Round(version)
         total += n
-        suggestions += n if suggestion else 0
+        one.comments += n
+        if suggestion:
+            suggestions += n
+            one.suggestions += n
         if decision is not None:
             decisions[decision] += n
+            one.answered += n
         if label is not None:
             labels[label] += n
+            if label == "taken_up":
+                one.taken_up += n
+            elif label == "partly":
+                one.partly += n
+            elif label == "not_taken_up":
+                one.not_taken_up += n
             if decision is not None and label_disagreement(decision, label) is not None:
                 flags += n
+                one.flags += n
+    for version_id, n in db.session.execute(
+        select(Comment.version_id, func.count(func.distinct(Comment.organisation_id)))
+        .where(*standing)
+        .group_by(Comment.version_id)
+    ):
+        if version_id in rounds:
+            rounds[version_id].organisations = n
     answered = sum(decisions.values())
     unanswered = total - answered
     per_org = db.session.execute(
@@ -732,7 +817,7 @@ def report(version: Version) -> Report:
         for oid, kind, countries in db.session.execute(
             select(Organisation.id, Organisation.kind, Organisation.countries).where(
                 Organisation.id.in_(
-                    select(Comment.organisation_id).where(Comment.version_id == version.id)
+                    select(Comment.organisation_id).where(Comment.version_id.in_(scope))
                 )
             )
         )
@@ -750,7 +835,7 @@ def report(version: Version) -> Report:
             for satisfied, n in db.session.execute(
                 select(ResponseFeedback.satisfied, func.count())
                 .join(Comment, Comment.id == ResponseFeedback.comment_id)
-                .where(*standing, ResponseFeedback.response_id == _current_response_id())
+                .where(*standing, *_standing_feedback())
                 .group_by(ResponseFeedback.satisfied)
             )
         }
@@ -760,7 +845,7 @@ def report(version: Version) -> Report:
     top = db.session.execute(
         select(CoSignature.comment_id, func.count(CoSignature.id).label("n"))
         .join(Comment, Comment.id == CoSignature.comment_id)
-        .where(*standing)
+        .where(*standing, *_standing_cosignature())
         .group_by(CoSignature.comment_id)
         .order_by(func.count(CoSignature.id).desc(), CoSignature.comment_id)
         .limit(5)
@@ -814,7 +899,43 @@ def report(version: Version) -> Report:
         top_cosigned=cosigned,
         organisations=len(per_org),
         override=override_for(version),
+        scope="consultation" if whole else "version",
+        rounds=list(rounds.values()),
     )
+
+
+def _standing_feedback() -> tuple:
+    """The replies that count: to the comment's current answer (a later reply to the same
+    answer replaces an earlier one in the counts; both stay in the history)."""
+    return (ResponseFeedback.response_id == _current_response_id(),)
+
+
+def _standing_cosignature() -> tuple:
+    """Co-signatures still standing (see consultation: withdrawn ones stay in history)."""
+    return ()
+
+
+@dataclass
+class Considered:
+    """ "Was the input considered?" for a document: the answer in figures, over every
+    public round, and the version whose report proves it."""
+
+    report: Report
+    first: int
+    last: int
+
+
+def considered(doc: Document, versions: Sequence[Version]) -> Considered | None:
+    """The consultation's figures across the public `versions` of `doc` (the latest
+    public one's report over every round), or None before any comment was made."""
+    public = [v for v in versions if v.state != "draft"]
+    if not public:
+        return None
+    r = report(public[-1], whole=True)
+    if not r.comments:
+        return None
+    numbers = [x.version.number for x in r.rounds if x.comments]
+    return Considered(r, min(numbers), max(numbers))
 
 
 # --- an organisation's account -------------------------------------------------------------
