@@ -16,7 +16,7 @@ for each backend:
   visibility, facets with labels, hits described from the database, did-you-mean);
   "index" is the backend's part alone (backend.run on the same resolved query).
 The baseline is SQLite FTS5 (porter tokenizer) over the same entries, answering
-the same resolved queries: count, the same seven facets, the top 20 by bm25 with
+the same resolved queries: count, the same facets, the top 20 by bm25 with
 snippet(). Ratios are backend / FTS5 for the index part.
 """
 
@@ -87,7 +87,7 @@ def fts_build(sqlite_path: str, app) -> float:
         CREATE TABLE fts_meta (rowid INTEGER PRIMARY KEY, key TEXT, doc_type TEXT,
             document_id INT, version_id INT, version_number INT, organisation_id INT,
             comment_kind TEXT, decision TEXT, draft INT, visible INT, created_at REAL,
-            month TEXT);
+            month TEXT, language TEXT);
     """)
     with app.app_context():
         rowid = 0
@@ -111,6 +111,7 @@ def fts_build(sqlite_path: str, app) -> float:
                         int(e.visible_to_public),
                         e.timestamp,
                         e.month,
+                        e.language,
                     )
                 )
             con.executemany(
@@ -118,7 +119,7 @@ def fts_build(sqlite_path: str, app) -> float:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            con.executemany("INSERT INTO fts_meta VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", meta)
+            con.executemany("INSERT INTO fts_meta VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meta)
         db.session.remove()
     con.execute("CREATE INDEX fts_meta_created ON fts_meta (created_at)")
     con.commit()
@@ -183,7 +184,7 @@ def fts_run(con: sqlite3.Connection, spec: Spec) -> int:
     top = con.execute(
         f"SELECT m.key, {snippet} FROM {source} WHERE {where} ORDER BY {order} LIMIT 20", args
     ).fetchall()
-    assert len(facets) == 7 and len(top) <= 20
+    assert len(facets) == len(RAW_FACETS) and len(top) <= 20
     return len(rows)
 
 

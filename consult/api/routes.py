@@ -240,6 +240,7 @@ def _post_comment(
             for slug in (data.jointly_with or "").split(",")
             if slug.strip()
         ],
+        language=data.language,
     )
     # The answer shows what the request just wrote: kept through the commit rather than
     # read back (a query per relation), and made after it (outside the record's lock).

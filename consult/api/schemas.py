@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consult.accounts.models import ORG_KINDS
 from consult.api.contract import Body, Count, Id, Query, Text
+from consult.consultation.languages import LANGUAGES
 from consult.consultation.models import DECISIONS, KINDS, MODERATION_ACTIONS
 from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
 from consult.documents.drafting import MAX_SOURCE
@@ -29,6 +30,7 @@ Reason = Annotated[Text, Field(max_length=MAX_REASON)]
 
 Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 Decision = Literal[tuple(DECISIONS)]  # type: ignore[valid-type]
+Language = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -52,6 +54,11 @@ class NewComment(Body):
         None,
         description="Comma-separated slugs of the author's other organisations that sign "
         "the comment from the start (a joint submission).",
+    )
+    language: Language | None = Field(
+        None,
+        description="The language it is written in (en, id, ms, fil, th, vi, km, lo, my); "
+        "found from the text when left out.",
     )
 
 
@@ -413,6 +420,9 @@ class Comment(Answer):
     paragraph: ParagraphRef | None
     created_at: DateTime
     content_hash: str
+    language: str | None = Field(
+        None, description="The language it is written in (given or found), or null."
+    )
     response: Response | None
     responses: list[Response]
     attachments: list[Attachment] = Field(

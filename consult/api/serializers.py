@@ -207,6 +207,7 @@ def comment(c: Comment) -> JSON:
         "paragraph": paragraph_ref(c.paragraph),
         "created_at": iso(c.created_at),
         "content_hash": c.content_hash,
+        "language": c.language,
         **comment_state(c),
         # uptake, flag (a decision that disagrees with the measured uptake), feedback.
         **_tracing_fields(c),

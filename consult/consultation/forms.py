@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -12,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from consult.consultation.languages import LANGUAGES
 from consult.consultation.models import CHANNELS, DECISIONS, KINDS, MODERATION_ACTIONS
 from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
 from consult.forms import Form
@@ -36,11 +38,14 @@ class CommentForm(Form):
     )
     #: A joint submission: other organisations that sign the comment from the start.
     cosigners = SelectMultipleField("Submitted jointly with", coerce=int, choices={})
+    #: The language it is written in; empty: found from the text.
+    language = SelectField(_l("Language"), choices={}, default="")
 
     def __init__(self, organisations, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation.choices = {o.id: o.display_name for o in organisations}
         self.cosigners.choices = dict(self.organisation.choices)
+        self.language.choices = {"": str(_l("Found from the text")), **LANGUAGES}
 
 
 class ReceivedCommentForm(CommentForm):

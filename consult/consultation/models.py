@@ -86,6 +86,9 @@ class Comment(Moderated, db.Model):
     #: Derived, stored once: the suggested wording as a word diff against the paragraph
     #: (JSON [[op, text], ...], tracing.suggested), made when the text is written.
     suggested_diff: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The language it is written in (a code of consultation.languages.LANGUAGES), given
+    #: by its author or detected when posted; None when it could not be told.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     version: Mapped[Version] = relationship()
     paragraph: Mapped[Paragraph | None] = relationship()
@@ -112,6 +115,13 @@ class Comment(Moderated, db.Model):
         order_by="ModerationAction.id",
         viewonly=True,
     )
+
+    @property
+    def language_name(self) -> str | None:
+        """The name of its language in that language ("ไทย"), or None."""
+        from consult.consultation.languages import LANGUAGES
+
+        return LANGUAGES.get(self.language or "")
 
     @property
     def current(self) -> Comment | CommentRevision:

@@ -351,6 +351,7 @@ def post_comment(slug: str, number: int):
             quote=form.quote.data,
             by=current_actor(),
             cosigners=_chosen(form, current_user.organisations),
+            language=form.language.data or None,
         )
     except ConsultError as e:
         db.session.rollback()
@@ -398,6 +399,7 @@ def enter_comment(slug: str, number: int):
             on_behalf=True,
             received_at=received_at,
             cosigners=_chosen(form, organisations),
+            language=form.language.data or None,
         )
     except ConsultError as e:
         db.session.rollback()

@@ -7,12 +7,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from consult import signals
 from consult.accounts.models import Organisation, User
-from consult.consultation import wording
+from consult.consultation import languages, wording
 from consult.consultation.models import (
     CHANNELS,
     DECISIONS,
@@ -93,6 +94,7 @@ def post_comment(
     on_behalf: bool = False,
     received_at: datetime | None = None,
     cosigners: Sequence[Organisation] = (),
+    language: str | None = None,
 ) -> Comment:
     """Post a comment for `organisation`.
 
@@ -101,7 +103,19 @@ def post_comment(
     e-mail, on paper or at a workshop, also after closing, dated when received.
     `cosigners` makes it a joint submission: the other organisations that sign it
     from the start (on the web, organisations the author also belongs to).
+    `language` is the code of the language it is written in; detected when not given.
     """
+    try:
+        language = languages.checked(language)
+    except ValueError:
+        raise ConsultError(
+            _(
+                "'%(code)s' is not a language of Consult (%(codes)s).",
+                code=language,
+                codes=", ".join(languages.LANGUAGES),
+            ),
+            code="invalid_language",
+        ) from None
     if kind not in KINDS:
         raise ConsultError(f"Unknown kind of comment '{kind}'; use one of: {', '.join(KINDS)}.")
     if channel not in CHANNELS:
@@ -153,6 +167,7 @@ def post_comment(
         quote_end=span[1] if span else None,
         created_at=created,
         content_hash="",
+        language=language or languages.detect(f"{body}\n{suggested_text or ''}"),
     )
     c.content_hash = comment_hash(c)
     db.session.add(c)

@@ -60,6 +60,8 @@ class Entry:
     comment_kind: str | None = None
     #: The latest response's decision, "unanswered" for a comment without one.
     decision: str | None = None
+    #: The language a comment is written in (consultation.languages), when known.
+    language: str | None = None
     draft: bool = False
     visible_to_public: bool = True
     title: str = ""
@@ -187,6 +189,7 @@ def _comments(session: Session, where) -> list[Entry]:
                 c.c.paragraph_id,
                 c.c.organisation_id,
                 c.c.kind,
+                c.c.language,
                 c.c.body,
                 c.c.suggested_text,
                 c.c.quote,
@@ -247,6 +250,7 @@ def _comments(session: Session, where) -> list[Entry]:
                 paragraph_id=m["paragraph_id"],
                 organisation_id=m["organisation_id"],
                 comment_kind=m["kind"],
+                language=m["language"],
                 decision=a.decision if a else "unanswered",
                 draft=m["state"] == "draft",
                 visible_to_public=comment_visible_to_public(

@@ -65,6 +65,7 @@ COLUMNS = (
     "organisation_id",
     "comment_kind",
     "decision",
+    "language",
     "draft",
     "visible_to_public",
     "created_at",
@@ -91,6 +92,7 @@ FILTER_COLUMNS = {
     "kind": ("comment_kind", "text"),
     "decision": ("decision", "text"),
     "organisation": ("organisation_id", "integer"),
+    "language": ("language", "text"),
 }
 FACET_COLUMNS = {name: column for name, (column, _) in FILTER_COLUMNS.items()} | {"month": "month"}
 
@@ -148,6 +150,7 @@ def _row(e: E.Entry) -> dict:
         "organisation_id": e.organisation_id,
         "comment_kind": e.comment_kind,
         "decision": e.decision,
+        "language": e.language,
         "draft": e.draft,
         "visible_to_public": e.visible_to_public,
         "created_at": e.created_at,
@@ -352,11 +355,12 @@ class PostgresBackend(Backend):
         sql = (
             f"WITH found AS MATERIALIZED (SELECT e.key, e.doc_type, e.object_id, "  # noqa: S608 (values are bound)
             f"e.document_id, e.version_number, e.comment_kind, e.decision, e.organisation_id, "
+            f"e.language, "
             f"e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month"
             f"{', e.tsv' if ranked else ''} FROM {source} WHERE {where} "
             f"ORDER BY {newest} LIMIT :cap), "
             f"m AS (SELECT e.key, e.doc_type, e.object_id, e.document_id, e.version_number, "
-            f"e.comment_kind, e.decision, e.organisation_id, e.created_at, e.month, "
+            f"e.comment_kind, e.decision, e.organisation_id, e.language, e.created_at, e.month, "
             f"{score} AS score FROM {rank_source} ORDER BY {newest} LIMIT :bound) "
             f"SELECT GROUPING({', '.join(cols)}) AS g, {', '.join(cols)}, count(*) AS n, "
             f"NULL::json AS page FROM m GROUP BY GROUPING SETS ({sets}) "

@@ -6,7 +6,7 @@
     -youth   -"civil society"  leave out what has the word or the phrase
     field:value                a filter, e.g. decision:accepted org:mcvn country:TH type:comment
                                kind:suggestion doc:aipa-framework version:2 date:2026-03
-                               from:2026-01-01 to:2026-02 latest:yes sort:date
+                               from:2026-01-01 to:2026-02 latest:yes sort:date lang:th
     -field:value               leave out what the filter matches
 
 A query that cannot be read (an unclosed quotation mark, brackets, a dangling OR)
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from consult.consultation.languages import LANGUAGES
 from consult.search import segment
 
 MAX_LENGTH = 500  # characters of a query that are read
@@ -64,6 +65,8 @@ FIELDS = {
     "until": "to",
     "latest": "latest",
     "sort": "sort",
+    "lang": "lang",
+    "language": "lang",
 }
 _ALIASES = {
     "type": {
@@ -344,6 +347,10 @@ def normalise(name: str, value: str) -> str:
         key = _ALIASES["decision"].get(key, key)
         if key not in DECISIONS:
             raise ValueError(f"'{value}' is not a decision ({', '.join(DECISIONS)})")
+        return key
+    if name == "lang":
+        if key not in LANGUAGES:
+            raise ValueError(f"'{value}' is not a language code ({', '.join(LANGUAGES)})")
         return key
     if name == "version":
         if not v.isdigit() or int(v) < 1:

@@ -18,7 +18,16 @@ from consult.search.query import Item
 #: (SEARCH_EXACT_LIMIT); benchmarks/search.py shows why: at a million comments, counting
 #: and ranking a common word's hundred thousand matches takes seconds on either backend.
 EXACT_LIMIT = 2_000
-RAW_FACETS = ("type", "document", "version", "kind", "decision", "organisation", "month")
+RAW_FACETS = (
+    "type",
+    "document",
+    "version",
+    "kind",
+    "decision",
+    "organisation",
+    "month",
+    "language",
+)
 
 
 @dataclass
@@ -26,7 +35,7 @@ class Spec:
     groups: list[tuple[Item, ...]] = field(default_factory=list)
     excluded: list[Item] = field(default_factory=list)
     #: Index field → accepted values; an empty set matches nothing. Fields: type,
-    #: document (id), version (number), kind, decision, organisation (id).
+    #: document (id), version (number), kind, decision, organisation (id), language.
     filters: dict[str, set] = field(default_factory=dict)
     exclude: dict[str, set] = field(default_factory=dict)
     date_from: datetime | None = None
@@ -110,7 +119,7 @@ class Results:
     page: int = 1
     per_page: int = 20
     #: name → values, most frequent first. Names: type, document, version, kind, decision,
-    #: organisation, orgkind, country, date.
+    #: organisation, orgkind, country, date, language.
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     #: "Did you mean": the query with its unknown words corrected, or None.
     suggestion: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -32,6 +33,7 @@ FACETS = [
     ("orgkind", "Kind of organisation", "orgkind"),
     ("country", "Country", "country"),
     ("date", "Month", None),
+    ("language", _l("Language"), "lang"),
 ]
 SORTS = {"relevance": "Relevance", "date": "Newest first", "oldest": "Oldest first"}
 _KEPT = (*PARAM_FILTERS, "from", "to", "sort", "latest")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from consult.accounts import policy
 from consult.accounts.models import ORG_KINDS, Organisation
+from consult.consultation.languages import LANGUAGES
 from consult.consultation.models import DECISIONS, KINDS, Comment
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import ConsultError
@@ -39,7 +40,17 @@ MAX_PER_PAGE = 100
 #: The largest page number read; larger ones are read as this (see SearchParams.from_args).
 MAX_PAGE = 100_000
 FACET_SIZE = 30  # values shown per facet, most frequent first
-PARAM_FILTERS = ("type", "kind", "decision", "org", "orgkind", "country", "document", "version")
+PARAM_FILTERS = (
+    "type",
+    "kind",
+    "decision",
+    "org",
+    "orgkind",
+    "country",
+    "document",
+    "version",
+    "lang",
+)
 DECISION_LABELS = {**DECISIONS, "unanswered": "Not answered yet"}
 COUNTRIES = {  # AIPA member states; other codes are shown as they are
     "BN": "Brunei Darussalam",
@@ -222,6 +233,8 @@ def _resolve(parsed: Q.Parsed, spec: Spec, notes: list[str]) -> _Orgs:
         for name, values in source.items():
             if name in ("type", "kind", "decision"):
                 target[name] = set(values)
+            elif name == "lang":
+                target["language"] = set(values)
             elif name == "version":
                 target["version"] = {int(v) for v in values}
             elif name == "document":
@@ -502,5 +515,8 @@ def _facets(raw: dict[str, dict], parsed: Q.Parsed, orgs: _Orgs) -> dict[str, li
     )
     out["date"] = sorted(
         _values(raw.get("month", {}), _month_label, size=1000), key=lambda x: x.value
+    )
+    out["language"] = _values(
+        raw.get("language", {}), lambda v: LANGUAGES.get(v, v), chosen.get("lang", ())
     )
     return {k: v for k, v in out.items() if v}

@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 #: compound file by copying it into memory (BytesIO), so every new reader or writer
 #: (after each commit) would copy the whole index; separate files are read in place.
 COMPOUND = False
-INDEX_NAME = "consult3"
+INDEX_NAME = "consult4"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
 #: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
@@ -93,6 +93,7 @@ SCHEMA = Schema(
     organisation=_Key(sortable=True),
     kind=_Key(sortable=True),
     decision=_Key(sortable=True),
+    language=_Key(sortable=True),
     month=_Key(sortable=True),
     draft=_Key(sortable=True),
     visible=_Key(sortable=True),
@@ -183,6 +184,7 @@ def _fields(e: E.Entry) -> dict:
         "organisation": e.organisation_id,
         "kind": e.comment_kind,
         "decision": e.decision,
+        "language": e.language,
     }
     doc.update({k: str(v) for k, v in optional.items() if v is not None and v != ""})
     return doc
