@@ -93,6 +93,7 @@ def _import_models() -> None:
     # Every model module is imported so that metadata (and Alembic) see all tables.
     from consult.accounts import auth as _auth  # noqa: F401
     from consult.accounts import models as _a  # noqa: F401
+    from consult.analysis import models as _an  # noqa: F401
     from consult.consultation import attachments as _ca  # noqa: F401
     from consult.consultation import models as _c  # noqa: F401
     from consult.documents import models as _d  # noqa: F401
@@ -110,6 +111,7 @@ def _connect_listeners() -> None:
     global _connected
     if _connected:
         return
+    from consult.analysis.grouping import connect as connect_grouping
     from consult.mail.notify import connect as connect_mail
     from consult.record.service import connect as connect_record
     from consult.search.outbox import connect as connect_search
@@ -119,6 +121,7 @@ def _connect_listeners() -> None:
     connect_search()
     connect_tracing()
     connect_mail()
+    connect_grouping()
     _connected = True
 
 
@@ -135,6 +138,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from consult.accounts.org_routes import bp as organisations_bp
     from consult.accounts.routes import bp as accounts_bp
+    from consult.analysis.routes import bp as analysis_bp
+    from consult.api import analysis as _api_analysis  # noqa: F401 - adds to api bp
     from consult.api import comments as _api_comments  # noqa: F401 - adds to api bp
     from consult.api import drafting as _api_drafting  # noqa: F401 - adds to api bp
     from consult.api import intake as _api_intake  # noqa: F401 - adds to api bp
@@ -166,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         feeds_bp,
         attachments_bp,
         intake_bp,
+        analysis_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

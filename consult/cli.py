@@ -435,6 +435,7 @@ def index_drain_cmd(follow: bool, interval: float, wait: float):
 
 
 def register(app: Flask) -> None:
+    from consult.analysis.cli import register as register_analysis
     from consult.exports.cli import register as register_exports
     from consult.intake.cli import register as register_intake
     from consult.jobs.cli import register as register_jobs
@@ -445,6 +446,7 @@ def register(app: Flask) -> None:
     register_exports(app)
     register_intake(app)
     register_jobs(app)
+    register_analysis(app)
     for cmd in (
         demo_cmd,
         create_org_cmd,

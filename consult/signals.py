@@ -65,6 +65,9 @@ responses_grouped = _ns.signal("responses.grouped")
 #: The commenting organisation replied to the committee's answer (subject: the
 #: ResponseFeedback; data: comment tracking number, satisfied, note hash).
 response_feedback_given = _ns.signal("response.feedback_given")
+#: The committee took a variant out of its form-letter group to answer it alone
+#: (subject: the GroupRemoval; data: comment tracking number, the master's, reason hash).
+group_member_removed = _ns.signal("letter_group.member_removed")
 
 #: A file (a position paper) was attached to a comment (subject: the Attachment; data:
 #: comment tracking number, name, type, size, sha256, the source message's sha256 if any).

@@ -214,6 +214,11 @@ TABLE = {
     ("notifications.manage", None): "0111111",
     ("user.create", None): "0000001",
     ("api.token", None): "0111111",
+    # Form-letter groups and themes: the secretariat and the document's committee.
+    ("analysis.view", "public"): "0001111",
+    ("theme.manage", "document"): "0001111",
+    ("comment.tag", "comment"): "0001111",
+    ("group.take_out", "comment"): "0001111",
 }
 
 

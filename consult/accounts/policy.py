@@ -168,6 +168,12 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "comment.moderate": (is_secretariat,),
     "response.create": (is_secretariat, is_committee_member),
     "response.feedback": (is_approved_member,),  # of the commenting organisation
+    # Form-letter groups and themes (consult.analysis): the secretariat's analysts and
+    # the document's committee.
+    "analysis.view": (is_secretariat, is_committee_member),
+    "theme.manage": (is_secretariat, is_committee_member),
+    "comment.tag": (is_secretariat, is_committee_member),
+    "group.take_out": (is_secretariat, is_committee_member),
     # Anyone signed in may register an organisation and becomes its admin; the
     # secretariat verifies it later.
     "organisation.create": (is_secretariat, signed_in),

@@ -33,6 +33,7 @@ TAGS = (
     "drafting",
     "search",
     "organisations",
+    "analysis",
     "intake",
     "record",
     "meta",

@@ -423,6 +423,9 @@ class Comment(Answer):
     language: str | None = Field(
         None, description="The language it is written in (given or found), or null."
     )
+    group: int | None = Field(
+        None, description="Its form-letter group (GET …/versions/<n>/groups), or null."
+    )
     response: Response | None
     responses: list[Response]
     attachments: list[Attachment] = Field(

@@ -208,6 +208,7 @@ def comment(c: Comment) -> JSON:
         "created_at": iso(c.created_at),
         "content_hash": c.content_hash,
         "language": c.language,
+        "group": _group_of(c),
         **comment_state(c),
         # uptake, flag (a decision that disagrees with the measured uptake), feedback.
         **_tracing_fields(c),
@@ -221,6 +222,13 @@ def comment(c: Comment) -> JSON:
             ),
         },
     }
+
+
+def _group_of(c: Comment) -> int | None:
+    """The comment's form-letter group (consult.analysis.grouping), or None."""
+    from consult.analysis.grouping import group_of
+
+    return group_of(c.id)
 
 
 def attachment(a) -> JSON:

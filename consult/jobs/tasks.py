@@ -125,4 +125,21 @@ def register(app: Flask, huey: Huey) -> None:
         with app.app_context():
             return record_log.sequence(app).sequenced
 
+    @named
+    @huey.task(name="group_comments", retries=3, retry_delay=RETRY_DELAY)
+    def group_comments() -> int:
+        """Place new comments in their form-letter groups (consult.analysis.grouping)."""
+        from consult.analysis import grouping
+
+        take_mark(huey, "group_comments")
+        return grouping.drain(app)
+
+    @named
+    @huey.periodic_task(crontab(minute="*"), name="group_sweep")
+    def group_sweep() -> int:
+        """Every minute: place what waits in the grouping outbox (a lost job's work)."""
+        from consult.analysis import grouping
+
+        return grouping.drain(app)
+
     huey._consult_tasks = tasks

@@ -544,6 +544,7 @@ def connect() -> None:
         signals.draft_changed,
         signals.responses_grouped,
         signals.response_feedback_given,
+        signals.group_member_removed,
         signals.attachment_added,
         signals.intake_confirmed,
         signals.intake_rejected,

@@ -1,0 +1,530 @@
+"""Form letters: comments grouped with their near-copies as they arrive.
+
+A posted comment writes a grouping outbox row in its own transaction (`connect`); after
+commit the `group_comments` job (consult.jobs.tasks) places it: its MinHash signature
+(consult.analysis.nearcopies) is computed, its BANDS band keys are looked up in the
+letter_band table (one indexed query, whatever the number of comments), the candidates
+found are compared with it, and it joins the group of the most similar one at or above
+the threshold, or stays alone and stores its own band keys for the comments to come.
+The POST only writes the outbox row.
+
+`regroup` does the same for all of a version's comments at once, in memory (the
+benchmark's million comments), and writes the same rows.
+
+A group's master is its first comment; each other member keeps "the unique part": its
+sentences not in the master. The committee can take a variant out of its group
+(`take_out`): a GroupRemoval row and a record event; the comment then stays alone,
+through any regrouping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from consult import signals
+from consult.accounts.models import User
+from consult.analysis import nearcopies
+from consult.analysis.models import (
+    CommentSignature,
+    GroupingOutboxEntry,
+    GroupRemoval,
+    LetterBand,
+    LetterGroup,
+)
+from consult.consultation.models import Comment
+from consult.documents.models import Version
+from consult.errors import Conflict, ConsultError
+from consult.extensions import db
+from consult.hashing import sha256
+from consult.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Outbox rows one job transaction places.
+BATCH = 200
+#: Candidates compared with a new comment at most (those sharing the most bands first).
+MAX_CANDIDATES = 32
+#: Members listed per page of a group, and on a group's summary.
+MEMBERS_PAGE = 50
+GROUPS_PAGE = 20
+
+
+def text_of(body: str | None, suggested: str | None) -> str:
+    """The text compared: the comment and its proposed wording."""
+    return (body or "") + ("\n" + suggested if suggested else "")
+
+
+# --- as comments arrive -------------------------------------------------------------------
+
+
+def _on_comment_posted(sender, subject=None, actor=None, data=None) -> None:
+    if not isinstance(subject, Comment) or subject.id is None:
+        return
+    db.session.add(GroupingOutboxEntry(comment_id=subject.id, created_at=utcnow()))
+    db.session.info["grouping_pending"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop("grouping_pending", False) or not has_app_context():
+        return
+    from consult import jobs
+
+    jobs.poke("group_comments", current_app._get_current_object())
+
+
+def _after_rollback(session: Session, previous_transaction=None) -> None:
+    session.info.pop("grouping_pending", None)
+
+
+def connect() -> None:
+    signals.comment_posted.connect(_on_comment_posted, weak=False)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def drain(app: Flask, limit: int | None = None) -> int:
+    """Place the comments waiting in the grouping outbox, BATCH per transaction; returns
+    how many outbox rows were taken. Safe to run twice at once: a comment already placed
+    is skipped."""
+    done = 0
+    with app.app_context():
+        while limit is None or done < limit:
+            rows = db.session.execute(
+                select(GroupingOutboxEntry.id, GroupingOutboxEntry.comment_id)
+                .order_by(GroupingOutboxEntry.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                break
+            try:
+                place([r.comment_id for r in rows])
+                db.session.execute(
+                    delete(GroupingOutboxEntry).where(
+                        GroupingOutboxEntry.id.in_([r.id for r in rows])
+                    )
+                )
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+            done += len(rows)
+    return done
+
+
+def pending() -> int:
+    return db.session.scalar(select(func.count(GroupingOutboxEntry.id))) or 0
+
+
+def _removed(comment_ids: Sequence[int]) -> set[int]:
+    if not comment_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(GroupRemoval.comment_id).where(GroupRemoval.comment_id.in_(comment_ids))
+        )
+    )
+
+
+def place(comment_ids: Sequence[int]) -> dict[int, int | None]:
+    """Place each comment (oldest first) in its group; returns {comment id: group id or
+    None}. Comments already placed are left as they are. Flushes; the caller commits."""
+    ids = sorted(set(comment_ids))
+    if not ids:
+        return {}
+    done = set(
+        db.session.scalars(
+            select(CommentSignature.comment_id).where(CommentSignature.comment_id.in_(ids))
+        )
+    )
+    rows = db.session.execute(
+        select(Comment.id, Comment.version_id, Comment.body, Comment.suggested_text)
+        .where(Comment.id.in_(ids))
+        .order_by(Comment.id)
+    ).all()
+    rows = [r for r in rows if r.id not in done]
+    removed = _removed([r.id for r in rows])
+    sigs = nearcopies.signatures(text_of(r.body, r.suggested_text) for r in rows)
+    placed: dict[int, int | None] = {}
+    for r, sig in zip(rows, sigs, strict=True):
+        placed[r.id] = _place_one(
+            r.id, r.version_id, text_of(r.body, r.suggested_text), sig, alone=r.id in removed
+        )
+    return placed
+
+
+def _place_one(cid: int, version_id: int, text: str, sig: bytes, *, alone: bool) -> int | None:
+    if alone or nearcopies.is_empty(sig):
+        db.session.add(CommentSignature(comment_id=cid, version_id=version_id, signature=sig))
+        db.session.flush()
+        return None
+    keys = nearcopies.band_keys(sig)
+    hits = db.session.execute(
+        select(LetterBand.comment_id, func.count())
+        .where(LetterBand.version_id == version_id, LetterBand.key.in_(keys))
+        .group_by(LetterBand.comment_id)
+        .order_by(func.count().desc(), LetterBand.comment_id)
+        .limit(MAX_CANDIDATES)
+    ).all()
+    best = None
+    if hits:
+        cands = db.session.execute(
+            select(CommentSignature.comment_id, CommentSignature.signature).where(
+                CommentSignature.comment_id.in_([h.comment_id for h in hits])
+            )
+        ).all()
+        best = nearcopies.best_match(sig, [(c.comment_id, c.signature) for c in cands])
+    if best is None:
+        db.session.add(CommentSignature(comment_id=cid, version_id=version_id, signature=sig))
+        db.session.execute(
+            insert(LetterBand.__table__),
+            [{"version_id": version_id, "key": k, "comment_id": cid} for k in keys],
+        )
+        db.session.flush()
+        return None
+    cand_id, sim = best
+    cand = db.session.get(CommentSignature, cand_id)
+    group_id = cand.group_id
+    if group_id is None:
+        group = LetterGroup(
+            version_id=version_id, master_comment_id=cand_id, size=1, created_at=utcnow()
+        )
+        db.session.add(group)
+        db.session.flush()
+        group_id, master_id = group.id, cand_id
+        cand.group_id = group_id
+    else:
+        master_id = db.session.scalar(
+            select(LetterGroup.master_comment_id).where(LetterGroup.id == group_id)
+        )
+    master = db.session.execute(
+        select(Comment.body, Comment.suggested_text).where(Comment.id == master_id)
+    ).one()
+    unique = nearcopies.unique_part(text_of(master.body, master.suggested_text), text)
+    db.session.add(
+        CommentSignature(
+            comment_id=cid,
+            version_id=version_id,
+            signature=sig,
+            group_id=group_id,
+            unique_json=json.dumps(unique, ensure_ascii=False) if unique else None,
+            similarity=round(sim, 4),
+        )
+    )
+    if sim < nearcopies.REACH:
+        db.session.execute(
+            insert(LetterBand.__table__),
+            [{"version_id": version_id, "key": k, "comment_id": cid} for k in keys],
+        )
+    db.session.execute(
+        update(LetterGroup).where(LetterGroup.id == group_id).values(size=LetterGroup.size + 1)
+    )
+    db.session.flush()
+    return group_id
+
+
+# --- all at once ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Holder:
+    text: str
+    group_id: int | None = None
+    size: int = 1
+    norm_sentences: list[str] | None = None
+
+
+def _signatures_chunk(texts: list[str]) -> list[bytes]:
+    return nearcopies.signatures(texts)
+
+
+def regroup(
+    version: Version,
+    *,
+    chunk: int = 5000,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Group all of a version's comments again from nothing (what `place` does one by
+    one, in memory, with the rows written in bulk). Comments taken out of a group stay
+    alone. Commits as it goes (a regrouping of a million comments is a job, not a
+    request). Returns counts: comments, groups, grouped."""
+    vid = version.id
+    # Derived rows only; removals (what people decided) stay.
+    db.session.execute(delete(LetterBand).where(LetterBand.version_id == vid))
+    db.session.execute(delete(CommentSignature).where(CommentSignature.version_id == vid))
+    db.session.execute(delete(LetterGroup).where(LetterGroup.version_id == vid))
+    db.session.commit()
+    removed = set(
+        db.session.scalars(
+            select(GroupRemoval.comment_id)
+            .join(Comment, Comment.id == GroupRemoval.comment_id)
+            .where(Comment.version_id == vid)
+        )
+    )
+    holders: dict[int, _Holder] = {}
+    index = nearcopies.MemoryIndex(max_candidates=MAX_CANDIDATES)
+    #: Each comment whose band keys are held → the first comment of its letter.
+    root: dict[int, int] = {}
+    counts = {"comments": 0, "groups": 0, "grouped": 0}
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers)
+    last_id = 0
+    try:
+        while True:
+            batch = db.session.execute(
+                select(Comment.id, Comment.body, Comment.suggested_text)
+                .where(Comment.version_id == vid, Comment.id > last_id)
+                .order_by(Comment.id)
+                .limit(chunk)
+            ).all()
+            if not batch:
+                break
+            last_id = batch[-1].id
+            texts = [text_of(r.body, r.suggested_text) for r in batch]
+            if pool is not None:
+                step = -(-len(texts) // workers)
+                parts = [texts[i : i + step] for i in range(0, len(texts), step)]
+                sigs = [s for part in pool.map(_signatures_chunk, parts) for s in part]
+            else:
+                sigs = nearcopies.signatures(texts)
+            sig_rows, band_rows, new_groups = [], [], []
+            for r, text, sig in zip(batch, texts, sigs, strict=True):
+                row = {
+                    "comment_id": r.id,
+                    "version_id": vid,
+                    "signature": sig,
+                    "group_id": None,
+                    "unique_json": None,
+                    "similarity": None,
+                }
+                sig_rows.append(row)
+                if r.id in removed or nearcopies.is_empty(sig):
+                    continue
+                keys = nearcopies.band_keys(sig)
+                found = index.match(sig, keys)
+                if found is None:
+                    holders[r.id] = _Holder(text=text)
+                    root[r.id] = r.id
+                    index.add(r.id, sig, keys)
+                    band_rows.extend(
+                        {"version_id": vid, "key": k, "comment_id": r.id} for k in keys
+                    )
+                    continue
+                best, best_sim = found
+                h = holders[root[best]]
+                if h.norm_sentences is None:
+                    h.norm_sentences = nearcopies.master_sentences(h.text)
+                if h.group_id is None:
+                    h.group_id = -root[best]  # a group to make; its id comes when written
+                    new_groups.append(root[best])
+                h.size += 1
+                if best_sim < nearcopies.REACH:
+                    # A far variant: later ones close to it find the group through it.
+                    root[r.id] = root[best]
+                    index.add(r.id, sig, keys)
+                    band_rows.extend(
+                        {"version_id": vid, "key": k, "comment_id": r.id} for k in keys
+                    )
+                unique = nearcopies.unique_part(h.norm_sentences, text)
+                row["group_id"] = h.group_id
+                row["unique_json"] = json.dumps(unique, ensure_ascii=False) if unique else None
+                row["similarity"] = round(best_sim, 4)
+                counts["grouped"] += 1
+            _write_groups(vid, new_groups, holders)
+            for row in sig_rows:
+                if row["group_id"] is not None and row["group_id"] < 0:
+                    row["group_id"] = holders[-row["group_id"]].group_id
+            db.session.execute(insert(CommentSignature.__table__), sig_rows)
+            if band_rows:
+                db.session.execute(insert(LetterBand.__table__), band_rows)
+            db.session.commit()
+            counts["comments"] += len(batch)
+            if progress is not None:
+                progress(counts["comments"])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    grouped = [(h.group_id, mid, h.size) for mid, h in holders.items() if h.group_id]
+    for gid, mid, size in grouped:
+        db.session.execute(update(LetterGroup).where(LetterGroup.id == gid).values(size=size))
+        db.session.execute(
+            update(CommentSignature).where(CommentSignature.comment_id == mid).values(group_id=gid)
+        )
+    db.session.commit()
+    counts["groups"] = len(grouped)
+    counts["grouped"] += len(grouped)  # the masters
+    return counts
+
+
+def _write_groups(vid: int, masters: list[int], holders: dict[int, _Holder]) -> None:
+    now = utcnow()
+    for mid in masters:
+        g = LetterGroup(version_id=vid, master_comment_id=mid, size=0, created_at=now)
+        db.session.add(g)
+        db.session.flush()
+        holders[mid].group_id = g.id
+
+
+# --- reading and deciding -------------------------------------------------------------------
+
+
+def group_of(comment_id: int) -> int | None:
+    return db.session.scalar(
+        select(CommentSignature.group_id).where(CommentSignature.comment_id == comment_id)
+    )
+
+
+@dataclass
+class GroupView:
+    group: LetterGroup
+    master_text: str
+    members: list[int]  # the first MEMBERS_PAGE (or the page asked for)
+    unique_parts: list[tuple[Comment | int, str]]  # (comment or its id, text)
+
+
+def groups_page(
+    version: Version, page: int, size: int = GROUPS_PAGE
+) -> tuple[list[LetterGroup], int]:
+    """A version's groups, largest first, and how many there are (aggregate query)."""
+    total = db.session.scalar(
+        select(func.count(LetterGroup.id)).where(
+            LetterGroup.version_id == version.id, LetterGroup.size > 1
+        )
+    )
+    groups = db.session.scalars(
+        select(LetterGroup)
+        .where(LetterGroup.version_id == version.id, LetterGroup.size > 1)
+        .order_by(LetterGroup.size.desc(), LetterGroup.id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return list(groups), total or 0
+
+
+def totals(version: Version) -> tuple[int, int]:
+    """(groups, comments in them) of a version: one aggregate query."""
+    n, members = db.session.execute(
+        select(func.count(LetterGroup.id), func.coalesce(func.sum(LetterGroup.size), 0)).where(
+            LetterGroup.version_id == version.id, LetterGroup.size > 1
+        )
+    ).one()
+    return int(n or 0), int(members or 0)
+
+
+def members(group: LetterGroup, page: int = 1, size: int = MEMBERS_PAGE) -> list[int]:
+    """The group's comment ids, master first then oldest first, page by page."""
+    return list(
+        db.session.scalars(
+            select(CommentSignature.comment_id)
+            .where(CommentSignature.group_id == group.id)
+            .order_by(CommentSignature.comment_id)
+            .limit(size)
+            .offset((page - 1) * size)
+        )
+    )
+
+
+def unique_parts(
+    group: LetterGroup, page: int = 1, size: int = MEMBERS_PAGE
+) -> list[tuple[int, str]]:
+    """(comment id, the sentences it adds) of the group's variants that add something,
+    page by page."""
+    rows = db.session.execute(
+        select(CommentSignature.comment_id, CommentSignature.unique_json)
+        .where(CommentSignature.group_id == group.id, CommentSignature.unique_json.is_not(None))
+        .order_by(CommentSignature.comment_id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return [(r.comment_id, " ".join(json.loads(r.unique_json))) for r in rows]
+
+
+def count_unique_parts(group: LetterGroup) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(CommentSignature)
+            .where(CommentSignature.group_id == group.id, CommentSignature.unique_json.is_not(None))
+        )
+        or 0
+    )
+
+
+def master_text(group: LetterGroup) -> str:
+    m = group.master
+    return text_of(m.body, m.suggested_text)
+
+
+def member_comments(group: LetterGroup) -> Iterable[Comment]:
+    """Every comment of the group (for answering it once), in id order, streamed."""
+    return db.session.scalars(
+        select(Comment)
+        .join(CommentSignature, CommentSignature.comment_id == Comment.id)
+        .where(CommentSignature.group_id == group.id)
+        .order_by(Comment.id)
+    )
+
+
+def take_out(comment: Comment, *, reason: str, by: User) -> GroupRemoval:
+    """Take a variant out of its group, to be answered alone; kept as a GroupRemoval and
+    a record event. The master cannot be taken out (its group is defined by it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ConsultError(_("Say why this comment is taken out of its group."))
+    sig = db.session.get(CommentSignature, comment.id)
+    if sig is None or sig.group_id is None:
+        raise Conflict(_("Comment %(t)s is in no group.", t=comment.tracking))
+    group = db.session.get(LetterGroup, sig.group_id)
+    if group.master_comment_id == comment.id:
+        raise Conflict(
+            _(
+                "Comment %(t)s is the group's master text; take its variants out instead.",
+                t=comment.tracking,
+            )
+        )
+    removal = GroupRemoval(
+        comment_id=comment.id,
+        master_comment_id=group.master_comment_id,
+        reason=reason,
+        user_id=by.id,
+        created_at=utcnow(),
+    )
+    db.session.add(removal)
+    sig.group_id = None
+    sig.unique_json = None
+    sig.similarity = None
+    db.session.execute(
+        update(LetterGroup).where(LetterGroup.id == group.id).values(size=LetterGroup.size - 1)
+    )
+    db.session.flush()
+    signals.emit(
+        signals.group_member_removed,
+        removal,
+        by,
+        comment=comment.tracking,
+        master=group.master.tracking,
+        reason_hash=sha256(reason),
+    )
+    return removal
+
+
+def removals(comment_ids: Sequence[int]) -> dict[int, GroupRemoval]:
+    if not comment_ids:
+        return {}
+    return {
+        r.comment_id: r
+        for r in db.session.scalars(
+            select(GroupRemoval).where(GroupRemoval.comment_id.in_(list(comment_ids)))
+        )
+    }
