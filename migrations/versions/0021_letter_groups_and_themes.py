@@ -6,8 +6,8 @@ placed (grouping_outbox), variants the committee took out of their group
 (comment_theme). New tables only; existing comments are grouped by
 `flask --app consult regroup SLUG N`.
 
-Revision ID: 0019
-Revises: 3c5a0e7d91f2
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-06 05:35:06.334557
 
 """
@@ -17,8 +17,8 @@ import consult.timeutil
 
 
 # revision identifiers, used by Alembic.
-revision = '0019'
-down_revision = '3c5a0e7d91f2'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
