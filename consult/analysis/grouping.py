@@ -19,6 +19,7 @@ through any regrouping.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from consult import signals
@@ -123,110 +124,117 @@ def pending() -> int:
     return db.session.scalar(select(func.count(GroupingOutboxEntry.id))) or 0
 
 
-def _removed(comment_ids: Sequence[int]) -> set[int]:
-    if not comment_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(GroupRemoval.comment_id).where(GroupRemoval.comment_id.in_(comment_ids))
-        )
-    )
-
-
 def place(comment_ids: Sequence[int]) -> dict[int, int | None]:
     """Place each comment (oldest first) in its group; returns {comment id: group id or
-    None}. Comments already placed are left as they are. Flushes; the caller commits."""
+    None}. Comments already placed are left as they are. The caller commits.
+
+    A few statements per comment, whatever the number of comments: one lookup of its
+    band keys that also reads the candidates' signatures and groups, then the rows
+    written with Core inserts (the job places a comment in a few milliseconds)."""
     ids = sorted(set(comment_ids))
     if not ids:
         return {}
-    done = set(
-        db.session.scalars(
-            select(CommentSignature.comment_id).where(CommentSignature.comment_id.in_(ids))
-        )
-    )
+    removed = exists().where(GroupRemoval.comment_id == Comment.id)
     rows = db.session.execute(
-        select(Comment.id, Comment.version_id, Comment.body, Comment.suggested_text)
-        .where(Comment.id.in_(ids))
+        select(
+            Comment.id,
+            Comment.version_id,
+            Comment.body,
+            Comment.suggested_text,
+            removed.label("removed"),
+        )
+        .outerjoin(CommentSignature, CommentSignature.comment_id == Comment.id)
+        .where(Comment.id.in_(ids), CommentSignature.comment_id.is_(None))
         .order_by(Comment.id)
     ).all()
-    rows = [r for r in rows if r.id not in done]
-    removed = _removed([r.id for r in rows])
     sigs = nearcopies.signatures(text_of(r.body, r.suggested_text) for r in rows)
     placed: dict[int, int | None] = {}
     for r, sig in zip(rows, sigs, strict=True):
         placed[r.id] = _place_one(
-            r.id, r.version_id, text_of(r.body, r.suggested_text), sig, alone=r.id in removed
+            r.id, r.version_id, text_of(r.body, r.suggested_text), sig, alone=bool(r.removed)
         )
     return placed
 
 
+@functools.lru_cache(maxsize=2048)
+def _master_sentences(master_id: int, content_hash: str) -> tuple[str, ...]:
+    """A master's normalised sentences: its text never changes (a comment's first text is
+    never rewritten), so a process keeps them, by id and content hash (the same id in
+    another database is another comment)."""
+    m = db.session.execute(
+        select(Comment.body, Comment.suggested_text).where(Comment.id == master_id)
+    ).one()
+    return tuple(nearcopies.master_sentences(text_of(m.body, m.suggested_text)))
+
+
 def _place_one(cid: int, version_id: int, text: str, sig: bytes, *, alone: bool) -> int | None:
+    row = {
+        "comment_id": cid,
+        "version_id": version_id,
+        "signature": sig,
+        "group_id": None,
+        "unique_part": None,
+        "similarity": None,
+    }
     if alone or nearcopies.is_empty(sig):
-        db.session.add(CommentSignature(comment_id=cid, version_id=version_id, signature=sig))
-        db.session.flush()
+        db.session.execute(insert(CommentSignature.__table__), [row])
         return None
     keys = nearcopies.band_keys(sig)
-    hits = db.session.execute(
-        select(LetterBand.comment_id, func.count())
+    hits = (
+        select(LetterBand.comment_id, func.count().label("n"))
         .where(LetterBand.version_id == version_id, LetterBand.key.in_(keys))
         .group_by(LetterBand.comment_id)
         .order_by(func.count().desc(), LetterBand.comment_id)
         .limit(MAX_CANDIDATES)
-    ).all()
-    best = None
-    if hits:
-        cands = db.session.execute(
-            select(CommentSignature.comment_id, CommentSignature.signature).where(
-                CommentSignature.comment_id.in_([h.comment_id for h in hits])
-            )
-        ).all()
-        best = nearcopies.best_match(sig, [(c.comment_id, c.signature) for c in cands])
-    if best is None:
-        db.session.add(CommentSignature(comment_id=cid, version_id=version_id, signature=sig))
-        db.session.execute(
-            insert(LetterBand.__table__),
-            [{"version_id": version_id, "key": k, "comment_id": cid} for k in keys],
+        .subquery()
+    )
+    master = func.coalesce(LetterGroup.master_comment_id, CommentSignature.comment_id)
+    cands = db.session.execute(
+        select(
+            CommentSignature.comment_id,
+            CommentSignature.signature,
+            CommentSignature.group_id,
+            master.label("master_id"),
+            Comment.content_hash.label("master_hash"),
         )
-        db.session.flush()
+        .join(hits, hits.c.comment_id == CommentSignature.comment_id)
+        .outerjoin(LetterGroup, LetterGroup.id == CommentSignature.group_id)
+        .join(Comment, Comment.id == master)
+    ).all()
+    best = nearcopies.best_match(sig, [(c.comment_id, c.signature) for c in cands])
+    band_rows = [{"version_id": version_id, "key": k, "comment_id": cid} for k in keys]
+    if best is None:
+        db.session.execute(insert(CommentSignature.__table__), [row])
+        db.session.execute(insert(LetterBand.__table__), band_rows)
         return None
     cand_id, sim = best
-    cand = db.session.get(CommentSignature, cand_id)
-    group_id = cand.group_id
+    cand = next(c for c in cands if c.comment_id == cand_id)
+    group_id, master_id = cand.group_id, cand.master_id
     if group_id is None:
-        group = LetterGroup(
-            version_id=version_id, master_comment_id=cand_id, size=1, created_at=utcnow()
-        )
-        db.session.add(group)
-        db.session.flush()
-        group_id, master_id = group.id, cand_id
-        cand.group_id = group_id
-    else:
-        master_id = db.session.scalar(
-            select(LetterGroup.master_comment_id).where(LetterGroup.id == group_id)
-        )
-    master = db.session.execute(
-        select(Comment.body, Comment.suggested_text).where(Comment.id == master_id)
-    ).one()
-    unique = nearcopies.unique_part(text_of(master.body, master.suggested_text), text)
-    db.session.add(
-        CommentSignature(
-            comment_id=cid,
-            version_id=version_id,
-            signature=sig,
-            group_id=group_id,
-            unique_json=json.dumps(unique, ensure_ascii=False) if unique else None,
-            similarity=round(sim, 4),
-        )
-    )
-    if sim < nearcopies.REACH:
+        group_id = db.session.execute(
+            insert(LetterGroup.__table__)
+            .values(version_id=version_id, master_comment_id=cand_id, size=1, created_at=utcnow())
+            .returning(LetterGroup.__table__.c.id)
+        ).scalar_one()
         db.session.execute(
-            insert(LetterBand.__table__),
-            [{"version_id": version_id, "key": k, "comment_id": cid} for k in keys],
+            update(CommentSignature.__table__)
+            .where(CommentSignature.__table__.c.comment_id == cand_id)
+            .values(group_id=group_id)
         )
-    db.session.execute(
-        update(LetterGroup).where(LetterGroup.id == group_id).values(size=LetterGroup.size + 1)
+    unique = nearcopies.unique_part(list(_master_sentences(master_id, cand.master_hash)), text)
+    row.update(
+        group_id=group_id,
+        unique_part=json.dumps(unique, ensure_ascii=False) if unique else None,
+        similarity=round(sim, 4),
     )
-    db.session.flush()
+    db.session.execute(insert(CommentSignature.__table__), [row])
+    if sim < nearcopies.REACH:
+        db.session.execute(insert(LetterBand.__table__), band_rows)
+    db.session.execute(
+        update(LetterGroup.__table__)
+        .where(LetterGroup.__table__.c.id == group_id)
+        .values(size=LetterGroup.__table__.c.size + 1)
+    )
     return group_id
 
 
@@ -305,7 +313,7 @@ def regroup(
                     "version_id": vid,
                     "signature": sig,
                     "group_id": None,
-                    "unique_json": None,
+                    "unique_part": None,
                     "similarity": None,
                 }
                 sig_rows.append(row)
@@ -338,7 +346,7 @@ def regroup(
                     )
                 unique = nearcopies.unique_part(h.norm_sentences, text)
                 row["group_id"] = h.group_id
-                row["unique_json"] = json.dumps(unique, ensure_ascii=False) if unique else None
+                row["unique_part"] = json.dumps(unique, ensure_ascii=False) if unique else None
                 row["similarity"] = round(best_sim, 4)
                 counts["grouped"] += 1
             _write_groups(vid, new_groups, holders)
@@ -448,17 +456,6 @@ def unique_parts(
         .offset((page - 1) * size)
     ).all()
     return [(r.comment_id, " ".join(json.loads(r.unique_json))) for r in rows]
-
-
-def count_unique_parts(group: LetterGroup) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(CommentSignature)
-            .where(CommentSignature.group_id == group.id, CommentSignature.unique_json.is_not(None))
-        )
-        or 0
-    )
 
 
 def master_text(group: LetterGroup) -> str:

@@ -144,6 +144,9 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if s and s.strip()]
 
 
+#: Sentences shorter than this (greetings, sign-offs, names) are not a variant's unique
+#: part: every copy changes them, and the committee looks for what someone added.
+MIN_UNIQUE_WORDS = 6
 #: A variant's sentence this close to one of the master's (rapidfuzz ratio, 0–100) is
 #: the master's sentence with a typo, not something the variant adds.
 SAME_SENTENCE = 90
@@ -156,8 +159,9 @@ def master_sentences(master: str) -> list[str]:
 
 def unique_part(master: str | list[str], variant: str) -> list[str]:
     """The variant's sentences that the master does not have, in the variant's order:
-    compared normalised, and a sentence nearly equal to one of the master's (a typo, a
-    changed comma) is not new. `master` is its text or its `master_sentences`."""
+    compared normalised, a sentence nearly equal to one of the master's (a typo, a
+    changed comma) is not new, nor is a short one (a greeting, a signature). `master` is
+    its text or its `master_sentences`."""
     from rapidfuzz import fuzz, process
 
     have = master_sentences(master) if isinstance(master, str) else list(master)
@@ -165,7 +169,7 @@ def unique_part(master: str | list[str], variant: str) -> list[str]:
     out = []
     for s in sentences(variant):
         n = normalise(s)
-        if not n or n in exact:
+        if not n or n in exact or n.count(" ") + 1 < MIN_UNIQUE_WORDS:
             continue
         if have and process.extractOne(n, have, scorer=fuzz.ratio, score_cutoff=SAME_SENTENCE):
             continue

@@ -83,8 +83,8 @@ def version_groups(slug: str, number: int):
     page = page_number(request.args.get("page"))
     groups, total = grouping.groups_page(v, page)
     n_groups, n_members = grouping.totals(v)
-    parts = {g.id: grouping.unique_parts(g, 1, 5) for g in groups}
-    n_parts = {g.id: grouping.count_unique_parts(g) for g in groups}
+    # Five of what each letter's variants add (a sixth read says whether there are more).
+    parts = {g.id: grouping.unique_parts(g, 1, 6) for g in groups}
     shown = _comments(
         [g.master_comment_id for g in groups] + [cid for p in parts.values() for cid, _t in p]
     )
@@ -95,7 +95,6 @@ def version_groups(slug: str, number: int):
         version=v,
         groups=groups,
         parts=parts,
-        n_parts=n_parts,
         shown=shown,
         page=page,
         pages=pages,
@@ -116,7 +115,6 @@ def group(group_id: int):
     page = page_number(request.args.get("page"))
     members = grouping.members(g, page)
     parts = grouping.unique_parts(g, page)
-    n_parts = grouping.count_unique_parts(g)
     shown = _comments(set(members) | {cid for cid, _t in parts} | {g.master_comment_id})
     staff = policy.can(current_user, "response.create", v)
     answered = (
@@ -131,11 +129,11 @@ def group(group_id: int):
         version=v,
         members=members,
         parts=parts,
-        n_parts=n_parts,
         shown=shown,
         answered=answered,
         page=page,
-        pages=max(1, -(-max(g.size, n_parts) // grouping.MEMBERS_PAGE)),
+        # Members and unique parts go page by page together (a variant has one part).
+        pages=max(1, -(-g.size // grouping.MEMBERS_PAGE)),
         staff=staff,
         may_answer=staff and v.state in ("closed", "final"),
         may_take_out=policy.can(current_user, "group.take_out", v),

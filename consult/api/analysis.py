@@ -41,9 +41,9 @@ class Group(Answer):
     master_text: str | None = Field(description="Null while moderators hide the master.")
     members: list[int] = Field(description="Comment ids, oldest first, 100 a page.")
     unique_parts: list[UniquePart] = Field(
-        description="What variants add to the master: their sentences not in it."
+        description="What this page's variants add to the master: their sentences "
+        "not in it (greetings and signatures left out), 100 a page as members."
     )
-    unique_part_count: int
     links: Links
 
 
@@ -77,10 +77,9 @@ class ThemeList(Answer):
 def _group(g, members_page: int) -> dict:
     master = g.master
     members = grouping.members(g, members_page, MEMBERS_SHOWN)
-    n_parts = grouping.count_unique_parts(g)
     slug, number = g.version.document.slug, g.version.number
     links = {"page": url_for("analysis.group", group_id=g.id)}
-    if members_page * MEMBERS_SHOWN < max(g.size, n_parts):
+    if members_page * MEMBERS_SHOWN < g.size:
         links["members_next"] = url_for(
             "api.version_groups", slug=slug, number=number, members_page=members_page + 1
         )
@@ -94,7 +93,6 @@ def _group(g, members_page: int) -> dict:
             {"comment": cid, "text": text}
             for cid, text in grouping.unique_parts(g, members_page, MEMBERS_SHOWN)
         ],
-        "unique_part_count": n_parts,
         "links": links,
     }
 
