@@ -22,6 +22,9 @@ version_created = _ns.signal("version.created")
 comment_posted = _ns.signal("comment.posted")
 #: Another organisation added its support to a comment.
 comment_cosigned = _ns.signal("comment.cosigned")
+#: An organisation withdrew its co-signature while the consultation was open (subject:
+#: the CoSignatureWithdrawal; data: comment tracking number, organisation slug).
+cosignature_withdrawn = _ns.signal("comment.cosignature_withdrawn")
 #: The author changed a comment's text before the deadline (subject: the CommentRevision;
 #: data: comment tracking number, revision number, content_hash).
 comment_edited = _ns.signal("comment.edited")

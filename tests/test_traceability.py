@@ -180,9 +180,12 @@ def test_feedback_once_per_answer_by_the_commenting_organisation(case):
         "Thank you.",
         case.a.organisation_id,
     )
-    with pytest.raises(Conflict, match="already replied"):
-        grouping.give_feedback(case.a, satisfied=False, note="", by=case.ilt_member)
+    with pytest.raises(Conflict, match="already replied exactly"):
+        grouping.give_feedback(case.a, satisfied=True, note="Thank you.", by=case.ilt_member)
     db.session.rollback()
+    # A changed reply is a new row while the consultation goes on (issue 22).
+    grouping.give_feedback(case.a, satisfied=False, note="", by=case.ilt_member)
+    db.session.commit()
     with pytest.raises(NotAllowed):
         grouping.give_feedback(case.b, satisfied=True, note="", by=case.ilt_member)
     db.session.rollback()
@@ -192,7 +195,7 @@ def test_feedback_once_per_answer_by_the_commenting_organisation(case):
     cs.respond(case.a, decision="partly_accepted", reason="Revised.", by=case.secretariat)
     grouping.give_feedback(case.a, satisfied=False, note="Less than agreed.", by=case.ilt_member)
     db.session.commit()
-    assert db.session.scalar(select(func.count(ResponseFeedback.id))) == 2
+    assert db.session.scalar(select(func.count(ResponseFeedback.id))) == 3
 
 
 def test_feedback_needs_an_answer(make_document, make_user, make_org):
@@ -221,8 +224,9 @@ def test_feedback_api(client, case, make_user):
     )
     assert ok.status_code == 201
     assert ok.get_json()["feedback"]["satisfied"] is False
-    again = client.post(url, json={"satisfied": True}, headers={"Authorization": f"Bearer {token}"})
-    assert again.status_code == 409
+    same = {"satisfied": False, "note": "Too slow."}
+    again = client.post(url, json=same, headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 409  # the same reply again; a changed one is a new row
     assert client.post(url, json={"satisfied": True}).status_code == 401
     shown = client.get(f"/api/v1/comments/{case.a.id}").get_json()["feedback"]
     assert shown["note"] == "Too slow." and shown["satisfied"] is False

@@ -140,6 +140,14 @@ def is_comment_author(user, comment) -> bool:
     return is_secretariat(user)
 
 
+def is_cosigning_member(user, comment) -> bool:
+    """A CSO member of an organisation that co-signs the comment (after it was sent)."""
+    mine = {m.organisation_id for m in user.memberships if m.status == "approved"}
+    return is_cso_member(user) and any(
+        s.organisation_id in mine and not s.joint for s in getattr(comment, "cosignatures", [])
+    )
+
+
 def is_cso_member_elsewhere(user, comment) -> bool:
     """A CSO member with an organisation other than the comment's own."""
     return is_cso_member(user) and any(
@@ -163,6 +171,7 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "comment.edit": (is_comment_author,),
     "comment.withdraw": (is_comment_author,),
     "comment.cosign": (is_cso_member_elsewhere,),
+    "comment.cosign_withdraw": (is_cosigning_member,),
     "comment.reply": (is_cso_member, is_committee_member, is_secretariat),
     "comment.flag": (signed_in,),
     "comment.moderate": (is_secretariat,),

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, and_, false
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    exists,
+    false,
+)
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from consult.accounts.models import Organisation, User
@@ -98,7 +108,17 @@ class Comment(Moderated, db.Model):
     responses: Mapped[list[Response]] = relationship(
         back_populates="comment", order_by="Response.id"
     )
+    #: The co-signatures standing: a withdrawn one (CoSignatureWithdrawal) stays in the
+    #: table and in the record, and is left out here (all_cosignatures has them all).
     cosignatures: Mapped[list[CoSignature]] = relationship(
+        primaryjoin=lambda: and_(
+            Comment.id == foreign(CoSignature.comment_id),
+            ~exists().where(CoSignatureWithdrawal.cosignature_id == CoSignature.id),
+        ),
+        order_by="CoSignature.id",
+        viewonly=True,
+    )
+    all_cosignatures: Mapped[list[CoSignature]] = relationship(
         back_populates="comment", order_by="CoSignature.id"
     )
     revisions: Mapped[list[CommentRevision]] = relationship(
@@ -173,8 +193,21 @@ class CoSignature(db.Model):
     joint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    comment: Mapped[Comment] = relationship(back_populates="cosignatures")
+    comment: Mapped[Comment] = relationship(back_populates="all_cosignatures")
     organisation: Mapped[Organisation] = relationship()
+    withdrawal: Mapped[CoSignatureWithdrawal | None] = relationship(back_populates="cosignature")
+
+
+class CoSignatureWithdrawal(db.Model):
+    """An organisation took back its support for a comment, while the consultation was
+    open. The co-signature stays (and its record event); this row says when and who."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cosignature_id: Mapped[int] = mapped_column(ForeignKey("co_signature.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    cosignature: Mapped[CoSignature] = relationship(back_populates="withdrawal")
 
 
 class Response(db.Model):

@@ -12,7 +12,7 @@ from consult.accounts import policy
 from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
 from consult.accounts.services import all_organisations
-from consult.consultation import listing, services
+from consult.consultation import listing, repeats, services
 from consult.consultation.forms import (
     WHOLE_VERSION,
     CommentForm,
@@ -109,7 +109,14 @@ def comment_actions(c: Comment) -> dict:
     cosign = []
     if open_ and standing and policy.can(user, "comment.cosign", c):
         cosign = [o for o in user.organisations if o.id not in signed]
+    uncosign = []
+    if open_ and policy.can(user, "comment.cosign_withdraw", c):
+        mine = {o.id for o in user.organisations}
+        uncosign = [
+            s.organisation for s in c.cosignatures if not s.joint and s.organisation_id in mine
+        ]
     return {
+        "uncosign": uncosign,
         "edit": open_ and standing and policy.can(user, "comment.edit", c),
         "withdraw": open_ and not c.withdrawn and policy.can(user, "comment.withdraw", c),
         "cosign": cosign,
@@ -271,7 +278,16 @@ def _paragraph_in(v: Version, value: str | None) -> Paragraph | None:
 
 
 def _comment_page(
-    doc, v, p, form, *, error: str = "", status: int = 200, received=False, preview=None
+    doc,
+    v,
+    p,
+    form,
+    *,
+    error: str = "",
+    status: int = 200,
+    received=False,
+    preview=None,
+    repeat=None,
 ):
     return (
         render_template(
@@ -283,6 +299,7 @@ def _comment_page(
             error=error,
             received=received,
             preview=preview,
+            repeat=repeat,
             accepting=docs.accepting_comments(v),
         ),
         status,
@@ -295,7 +312,20 @@ def _preview(kind: str, p, form) -> dict:
     body, suggested, quote, span = services.checked_text(
         kind, p, form.body.data, form.suggested_text.data, form.quote.data
     )
-    return {"body": body, "quote": quote, "change": change_html(p, suggested, span)}
+    # What the proposed wording replaces, and the paragraph as it would then read in full.
+    replaces = result = None
+    if suggested:
+        replaces = "version" if p is None else ("quote" if span else "paragraph")
+        if p is not None:
+            result = p.text[: span[0]] + suggested + p.text[span[1] :] if span else suggested
+    return {
+        "body": body,
+        "quote": quote,
+        "change": change_html(p, suggested, span),
+        "replaces": replaces,
+        "result": result,
+        "paragraph": p,
+    }
 
 
 def _preview_page(doc, v, p, form, *, received=False):
@@ -306,6 +336,25 @@ def _preview_page(doc, v, p, form, *, received=False):
     except ConsultError as e:
         return _comment_page(doc, v, p, form, error=e.message, status=e.status, received=received)
     return _comment_page(doc, v, p, form, preview=preview, received=received)
+
+
+def _exact_repeat(v: Version, p, org: Organisation, form) -> Comment | None:
+    """The organisation's earlier comment with exactly these words here, if any (the page
+    then warns and asks to confirm before storing a second copy)."""
+    try:
+        body, suggested, quote, _span = services.checked_text(
+            form.kind.data, p, form.body.data, form.suggested_text.data, form.quote.data
+        )
+    except ConsultError:
+        return None  # posting refuses it, saying why
+    return repeats.exact_repeat(
+        version_id=v.id,
+        paragraph_id=p.id if p is not None else None,
+        organisation_id=org.id,
+        body=body,
+        suggested_text=suggested,
+        quote=quote,
+    )
 
 
 def _chosen(form, organisations) -> list[Organisation]:
@@ -340,6 +389,10 @@ def post_comment(slug: str, number: int):
         raise NotAllowed("You can only comment for an organisation you belong to.")
     if request.form.get("preview"):
         return _preview_page(doc, v, p, form)
+    if request.form.get("repeat") != "1":
+        earlier = _exact_repeat(v, p, org, form)
+        if earlier is not None:
+            return _comment_page(doc, v, p, form, repeat=earlier, status=409)
     try:
         c = services.post_comment(
             version=v,
@@ -500,6 +553,26 @@ def cosign(comment_id: int):
     services.cosign(c, org, by=current_actor())
     db.session.commit()
     flash(f"{org.name} now supports comment {c.tracking}.")
+    return redirect(url_for("consultation.comment", comment_id=c.id))
+
+
+@bp.post("/comments/<int:comment_id>/cosign/withdraw")
+@login_required
+def withdraw_cosignature(comment_id: int):
+    c, form = _acting_on(
+        comment_id,
+        "comment.cosign_withdraw",
+        CosignForm,
+        "Choose the organisation whose co-signature you withdraw.",
+        current_user.organisations,
+    )
+    org = _own_organisation(form.organisation.data)
+    services.withdraw_cosignature(c, org, by=current_actor())
+    db.session.commit()
+    flash(
+        f"{org.name} no longer co-signs comment {c.tracking}; the co-signature and its "
+        "withdrawal stay in the comment's history."
+    )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 

@@ -23,6 +23,7 @@ from consult.consultation.models import (
     CommentRevision,
     CommentWithdrawal,
     CoSignature,
+    CoSignatureWithdrawal,
     Flag,
     ModerationAction,
     Reply,
@@ -240,8 +241,10 @@ def checked_text(
                 "The quoted words are not in this paragraph; copy them from its text."
             )
         quote = paragraph.text[span[0] : span[1]]
-    if suggested_text and paragraph is not None and not wording.asks_change(
-        paragraph.text, paragraph.source, suggested_text, quote
+    if (
+        suggested_text
+        and paragraph is not None
+        and not wording.asks_change(paragraph.text, paragraph.source, suggested_text, quote)
     ):
         raise ConsultError(
             "The proposed wording is the same as the text it would replace (only white "
@@ -329,12 +332,53 @@ def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> 
     return _add_cosignature(comment, organisation, by=by)
 
 
+def withdraw_cosignature(
+    comment: Comment, organisation: Organisation, *, by: User | None
+) -> CoSignatureWithdrawal:
+    """Take back an organisation's support for a comment, until the deadline. The
+    co-signature stays (it was published); a withdrawal row and a record event say when."""
+    _open_for_changes(comment, "withdrawing a co-signature")
+    if by is not None and by.role == "cso" and organisation not in by.organisations:
+        raise ConsultError(
+            "You can only withdraw the co-signature of an organisation you belong to.",
+            status=403,
+        )
+    s = next((s for s in comment.cosignatures if s.organisation_id == organisation.id), None)
+    if s is None:
+        raise Conflict(f"{organisation.name} does not co-sign this comment.")
+    if s.joint:
+        raise Conflict(
+            f"{organisation.name} submitted this comment jointly: its name is part of the "
+            "comment as sent, which cannot be changed."
+        )
+    w = CoSignatureWithdrawal(cosignature=s, user_id=by.id if by else None, created_at=utcnow())
+    db.session.add(w)
+    db.session.flush()
+    db.session.expire(comment, ["cosignatures"])
+    signals.emit(
+        signals.cosignature_withdrawn,
+        w,
+        by,
+        comment=comment.tracking,
+        organisation=organisation.slug,
+    )
+    return w
+
+
 def _add_cosignature(
     comment: Comment, organisation: Organisation, *, by: User | None, joint: bool = False
 ) -> CoSignature:
     if organisation.id == comment.organisation_id:
         raise ConsultError("An organisation cannot co-sign its own comment.")
-    if any(s.organisation_id == organisation.id for s in comment.cosignatures):
+    earlier = next(
+        (s for s in comment.all_cosignatures if s.organisation_id == organisation.id), None
+    )
+    if earlier is not None and earlier.withdrawal is not None:
+        raise Conflict(
+            f"{organisation.name} co-signed this comment and withdrew its co-signature; "
+            "both stay in the record, so it cannot sign again."
+        )
+    if earlier is not None:
         raise Conflict(f"{organisation.name} has already co-signed this comment.")
     s = CoSignature(
         comment=comment,
@@ -345,6 +389,7 @@ def _add_cosignature(
     )
     db.session.add(s)
     db.session.flush()
+    db.session.expire(comment, ["cosignatures"])  # read again, with the new one
     signals.emit(
         signals.comment_cosigned,
         s,

@@ -425,8 +425,19 @@ def _confirm_page(doc: Document, v: Version, step: str, fields: dict, **facts):
 
 @bp.get("/documents/<slug>/compare")
 def compare_pick(slug: str):
-    """The version pickers' GET form lands here and goes on to the citable address."""
+    """The version pickers' GET form lands here and goes on to the citable address;
+    without versions named, the page to choose them."""
     doc = visible_document(slug)
+    if not request.args.get("a") and not request.args.get("b"):
+        # No versions named: the page lets the reader choose them (the latest two).
+        versions = policy.versions_seen_by(current_user, doc)
+        return render_template(
+            "documents/compare_pick.html",
+            doc=doc,
+            versions=versions,
+            a=versions[-2].number if len(versions) > 1 else None,
+            b=versions[-1].number if versions else None,
+        )
     try:
         a, b = int(request.args["a"]), int(request.args["b"])
     except (KeyError, ValueError):

@@ -532,6 +532,7 @@ def connect() -> None:
         signals.version_state_changed,
         signals.comment_posted,
         signals.comment_cosigned,
+        signals.cosignature_withdrawn,
         signals.comment_edited,
         signals.comment_withdrawn,
         signals.reply_posted,

@@ -90,7 +90,8 @@ def groups_of(response_ids: Iterable[int]) -> dict[int, ResponseGroup]:
 
 
 def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> ResponseFeedback:
-    """The commenting organisation's reply to the current answer, once per answer."""
+    """The commenting organisation's reply to the current answer; a later reply to the
+    same answer changes it (a new row) while the consultation goes on."""
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise ConsultError(f"A note is at most {MAX_NOTE:,} characters.")
@@ -101,11 +102,22 @@ def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> 
         raise NotAllowed(
             f"Only members of {comment.organisation.name} can reply to the answer to its comment."
         )
-    taken = db.session.scalar(
-        select(ResponseFeedback.id).where(ResponseFeedback.response_id == response.id)
+    earlier = db.session.scalar(
+        select(ResponseFeedback)
+        .where(ResponseFeedback.response_id == response.id)
+        .order_by(ResponseFeedback.id.desc())
+        .limit(1)
     )
-    if taken is not None:
-        raise Conflict(f"{comment.organisation.name} has already replied to this answer.")
+    if earlier is not None:
+        # A reply may change while the consultation goes on (until the document has its
+        # final text); the change is a new row and a new record event, the earlier stays.
+        if any(v.state == "final" for v in comment.version.document.versions):
+            raise Conflict(
+                f"The consultation on '{comment.version.document.title}' is over: "
+                f"{comment.organisation.name}'s reply to this answer can no longer change."
+            )
+        if earlier.satisfied == bool(satisfied) and earlier.note == note:
+            raise Conflict(f"{comment.organisation.name} already replied exactly this.")
     fb = ResponseFeedback(
         response_id=response.id,
         comment_id=comment.id,
@@ -125,8 +137,22 @@ def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> 
         response=response.id,
         satisfied=bool(satisfied),
         note_hash=sha256(note),
+        **({"replaces": earlier.id} if earlier is not None else {}),
     )
     return fb
+
+
+def feedback_history(fb: ResponseFeedback | None) -> list[ResponseFeedback]:
+    """The earlier replies to the same answer as `fb` (its latest), oldest first."""
+    if fb is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(ResponseFeedback)
+            .where(ResponseFeedback.response_id == fb.response_id, ResponseFeedback.id < fb.id)
+            .order_by(ResponseFeedback.id)
+        )
+    )
 
 
 def feedback_for(response_ids: Iterable[int]) -> dict[int, ResponseFeedback]:
@@ -136,6 +162,9 @@ def feedback_for(response_ids: Iterable[int]) -> dict[int, ResponseFeedback]:
     return {
         f.response_id: f
         for f in db.session.scalars(
-            select(ResponseFeedback).where(ResponseFeedback.response_id.in_(ids))
+            # Oldest first, so that the latest reply to each answer is the one kept.
+            select(ResponseFeedback)
+            .where(ResponseFeedback.response_id.in_(ids))
+            .order_by(ResponseFeedback.id)
         )
     }

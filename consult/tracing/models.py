@@ -94,9 +94,11 @@ class ResponseGroupMember(db.Model):
 
 class ResponseFeedback(db.Model):
     """The commenting organisation's reply to the committee's answer: satisfied or
-    not, with a note (the disposition-of-comments practice). Once per response."""
+    not, with a note (the disposition-of-comments practice). A changed reply is a new
+    row: the latest for a response is the one that counts, the earlier ones stay
+    (and each is an event of the record)."""
 
-    __table_args__ = (UniqueConstraint("response_id"),)
+    __table_args__ = (Index("ix_response_feedback_response_id_id", "response_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"))

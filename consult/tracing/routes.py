@@ -240,10 +240,16 @@ def feedback(comment_id: int):
         c, satisfied=form.satisfied.data == "yes", note=form.note.data or "", by=current_actor()
     )
     db.session.commit()
-    flash("Your organisation's reply to the answer is published beside it.")
+    flash(
+        "Your organisation's reply to the answer is published beside it; an earlier reply "
+        "stays in its history."
+    )
     return redirect(safe_next(form.next.data) or url_for("consultation.comment", comment_id=c.id))
 
 
 @bp.app_template_global()
 def feedback_form() -> FeedbackForm:
     return FeedbackForm(formdata=None)
+
+
+bp.add_app_template_global(grouping.feedback_history, "feedback_history")

@@ -380,7 +380,10 @@ def api_fields(c: Comment) -> dict:
     fb = None
     if c.response is not None:
         fb = db.session.scalar(
-            select(ResponseFeedback).where(ResponseFeedback.response_id == c.response.id)
+            select(ResponseFeedback)
+            .where(ResponseFeedback.response_id == c.response.id)
+            .order_by(ResponseFeedback.id.desc())
+            .limit(1)
         )
     return {
         "uptake": up,

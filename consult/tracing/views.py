@@ -21,6 +21,7 @@ from consult.consultation.models import (
     Comment,
     CommentWithdrawal,
     CoSignature,
+    CoSignatureWithdrawal,
     Response,
 )
 from consult.consultation.wording import plain_wording
@@ -907,12 +908,18 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
 def _standing_feedback() -> tuple:
     """The replies that count: to the comment's current answer (a later reply to the same
     answer replaces an earlier one in the counts; both stay in the history)."""
-    return (ResponseFeedback.response_id == _current_response_id(),)
+    later = aliased(ResponseFeedback)
+    return (
+        ResponseFeedback.response_id == _current_response_id(),
+        ~exists().where(
+            later.response_id == ResponseFeedback.response_id, later.id > ResponseFeedback.id
+        ),
+    )
 
 
 def _standing_cosignature() -> tuple:
-    """Co-signatures still standing (see consultation: withdrawn ones stay in history)."""
-    return ()
+    """Co-signatures still standing (a withdrawn one stays in the history)."""
+    return (~exists().where(CoSignatureWithdrawal.cosignature_id == CoSignature.id),)
 
 
 @dataclass
