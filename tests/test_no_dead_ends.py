@@ -238,3 +238,72 @@ def test_a_reply_to_an_answer_can_change_and_the_report_counts_the_latest(
     docs.finalize(doc.latest, by=sec)
     db.session.commit()
     assert client.post(url, data={"satisfied": "yes"}).status_code == 409
+
+
+ANCHORED = """# Regional Charter
+
+## Contents
+
+- [Introduction](#intro)
+- [Scope](#scope)
+- [Nowhere](#missing)
+
+##<a id="intro"></a>Introduction
+
+Parliaments open their doors.[^1]
+
+##<a id="scope"></a>Scope
+
+The charter covers every committee. See [the introduction](#intro).
+
+[^1]: As agreed in 2026.
+"""
+
+
+def test_anchors_before_headings_keep_the_headings_and_links_reach_the_paragraph(
+    client, as_user, make_document, make_user
+):
+    from consult.documents import splitter
+
+    blocks = splitter.split(ANCHORED)
+    heads = [(b.number, b.text) for b in blocks if b.kind == "heading"]
+    assert heads == [
+        ("", "Regional Charter"),
+        ("1", "Contents"),
+        ("2", "Introduction"),
+        ("3", "Scope"),
+    ]
+    assert splitter.join(blocks) == ANCHORED  # the source is kept as it was
+    found = splitter.structure(ANCHORED)
+    assert found.broken_links == ["missing"] and not found.flat
+    assert found.unnumbered == 0 and found.blocks == len(blocks)
+
+    sec = make_user("secretariat")
+    doc = make_document("draft", by=sec, text=ANCHORED)
+    as_user(sec)
+    html = client.get(f"/documents/{doc.slug}/versions/1").get_data(as_text=True)
+    assert '<span id="intro" class="anchor"></span>' in html
+    assert '<span id="scope" class="anchor"></span>' in html
+    assert 'href="#intro"' in html
+    assert "<h3>Introduction</h3>" in html  # a heading, not "##Introduction"
+
+
+def test_the_import_previews_its_structure_before_storing(
+    client, as_user, make_document, make_user
+):
+    sec = make_user("secretariat")
+    doc = make_document("closed", by=sec)
+    as_user(sec)
+    url = f"/documents/{doc.slug}/versions/new"
+    resp = client.post(url, data={"source": "import", "text": ANCHORED, "preview": "Preview"})
+    assert resp.status_code == 200
+    words = text_of(resp)
+    assert "What the import will make of this text" in words
+    assert "4 headings" in words and "1 in-page links will not resolve: #missing" in words
+    assert "2 Introduction" in words and "3 Scope" in words
+    assert len(doc.versions) == 1  # nothing stored
+    flat = "\n\n".join(f"Paragraph {i} of a text without headings." for i in range(8))
+    warned = text_of(client.post(url, data={"source": "import", "text": flat, "preview": "1"}))
+    assert "This text looks flat: 8 of its 8 paragraphs" in warned
+    # Sent without the preview button, the version is made.
+    assert client.post(url, data={"source": "import", "text": ANCHORED}).status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nh3
 from markupsafe import Markup
 
-from consult.documents.splitter import _md, strip_tags
+from consult.documents.splitter import _md, strip_tags, tagged_headings
 
 _ALLOWED = {
     "p", "br", "em", "strong", "code", "pre", "a", "ul", "ol", "li", "blockquote",
@@ -21,7 +21,7 @@ def render_markdown(source: str, *, shift_headings: int = 0) -> Markup:
     Inline tags found in imported texts are dropped (their words kept) rather
     than shown as literal markup.
     """
-    html = _md.render(strip_tags(source))
+    html = _md.render(strip_tags(tagged_headings(source)))
     if shift_headings:
         for level in range(6, 0, -1):
             new = min(level + shift_headings, 6)

@@ -13,7 +13,7 @@ from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
 from consult.consultation.models import Comment
-from consult.documents import drafting, word
+from consult.documents import drafting, splitter, word
 from consult.documents import services as docs
 from consult.documents.drafting import EditConflict
 from consult.documents.forms import (
@@ -168,6 +168,8 @@ def new_version(slug: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             return _new_version_form(doc, form, "Check the form."), 400
+        if request.form.get("preview") and form.source.data != "copy":
+            return _structure_preview(doc, form)
         try:
             if form.source.data == "copy":
                 version = drafting.start_version(
@@ -187,6 +189,20 @@ def new_version(slug: str):
             flash(f"Not imported from the file: {warning}")
         return redirect(url_for("documents.version", slug=doc.slug, number=version.number))
     return _new_version_form(doc, form)
+
+
+def _structure_preview(doc: Document, form: NewVersionForm):
+    """The import's structure before anything is stored: headings and numbering, how
+    many paragraphs, in-page links that will not resolve, a warning when it looks flat.
+    An uploaded file's text goes into the text box, so the import sends what was seen."""
+    try:
+        text = _uploaded_text(form) or form.text.data or ""
+    except ConsultError as e:
+        return _new_version_form(doc, form, e.message), e.status
+    if not text.strip():
+        return _new_version_form(doc, form, "Paste a text or choose a file to preview."), 400
+    form.text.data = text
+    return _new_version_form(doc, form, structure=splitter.structure(text))
 
 
 def _uploaded_text(form: NewVersionForm) -> str | None:
@@ -211,8 +227,10 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
     return textpolicy.clean(text, what="The file")
 
 
-def _new_version_form(doc: Document, form: NewVersionForm, error: str = ""):
-    return render_template("documents/new_version.html", doc=doc, form=form, error=error)
+def _new_version_form(doc: Document, form: NewVersionForm, error: str = "", structure=None):
+    return render_template(
+        "documents/new_version.html", doc=doc, form=form, error=error, structure=structure
+    )
 
 
 @bp.get("/documents/<slug>/versions/<int:number>")
@@ -235,11 +253,30 @@ def version(slug: str, number: int):
         accepting=accepting,
         may_comment=may_comment,
         cannot_comment=_why_no_comment_form(v) if accepting and not may_comment else None,
+        anchors=_paragraph_anchors(v.paragraphs),
         new_comment=CommentForm(current_user.organisations) if may_comment else None,
         received_form=received_form,
         previous=number - 1 if number > 1 else None,
         **_drafting_facts(doc, v),
     )
+
+
+#: Ids the page itself uses: an anchor of the text never takes one of them.
+_PAGE_IDS = frozenset({"main", "content", "top", "skip", "search", "changes-h", "manage-h"})
+
+
+def _paragraph_anchors(paragraphs) -> dict[int, list[str]]:
+    """The in-page link targets of each paragraph (HTML anchors, kramdown ids, a
+    heading's automatic id), each given once on the page, so that a table of contents or
+    a footnote link of an imported text lands on its paragraph."""
+    seen: set[str] = set(_PAGE_IDS)
+    out: dict[int, list[str]] = {}
+    for p in paragraphs:
+        mine = [a for a in splitter.anchors(p.source, p.text, p.kind) if a not in seen]
+        seen.update(mine)
+        if mine:
+            out[p.id] = mine
+    return out
 
 
 def _why_no_comment_form(v: Version) -> str | None:

@@ -149,11 +149,60 @@ def _starts(tokens: list[Token]) -> list[tuple[int, str, int]]:
     return starts
 
 
+_TAGGED_HEADING = re.compile(r"^( {0,3}#{1,6})(?=<[A-Za-z/!])")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def tagged_headings(text: str) -> str:
+    """A heading whose marks touch an HTML tag ("##<a id="intro"></a>Introduction", as
+    converters write an anchor before a heading) read as the heading it is meant to be:
+    a space goes after the marks (outside code fences). Nothing else changes."""
+    if "#<" not in text:
+        return text
+    out, fenced = [], None
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if m:
+            fenced = None if fenced == m.group(1) else (fenced or m.group(1))
+        elif fenced is None:
+            line = _TAGGED_HEADING.sub(r"\1 ", line)
+        out.append(line)
+    return "\n".join(out)
+
+
+_ANCHOR = re.compile(r"""<a\b[^<>]*?\b(?:id|name)\s*=\s*["']([^"'<>\s]+)["']""", re.I)
+_ATTR_ID = re.compile(r"\{:?\s*#([A-Za-z][\w.-]*)\s*\}")
+_LINK_TARGET = re.compile(r"\]\(#([^)\s]+)\)")
+
+
+def heading_slug(text: str) -> str:
+    """The id a heading gets where Markdown is rendered with automatic ids (GitHub's
+    way: lower case, punctuation out, spaces to hyphens), which a table of contents
+    written for such a site links to."""
+    slug = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return slug.replace(" ", "-")
+
+
+def anchors(source: str, text: str, kind: str) -> list[str]:
+    """The in-page link targets a block carries: ids of HTML anchors in its source
+    (<a id="x">, <a name="x">), kramdown ids ({#x}), and a heading's automatic id."""
+    found = _ANCHOR.findall(source) + _ATTR_ID.findall(source)
+    if kind == "heading" and text.strip():
+        found.append(heading_slug(text))
+    return list(dict.fromkeys(a for a in found if a))
+
+
+def link_targets(source: str) -> list[str]:
+    """The in-page targets ("#x") the block's links point to."""
+    return _LINK_TARGET.findall(source)
+
+
 def _shown(text: str) -> str:
     """The text as a reader sees its structure: HTML comments that start a line (outside
     code) are taken out, their line breaks kept, so line numbers do not move; an HTML
-    list tag at the very start loses its indentation (see _LEAD_LIST)."""
-    text = _LEAD_LIST.sub("", text)
+    list tag at the very start loses its indentation (see _LEAD_LIST); a heading whose
+    marks touch a tag is read as a heading (tagged_headings)."""
+    text = tagged_headings(_LEAD_LIST.sub("", text))
     if "<!--" not in text:
         return text
     code: set[int] = set()
@@ -371,3 +420,36 @@ def join(blocks: list[tuple[str, int]] | list[Block]) -> str:
             parts.append("\n" * (blank + 1))
         parts.append(source)
     return "".join(parts) + "\n" if parts else ""
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What an import will make of a text, shown before it is stored."""
+
+    blocks: int  # paragraphs, headings and other blocks: the units people comment on
+    headings: list[tuple[str, int, str]]  # (number, level, words) of each heading
+    numbered: int  # blocks with a section number ("2.3"); the rest are "0.x" or the title
+    unnumbered: int  # blocks before the first heading ("0.1", "0.2" …)
+    kinds: dict[str, int]
+    broken_links: list[str]  # in-page targets ("#x") that no block carries
+    flat: bool  # looks flat: no headings at all, or almost everything before the first
+
+
+def structure(text: str) -> Structure:
+    """The structure of a text as split() will store it: its headings and numbering,
+    how many blocks, and the in-page links that would point nowhere."""
+    blocks = split(text)
+    targets: set[str] = set()
+    wanted: list[str] = []
+    kinds: dict[str, int] = {}
+    for b in blocks:
+        targets.update(anchors(b.source, b.text, b.kind))
+        wanted.extend(link_targets(b.source))
+        kinds[b.kind] = kinds.get(b.kind, 0) + 1
+    headings = [(b.number, b.level, b.text) for b in blocks if b.kind == "heading"]
+    unnumbered = sum(1 for b in blocks if b.number.startswith("0."))
+    numbered = sum(1 for b in blocks if b.number and not b.number.startswith("0."))
+    broken = list(dict.fromkeys(t for t in wanted if t not in targets))
+    sections = [h for h in headings if h[0]]  # the title (no number) is not a section
+    flat = len(blocks) > 3 and (not sections or unnumbered > len(blocks) / 2)
+    return Structure(len(blocks), headings, numbered, unnumbered, kinds, broken, flat)
