@@ -115,8 +115,10 @@ SNIPPET = 240  # characters of a snippet
 
 # --- analysis -------------------------------------------------------------------------------
 
-# The tokens of Whoosh's RegexTokenizer, with combining marks kept in their words.
+# The tokens of Whoosh's RegexTokenizer, with combining marks kept in their words (and the
+# same without them for ASCII text, which has none: a smaller character class runs faster).
 _WORD = re.compile(f"{segment.WORD_CHAR}+(?:\\.?{segment.WORD_CHAR}+)*")
+_ASCII_WORD = re.compile(r"\w+(?:\.?\w+)*")
 
 
 @lru_cache(maxsize=200_000)
@@ -141,6 +143,8 @@ def _spans(text: str) -> Iterator[tuple[int, int]]:
 def analyse(text: str) -> list[str]:
     """The stems of a text, in order (what Whoosh's StemmingAnalyzer gives, with Thai,
     Lao, Khmer and Burmese split into words)."""
+    if text.isascii():
+        return [s for s in map(_stem_of, _ASCII_WORD.findall(text)) if s]
     if not segment.has_unspaced(text):
         return [s for s in map(_stem_of, _WORD.findall(text)) if s]
     text = unicodedata.normalize("NFC", text)
