@@ -307,3 +307,35 @@ def test_the_import_previews_its_structure_before_storing(
     assert "This text looks flat: 8 of its 8 paragraphs" in warned
     # Sent without the preview button, the version is made.
     assert client.post(url, data={"source": "import", "text": ANCHORED}).status_code == 302
+
+
+def test_the_record_page_names_what_happened_and_checks_a_tracking_number(
+    client, make_document, make_user
+):
+    sec = make_user("secretariat")
+    doc = make_document("consultation", by=sec)
+    member = make_user("cso")
+    c = post_comment(doc.latest, doc.latest.paragraphs[2], member)
+    docs.close(doc.latest, by=sec)
+    cs.respond(c, decision="partly_accepted", reason="In part.", by=sec)
+    db.session.commit()
+    resp = client.get("/record/")
+    html, words = resp.get_data(as_text=True), text_of(resp)
+    assert f"Comment {c.tracking} sent for {member.organisation.name}" in words
+    assert f"Answer to {c.tracking}: partly accepted" in words
+    assert "Version 1 of Sample Framework published" in words
+    assert f'href="/record/receipts/{c.tracking}"' in html
+    assert f'href="/documents/{doc.slug}/versions/1"' in html
+    assert "comment 1" not in words  # no internal ids
+    # The box, and the explanation for someone without a server.
+    assert 'action="/record/check"' in html
+    assert "Check it yourself, without trusting this site" in words
+    assert "python3 verify_standalone.py consult-open-data.zip" in words
+    assert f"/documents/{doc.slug}/versions/1/export/opendata" in html
+    found = client.get(f"/record/check?tracking={c.tracking.lower()}")
+    assert found.status_code == 302 and found.headers["Location"].endswith(
+        f"/record/receipts/{c.tracking}"
+    )
+    missing = client.get("/record/check?tracking=C-NOPE")
+    assert missing.status_code == 404
+    assert "No comment has the tracking number C-NOPE" in text_of(missing)

@@ -5,12 +5,23 @@ head) that the record was only appended to since."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import func, select
 
+from consult.consultation.models import Comment
 from consult.extensions import db
 from consult.record import keys
 from consult.record import log as tree_log
+from consult.record.describe import describe
 from consult.record.models import Event, TreeHead
 from consult.record.receipts import Receipt, receipt_for, receipt_json
 from consult.record.service import verify
@@ -34,6 +45,16 @@ __all__ = ["Receipt", "bp", "receipt_for"]
 def receipt(tracking: str):
     r = receipt_for(tracking)
     return render_template("record/receipt.html", r=r, c=r.comment, doc=r.comment.version.document)
+
+
+@bp.get("/check")
+def check_tracking():
+    """The record page's box: a tracking number leads to its receipt (the comment, its
+    events and the proof); one that matches no comment says so, with the box again."""
+    tracking = (request.args.get("tracking") or "").strip().upper()
+    if tracking and db.session.scalar(select(Comment.id).where(Comment.tracking == tracking)):
+        return redirect(url_for("record.receipt", tracking=tracking))
+    return render_template("record/check.html", tracking=tracking), 404 if tracking else 200
 
 
 @bp.get("/receipts/<tracking>.json")
@@ -100,7 +121,28 @@ def log():
         key_id=key_id(public_key),
         past_keys=keys.known_keys()[1:],
         check=check,
+        described=describe(events),
+        public_docs=_public_documents(),
     )
+
+
+def _public_documents() -> list:
+    """(document, its latest public version) for the open-data links of the page."""
+    from consult.documents.models import Document, Version
+
+    latest = (
+        select(Version.document_id, func.max(Version.number).label("n"))
+        .where(Version.state != "draft")
+        .group_by(Version.document_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Document, Version)
+        .join(latest, latest.c.document_id == Document.id)
+        .join(Version, (Version.document_id == Document.id) & (Version.number == latest.c.n))
+        .order_by(Document.title)
+    ).all()
+    return [(d, v) for d, v in rows]
 
 
 @bp.get("/heads.atom")
