@@ -180,11 +180,16 @@ def _place_one(cid: int, version_id: int, text: str, sig: bytes, *, alone: bool)
         db.session.execute(insert(CommentSignature.__table__), [row])
         return None
     keys = nearcopies.band_keys(sig)
-    hits = (
-        select(LetterBand.comment_id, func.count().label("n"))
+    rows = (
+        select(LetterBand.comment_id)
         .where(LetterBand.version_id == version_id, LetterBand.key.in_(keys))
-        .group_by(LetterBand.comment_id)
-        .order_by(func.count().desc(), LetterBand.comment_id)
+        .limit(nearcopies.MAX_BAND_ROWS)
+        .subquery()
+    )
+    hits = (
+        select(rows.c.comment_id, func.count().label("n"))
+        .group_by(rows.c.comment_id)
+        .order_by(func.count().desc(), rows.c.comment_id)
         .limit(MAX_CANDIDATES)
         .subquery()
     )
@@ -249,8 +254,8 @@ class _Holder:
     norm_sentences: list[str] | None = None
 
 
-def _signatures_chunk(texts: list[str]) -> list[bytes]:
-    return nearcopies.signatures(texts)
+def _prepare_chunk(texts: list[str]):
+    return nearcopies.prepare(texts)
 
 
 def regroup(
@@ -303,11 +308,11 @@ def regroup(
             if pool is not None:
                 step = -(-len(texts) // workers)
                 parts = [texts[i : i + step] for i in range(0, len(texts), step)]
-                sigs = [s for part in pool.map(_signatures_chunk, parts) for s in part]
+                prepared = [x for part in pool.map(_prepare_chunk, parts) for x in part]
             else:
-                sigs = nearcopies.signatures(texts)
+                prepared = nearcopies.prepare(texts)
             sig_rows, band_rows, new_groups = [], [], []
-            for r, text, sig in zip(batch, texts, sigs, strict=True):
+            for r, text, (sig, keys, sents) in zip(batch, texts, prepared, strict=True):
                 row = {
                     "comment_id": r.id,
                     "version_id": vid,
@@ -319,7 +324,6 @@ def regroup(
                 sig_rows.append(row)
                 if r.id in removed or nearcopies.is_empty(sig):
                     continue
-                keys = nearcopies.band_keys(sig)
                 found = index.match(sig, keys)
                 if found is None:
                     holders[r.id] = _Holder(text=text)
@@ -344,7 +348,7 @@ def regroup(
                     band_rows.extend(
                         {"version_id": vid, "key": k, "comment_id": r.id} for k in keys
                     )
-                unique = nearcopies.unique_part(h.norm_sentences, text)
+                unique = nearcopies.unique_part(h.norm_sentences, sents)
                 row["group_id"] = h.group_id
                 row["unique_part"] = json.dumps(unique, ensure_ascii=False) if unique else None
                 row["similarity"] = round(best_sim, 4)

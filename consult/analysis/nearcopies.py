@@ -23,9 +23,9 @@ generated test set of form-letter variants and unique comments): see THRESHOLD.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -50,6 +50,12 @@ BANDS, ROWS = 42, 3
 #: so that later variants close to it (and far from the master) still find the group;
 #: without it the far variants of a letter start groups of their own (recall 0.85 → 1.0).
 REACH = 0.5
+#: Comments kept per band key at most (in memory), and band rows read per lookup (in the
+#: database): a letter copied 100,000 times keeps hundreds of far variants that share
+#: keys, and a lookup must cost the same at any size. Any one of a group's members found
+#: is enough to join the group.
+MAX_PER_KEY = 16
+MAX_BAND_ROWS = 256
 SCHEME = "affine32"
 SEED = 1
 
@@ -75,7 +81,16 @@ def shingles(text: str, size: int = SHINGLE) -> list[bytes]:
         return []
     if len(w) <= size:
         return [" ".join(w).encode()]
-    return list({" ".join(w[i : i + size]).encode() for i in range(len(w) - size + 1)})
+    runs = zip(*(w[i:] for i in range(size)), strict=False)
+    return [s.encode() for s in {" ".join(r) for r in runs}]
+
+
+def _hash32(b: bytes) -> int:
+    """The 32-bit hash of a shingle that the MinHash permutes: CRC-32 (zlib, in C), a
+    third of the time of datasketch's default SHA-1 for the same signatures' quality
+    here (benchmarks/many_voices.py --choose-threshold gives the same precision and
+    recall), and the same in every process and on every machine."""
+    return zlib.crc32(b)
 
 
 _PROTO: MinHash | None = None
@@ -84,7 +99,7 @@ _PROTO: MinHash | None = None
 def _proto() -> MinHash:
     global _PROTO
     if _PROTO is None:
-        _PROTO = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+        _PROTO = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=_hash32)
     return _PROTO
 
 
@@ -95,7 +110,13 @@ def signatures(texts: Iterable[str]) -> list[bytes]:
     proto = _proto()
     out = []
     for t in texts:
-        m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=proto.permutations, scheme=SCHEME)
+        m = MinHash(
+            num_perm=NUM_PERM,
+            seed=SEED,
+            permutations=proto.permutations,
+            scheme=SCHEME,
+            hashfunc=_hash32,
+        )
         sh = shingles(t)
         if sh:
             m.update_batch(sh)
@@ -127,21 +148,45 @@ def is_empty(sig: bytes) -> bool:
     return sig == _EMPTY
 
 
+#: Odd 64-bit multipliers that mix a band's values (and its number) into its key.
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
+_BAND_NUMBERS = None
+
+
 def band_keys(sig: bytes) -> list[int]:
-    """One signed 64-bit key per band: the band's number and values hashed together, so
-    equal keys mean the same values in the same band."""
-    keys = []
-    width = ROWS * 4
-    for band in range(BANDS):
-        chunk = sig[band * width : (band + 1) * width]
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
-    return keys
+    """One signed 64-bit key per band: the band's number and its ROWS values mixed
+    together (multiply-xorshift in uint64, vectorised over the bands), so equal keys mean
+    the same values in the same band (up to a 2**-64 collision)."""
+    global _BAND_NUMBERS
+    if _BAND_NUMBERS is None:
+        _BAND_NUMBERS = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(
+            0xD6E8FEB86659FD93
+        )
+    v = as_array(sig)[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        h = _BAND_NUMBERS.copy()
+        for r in range(ROWS):
+            h = (h ^ v[:, r]) * _MIX[r % len(_MIX)]
+            h ^= h >> np.uint64(29)
+    return h.view(np.int64).tolist()
 
 
 def sentences(text: str) -> list[str]:
     """The text's sentences (split after . ! ? ; and at line breaks), stripped."""
     return [s.strip() for s in _SENTENCE.split(text or "") if s and s.strip()]
+
+
+def split(text: str) -> list[tuple[str, str]]:
+    """(sentence, its normalised form) of each of the text's sentences."""
+    return [(s, normalise(s)) for s in sentences(text)]
+
+
+def prepare(texts: Sequence[str]) -> list[tuple[bytes, list[int], list[tuple[str, str]]]]:
+    """What placing each text needs and can be computed apart (in another process for a
+    regrouping): its signature, its band keys and its sentences (with their normalised
+    forms, for `unique_part`)."""
+    sigs = signatures(texts)
+    return [(sig, band_keys(sig), split(t)) for sig, t in zip(sigs, texts, strict=True)]
 
 
 #: Sentences shorter than this (greetings, sign-offs, names) are not a variant's unique
@@ -157,18 +202,17 @@ def master_sentences(master: str) -> list[str]:
     return [n for n in (normalise(s) for s in sentences(master)) if n]
 
 
-def unique_part(master: str | list[str], variant: str) -> list[str]:
+def unique_part(master: str | list[str], variant: str | list[tuple[str, str]]) -> list[str]:
     """The variant's sentences that the master does not have, in the variant's order:
     compared normalised, a sentence nearly equal to one of the master's (a typo, a
     changed comma) is not new, nor is a short one (a greeting, a signature). `master` is
-    its text or its `master_sentences`."""
+    its text or its `master_sentences`; `variant` its text or its `split`."""
     from rapidfuzz import fuzz, process
 
     have = master_sentences(master) if isinstance(master, str) else list(master)
     exact = set(have)
     out = []
-    for s in sentences(variant):
-        n = normalise(s)
+    for s, n in split(variant) if isinstance(variant, str) else variant:
         if not n or n in exact or n.count(" ") + 1 < MIN_UNIQUE_WORDS:
             continue
         if have and process.extractOne(n, have, scorer=fuzz.ratio, score_cutoff=SAME_SENTENCE):
@@ -217,4 +261,6 @@ class MemoryIndex:
     def add(self, cid: int, sig: bytes, keys: Sequence[int]) -> None:
         self.sigs[cid] = as_array(sig)
         for k in keys:
-            self.by_key.setdefault(k, []).append(cid)
+            held = self.by_key.setdefault(k, [])
+            if len(held) < MAX_PER_KEY:
+                held.append(cid)
