@@ -318,3 +318,33 @@ def test_near_copies_unit():
     assert nearcopies.unique_part(MASTER, MASTER.upper()) == []
     assert len(nearcopies.band_keys(a)) == nearcopies.BANDS
     assert nearcopies.BANDS * nearcopies.ROWS == nearcopies.NUM_PERM
+
+
+def test_form_letter_pages_read_the_same_whatever_the_size_of_a_group(
+    client, letters, make_user, count_queries
+):
+    doc, v, master, variants, other = letters
+    paths = [
+        f"/documents/{doc.slug}/versions/1/groups",
+        f"/letter-groups/{db.session.scalar(select(LetterGroup.id))}",
+        f"/api/v1/documents/{doc.slug}/versions/1/groups",
+    ]
+
+    def statements() -> list[int]:
+        out = []
+        for path in paths:
+            client.get(path)
+            with count_queries() as seen:
+                assert client.get(path).status_code == 200
+            out.append(len(seen))
+        return out
+
+    before = statements()
+    p = v.paragraphs[2]
+    for i in range(6):  # six more copies, each with a sentence of its own
+        extra = f"In district {i} we counted {i + 3} sites without HTTPS last month alone."
+        post_comment(
+            v, p, make_user("cso"), body=MASTER.replace("Please adopt", extra + " Please adopt")
+        )
+    assert db.session.scalar(select(LetterGroup.size)) == 11
+    assert statements() == before

@@ -7,12 +7,16 @@ from typing import Annotated
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from consult.accounts import policy
 from consult.analysis import grouping, themes
 from consult.api.contract import Query, operation
 from consult.api.routes import _actor, _document, _version, bp
 from consult.api.schemas import Answer, Links
+from consult.consultation.models import Comment
+from consult.extensions import db
 
 #: Members listed in a group's entry; the rest are behind its `members_next` link.
 MEMBERS_SHOWN = 100
@@ -74,8 +78,7 @@ class ThemeList(Answer):
     themes: list[Theme]
 
 
-def _group(g, members_page: int) -> dict:
-    master = g.master
+def _group(g, members_page: int, master) -> dict:
     members = grouping.members(g, members_page, MEMBERS_SHOWN)
     slug, number = g.version.document.slug, g.version.number
     links = {"page": url_for("analysis.group", group_id=g.id)}
@@ -87,7 +90,9 @@ def _group(g, members_page: int) -> dict:
         "id": g.id,
         "size": g.size,
         "master": master.id,
-        "master_text": None if master.is_hidden else grouping.master_text(g),
+        "master_text": None
+        if master.is_hidden
+        else grouping.text_of(master.body, master.suggested_text),
         "members": members,
         "unique_parts": [
             {"comment": cid, "text": text}
@@ -110,6 +115,15 @@ def version_groups(slug: str, number: int, query: GroupsQuery) -> ResponseReturn
     doc = _document(slug, user)
     v = _version(doc, number, user)
     groups, total = grouping.groups_page(v, query.page)
+    # The page's masters with their moderation: two queries, not two per group.
+    masters = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Comment)
+            .where(Comment.id.in_([g.master_comment_id for g in groups]))
+            .options(selectinload(Comment.moderation))
+        )
+    }
     _n, members = grouping.totals(v)
     pages = max(1, -(-total // grouping.GROUPS_PAGE))
     links = {"self": url_for("api.version_groups", slug=doc.slug, number=v.number, page=query.page)}
@@ -124,7 +138,7 @@ def version_groups(slug: str, number: int, query: GroupsQuery) -> ResponseReturn
         pages=pages,
         total=total,
         comments_grouped=members,
-        groups=[_group(g, query.members_page) for g in groups],
+        groups=[_group(g, query.members_page, masters[g.master_comment_id]) for g in groups],
         links=links,
     )
 
