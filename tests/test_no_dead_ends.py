@@ -299,7 +299,7 @@ def test_the_import_previews_its_structure_before_storing(
     assert resp.status_code == 200
     words = text_of(resp)
     assert "What the import will make of this text" in words
-    assert "4 headings" in words and "1 in-page links will not resolve: #missing" in words
+    assert "4 headings" in words and "1 in-page link will not resolve: #missing" in words
     assert "2 Introduction" in words and "3 Scope" in words
     assert len(doc.versions) == 1  # nothing stored
     flat = "\n\n".join(f"Paragraph {i} of a text without headings." for i in range(8))
@@ -330,7 +330,7 @@ def test_the_record_page_names_what_happened_and_checks_a_tracking_number(
     # The box, and the explanation for someone without a server.
     assert 'action="/record/check"' in html
     assert "Check it yourself, without trusting this site" in words
-    assert "python3 verify_standalone.py consult-open-data.zip" in words
+    assert f"python3 verify_standalone.py {doc.slug}-opendata.zip" in words
     assert f"/documents/{doc.slug}/versions/1/export/opendata" in html
     found = client.get(f"/record/check?tracking={c.tracking.lower()}")
     assert found.status_code == 302 and found.headers["Location"].endswith(

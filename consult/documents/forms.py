@@ -48,7 +48,10 @@ def parse_local_datetime(value: str, tz: str, *, date_means: str = "end") -> dat
 
 
 class DocumentForm(Form):
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=300)])
+    title = StringField(
+        _l("Title"),
+        validators=[InputRequired(_l("Give the document its title.")), Length(max=300)],
+    )
     kind = SelectField(
         _l("Kind of document"),
         default="resolution",
