@@ -263,3 +263,25 @@ def test_slug_from_title_folds_and_refuses_empty():
 
     with pytest.raises(ConsultError):
         docs.slug_from_title("—")
+
+
+def test_the_exported_report_of_a_final_text_shows_the_rounds_before(final):
+    from docx import Document as WordDocument
+
+    from consult.exports import report
+
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(report.report_pdf(final.v2))).pages
+    )
+    flat = re.sub(r"\s+", " ", text)
+    assert "The consultation that led to this text" in flat
+    assert "Version 1 — First draft 3 2 2 1 1 0 0 0" in flat
+    word = WordDocument(io.BytesIO(report.report_docx(final.v2)))
+    assert any(p.text == "The consultation that led to this text" for p in word.paragraphs)
+    cells = [c.text for c in word.tables[0].rows[1].cells]
+    assert cells == ["Version 1 — First draft", "3", "2", "2", "1", "1", "0", "0", "0"]
+    # Version 1's own report lists its comments, without the rounds section.
+    assert (
+        "The consultation that led"
+        not in PdfReader(io.BytesIO(report.report_pdf(final.v1))).pages[0].extract_text()
+    )

@@ -259,8 +259,18 @@ def report_xlsx(version: Version) -> bytes:
     return dated_zip(buf.getvalue(), declared_time(version))
 
 
+def consultation_before(version: Version):
+    """For a version that took no comments of its own (a final text): the consultation
+    that led to it, in all and round by round (aggregate queries), else None."""
+    from consult.tracing.views import report
+
+    whole = report(version)
+    return whole if whole.scope == "consultation" and whole.comments else None
+
+
 def report_pdf(version: Version) -> bytes:
     rows = report_rows(version)
+    whole = consultation_before(version)
     return render_pdf(
         "exports/print_report.html",
         version=version,
@@ -269,6 +279,8 @@ def report_pdf(version: Version) -> bytes:
         groups=grouped(rows),
         texts=_paragraph_texts(version),
         group_title=_group_title,
+        whole=whole,
+        rounds=whole.rounds if whole else [],
     )
 
 
@@ -291,6 +303,34 @@ def report_docx(version: Version) -> bytes:
         "with the committee's decision and reason and the measured uptake of suggestions "
         "(how much of the asked-for change appears in the next version)."
     )
+    whole = consultation_before(version)
+    if whole is not None:
+        d.add_heading("The consultation that led to this text", level=1)
+        d.add_paragraph(
+            printable(
+                f"{version.title} took no comments of its own. It was drafted from these "
+                "rounds of comments; each round has its own report, with one row per comment."
+            )
+        )
+        heads = ("Round", "Comments", "Organisations", "Answered", "Suggestions")
+        heads += ("Taken up", "Partly", "Not taken up", "Flagged")
+        t = d.add_table(rows=1, cols=len(heads), style="Table Grid")
+        for cell, label in zip(t.rows[0].cells, heads, strict=True):
+            cell.text = label
+        for one in [*(r for r in whole.rounds if r.comments), whole]:
+            values = [
+                printable(one.version.title) if one is not whole else "In all",
+                one.comments,
+                one.organisations,
+                one.answered,
+                one.suggestions,
+                one.taken_up,
+                one.partly,
+                one.not_taken_up,
+                one.flags,
+            ]
+            for cell, value in zip(t.add_row().cells, values, strict=True):
+                cell.text = str(value)
     d.add_heading("Summary", level=1)
     for title, counts, first in (
         ("By decision", s.by_decision, "Decision"),
