@@ -102,6 +102,7 @@ def _import_models() -> None:
     from consult.record import models as _r  # noqa: F401
     from consult.search import models as _s  # noqa: F401
     from consult.tracing import models as _t  # noqa: F401
+    from consult.translations import models as _tr  # noqa: F401
 
 
 _connected = False
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api import record as _api_record  # noqa: F401 - adds to api bp
+    from consult.api import translations as _api_translations  # noqa: F401 - adds to api bp
     from consult.api import word as _api_word  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
     from consult.consultation import returned_word_routes as _rw  # noqa: F401 - adds routes
@@ -158,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.record.routes import bp as record_bp
     from consult.search.routes import bp as search_bp
     from consult.tracing.routes import bp as tracing_bp
+    from consult.translations.routes import bp as translations_bp
 
     for bp in (
         documents_bp,
@@ -172,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
         attachments_bp,
         intake_bp,
         analysis_bp,
+        translations_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

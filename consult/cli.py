@@ -441,6 +441,7 @@ def register(app: Flask) -> None:
     from consult.jobs.cli import register as register_jobs
     from consult.mail.cli import send_mail_cmd
     from consult.record.cli import register as register_record
+    from consult.translations.cli import register as register_translations
 
     app.cli.add_command(send_mail_cmd)
     register_exports(app)
@@ -465,3 +466,4 @@ def register(app: Flask) -> None:
     ):
         app.cli.add_command(cmd)
     register_record(app)
+    register_translations(app)

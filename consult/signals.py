@@ -83,6 +83,10 @@ intake_rejected = _ns.signal("intake.rejected")
 #: A marked-up Word file returned by an organisation became comments (subject: the
 #: Version; data: file_sha256, organisation, found_by, the comments' tracking numbers).
 returned_word_imported = _ns.signal("returned_word.imported")
+#: A translation of a version was published beside it (subject: the Translation; data:
+#: document, version number, language, content_hash of its Markdown and, per translated
+#: paragraph, [its id, the authoritative paragraph's id, sha256 of its Markdown]).
+translation_published = _ns.signal("translation.published")
 
 
 def emit(signal, subject, actor=None, **data) -> None:

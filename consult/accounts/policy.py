@@ -176,6 +176,9 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "comment.flag": (signed_in,),
     "comment.moderate": (is_secretariat,),
     "response.create": (is_secretariat, is_committee_member),
+    # Translations of a version's text and of the committee's answers.
+    "translation.manage": (is_committee_member, is_secretariat),
+    "response.translate": (is_secretariat, is_committee_member),
     "response.feedback": (is_approved_member,),  # of the commenting organisation
     # Form-letter groups and themes (consult.analysis): the secretariat's analysts and
     # the document's committee.

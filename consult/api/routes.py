@@ -196,11 +196,20 @@ def document(slug: str) -> ResponseReturnValue:
 
 @bp.get("/documents/<slug>/versions/<int:number>")
 @operation(
-    summary="A version with its paragraphs", tag="documents", answer=schemas.Version, errors=(404,)
+    summary="A version with its paragraphs (in another language with ?lang=)",
+    tag="documents",
+    query=schemas.VersionQuery,
+    answer=schemas.Version,
+    errors=(400, 404),
 )
-def version(slug: str, number: int) -> ResponseReturnValue:
+def version(slug: str, number: int, query: schemas.VersionQuery) -> ResponseReturnValue:
     user = _actor()
     v = _version(_document(slug, user), number, user)
+    if query.lang:
+        from consult.api.translations import translated_version
+
+        counts = queries.comment_counts_by_paragraph(v)
+        return jsonify(translated_version(v, query.lang, counts))
     return jsonify(serializers.version_detail(v, queries.comment_counts_by_paragraph(v)))
 
 

@@ -228,6 +228,17 @@ class SearchQuery(Query):
     error_codes = {"page": "invalid_page"}
 
 
+class VersionQuery(Query):
+    lang: Literal[tuple(LANGUAGES)] | None = Field(  # type: ignore[valid-type]
+        None,
+        description=(
+            "A language code (en, id, ms, fil, th, vi, km, lo, my): each paragraph in its "
+            "published translation, with the same id and lineage, plus language, "
+            "translated and out_of_date."
+        ),
+    )
+
+
 class OrganisationsQuery(Query):
     country: Annotated[Text, Field(max_length=2)] | None = Field(
         None, description="ISO 3166-1 alpha-2 code, e.g. TH."

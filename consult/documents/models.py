@@ -72,6 +72,9 @@ class Document(db.Model):
     committee: Mapped[str] = mapped_column(String(300), default="")
     #: One of DOCUMENT_KINDS: what kind of text this is (named on covers and pages).
     kind: Mapped[str] = mapped_column(String(20), default="resolution", server_default="resolution")
+    #: The authoritative language of its text (a locale code); other languages are
+    #: translations (consult.translations), aligned to it paragraph by paragraph.
+    language: Mapped[str] = mapped_column(String(12), default="en", server_default="en")
     #: The document's home time zone, shown beside the reader's (IANA name).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -244,6 +244,13 @@ def version(slug: str, number: int):
     received_form = received_comment_form(v)
     if received_form is not None:
         received_form.paragraph.choices = _paragraph_choices(v)
+    from consult.translations.routes import reading_facts
+
+    reading = reading_facts(v, request.args.get("lang"))
+    new_comment = CommentForm(current_user.organisations) if may_comment else None
+    if new_comment is not None and reading["text_language"]:
+        # A comment made on the text read in a language is taken to be written in it.
+        new_comment.language.data = reading["text_language"]
     return render_template(
         "documents/version.html",
         doc=doc,
@@ -254,10 +261,11 @@ def version(slug: str, number: int):
         may_comment=may_comment,
         cannot_comment=_why_no_comment_form(v) if accepting and not may_comment else None,
         anchors=_paragraph_anchors(v.paragraphs),
-        new_comment=CommentForm(current_user.organisations) if may_comment else None,
+        new_comment=new_comment,
         received_form=received_form,
         previous=number - 1 if number > 1 else None,
         **_drafting_facts(doc, v),
+        **reading,
     )
 
 

@@ -550,6 +550,7 @@ def connect() -> None:
         signals.intake_confirmed,
         signals.intake_rejected,
         signals.returned_word_imported,
+        signals.translation_published,
         signals.organisation_created,
         signals.organisation_updated,
         signals.organisation_verified,

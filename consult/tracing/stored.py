@@ -77,6 +77,9 @@ class Inputs:
     basis: str = "text"
     #: Display numbers of the successor paragraphs (not searched again as "elsewhere").
     successor_numbers: tuple[str, ...] = ()
+    #: The paragraphs just before and after the commented one, in its version (a wording
+    #: that carries one of them along does not ask for its words; uptake's `around`).
+    around: tuple[str, ...] = ()
 
     def digest(self) -> str:
         return sha256(
@@ -89,6 +92,7 @@ class Inputs:
                     "quote_start": self.quote_start,
                     "successor": self.successor,
                     "basis": self.basis,
+                    "around": list(self.around),
                     "measure": MEASURE_VERSION,
                 }
             )
@@ -96,7 +100,7 @@ class Inputs:
 
 
 #: Changes when the measure itself changes, so that a new publication measures again.
-MEASURE_VERSION = 2
+MEASURE_VERSION = 3
 
 
 def text_loads() -> tuple:
@@ -124,6 +128,8 @@ class _Versions:
     labels: dict[int, str]
     positions: dict[int, int]
     elsewhere: VersionWords
+    #: Each paragraph of the version commented on → its neighbours' ids (before, after).
+    around: dict[int, tuple[int, ...]]
 
 
 def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
@@ -170,6 +176,7 @@ def _gather(version: Version) -> list[tuple[Comment, Inputs, _Versions]]:
         .order_by(Paragraph.version_id, Paragraph.position)
     ).all()
     new_rows = [r for r in rows if r.version_id == version.id]
+    old_ids = [r.id for r in rows if r.version_id == previous.id]
     both = _Versions(
         texts={r.id: r.text for r in rows},
         sources={r.id: r.source for r in rows},
@@ -179,6 +186,10 @@ def _gather(version: Version) -> list[tuple[Comment, Inputs, _Versions]]:
             [(_label(r), r.text) for r in new_rows],
             [r.text for r in rows if r.version_id == previous.id],
         ),
+        around={
+            pid: tuple(old_ids[k] for k in (n - 1, n + 1) if 0 <= k < len(old_ids))
+            for n, pid in enumerate(old_ids)
+        },
     )
     successors: dict[int, list[tuple[int, str]]] = defaultdict(list)  # old id → (new id, rel)
     predecessors: dict[int, list[int]] = defaultdict(list)  # new id → old ids
@@ -242,6 +253,9 @@ def _inputs(c: Comment, both: _Versions, successors, predecessors) -> Inputs | N
         relation=relation,
         basis=how,
         successor_numbers=tuple(both.labels[n] for n in news),
+        around=tuple(texts[n] for n in both.around.get(c.paragraph_id, ()))
+        if how == "text" and t.quote is None
+        else (),
     )
 
 
@@ -256,6 +270,7 @@ def measure(inputs: Inputs, elsewhere: VersionWords | None = None) -> Uptake | N
         "part": inputs.part,
         "elsewhere": elsewhere if inputs.basis == "text" else None,
         "not_in": inputs.successor_numbers,
+        "around": inputs.around,
     }
     try:
         try:

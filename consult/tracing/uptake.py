@@ -267,6 +267,11 @@ MISSING_CLAUSE = 5
 #: A short asked insertion this many words (or fewer) from a phrase found in another
 #: paragraph is looked for beside it there.
 NEAR_PHRASE = 12
+#: A wording carries a neighbouring paragraph along when it holds at least this share of
+#: that paragraph's words, in order (in runs of two words or more), and the paragraph has
+#: at least CARRIED_WORDS words.
+CARRIED = 0.8
+CARRIED_WORDS = 4
 
 
 class VersionWords:
@@ -752,6 +757,20 @@ def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     return any(haystack[k : k + n] == needle for k in range(len(haystack) - n + 1))
 
 
+def _carried(text: str, tokens: Sequence[str], at: Sequence[int]) -> list[int]:
+    """The positions among `at` (word tokens of a wording) that repeat the paragraph `text`
+    word for word, when the wording carries it along (CARRIED of its words, in order,
+    in runs of two or more); [] when it does not."""
+    keys = _word_keys(text)
+    if len(keys) < CARRIED_WORDS or not at:
+        return []
+    sm = SequenceMatcher(None, keys, [tokens[j].casefold() for j in at], autojunk=False)
+    blocks = [b for b in sm.get_matching_blocks() if b.size >= MOVED_WORDS]
+    if sum(b.size for b in blocks) < CARRIED * len(keys):
+        return []
+    return [at[b.b + d] for b in blocks for d in range(b.size)]
+
+
 def suggested_paragraph(
     original: str | Sequence[str],
     suggested: str,
@@ -765,6 +784,19 @@ def suggested_paragraph(
     if part is not None and not 0 <= part < len(parts):
         raise ValueError(f"There is no paragraph {part} among the {len(parts)} given.")
     target = PARAGRAPH_BREAK.join(parts) if part is None else parts[part]
+    if part is not None and quote is None:
+        # A wording that carries a neighbouring part along (the commented paragraph and
+        # the next one written out together, to join them) replaces both.
+        words_at = [j for j, t in enumerate(tokens_without_space(suggested)) if is_word(t)]
+        toks = tokens_without_space(suggested)
+        lo, hi = part, part + 1
+        while lo > 0 and _carried(parts[lo - 1], toks, words_at):
+            lo -= 1
+        while hi < len(parts) and _carried(parts[hi], toks, words_at):
+            hi += 1
+        if (lo, hi) != (part, part + 1):
+            o = PARAGRAPH_BREAK.join(parts)
+            return o, PARAGRAPH_BREAK.join([*parts[:lo], suggested, *parts[hi:]])
     if quote is not None:
         at = locate(target, quote, quote_start)
         if at is None:
@@ -815,6 +847,7 @@ def uptake(
     part: int | None = None,
     elsewhere: VersionWords | None = None,
     not_in: Collection[object] = (),
+    around: Sequence[str] = (),
 ) -> Uptake:
     """Measure how much of a suggestion's change happened in the successor.
 
@@ -830,6 +863,9 @@ def uptake(
         ANYWHERE_WORDS words that is new to the version (and holds a word few of its
         paragraphs use) also counts, and is named; `not_in` names the paragraphs not
         to look in (the successor, already searched).
+    around: the paragraphs just before and after the commented one in its version. A
+        wording that carries one of them along word for word (two blocks written out
+        as one) does not ask for those words: they stand where they stood.
 
     The words the suggestion inserts are the evidence: when none of them is in the
     text, it is not taken up, whatever was deleted. Asked deletions weigh
@@ -845,11 +881,16 @@ def uptake(
     a = _asked(o, s)
     if a is None:
         raise NoChange("The suggested wording is the same as the paragraph's.")
+    carried = {j for text in around for j in _carried(text, a.st, a.ins_at)}
+    if carried:
+        a.ins_at = [j for j in a.ins_at if j not in carried]
     target = suggested if quote is not None else s
     whole_deletion = not a.ins_at and not any(is_word(t) for t in tokens_without_space(target))
     kept, new_runs = _match_successor(a, o, s, r)
     if elsewhere is not None and len(a.found) < len(a.ins_at):
         _match_elsewhere(a, elsewhere, not_in)
+    for j in carried:
+        a.found.pop(j, None)
     if not a.del_at:
         a.judged = "none_asked"
     elif not tokens_without_space(r):
