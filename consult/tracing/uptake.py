@@ -363,6 +363,9 @@ class _Asked:
     found: dict[int, object]  # position in st -> where it was found ("successor" or a label)
     done: set[int]  # positions in ot of asked deletions that happened
     judged: str  # judged | paragraph_removed | not_recognisable | none_asked
+    #: Positions in st of asked words found in the successor only in pieces that other
+    #: words separate there ("each sprint" as "each iteration/sprint").
+    split: set[int] = field(default_factory=set)
 
 
 def _asked(o: str, s: str) -> _Asked | None:
@@ -425,6 +428,7 @@ def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], lis
     new_runs = _runs(happened, rt, rkey, counted)
     used_s: set[int] = set()
     used_r: set[int] = set()
+    pieces: list[tuple[int, int, int, int, int]] = []  # (asked run, i, size, new run, j)
 
     # 1. Asked insertions found among the successor's insertions, longest first. The best
     # match of each pair of runs is kept until one of the two runs loses words.
@@ -452,9 +456,16 @@ def _match_successor(a: _Asked, o: str, s: str, r: str) -> tuple[list[bool], lis
         size, ai, hi, i, j = best
         used_s.update(asked_runs[ai].idx[i : i + size])
         used_r.update(new_runs[hi].idx[j : j + size])
+        pieces.append((ai, i, size, hi, j))
         for key in pairs:
             if key[0] == ai or key[1] == hi:
                 pairs[key] = (-1, 0, 0)
+    # Asked words next to each other found apart: the phrase did not come as asked.
+    pieces.sort()
+    for p, q in zip(pieces, pieces[1:], strict=False):
+        if q[0] == p[0] and q[1] == p[1] + p[2] and (q[3], q[4]) != (p[3], p[4] + p[2]):
+            idx = asked_runs[p[0]].idx
+            a.split.update(idx[p[1] : q[1] + q[2]])
 
     # 2. Longer phrases anywhere in the successor, if new to the paragraph (the diff may
     # have aligned some of their words with words of the original).
@@ -704,6 +715,8 @@ def _region_states(a: _Asked) -> list[str]:
             stayed = dels and a.judged == "judged" and not any(i in a.done for i in dels)
             if share >= 0.5 and stayed:
                 share = 0.4  # the new words came, but the words they were to replace stayed
+            if share >= 0.5 and any(a.found.get(j) == "successor" for j in a.split & set(ins)):
+                share = 0.4  # the new words came, but not together as asked
         elif dels and a.judged == "judged":
             share = sum(1 for i in dels if i in a.done) / len(dels)
         else:
