@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from consult.extensions import db  # noqa: E402
+from consult.tracing import counters  # noqa: E402
 from consult.tracing.suggested import fill_missing  # noqa: E402
 
 SLUG = "framework-1"
@@ -129,6 +130,8 @@ def _finish_corpus(engine) -> None:
         corpus._bulk(conn, T["uptake"], rows)
         # What migration 0012 does for rows written before it: store the suggestions' diffs.
         fill_missing(conn)
+        # What `flask recount` does after a bulk import: the counts the pages read.
+        counters.recount(conn)
 
 
 def _pg_database(base: str, name: str) -> str:

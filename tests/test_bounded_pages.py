@@ -25,6 +25,7 @@ from consult.consultation.models import (
 from consult.documents import services as docs
 from consult.extensions import db
 from consult.timeutil import utcnow
+from consult.tracing import counters
 from consult.tracing.models import StoredUptake
 from consult.tracing.suggested import fill_missing
 
@@ -127,6 +128,8 @@ def bulk_comments(
         insert(CommentWithdrawal),
         [{"comment_id": cid, "reason": "Done."} for k, cid in enumerate(ids) if k % 30 == 3],
     )
+    # Bulk inserts bypass the session's flush: the counts are made again, as after an import.
+    counters.recount(db.session.connection(), [w.v1.id])
     db.session.commit()
     return ids
 

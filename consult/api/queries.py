@@ -15,6 +15,7 @@ from consult.consultation.models import Comment, Reply
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import NotFound
 from consult.extensions import db
+from consult.tracing import counters
 
 
 def list_documents() -> list[Document]:
@@ -49,27 +50,15 @@ def paragraph_counts(version_ids: Iterable[int]) -> dict[int, int]:
 
 
 def comment_counts_by_version(version_ids: Iterable[int]) -> dict[int, int]:
-    """Number of comments per version id, on paragraphs and on the version as a whole."""
-    ids = list(version_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Comment.version_id, func.count(Comment.id))
-        .where(Comment.version_id.in_(ids))
-        .group_by(Comment.version_id)
-    )
-    return {version_id: n for version_id, n in rows}
+    """Number of comments per version id, on paragraphs and on the version as a whole
+    (kept as comments arrive: tracing.counters)."""
+    return counters.per_version(version_ids)
 
 
 def comment_counts_by_paragraph(version: Version) -> dict[int | None, int]:
     """Number of comments per paragraph id of a version; the key None counts the
     comments on the version as a whole."""
-    rows = db.session.execute(
-        select(Comment.paragraph_id, func.count(Comment.id))
-        .where(Comment.version_id == version.id)
-        .group_by(Comment.paragraph_id)
-    )
-    return {paragraph_id: n for paragraph_id, n in rows}
+    return counters.per_paragraph(version.id)
 
 
 def replies(comment: Comment) -> list[Reply]:

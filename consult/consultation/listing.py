@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal, select, union_all
+from sqlalchemy import and_, exists, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from consult.consultation.models import Comment, CommentWithdrawal, ModerationAction, Response
@@ -69,7 +69,11 @@ def hidden() -> object:
         m.comment_id == Comment.id,
         m.reply_id.is_(None),
         m.action == "hide",
-        ~exists().where(later.comment_id == Comment.id, later.reply_id.is_(None), later.id > m.id),
+        # Correlated with m (naming Comment here would add a second, uncorrelated comment
+        # table: any later moderation of any comment would then show this one again).
+        ~exists().where(
+            later.comment_id == m.comment_id, later.reply_id.is_(None), later.id > m.id
+        ),
     )
 
 
@@ -84,7 +88,9 @@ def waiting() -> object:
 
 def paragraph_page(p: Paragraph, number: int, *options) -> Page:
     """The paragraph's comments, earliest first, page `number`."""
-    total = db.session.scalar(select(func.count(Comment.id)).where(Comment.paragraph_id == p.id))
+    from consult.tracing import counters  # a later layer, kept as comments arrive
+
+    total = counters.per_paragraph(p.version_id).get(p.id, 0)
     number = min(number, max(1, -(-total // PARAGRAPH_PAGE)))
     comments = db.session.scalars(
         select(Comment)
@@ -101,23 +107,15 @@ def version_page(v: Version, number: int, *options, only_waiting: bool = False) 
     """The version's comments in the order of its text (those on the version as a whole
     first), earliest first within a paragraph, page `number`; with `only_waiting`, those
     still waiting for an answer. Also how many are waiting in all. Four queries."""
+    # Kept as comments arrive (tracing.counters, a later layer: imported here).
+    from consult.tracing import counters
+
+    waiting_counts = counters.waiting_per_paragraph(v.id)
+    counts = waiting_counts if only_waiting else counters.per_paragraph(v.id)
+    n_waiting = sum(waiting_counts.values())
     where = [Comment.version_id == v.id]
     if only_waiting:
         where.append(waiting())
-    counts = dict(
-        db.session.execute(
-            select(Comment.paragraph_id, func.count(Comment.id))
-            .where(*where)
-            .group_by(Comment.paragraph_id)
-        ).all()
-    )
-    n_waiting = (
-        sum(counts.values())
-        if only_waiting
-        else db.session.scalar(
-            select(func.count(Comment.id)).where(Comment.version_id == v.id, waiting())
-        )
-    )
     order = [
         None,
         *(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from consult import textpolicy
@@ -12,7 +12,6 @@ from consult.accounts import policy
 from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations
 from consult.consultation.forms import CommentForm, ReceivedCommentForm
-from consult.consultation.models import Comment
 from consult.documents import drafting, splitter, word
 from consult.documents import services as docs
 from consult.documents.drafting import EditConflict
@@ -75,16 +74,13 @@ def received_comment_form(v: Version) -> ReceivedCommentForm | None:
 
 
 def _comment_counts(version_ids: list[int], by: str) -> dict:
-    """Comments per version (by="version") or per paragraph (by="paragraph"), in one query."""
-    column = Comment.version_id if by == "version" else Comment.paragraph_id
-    if not version_ids:
-        return {}
-    rows = db.session.execute(
-        select(column, func.count(Comment.id))
-        .where(Comment.version_id.in_(version_ids))
-        .group_by(column)
-    )
-    return {key: n for key, n in rows}
+    """Comments per version (by="version") or per paragraph (by="paragraph"), read from
+    the counts kept as comments arrive (a few rows, whatever the number of comments)."""
+    from consult.tracing import counters
+
+    if by == "version":
+        return counters.per_version(version_ids)
+    return counters.per_paragraph(version_ids[0]) if version_ids else {}
 
 
 @bp.get("/")

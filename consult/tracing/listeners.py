@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 def connect() -> None:
-    from consult.tracing import guard, stored
+    from consult.tracing import counters, guard, stored
 
+    counters.connect()
     stored.connect()
     guard.connect()

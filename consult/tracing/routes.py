@@ -25,12 +25,15 @@ from consult.extensions import db
 from consult.forms import Form
 from consult.record.service import head_hash
 from consult.tracing import grouping, views
+from consult.tracing.cli import recount_cmd
 from consult.tracing.compare import LABELS as RELATION_LABELS
 from consult.tracing.guard import override_for, unanswered_count
 from consult.tracing.models import ResponseGroup
 from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, flag_label, text_loads
 
-bp = Blueprint("tracing", __name__)
+#: cli_group=None: its commands (`flask recount`) are top-level commands.
+bp = Blueprint("tracing", __name__, cli_group=None)
+bp.cli.add_command(recount_cmd)
 
 
 class GroupAnswerForm(Form):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from consult.documents.models import LineageLink, Paragraph, Version
@@ -166,9 +166,21 @@ def change_summary(version: Version) -> ChangeSummary:
             select(func.count(Paragraph.id)).where(Paragraph.version_id == version.id)
         )
         return ChangeSummary(previous=None, added=added)
-    answered = exists().where(Response.comment_id == Comment.id)
-    # Joined, not probed per comment: the comments whose answer took effect in this
-    # version (few), and the uptake measured against it (one row per comment at most).
+    from consult.tracing import counters
+
+    # The comments on the version before, counted as they arrived (tracing.counters):
+    # every comment (withdrawn ones too), answered, suggestions, and their uptake label.
+    total = n_answered = suggestions = taken_up = partly = 0
+    for _v, kind, decision, label, _withdrawn, n in counters.facts([before.id]):
+        total += n
+        n_answered += n if decision is not None else 0
+        if kind == "suggestion":
+            suggestions += n
+            taken_up += n if label == "taken_up" else 0
+            partly += n if label == "partly" else 0
+    # A suggestion whose answer took effect in this version counts as taken up whatever
+    # its measure: those few (joined from the effects, not from the comments) move from
+    # partly or not measured to taken up.
     taken = (
         select(Response.comment_id)
         .join(ResponseEffect, ResponseEffect.response_id == Response.id)
@@ -176,28 +188,21 @@ def change_summary(version: Version) -> ChangeSummary:
         .distinct()
         .subquery()
     )
-    measured = StoredUptake.label
-    suggestion = Comment.kind == "suggestion"
-    is_taken = taken.c.comment_id.is_not(None)
-
-    def number(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    total, n_answered, suggestions, taken_up, partly = db.session.execute(
-        select(
-            func.count(Comment.id),
-            number(answered),
-            number(suggestion),
-            number(and_(suggestion, or_(is_taken, measured == "taken_up"))),
-            number(and_(suggestion, not_(is_taken), measured == "partly")),
-        )
-        .outerjoin(taken, taken.c.comment_id == Comment.id)
+    for label, n in db.session.execute(
+        select(StoredUptake.label, func.count())
+        .select_from(taken)
+        .join(Comment, Comment.id == taken.c.comment_id)
         .outerjoin(
             StoredUptake,
             and_(StoredUptake.comment_id == Comment.id, StoredUptake.version_id == version.id),
         )
-        .where(Comment.version_id == before.id)
-    ).one()
+        .where(Comment.version_id == before.id, Comment.kind == "suggestion")
+        .group_by(StoredUptake.label)
+    ):
+        if label != "taken_up":
+            taken_up += n
+        if label == "partly":
+            partly -= n
     return ChangeSummary(
         previous=before.number,
         **count_changes(before, version),

@@ -27,11 +27,12 @@ from consult.consultation.models import (
 from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
+from consult.tracing import counters
 from consult.tracing.compare import JOIN, classify
 from consult.tracing.compare_cache import compare_versions
 from consult.tracing.diff import word_diff
 from consult.tracing.grouping import feedback_for, groups_of
-from consult.tracing.guard import override_for, unanswered_count
+from consult.tracing.guard import override_for
 from consult.tracing.models import ResponseFeedback, StoredUptake
 from consult.tracing.provenance import PHRASES, Contribution, provenance
 from consult.tracing.services import ComparedParagraph
@@ -721,64 +722,31 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
     version that took no comments (a final text) reports the consultation that led to it.
     """
     if whole is None:
-        own = db.session.scalar(
-            select(func.count(Comment.id)).where(Comment.version_id == version.id)
-        )
+        own = counters.per_version([version.id]).get(version.id, 0)
         whole = not own and version.number > 1
     scope = _rounds_up_to(version) if whole else select(Version.id).where(Version.id == version.id)
     standing = (
         Comment.version_id.in_(scope),
         ~exists().where(CommentWithdrawal.comment_id == Comment.id),
     )
-    # Each comment's latest answer, and its uptake measured against the version after the
-    # comment's own: set-based joins (one pass over the comments), not a probe per comment.
-    latest = (
-        select(Response.comment_id, func.max(Response.id).label("rid"))
-        .join(Comment, Comment.id == Response.comment_id)
-        .where(Comment.version_id.in_(scope))
-        .group_by(Response.comment_id)
-        .subquery()
-    )
-    own_version = aliased(Version)
-    following = aliased(Version)
-    facts = (
-        select(
-            Comment.version_id.label("version_id"),
-            (Comment.kind == "suggestion").label("suggestion"),
-            Response.decision.label("decision"),
-            StoredUptake.label.label("label"),
-        )
-        .join(own_version, own_version.id == Comment.version_id)
-        .outerjoin(latest, latest.c.comment_id == Comment.id)
-        .outerjoin(Response, Response.id == latest.c.rid)
-        .outerjoin(
-            following,
-            (following.document_id == own_version.document_id)
-            & (following.number == own_version.number + 1),
-        )
-        .outerjoin(
-            StoredUptake,
-            (StoredUptake.comment_id == Comment.id) & (StoredUptake.version_id == following.id),
-        )
-        .where(*standing)
-        .subquery()
-    )
+    # The counts are kept as comments arrive (tracing.counters): a few rows per version
+    # are read, whatever the number of comments.
+    scope_ids = list(db.session.scalars(scope))
     rounds: dict[int, Round] = {}
     if whole:
         rounds = {
             v.id: Round(v)
             for v in db.session.scalars(
-                select(Version).where(Version.id.in_(scope)).order_by(Version.number)
+                select(Version).where(Version.id.in_(scope_ids)).order_by(Version.number)
             )
         }
     decisions: Counter[str] = Counter()
     labels: Counter[str] = Counter()
     total = suggestions = flags = 0
-    for version_id, suggestion, decision, label, n in db.session.execute(
-        select(
-            facts.c.version_id, facts.c.suggestion, facts.c.decision, facts.c.label, func.count()
-        ).group_by(facts.c.version_id, facts.c.suggestion, facts.c.decision, facts.c.label)
-    ):
+    for version_id, kind, decision, label, withdrawn, n in counters.facts(scope_ids):
+        if withdrawn:
+            continue
+        suggestion = kind == "suggestion"
         one = rounds.get(version_id) or Round(version)
         total += n
         one.comments += n
@@ -799,33 +767,30 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
             if decision is not None and label_disagreement(decision, label) is not None:
                 flags += n
                 one.flags += n
-    for version_id, n in db.session.execute(
-        select(Comment.version_id, func.count(func.distinct(Comment.organisation_id)))
-        .where(*standing)
-        .group_by(Comment.version_id)
-    ):
+    per_org_rows = counters.per_organisation(scope_ids)
+    for version_id, n in Counter(v for v, _oid, _n in per_org_rows).items():
         if version_id in rounds:
             rounds[version_id].organisations = n
     answered = sum(decisions.values())
     unanswered = total - answered
-    per_org = db.session.execute(
-        select(Comment.organisation_id, func.count())
-        .where(*standing)
-        .group_by(Comment.organisation_id)
-    ).all()
+    per_org_counts: Counter = Counter()
+    for _v, oid, n in per_org_rows:
+        per_org_counts[oid] += n
+    per_org = list(per_org_counts.items())
+    org_ids = [oid for oid in per_org_counts if oid is not None]
     orgs = {
         oid: (kind, countries or [])
         for oid, kind, countries in db.session.execute(
             select(Organisation.id, Organisation.kind, Organisation.countries).where(
-                Organisation.id.in_(
-                    select(Comment.organisation_id).where(Comment.version_id.in_(scope))
-                )
+                Organisation.id.in_(org_ids or [-1])
             )
         )
     }
     kinds: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     for oid, n in per_org:
+        if oid not in orgs:
+            continue  # an individual's comments count under no kind or country
         kind, codes = orgs[oid]
         kinds[kind] += n
         for cc in codes:
@@ -866,7 +831,7 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
         suggestions=suggestions,
         answered=answered,
         unanswered=unanswered,
-        unanswered_before=unanswered_count(version),
+        unanswered_before=counters.unanswered(version),
         by_decision=bars(
             [(label, decisions.get(key, 0)) for key, label in DECISIONS.items()]
             + [("Not answered yet", unanswered)]
