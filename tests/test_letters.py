@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from consult.analysis import grouping, nearcopies
+from consult.analysis import grouping, nearcopies, themes
 from consult.analysis.models import CommentSignature, CommentTheme, GroupRemoval, LetterGroup, Theme
 from consult.consultation.models import Response
 from consult.documents import services as docs
 from consult.extensions import db
 from consult.record.models import Event
+from consult.search.outbox import rebuild
+from consult.search.service import SearchParams, search
 
 from .conftest import count, post_comment
+from .search_world import BACKENDS
 
 CORPUS = Path("/work/shared/corpus/us-https-only-standard-m-15-13/comments.jsonl")
 
@@ -153,10 +156,13 @@ def test_a_variant_that_raises_something_new_is_taken_out_and_answered_alone(
     assert client.get(f"/api/v1/comments/{adding.id}").get_json()["group"] is None
     page = client.get(f"/letter-groups/{g.id}").get_data(as_text=True)
     assert "Form letter · 4 comments" in page and ADDED not in page
+    # A new copy of the same text joins the letter, not a group of the one taken out.
+    copy = post_comment(v, v.paragraphs[2], make_user("cso"), body=VARIANTS[1])
+    assert grouping.group_of(copy.id) == g.id
     # It stays out through a full regrouping.
     grouping.regroup(v)
     assert grouping.group_of(adding.id) is None
-    assert db.session.scalar(select(LetterGroup)).size == 4
+    assert db.session.scalar(select(LetterGroup)).size == 5
     # Taken out twice: refused, readable.
     assert (
         client.post(f"/comments/{adding.id}/take-out", data={"reason": "again"}).status_code == 409
@@ -348,3 +354,30 @@ def test_form_letter_pages_read_the_same_whatever_the_size_of_a_group(
         )
     assert db.session.scalar(select(LetterGroup.size)) == 11
     assert statements() == before
+
+
+@pytest.mark.parametrize(
+    "search_backend_name",
+    [b if b == "whoosh" else pytest.param(b, marks=pytest.mark.postgres) for b in BACKENDS],
+)
+def test_theme_in_the_search_language(app, client, letters, make_user, search_backend_name):
+    previous = app.config["SEARCH_BACKEND"]
+    app.config["SEARCH_BACKEND"] = search_backend_name
+    try:
+        doc, v, master, variants, other = letters
+        rebuild(app)  # the letters were indexed by the backend in use before
+        sec = make_user("secretariat")
+        privacy = themes.create(doc, "Privacy of citizens", by=sec)
+        themes.tag(master, privacy, by=sec)
+        themes.tag(variants[0], privacy, by=sec)
+        db.session.commit()  # tagging feeds the search index through its outbox
+        found = search(SearchParams(q="theme:privacy-of-citizens"))
+        assert {h.object_id for h in found.hits} == {master.id, variants[0].id}
+        assert search(SearchParams(q="HTTPS theme:Privacy_of_Citizens")).total == 2
+        assert search(SearchParams(q="-theme:privacy-of-citizens type:comment")).total == 4
+        assert "No theme is called 'nothing'" in search(SearchParams(q="theme:nothing")).note
+        themes.untag(variants[0], privacy)
+        db.session.commit()
+        assert search(SearchParams(q="theme:privacy-of-citizens")).total == 1
+    finally:
+        app.config["SEARCH_BACKEND"] = previous

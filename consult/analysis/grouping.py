@@ -502,6 +502,15 @@ def take_out(comment: Comment, *, reason: str, by: User) -> GroupRemoval:
         created_at=utcnow(),
     )
     db.session.add(removal)
+    # A far variant's band keys lead later copies to it: no longer, it is alone now (its
+    # keys are found from its signature, so the delete reads the (version, key) index).
+    db.session.execute(
+        delete(LetterBand).where(
+            LetterBand.version_id == sig.version_id,
+            LetterBand.key.in_(nearcopies.band_keys(sig.signature)),
+            LetterBand.comment_id == comment.id,
+        )
+    )
     sig.group_id = None
     sig.unique_json = None
     sig.similarity = None

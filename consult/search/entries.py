@@ -62,6 +62,8 @@ class Entry:
     decision: str | None = None
     #: The language a comment is written in (consultation.languages), when known.
     language: str | None = None
+    #: The ids of a comment's themes (consult.analysis), for the theme: filter.
+    themes: tuple[int, ...] = ()
     draft: bool = False
     visible_to_public: bool = True
     title: str = ""
@@ -235,6 +237,7 @@ def _comments(session: Session, where) -> list[Entry]:
         ):
             moderated[a.comment_id] = a.action
     attached = _attachment_texts(session, ids)
+    themes = _theme_ids(session, ids)
     out = []
     for m in rows:
         a = answers.get(m["id"])
@@ -262,8 +265,25 @@ def _comments(session: Session, where) -> list[Entry]:
                 quote=t["quote"] or "",
                 response=a.reason if a else "",
                 attachments=attached.get(m["id"], ""),
+                themes=tuple(themes.get(m["id"], ())),
             )
         )
+    return out
+
+
+def _theme_ids(session: Session, ids: list[int]) -> dict[int, list[int]]:
+    """Each comment's theme ids (consult.analysis), a query per thousand comments."""
+    from consult.analysis.models import CommentTheme
+
+    ct = CommentTheme.__table__
+    out: dict[int, list[int]] = {}
+    for start in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(ct.c.comment_id, ct.c.theme_id)
+            .where(ct.c.comment_id.in_(ids[start : start + 1000]))
+            .order_by(ct.c.comment_id, ct.c.theme_id)
+        ):
+            out.setdefault(row.comment_id, []).append(row.theme_id)
     return out
 
 

@@ -50,6 +50,9 @@ COMMAND_WAIT = 30.0
 def _targets(obj) -> list[tuple[str, int]]:
     if isinstance(obj, Paragraph):
         return [("paragraph", obj.id)]
+    if type(obj).__name__ == "CommentTheme":
+        # The comment's entry carries its themes (consult.analysis), for theme:.
+        return [("comment", obj.comment_id)]
     if type(obj).__name__ == "Attachment":
         # The comment's entry carries its attachments' text (consultation.attachments).
         return [("comment", obj.comment_id)]

@@ -94,6 +94,12 @@ FILTER_COLUMNS = {
     "organisation": ("organisation_id", "integer"),
     "language": ("language", "text"),
 }
+#: A comment entry tagged with one of the themes: read from public.comment_theme (its
+#: (comment_id, theme_id) unique index), so a tag is found as soon as it is committed.
+_TAGGED = (
+    "(e.doc_type = 'comment' AND EXISTS (SELECT 1 FROM public.comment_theme ct "
+    "WHERE ct.comment_id = e.object_id AND ct.theme_id = ANY(CAST({ids} AS integer[]))))"
+)
 FACET_COLUMNS = {name: column for name, (column, _) in FILTER_COLUMNS.items()} | {"month": "month"}
 
 
@@ -260,6 +266,10 @@ class PostgresBackend(Backend):
         for name, values in spec.filters.items():
             if not values:
                 return None
+            if name == "theme":  # comments tagged with one of them (consult.analysis)
+                params["f_theme"] = sorted(int(v) for v in values)
+                conds.append(_TAGGED.format(ids=":f_theme"))
+                continue
             col, typ = FILTER_COLUMNS[name]
             chosen = sorted(int(v) if typ == "integer" else str(v) for v in values)
             if len(chosen) == 1:  # "=", so that the planner can read (column, created_at) in order
@@ -269,7 +279,10 @@ class PostgresBackend(Backend):
                 params[f"f_{name}"] = chosen
                 conds.append(f"e.{col} = ANY(CAST(:f_{name} AS {typ}[]))")
         for name, values in spec.exclude.items():
-            if values:
+            if values and name == "theme":
+                params["x_theme"] = sorted(int(v) for v in values)
+                conds.append(f"NOT {_TAGGED.format(ids=':x_theme')}")
+            elif values:
                 col, typ = FILTER_COLUMNS[name]
                 params[f"x_{name}"] = sorted(int(v) if typ == "integer" else str(v) for v in values)
                 conds.append(f"(e.{col} IS NULL OR NOT e.{col} = ANY(CAST(:x_{name} AS {typ}[])))")

@@ -7,6 +7,7 @@
     field:value                a filter, e.g. decision:accepted org:mcvn country:TH type:comment
                                kind:suggestion doc:aipa-framework version:2 date:2026-03
                                from:2026-01-01 to:2026-02 latest:yes sort:date lang:th
+                               theme:funding (a document's theme, consult.analysis)
     -field:value               leave out what the filter matches
 
 A query that cannot be read (an unclosed quotation mark, brackets, a dangling OR)
@@ -67,6 +68,7 @@ FIELDS = {
     "sort": "sort",
     "lang": "lang",
     "language": "lang",
+    "theme": "theme",
 }
 _ALIASES = {
     "type": {
@@ -348,6 +350,11 @@ def normalise(name: str, value: str) -> str:
         if key not in DECISIONS:
             raise ValueError(f"'{value}' is not a decision ({', '.join(DECISIONS)})")
         return key
+    if name == "theme":  # a theme's name, folded as consult.analysis.themes.key does
+        folded = re.sub(r"[\s_\-]+", "-", value.strip().casefold())
+        if not folded.strip("-"):
+            raise ValueError("a theme needs a name")
+        return folded
     if name == "lang":
         if key not in LANGUAGES:
             raise ValueError(f"'{value}' is not a language code ({', '.join(LANGUAGES)})")

@@ -35,7 +35,8 @@ class Spec:
     groups: list[tuple[Item, ...]] = field(default_factory=list)
     excluded: list[Item] = field(default_factory=list)
     #: Index field → accepted values; an empty set matches nothing. Fields: type,
-    #: document (id), version (number), kind, decision, organisation (id), language.
+    #: document (id), version (number), kind, decision, organisation (id), language,
+    #: theme (ids: comments tagged with any of them).
     filters: dict[str, set] = field(default_factory=dict)
     exclude: dict[str, set] = field(default_factory=dict)
     date_from: datetime | None = None

@@ -216,6 +216,22 @@ def _display(org) -> str:
     return f"{org.name} ({org.acronym})" if org.acronym else org.name
 
 
+def _themes(values, notes: list[str]) -> set[int]:
+    """The ids of the themes named (any document's; names compared folded)."""
+    from consult.analysis.models import Theme
+    from consult.analysis.themes import key
+
+    wanted = set(values)
+    found = {
+        t.id: key(t.name)
+        for t in db.session.execute(select(Theme.id, Theme.name)).all()
+        if key(t.name) in wanted
+    }
+    for v in sorted(wanted - set(found.values())):
+        notes.append(f"No theme is called '{v}'.")
+    return set(found)
+
+
 def _resolve(parsed: Q.Parsed, spec: Spec, notes: list[str]) -> _Orgs:
     """Filters by name → filters by indexed id."""
     orgs = _Orgs()
@@ -235,6 +251,8 @@ def _resolve(parsed: Q.Parsed, spec: Spec, notes: list[str]) -> _Orgs:
                 target[name] = set(values)
             elif name == "lang":
                 target["language"] = set(values)
+            elif name == "theme":
+                target["theme"] = _themes(values, notes)
             elif name == "version":
                 target["version"] = {int(v) for v in values}
             elif name == "document":

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from whoosh import columns, index, scoring, writing
 from whoosh.analysis import STOP_WORDS, SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
-from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.filelock import FileLock, try_for
@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 #: compound file by copying it into memory (BytesIO), so every new reader or writer
 #: (after each commit) would copy the whole index; separate files are read in place.
 COMPOUND = False
-INDEX_NAME = "consult4"
+INDEX_NAME = "consult5"
 LOCK_NAME = "consult-writer.lock"
 PAIR = "+"  # joins the stems of a pair; never part of a stem
 #: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
@@ -94,6 +94,8 @@ SCHEMA = Schema(
     kind=_Key(sortable=True),
     decision=_Key(sortable=True),
     language=_Key(sortable=True),
+    #: A comment's theme ids (consult.analysis), space-separated: several per comment.
+    themes=KEYWORD(),
     month=_Key(sortable=True),
     draft=_Key(sortable=True),
     visible=_Key(sortable=True),
@@ -189,6 +191,7 @@ def _fields(e: E.Entry) -> dict:
         "kind": e.comment_kind,
         "decision": e.decision,
         "language": e.language,
+        "themes": " ".join(str(t) for t in e.themes),
     }
     doc.update({k: str(v) for k, v in optional.items() if v is not None and v != ""})
     return doc
@@ -499,6 +502,19 @@ class WhooshBackend(Backend):
             )
         return memo[term]
 
+    def _tagged(self, searcher, theme_ids, size: int) -> np.ndarray:
+        """A mask of the comments tagged with any of the themes (their postings)."""
+        mask = np.zeros(size, dtype=bool)
+        for reader, offset in searcher.reader().leaf_readers():
+            for t in theme_ids:
+                if ("themes", str(t)) not in reader:
+                    continue
+                matcher = reader.postings("themes", str(t))
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child
+                mask[_postings(matcher)[0] + offset] = True
+        return mask
+
     def _matching(self, searcher, terms: list[str], memo: dict) -> np.ndarray:
         """The documents holding every one of `terms` (sorted document numbers)."""
         docs: np.ndarray | None = None
@@ -524,9 +540,15 @@ class WhooshBackend(Backend):
             if terms:
                 mask[self._matching(s, terms, memo)] = False
         for name, values in spec.filters.items():
-            mask &= cols.isin(name, {str(v) for v in values})
+            if name == "theme":
+                mask &= self._tagged(s, values, len(mask))
+            else:
+                mask &= cols.isin(name, {str(v) for v in values})
         for name, values in spec.exclude.items():
-            mask &= ~cols.isin(name, {str(v) for v in values})
+            if name == "theme":
+                mask &= ~self._tagged(s, values, len(mask))
+            else:
+                mask &= ~cols.isin(name, {str(v) for v in values})
         if spec.date_from:
             mask &= cols.ts >= E.Entry("x", 0, spec.date_from).timestamp
         if spec.date_to:
