@@ -227,3 +227,41 @@ def test_response_translation_shown_under_the_answer(client, make_document, make
     page = client.get(f"/comments/{c.id}").get_data(as_text=True)
     assert "เราเห็นด้วย" in page and "We agree." in page and "not a language of Consult" in page
     assert c.response.reason == "We agree."  # the original never changes
+
+
+def test_exports_in_a_language_and_side_by_side(client, make_document, make_user):
+    import io
+    import zipfile
+
+    from lxml import etree
+
+    chair = make_user("secretariat")
+    doc = make_document("consultation", by=chair)
+    v = doc.versions[0]
+    tr.publish_translation(tr.import_translation(v, "th", THAI, by=chair), by=chair)
+    db.session.commit()
+    base = f"/documents/{doc.slug}/versions/1/export"
+    r = client.get(base + "/akn?lang=th")
+    assert r.status_code == 200
+    root = etree.fromstring(r.data)
+    ns = {"a": "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"}
+    assert root.find("a:doc", ns).get("{http://www.w3.org/XML/1998/namespace}lang") == "th"
+    assert root.find(".//a:FRBRlanguage", ns).get("language") == "tha"
+    assert "ข้อเสนอทุกฉบับได้รับคำตอบเป็นลายลักษณ์อักษร" in r.get_data(as_text=True)
+    r = client.get(base + "/docx?lang=th")
+    xml = zipfile.ZipFile(io.BytesIO(r.data)).read("word/document.xml").decode()
+    assert "รัฐสภามีส่วนร่วมกับภาคประชาสังคม" in xml
+    styles = zipfile.ZipFile(io.BytesIO(r.data)).read("word/styles.xml").decode()
+    assert 'w:bidi="th"' in styles
+    r = client.get(base + "/md?lang=th")
+    assert r.get_data(as_text=True).startswith("# กรอบการดำเนินงานตัวอย่าง")
+    for fmt in ("pdf", "bilingual"):
+        r = client.get(base + f"/{fmt}?lang=th")
+        assert r.status_code == 200 and r.data.startswith(b"%PDF")
+        assert (
+            f"-th{'-bilingual' if fmt == 'bilingual' else ''}.pdf"
+            in r.headers["Content-Disposition"]
+        )
+    assert client.get(base + "/pdf?lang=km").status_code == 404
+    assert client.get(base + "/pdf?lang=zz").status_code == 400
+    assert client.get(base + "/opendata?lang=th").status_code == 400

@@ -151,11 +151,18 @@ def load_demo() -> str:
             with clock(published + timedelta(days=30)):
                 docs.finalize(version, by=chair)
     opened = _load_open_consultation(data.get("open_consultation"), orgs, users, chair)
+    from consult.translations.demo import load_translations
+
+    translated = load_translations(
+        doc, orgs, users, chair, (data.get("open_consultation") or {}).get("slug")
+    )
     db.session.flush()
     return (
         f"Loaded '{doc.title}': {len(data['versions'])} versions, {len(orgs)} organisations, "
         f"{len(users)} accounts (password: {DEMO_PASSWORD}), {counts['comments']} comments, "
-        f"{counts['responses']} responses." + (f" Open for comments: '{opened}'." if opened else "")
+        f"{counts['responses']} responses."
+        + (f" Open for comments: '{opened}'." if opened else "")
+        + translated
     )
 
 

@@ -48,6 +48,10 @@ def download(slug: str, number: int, fmt: str):
     changes since the version before, the consultation report, open data, the pack.
     Heavy files are made once and served stored (consult.exports.stored)."""
     _, v = visible_version(slug, number)
+    if request.args.get("lang"):
+        from consult.translations import exports as translated
+
+        return translated.serve(v, fmt, request.args["lang"])
     return stored.serve(v, get_format(fmt))
 
 
