@@ -90,11 +90,12 @@ def test_the_api_takes_a_language_and_answers_it(client, open_doc):
     "search_backend_name",
     [b if b == "whoosh" else pytest.param(b, marks=pytest.mark.postgres) for b in BACKENDS],
 )
-def test_lang_filter_and_language_facet(app, client, open_doc, search_backend_name):
+def test_lang_filter_and_language_facet(app, client, make_document, make_user, search_backend_name):
     previous = app.config["SEARCH_BACKEND"]
     app.config["SEARCH_BACKEND"] = search_backend_name
     try:
-        doc, v, member = open_doc
+        doc = make_document("consultation")  # indexed by the backend of the test
+        v, member = doc.latest, make_user("cso")
         for body in (THAI, THAI + " อีกครั้ง", KHMER, "We agree with the proposed wording."):
             cs.post_comment(
                 version=v,
@@ -112,6 +113,9 @@ def test_lang_filter_and_language_facet(app, client, open_doc, search_backend_na
         res = search(SearchParams(q="type:comment"))
         assert {f.value: f.count for f in res.facets["language"]} == {"th": 2, "km": 1, "en": 1}
         assert next(f.label for f in res.facets["language"] if f.value == "km") == "ខ្មែរ"
+        # Paragraphs are in their document's authoritative language.
+        paragraphs = search(SearchParams(q="type:paragraph"))
+        assert {f.value for f in paragraphs.facets["language"]} == {doc.language} == {"en"}
         note = search(SearchParams(q="lang:xx")).note
         assert "'xx' is not a language code" in note
         page = client.get("/search?q=type:comment").get_data(as_text=True)

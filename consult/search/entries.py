@@ -60,7 +60,8 @@ class Entry:
     comment_kind: str | None = None
     #: The latest response's decision, "unanswered" for a comment without one.
     decision: str | None = None
-    #: The language a comment is written in (consultation.languages), when known.
+    #: The language a comment is written in (consultation.languages), when known; a
+    #: paragraph's and a document's: the document's authoritative language.
     language: str | None = None
     #: The ids of a comment's themes (consult.analysis), for the theme: filter.
     themes: tuple[int, ...] = ()
@@ -146,6 +147,7 @@ def _aware(value: datetime | None) -> datetime:
 def _paragraphs(session: Session, where) -> list[Entry]:
     v = Version.__table__
     p = Paragraph.__table__
+    d = Document.__table__
     rows = session.execute(
         select(
             p.c.id,
@@ -156,8 +158,9 @@ def _paragraphs(session: Session, where) -> list[Entry]:
             v.c.document_id,
             v.c.published_at,
             v.c.created_at,
+            d.c.language,
         )
-        .select_from(p.join(v, v.c.id == p.c.version_id))
+        .select_from(p.join(v, v.c.id == p.c.version_id).join(d, d.c.id == v.c.document_id))
         .where(where)
         .order_by(p.c.id)
     )
@@ -170,6 +173,7 @@ def _paragraphs(session: Session, where) -> list[Entry]:
             version_id=r.version_id,
             version_number=r.number,
             paragraph_id=r.id,
+            language=r.language,  # the document's authoritative language
             draft=r.state == "draft",
             body=r.text,
         )
@@ -324,7 +328,9 @@ def _documents(session: Session, where) -> list[Entry]:
     d = Document.__table__
     v = Version.__table__
     docs = session.execute(
-        select(d.c.id, d.c.title, d.c.committee, d.c.created_at).where(where).order_by(d.c.id)
+        select(d.c.id, d.c.title, d.c.committee, d.c.created_at, d.c.language)
+        .where(where)
+        .order_by(d.c.id)
     ).all()
     if not docs:
         return []
@@ -349,6 +355,7 @@ def _documents(session: Session, where) -> list[Entry]:
                 _aware(doc.created_at),
                 document_id=doc.id,
                 version_id=shown.id if shown else None,
+                language=doc.language,
                 draft=not public,
                 title=doc.title,
                 body=doc.committee or "",
