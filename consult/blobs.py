@@ -23,6 +23,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from consult.errors import ConsultError
 
@@ -153,11 +154,11 @@ def get(area: str, digest: str) -> bytes:
     data = store().read(area, digest)
     if data is None:
         raise ConsultError(
-            "The stored file is missing from the file store.", code="missing_file", status=500
+            _("The stored file is missing from the file store."), code="missing_file", status=500
         )
     if digest_of(data) != digest:
         raise ConsultError(
-            "The stored file does not match its recorded sha256; it was changed in the store.",
+            _("The stored file does not match its recorded sha256; it was changed in the store."),
             code="changed_on_disk",
             status=500,
         )

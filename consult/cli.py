@@ -10,6 +10,7 @@ from functools import wraps
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from consult import textpolicy
 from consult.accounts.models import ROLES
@@ -38,7 +39,7 @@ TEXT = _Text()
 
 
 def _fail(message: str):
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(1)
 
 
@@ -79,9 +80,11 @@ def demo_cmd(if_empty: bool):
 
     if not is_empty():
         if if_empty:
-            click.echo("The database already has data; demo not loaded.")
+            click.echo(_("The database already has data; demo not loaded."))
             return
-        raise ConsultError("The database is not empty; the demo loads only into an empty database.")
+        raise ConsultError(
+            _("The database is not empty; the demo loads only into an empty database.")
+        )
     summary = load_demo()
     click.echo(summary)
 
@@ -103,7 +106,7 @@ def create_org_cmd(slug, name, countries, kind, acronym, verified):
     org = create_organisation(
         slug, name, kind=kind, countries=list(countries), acronym=acronym, verified=verified
     )
-    click.echo(f"Created organisation {org.slug}: {org.name}")
+    click.echo(_("Created organisation %(slug)s: %(name)s", slug=org.slug, name=org.name))
 
 
 @click.command("create-user")
@@ -124,9 +127,9 @@ def create_user_cmd(email, role, org_slug, name):
     if generated:
         password = secrets.token_urlsafe(12)
     user = create_user(email, password, role=role, name=name, organisation=org)
-    click.echo(f"Created {user.role} account {user.email}")
+    click.echo(_("Created %(role)s account %(email)s", role=user.role, email=user.email))
     if generated:
-        click.echo(f"Password: {password}")
+        click.echo(_("Password: %(password)s", password=password))
 
 
 @click.command("create-token")
@@ -138,7 +141,7 @@ def create_token_cmd(email):
 
     user = get_user_by_email(email)
     if user is None:
-        raise ConsultError(f"There is no account for {email}.")
+        raise ConsultError(_("There is no account for %(email)s.", email=email))
     click.echo(issue_token(user))
 
 
@@ -167,13 +170,15 @@ def import_version_cmd(document_slug, file, title, label, kind, open_until, draf
     from consult.timeutil import parse_iso
 
     if open_until and draft:
-        raise ConsultError("Choose either --open-until or --draft, not both.")
+        raise ConsultError(_("Choose either --open-until or --draft, not both."))
     closes_at = None
     if open_until:
         try:
             closes_at = parse_iso(open_until)
         except ValueError:
-            raise ConsultError(f"'{open_until}' is not an ISO date such as 2026-12-31.") from None
+            raise ConsultError(
+                _("'%(open_until)s' is not an ISO date such as 2026-12-31.", open_until=open_until)
+            ) from None
     by = _system_user()
     try:
         doc = docs.get_document(document_slug)
@@ -197,16 +202,21 @@ def import_version_cmd(document_slug, file, title, label, kind, open_until, draf
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ConsultError(f"The file {file.name} is not UTF-8 text.") from None
+            raise ConsultError(_("The file %(name)s is not UTF-8 text.", name=file.name)) from None
     text = textpolicy.clean(text, what=f"The file {file.name}")
     version = docs.import_version(doc, text, by=by, label=label)
     for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(_("Warning: %(warning)s", warning=warning), err=True)
     if not draft:
         docs.publish(version, by=by, closes_at=closes_at)
     click.echo(
-        f"{doc.slug}: version {version.number} ({version.state_label.lower()}), "
-        f"{len(version.paragraphs)} paragraphs"
+        _(
+            "%(slug)s: version %(number)s (%(lower)s), %(n)s paragraphs",
+            slug=doc.slug,
+            number=version.number,
+            lower=version.state_label.lower(),
+            n=len(version.paragraphs),
+        )
     )
 
 
@@ -228,7 +238,15 @@ def import_returned_cmd(document_slug, number, file, org_slug, dry_run):
     blob = file.read()
     returned = returned_word.read(version, org, blob, file.name)
     how = "its embedded version hash" if returned.found_by == "hash" else "its text"
-    click.echo(f"{file.name} (sha256 {returned.sha256}): version {number}, found by {how}.")
+    click.echo(
+        _(
+            "%(name)s (sha256 %(sha256)s): version %(number)s, found by %(how)s.",
+            name=file.name,
+            sha256=returned.sha256,
+            number=number,
+            how=how,
+        )
+    )
     for p in returned.proposals:
         where = f"paragraph {p.paragraph.number}" if p.paragraph is not None else "the version"
         if p.paragraph is None and p.word_paragraph:
@@ -240,15 +258,15 @@ def import_returned_cmd(document_slug, number, file, org_slug, dry_run):
             line += f" → {p.suggested_text}"
         click.echo(line)
         for e in p.errors:
-            click.echo(f"  Error: {e}")
+            click.echo(_("  Error: %(e)s", e=e))
     if dry_run:
         if not returned.ok:
-            raise ConsultError("Some comments or suggestions need correcting (see above).")
-        click.echo(f"Dry run: {len(returned.proposals)} would be created; nothing stored.")
+            raise ConsultError(_("Some comments or suggestions need correcting (see above)."))
+        click.echo(_("Dry run: %(n)s would be created; nothing stored.", n=len(returned.proposals)))
         return
     by = _system_user()
     if by is None:
-        raise ConsultError("Create an admin account first: comments are entered by someone.")
+        raise ConsultError(_("Create an admin account first: comments are entered by someone."))
     made = returned_word.store(returned, blob, by=by)
     click.echo(f"Created {len(made)} for {org.slug}: " + ", ".join(c.tracking for c in made))
 
@@ -276,9 +294,18 @@ def open_version_cmd(document_slug, number, until):
     try:
         closes_at = parse_iso(until)
     except ValueError:
-        raise ConsultError(f"'{until}' is not an ISO date such as 2026-12-31.") from None
+        raise ConsultError(
+            _("'%(until)s' is not an ISO date such as 2026-12-31.", until=until)
+        ) from None
     version = docs.publish(_version(document_slug, number), by=_system_user(), closes_at=closes_at)
-    click.echo(f"{document_slug}: version {number} is open for comments until {_when(version)}.")
+    click.echo(
+        _(
+            "%(document_slug)s: version %(number)s is open for comments until %(when)s.",
+            document_slug=document_slug,
+            number=number,
+            when=_when(version),
+        )
+    )
 
 
 @click.command("close-version")
@@ -300,15 +327,27 @@ def close_version_cmd(document_slug, number, reason):
     early = docs.closes_early(version)
     if early and not reason.strip():
         raise ConsultError(
-            f"Version {number} is open for comments until {_when(version)}; to close it "
-            "early, give the reason with --reason (it is recorded)."
+            _(
+                "Version %(number)s is open for comments until %(when)s; to "
+                "close it early, give the reason with --reason (it is "
+                "recorded).",
+                number=number,
+                when=_when(version),
+            )
         )
     docs.close(version, by=_system_user(), reason=reason)
     how = "early" if early else "at its deadline"
     planned = f"; the planned deadline was {utc_text(version.closes_at)}" if early else ""
     click.echo(
-        f"{document_slug}: version {number} is closed for comments ({how}) on "
-        f"{utc_text(version.closed_at)}{planned}."
+        _(
+            "%(document_slug)s: version %(number)s is closed for "
+            "comments (%(how)s) on %(utc_text)s%(planned)s.",
+            document_slug=document_slug,
+            number=number,
+            how=how,
+            utc_text=utc_text(version.closed_at),
+            planned=planned,
+        )
     )
 
 
@@ -329,7 +368,13 @@ def finalize_version_cmd(document_slug, number, override_reason):
     docs.finalize(
         _version(document_slug, number), by=_system_user(), override_reason=override_reason
     )
-    click.echo(f"{document_slug}: version {number} is the final text.")
+    click.echo(
+        _(
+            "%(document_slug)s: version %(number)s is the final text.",
+            document_slug=document_slug,
+            number=number,
+        )
+    )
 
 
 @click.command("close-expired")
@@ -340,8 +385,17 @@ def close_expired_cmd():
 
     closed = docs.close_expired()
     for v in closed:
-        click.echo(f"{v.document.slug}: version {v.number} closed at its deadline, {_when(v)}.")
-    click.echo(f"{len(closed)} consultation{'s' if len(closed) != 1 else ''} closed.")
+        click.echo(
+            _(
+                "%(slug)s: version %(number)s closed at its deadline, %(when)s.",
+                slug=v.document.slug,
+                number=v.number,
+                when=_when(v),
+            )
+        )
+    click.echo(
+        _("%(n)s consultation%(x)s closed.", n=len(closed), x="s" if len(closed) != 1 else "")
+    )
 
 
 @click.command("add-committee-member")
@@ -359,9 +413,16 @@ def add_committee_member_cmd(document_slug, email, role):
     doc = docs.get_document(document_slug)
     user = get_user_by_email(email)
     if user is None:
-        raise ConsultError(f"There is no account for {email}.")
+        raise ConsultError(_("There is no account for %(email)s.", email=email))
     docs.add_committee_member(doc, user, role=role, by=_system_user())
-    click.echo(f"{document_slug}: {user.display_name} is {role} of the committee.")
+    click.echo(
+        _(
+            "%(document_slug)s: %(display_name)s is %(role)s of the committee.",
+            document_slug=document_slug,
+            display_name=user.display_name,
+            role=role,
+        )
+    )
 
 
 @click.command("remove-committee-member")
@@ -376,9 +437,15 @@ def remove_committee_member_cmd(document_slug, email):
     doc = docs.get_document(document_slug)
     user = get_user_by_email(email)
     if user is None:
-        raise ConsultError(f"There is no account for {email}.")
+        raise ConsultError(_("There is no account for %(email)s.", email=email))
     docs.remove_committee_member(doc, user, by=_system_user())
-    click.echo(f"{document_slug}: {user.display_name} has left the committee.")
+    click.echo(
+        _(
+            "%(document_slug)s: %(display_name)s has left the committee.",
+            document_slug=document_slug,
+            display_name=user.display_name,
+        )
+    )
 
 
 @click.command("reindex")
@@ -398,9 +465,16 @@ def reindex_cmd():
         _fail(f"{e}; try again when it is done.")
     docs, orgs = counts["document"], counts["organisation"]
     click.echo(
-        f"Indexed {counts['paragraph'] + counts['comment']} paragraphs and comments, "
-        f"{docs} document{'s' * (docs != 1)} and {orgs} organisation{'s' * (orgs != 1)} "
-        f"({app.config['SEARCH_BACKEND']})."
+        _(
+            "Indexed %(x)s paragraphs and comments, %(docs)s "
+            "document%(x2)s and %(orgs)s organisation%(x3)s (%(x4)s).",
+            x=counts["paragraph"] + counts["comment"],
+            docs=docs,
+            x2="s" * (docs != 1),
+            orgs=orgs,
+            x3="s" * (orgs != 1),
+            x4=app.config["SEARCH_BACKEND"],
+        )
     )
 
 
@@ -426,9 +500,21 @@ def index_drain_cmd(follow: bool, interval: float, wait: float):
         try:
             done = outbox.drain(app, wait=wait)
             if done or not follow:
-                click.echo(f"Applied {done} outbox rows; {outbox.pending(app)} pending.")
+                click.echo(
+                    _(
+                        "Applied %(done)s outbox rows; %(pending)s pending.",
+                        done=done,
+                        pending=outbox.pending(app),
+                    )
+                )
         except IndexBusy as e:
-            click.echo(f"{e}; {outbox.pending(app)} rows left for the next drain.")
+            click.echo(
+                _(
+                    "%(e)s; %(pending)s rows left for the next drain.",
+                    e=e,
+                    pending=outbox.pending(app),
+                )
+            )
         if not follow:
             return
         time.sleep(interval)

@@ -7,8 +7,23 @@ updates them, ``make translations`` compiles them)."""
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
-from flask_babel import Babel
+import os
+import re
+from functools import cache
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import Babel, get_locale, refresh
+from flask_babel import gettext as _
 
 #: The interface's locales, in the switcher's order (fixed: scripts rely on the codes).
 LOCALES: dict[str, str] = {
@@ -32,34 +47,174 @@ RTL: frozenset[str] = frozenset()
 babel = Babel()
 
 
+#: The words in a catalog's header comment that mark a first translation nobody who
+#: speaks the language has read yet: the pages in it carry a discreet note.
+REVIEW_MARK = "needs review by a native speaker"
+
+
 def select_locale() -> str:
+    """The account's language, else the switcher's cookie, else Accept-Language; only
+    languages whose catalog is complete are chosen (see offered_locales)."""
     if has_request_context():
         from flask_login import current_user
 
+        offered = offered_locales()
         chosen = getattr(current_user, "locale", None)
-        if chosen in LOCALES:
+        if chosen in offered:
             return chosen
         cookie = request.cookies.get(COOKIE)
-        if cookie in LOCALES:
+        if cookie in offered:
             return cookie
-        best = request.accept_languages.best_match(list(LOCALES))
+        best = request.accept_languages.best_match(list(offered))
         if best:
             return best
     return DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """The locale of this request, or the one forced (flask_babel.force_locale: a mail
+    in its recipient's language); English outside any application context."""
+    if not has_app_context():
+        return DEFAULT_LOCALE
+    return str(get_locale() or DEFAULT_LOCALE)
 
 
 def text_direction(locale: str) -> str:
     return "rtl" if locale in RTL else "ltr"
 
 
+def _po_path(directory: str, locale: str) -> str:
+    return os.path.join(directory, locale, "LC_MESSAGES", "messages.po")
+
+
+@cache
+def catalog_state(directory: str, locale: str) -> tuple[bool, bool]:
+    """(complete, under review) of one locale's catalog: complete when every message
+    of the catalog is translated (every plural form) and none is fuzzy."""
+    from babel.messages.pofile import read_po
+
+    path = _po_path(directory, locale)
+    if not os.path.exists(path):
+        return False, False
+    with open(path, "rb") as f:
+        catalog = read_po(f, locale=locale)
+    complete = True
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple | list) else [message.string]
+        if message.fuzzy or not all(strings):
+            complete = False
+            break
+    header = re.sub(r"[#\s]+", " ", catalog.header_comment or "").lower()
+    review = REVIEW_MARK in header
+    return complete, review
+
+
+def _translations_dir() -> str:
+    return current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0]
+
+
+def offered_locales() -> list[str]:
+    """English, then every locale whose catalog is complete, in LOCALES' order."""
+    directory = _translations_dir()
+    return [code for code in LOCALES if code == DEFAULT_LOCALE or catalog_state(directory, code)[0]]
+
+
+def under_review(locale: str) -> bool:
+    return locale != DEFAULT_LOCALE and catalog_state(_translations_dir(), locale)[1]
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to: anything with a scheme or a host becomes '/'."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target:
+        return "/"
+    return target
+
+
+bp = Blueprint("i18n", __name__)
+
+
+@bp.post("/language")
+def choose_language():
+    """The switcher: a plain form (no JavaScript) that sets the cookie, and the signed-in
+    account's setting too, then goes back to the page it was sent from."""
+    from flask_login import current_user
+
+    from consult.errors import ConsultError
+    from consult.extensions import db
+
+    code = request.form.get("lang", "")
+    if code not in offered_locales():
+        raise ConsultError(_("There is no interface in the language '%(code)s'.", code=code))
+    response = redirect(safe_next(request.form.get("next")))
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    if current_user.is_authenticated and hasattr(current_user, "locale"):
+        current_user.locale = code
+        db.session.commit()
+    return response
+
+
+@bp.post("/account/language")
+def account_language():
+    """The account page's setting: a language, or none (then the cookie and the browser
+    decide)."""
+    from flask import flash
+    from flask_login import current_user
+
+    from consult.errors import ConsultError, Unauthenticated
+    from consult.extensions import db
+
+    if not current_user.is_authenticated:
+        raise Unauthenticated(_("Sign in to choose the language of your account."))
+    code = request.form.get("lang", "")
+    if code and code not in offered_locales():
+        raise ConsultError(_("There is no interface in the language '%(code)s'.", code=code))
+    current_user.locale = code or None
+    db.session.commit()
+    flash(_("Your language is saved."))
+    response = redirect(url_for("accounts.account"))
+    if code:
+        response.set_cookie(
+            COOKIE,
+            code,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
+
+
 def init_app(app: Flask, translations_dir: str) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations_dir)
     babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    # Flask-Babel keeps the chosen locale in `g`, which lives as long as the application
+    # context: choose again for each request (requests that share one context, as in
+    # the tests and CLI-driven rendering, would otherwise keep the first one's).
+    app.before_request(refresh)
 
     @app.context_processor
     def _locale_context():
-        from flask_babel import get_locale
-
-        loc = str(get_locale() or DEFAULT_LOCALE)
-        return {"current_locale": loc, "text_dir": text_direction(loc), "LOCALES": LOCALES}
+        loc = current_locale()
+        return {
+            "current_locale": loc,
+            "text_dir": text_direction(loc),
+            "LOCALES": LOCALES,
+            "offered_locales": offered_locales,
+            "translation_under_review": under_review(loc),
+        }

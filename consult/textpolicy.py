@@ -24,6 +24,7 @@ import re
 import unicodedata
 
 from flask import Flask, abort, request
+from flask_babel import gettext as _
 
 from consult.errors import ConsultError
 
@@ -57,12 +58,18 @@ def clean(value: str, *, what: str = "The text") -> str:
     holds a NUL or a lone surrogate. `what` names the field in the message."""
     if NUL in value:
         raise TextRefused(
-            f"{what} contains a NUL character (code 0), which cannot be stored; remove it."
+            _(
+                "%(what)s contains a NUL character (code 0), which cannot be stored; remove it.",
+                what=what,
+            )
         )
     if _SURROGATE.search(value):
         raise TextRefused(
-            f"{what} contains a lone UTF-16 surrogate, which is not a character; "
-            "send the text as valid Unicode."
+            _(
+                "%(what)s contains a lone UTF-16 surrogate, which is not a "
+                "character; send the text as valid Unicode.",
+                what=what,
+            )
         )
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = _CONTROLS.sub("", unicodedata.normalize("NFC", value))
@@ -114,6 +121,9 @@ def init_app(app: Flask) -> None:
                 if NUL in key or NUL in value:
                     abort(
                         400,
-                        description=f"The field '{key.replace(NUL, '')}' contains a NUL "
-                        "character (code 0), which cannot be stored; remove it.",
+                        description=_(
+                            "The field '%(replace)s' contains a NUL character (code 0), "
+                            "which cannot be stored; remove it.",
+                            replace=key.replace(NUL, ""),
+                        ),
                     )

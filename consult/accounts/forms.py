@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -37,27 +39,33 @@ NEW_ORGANISATION = ""
 
 
 class SignInForm(Form):
-    email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[InputRequired()])
-    remember = BooleanField("Keep me signed in on this device")
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired()])
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class SignUpForm(Form):
-    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)])
+    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(
-        f"Password (at least {MIN_PASSWORD} characters)",
+        _l("Password (at least %(MIN_PASSWORD)s characters)", MIN_PASSWORD=MIN_PASSWORD),
         validators=[
             InputRequired(),
-            Length(min=MIN_PASSWORD, message=f"A password has at least {MIN_PASSWORD} characters."),
+            Length(
+                min=MIN_PASSWORD,
+                message=_l(
+                    "A password has at least %(MIN_PASSWORD)s characters.",
+                    MIN_PASSWORD=MIN_PASSWORD,
+                ),
+            ),
         ],
     )
-    organisation = SelectField("Your organisation", choices={})
-    org_name = StringField("Name of the new organisation", validators=[Length(max=200)])
-    org_country = SelectField("Country", choices=COUNTRIES)
-    org_kind = SelectField("Kind of organisation", choices=dict(ORG_KINDS))
+    organisation = SelectField(_l("Your organisation"), choices={})
+    org_name = StringField(_l("Name of the new organisation"), validators=[Length(max=200)])
+    org_country = SelectField(_l("Country"), choices=COUNTRIES)
+    org_kind = SelectField(_l("Kind of organisation"), choices=dict(ORG_KINDS))
     notify_consultations = BooleanField(
-        "E-mail me when a document opens for comments, and 48 hours before it closes"
+        _l("E-mail me when a document opens for comments, and 48 hours before it closes")
     )
 
     def __init__(self, organisations, *args, **kwargs):
@@ -73,10 +81,10 @@ class SignUpForm(Form):
         chosen = self.organisation.data != NEW_ORGANISATION
         if chosen and (field.data or "").strip():
             raise ValidationError(
-                "Either choose an existing organisation or name a new one, not both."
+                _("Either choose an existing organisation or name a new one, not both.")
             )
         if not chosen and not (field.data or "").strip():
-            raise ValidationError("Name your organisation, or choose it from the list.")
+            raise ValidationError(_("Name your organisation, or choose it from the list."))
 
 
 def _password_field(label: str) -> PasswordField:
@@ -84,25 +92,31 @@ def _password_field(label: str) -> PasswordField:
         label,
         validators=[
             InputRequired(),
-            Length(min=MIN_PASSWORD, message=f"A password has at least {MIN_PASSWORD} characters."),
+            Length(
+                min=MIN_PASSWORD,
+                message=_(
+                    "A password has at least %(MIN_PASSWORD)s characters.",
+                    MIN_PASSWORD=MIN_PASSWORD,
+                ),
+            ),
         ],
     )
 
 
 class ForgotPasswordForm(Form):
-    email = EmailField("E-mail of your account", validators=[InputRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail of your account"), validators=[InputRequired(), Length(max=254)])
 
 
 class ResetPasswordForm(Form):
     password = _password_field(f"New password (at least {MIN_PASSWORD} characters)")
     confirm = PasswordField(
-        "The same password again",
-        validators=[InputRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("The same password again"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
 
 
 class ChangePasswordForm(ResetPasswordForm):
-    current = PasswordField("Current password", validators=[InputRequired()])
+    current = PasswordField(_l("Current password"), validators=[InputRequired()])
 
 
 class PlainForm(Form):
@@ -120,25 +134,30 @@ def split_list(value: str) -> list[str]:
 
 
 class OrganisationForm(Form):
-    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
-    acronym = StringField("Acronym (optional)", validators=[Length(max=40)])
-    kind = SelectField("Kind of organisation", choices=dict(ORG_KINDS))
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    acronym = StringField(_l("Acronym (optional)"), validators=[Length(max=40)])
+    kind = SelectField(_l("Kind of organisation"), choices=dict(ORG_KINDS))
     countries = _Checkboxes(
         "Countries where it works",
         choices={k: v for k, v in COUNTRIES.items() if k},
         validate_choice=False,
     )
     other_countries = StringField(
-        "Other countries (two-letter ISO codes, separated by commas)", validators=[Length(max=200)]
+        _l("Other countries (two-letter ISO codes, separated by commas)"),
+        validators=[Length(max=200)],
     )
     focus = StringField(
-        "Focus areas (separated by commas, e.g. gender equality, open budgets)",
+        _l("Focus areas (separated by commas, e.g. gender equality, open budgets)"),
         validators=[Length(max=800)],
     )
-    website = StringField("Website (optional)", validators=[Length(max=300)])
-    description = TextAreaField("Short description (optional)", validators=[Length(max=2000)])
-    contact_email = StringField("Public contact e-mail (optional)", validators=[Length(max=254)])
-    contact_phone = StringField("Public contact telephone (optional)", validators=[Length(max=40)])
+    website = StringField(_l("Website (optional)"), validators=[Length(max=300)])
+    description = TextAreaField(_l("Short description (optional)"), validators=[Length(max=2000)])
+    contact_email = StringField(
+        _l("Public contact e-mail (optional)"), validators=[Length(max=254)]
+    )
+    contact_phone = StringField(
+        _l("Public contact telephone (optional)"), validators=[Length(max=40)]
+    )
 
     def profile(self) -> dict:
         """The fields as accounts.services takes them."""

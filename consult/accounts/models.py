@@ -95,6 +95,9 @@ class User(UserMixin, db.Model):
     #: Carried by every session and "remember me" cookie of the account (see get_id);
     #: raised by sign-out, a password change or reset, which ends every copy of them.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The interface language the account chose (consult.i18n.LOCALES), which wins over
+    #: the switcher's cookie and the browser's Accept-Language; none: those decide.
+    locale: Mapped[str | None] = mapped_column(String(10))
 
     #: In the order they were made, so that a user's first organisation (the one forms
     #: choose by default) does not depend on how the database returns rows.

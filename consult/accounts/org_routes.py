@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -28,7 +29,7 @@ def _visible(version) -> bool:
 
 def _require_posted_form() -> None:
     if not PlainForm().validate_on_submit():
-        raise ConsultError("The form expired; please go back and try again.")
+        raise ConsultError(_("The form expired; please go back and try again."))
 
 
 @bp.get("")
@@ -37,7 +38,9 @@ def index():
     kind = request.args.get("kind") or ""
     verified = request.args.get("verified") or ""
     if kind and kind not in ORG_KINDS:
-        raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
+        raise ConsultError(
+            _("Unknown kind '%(kind)s'; use one of: %(x)s.", kind=kind, x=", ".join(ORG_KINDS))
+        )
     rows = services.list_organisations(country, kind, verified)
     known = {c for cs in db.session.scalars(select(Organisation.countries)) for c in cs}
     countries = {c: COUNTRIES.get(c, c) for c in sorted(known | {k for k in COUNTRIES if k})}
@@ -147,7 +150,7 @@ def verify(slug: str):
     _require_posted_form()
     services.verify_organisation(org, by=user)
     db.session.commit()
-    flash(f"{org.name} is verified.")
+    flash(_("%(name)s is verified.", name=org.name))
     return redirect(url_for("organisations.profile", slug=org.slug))
 
 
@@ -160,7 +163,7 @@ def join(slug: str):
     _require_posted_form()
     services.request_membership(user, org)
     db.session.commit()
-    flash(f"Your request to join {org.name} is sent to its admins.")
+    flash(_("Your request to join %(name)s is sent to its admins.", name=org.name))
     return redirect(url_for("organisations.profile", slug=org.slug))
 
 
@@ -188,10 +191,10 @@ def decide(slug: str, membership_id: int):
     _require_posted_form()
     m = services.get_membership(membership_id)
     if m.organisation_id != org.id:
-        raise ConsultError("That request is for another organisation.", status=404)
+        raise ConsultError(_("That request is for another organisation."), status=404)
     decision = request.form.get("decision")
     if decision not in ("approve", "refuse"):
-        raise ConsultError("Choose to approve or to refuse the request.")
+        raise ConsultError(_("Choose to approve or to refuse the request."))
     services.decide_membership(m, approve=decision == "approve", by=user)
     db.session.commit()
     flash(f"{m.user.display_name}: {m.status_label.lower()}.")

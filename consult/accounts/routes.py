@@ -8,6 +8,8 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -89,7 +91,7 @@ def sign_in():
             if user is not None:
                 lockout.clear(form.email.data)
                 login_user(user, remember=form.remember.data)
-                flash(f"Signed in as {user.display_name}.")
+                flash(_("Signed in as %(display_name)s.", display_name=user.display_name))
                 return redirect(safe_next(request.args.get("next")) or url_for("documents.home"))
             if lockout.record_failure(form.email.data):
                 _tell_owner_of_lockout(form.email.data)
@@ -137,15 +139,25 @@ def sign_up():
             org = membership.organisation
             if membership.status == "approved":
                 flash(
-                    f"Welcome, {user.display_name}: you can now comment for {org.name}. "
-                    "It shows as an unverified organisation until the secretariat checks it."
+                    _(
+                        "Welcome, %(display_name)s: you can now comment for "
+                        "%(name)s. It shows as an unverified organisation until the "
+                        "secretariat checks it.",
+                        display_name=user.display_name,
+                        name=org.name,
+                    )
                 )
             else:
                 flash(
-                    f"Welcome, {user.display_name}: your request to join {org.name} waits for "
-                    "its admins. You can comment for it once they approve it."
+                    _(
+                        "Welcome, %(display_name)s: your request to join %(name)s "
+                        "waits for its admins. You can comment for it once they "
+                        "approve it.",
+                        display_name=user.display_name,
+                        name=org.name,
+                    )
                 )
-            flash(f"We sent a link to {user.email} to confirm your address.")
+            flash(_("We sent a link to %(email)s to confirm your address.", email=user.email))
             return redirect(url_for("documents.home"))
         return render_template("accounts/sign_up.html", form=form), 400
     return render_template("accounts/sign_up.html", form=form)
@@ -166,7 +178,7 @@ def _queue_confirmation(user: User) -> None:
     queue(
         user,
         "account",
-        "Confirm your e-mail address for Consult",
+        _l("Confirm your e-mail address for Consult"),
         "confirm_email",
         token=tokens.confirm_token(user),
     )
@@ -183,7 +195,7 @@ def _tell_owner_of_lockout(email: str) -> None:
     queue(
         user,
         "account",
-        "Sign-in to your Consult account is paused",
+        _l("Sign-in to your Consult account is paused"),
         "account_locked",
         failures=lockout.FAILURES,
         minutes=lockout.WINDOW_MINUTES,
@@ -200,7 +212,7 @@ def sign_out():
         services.end_sessions(user)
         db.session.commit()
     logout_user()
-    flash("You are signed out. Any other device signed in to your account is signed out too.")
+    flash(_("You are signed out. Any other device signed in to your account is signed out too."))
     return redirect(url_for("documents.home"))
 
 
@@ -229,7 +241,7 @@ def forgot_password():
             queue(
                 user,
                 "account",
-                "Choose a new password for Consult",
+                _l("Choose a new password for Consult"),
                 "password_reset",
                 token=tokens.reset_token(user),
             )
@@ -252,7 +264,7 @@ def reset_password(token: str):
         services.confirm_email(user, user.email)
         db.session.commit()
         lockout.clear(user.email)
-        flash("Your password is changed: sign in with the new one.")
+        flash(_("Your password is changed: sign in with the new one."))
         return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form, token=token)
 
@@ -261,9 +273,9 @@ def reset_password(token: str):
 def confirm_email(token: str):
     user, email = tokens.confirmation(token)
     if not services.confirm_email(user, email):
-        raise ConsultError("This link was sent to an address the account no longer uses.")
+        raise ConsultError(_("This link was sent to an address the account no longer uses."))
     db.session.commit()
-    flash(f"Thank you: {user.email} is confirmed.")
+    flash(_("Thank you: %(email)s is confirmed.", email=user.email))
     return redirect(url_for("accounts.account") if current_user.is_authenticated else "/")
 
 
@@ -303,7 +315,7 @@ def change_password():
             else:
                 db.session.commit()
                 login_user(user)  # the session again carries the account's new generation
-                flash("Your password is changed; every other device was signed out.")
+                flash(_("Your password is changed; every other device was signed out."))
                 return redirect(url_for("accounts.account"))
         return render_template("accounts/change_password.html", form=form), 400
     return render_template("accounts/change_password.html", form=form)
@@ -317,12 +329,12 @@ def save_notifications():
     user = current_actor()
     policy.require(user, "notifications.manage")
     if not PlainForm().validate_on_submit():
-        raise ConsultError("The form expired; please try again.")
+        raise ConsultError(_("The form expired; please try again."))
     chosen = set(request.form.getlist("notify"))
     for kind in NOTIFICATIONS:
         set_notification(user, kind, kind in chosen)
     db.session.commit()
-    flash("Your e-mail choices are saved.")
+    flash(_("Your e-mail choices are saved."))
     return redirect(url_for("accounts.account"))
 
 
@@ -332,13 +344,13 @@ def save_notifications():
 def resend_confirmation():
     user = current_actor()
     if not PlainForm().validate_on_submit():
-        raise ConsultError("The form expired; please try again.")
+        raise ConsultError(_("The form expired; please try again."))
     if user.email_confirmed_at is not None:
-        flash(f"{user.email} is already confirmed.")
+        flash(_("%(email)s is already confirmed.", email=user.email))
     else:
         _queue_confirmation(user)
         db.session.commit()
-        flash(f"We sent a new confirmation link to {user.email}.")
+        flash(_("We sent a new confirmation link to %(email)s.", email=user.email))
     return redirect(url_for("accounts.account"))
 
 
@@ -352,7 +364,7 @@ def unsubscribe(token: str):
 
     user, kind = tokens.unsubscription(token)
     if kind not in NOTIFICATIONS:
-        raise ConsultError("This unsubscribe link is not valid.")
+        raise ConsultError(_("This unsubscribe link is not valid."))
     label = NOTIFICATIONS[kind][0]
     if request.method == "POST":
         on = request.form.get("resubscribe") == "1"

@@ -6,6 +6,7 @@ import re
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,7 +31,7 @@ MIN_PASSWORD = 10
 def get_organisation(slug: str) -> Organisation:
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
-        raise NotFound(f"There is no organisation '{slug}'.")
+        raise NotFound(_("There is no organisation '%(slug)s'.", slug=slug))
     return org
 
 
@@ -54,7 +55,9 @@ def create_organisation(
 ) -> Organisation:
     slug = slug.strip().lower()
     if not SLUG.match(slug):
-        raise ConsultError("An organisation slug is 2–80 lower-case letters, digits and hyphens.")
+        raise ConsultError(
+            _("An organisation slug is 2–80 lower-case letters, digits and hyphens.")
+        )
     fields = _profile_fields(
         name=name,
         acronym=acronym,
@@ -67,7 +70,7 @@ def create_organisation(
         contact_phone=contact_phone,
     )
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
-        raise Conflict(f"An organisation with the slug '{slug}' already exists.")
+        raise Conflict(_("An organisation with the slug '%(slug)s' already exists.", slug=slug))
     org = Organisation(slug=slug, verified_at=utcnow() if verified else None, **fields)
     db.session.add(org)
     db.session.flush()
@@ -98,33 +101,54 @@ def _profile_fields(
     """The public profile of an organisation, checked and tidied; ConsultError says what
     is wrong with the first bad field."""
     if not (name or "").strip():
-        raise ConsultError("An organisation needs a name.")
+        raise ConsultError(_("An organisation needs a name."))
     if len(name.strip()) > 200:
-        raise ConsultError("An organisation's name is at most 200 characters.")
+        raise ConsultError(_("An organisation's name is at most 200 characters."))
     if kind not in ORG_KINDS:
-        raise ConsultError(f"Unknown kind '{kind}'; use one of: {', '.join(ORG_KINDS)}.")
+        raise ConsultError(
+            _("Unknown kind '%(kind)s'; use one of: %(x)s.", kind=kind, x=", ".join(ORG_KINDS))
+        )
     countries = list(dict.fromkeys(c.strip().upper() for c in countries if c.strip()))
     bad = [c for c in countries if not COUNTRY.match(c)]
     if bad:
         raise ConsultError(
-            f"Countries are two-letter ISO codes such as TH or PH, not {', '.join(bad)}."
+            _("Countries are two-letter ISO codes such as TH or PH, not %(x)s.", x=", ".join(bad))
         )
     focus = list(dict.fromkeys(f.strip() for f in focus if f.strip()))
     if len(focus) > MAX_FOCUS or any(len(f) > 60 for f in focus):
-        raise ConsultError(f"Name at most {MAX_FOCUS} focus areas of up to 60 characters each.")
+        raise ConsultError(
+            _(
+                "Name at most %(MAX_FOCUS)s focus areas of up to 60 characters each.",
+                MAX_FOCUS=MAX_FOCUS,
+            )
+        )
     acronym, website = _clean(acronym), _clean(website)
     description = _clean(description)
     contact_email, contact_phone = _clean(contact_email), _clean(contact_phone)
     if acronym and len(acronym) > 40:
-        raise ConsultError("An acronym is at most 40 characters.")
+        raise ConsultError(_("An acronym is at most 40 characters."))
     if website and (len(website) > 300 or not WEBSITE.match(website)):
-        raise ConsultError(f"'{website}' is not a web address starting with https:// or http://.")
+        raise ConsultError(
+            _(
+                "'%(website)s' is not a web address starting with https:// or http://.",
+                website=website,
+            )
+        )
     if description and len(description) > MAX_DESCRIPTION:
-        raise ConsultError(f"The description is at most {MAX_DESCRIPTION:,} characters.")
+        raise ConsultError(
+            _(
+                "The description is at most %(MAX_DESCRIPTION)s characters.",
+                MAX_DESCRIPTION=format(MAX_DESCRIPTION, ","),
+            )
+        )
     if contact_email and (len(contact_email) > 254 or not EMAIL.match(contact_email)):
-        raise ConsultError(f"'{contact_email}' is not an e-mail address.")
+        raise ConsultError(
+            _("'%(contact_email)s' is not an e-mail address.", contact_email=contact_email)
+        )
     if contact_phone and not PHONE.match(contact_phone):
-        raise ConsultError(f"'{contact_phone}' is not a telephone number.")
+        raise ConsultError(
+            _("'%(contact_phone)s' is not a telephone number.", contact_phone=contact_phone)
+        )
     return {
         "name": name.strip(),
         "acronym": acronym,
@@ -159,7 +183,7 @@ def update_organisation(org: Organisation, *, by: User, **changes) -> list[str]:
     """
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
-        raise ConsultError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise ConsultError(_("Unknown field(s): %(x)s.", x=", ".join(sorted(unknown))))
     current = {f: getattr(org, f) for f in PROFILE_FIELDS}
     fields = _profile_fields(**{**current, **changes})
     changed = [f for f in PROFILE_FIELDS if fields[f] != current[f]]
@@ -196,7 +220,7 @@ def register_organisation(org: Organisation, *, by: User) -> Membership | None:
 def verify_organisation(org: Organisation, *, by: User) -> Organisation:
     """The secretariat has checked that the organisation is real: the badge, who and when."""
     if org.verified_at is not None:
-        raise Conflict(f"{org.name} is already verified.")
+        raise Conflict(_("%(name)s is already verified.", name=org.name))
     org.verified_at = utcnow()
     org.verified_by = by
     db.session.flush()
@@ -209,9 +233,9 @@ def request_membership(user: User, org: Organisation) -> Membership:
     A refused request may be asked again (the same row goes back to pending)."""
     m = next((m for m in user.memberships if m.organisation_id == org.id), None)
     if m is not None and m.status == "approved":
-        raise Conflict(f"You are already a member of {org.name}.")
+        raise Conflict(_("You are already a member of %(name)s.", name=org.name))
     if m is not None and m.status == "pending":
-        raise Conflict(f"Your request to join {org.name} is waiting for its admins.")
+        raise Conflict(_("Your request to join %(name)s is waiting for its admins.", name=org.name))
     if m is None:
         m = Membership(user=user, organisation=org, status="pending")
         db.session.add(m)
@@ -225,16 +249,20 @@ def request_membership(user: User, org: Organisation) -> Membership:
 def get_membership(membership_id: int) -> Membership:
     m = db.session.get(Membership, membership_id)
     if m is None:
-        raise NotFound(f"There is no membership request {membership_id}.")
+        raise NotFound(
+            _("There is no membership request %(membership_id)s.", membership_id=membership_id)
+        )
     return m
 
 
 def decide_membership(m: Membership, *, approve: bool, by: User) -> Membership:
     """Approve or refuse a pending request; only pending requests are decided."""
     if m.status != "pending":
-        raise Conflict(f"This request was already decided ({m.status_label.lower()}).")
+        raise Conflict(
+            _("This request was already decided (%(lower)s).", lower=m.status_label.lower())
+        )
     if m.user_id == by.id:
-        raise NotAllowed("Another admin of the organisation decides on your own request.")
+        raise NotAllowed(_("Another admin of the organisation decides on your own request."))
     m.status = "approved" if approve else "refused"
     m.decided_by, m.decided_at = by, utcnow()
     db.session.flush()
@@ -252,7 +280,9 @@ def set_password(user: User, password: str) -> None:
     """A new password; it ends every session of the account (a thief's copy included),
     so a caller keeping the person signed in here signs them in again."""
     if len(password) < MIN_PASSWORD:
-        raise ConsultError(f"A password has at least {MIN_PASSWORD} characters.")
+        raise ConsultError(
+            _("A password has at least %(MIN_PASSWORD)s characters.", MIN_PASSWORD=MIN_PASSWORD)
+        )
     user.password_hash = _password_hash(password)
     end_sessions(user)
 
@@ -267,7 +297,7 @@ def end_sessions(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """The signed-in person changes their password, proving they know the current one."""
     if not check_password_hash(user.password_hash, current or ""):
-        raise ConsultError("The current password is wrong.")
+        raise ConsultError(_("The current password is wrong."))
     set_password(user, new)
 
 
@@ -293,15 +323,19 @@ def create_user(
 ) -> User:
     email = email.strip()
     if not EMAIL.match(email):
-        raise ConsultError(f"'{email}' is not an e-mail address.")
+        raise ConsultError(_("'%(email)s' is not an e-mail address.", email=email))
     if role not in ROLES:
-        raise ConsultError(f"Unknown role '{role}'; use one of: {', '.join(ROLES)}.")
+        raise ConsultError(
+            _("Unknown role '%(role)s'; use one of: %(x)s.", role=role, x=", ".join(ROLES))
+        )
     if len(password) < MIN_PASSWORD:
-        raise ConsultError(f"A password has at least {MIN_PASSWORD} characters.")
+        raise ConsultError(
+            _("A password has at least %(MIN_PASSWORD)s characters.", MIN_PASSWORD=MIN_PASSWORD)
+        )
     if role == "cso" and organisation is None:
-        raise ConsultError("A CSO member belongs to an organisation; name it.")
+        raise ConsultError(_("A CSO member belongs to an organisation; name it."))
     if get_user_by_email(email):
-        raise Conflict(f"There is already an account for {email}.")
+        raise Conflict(_("There is already an account for %(email)s.", email=email))
     user = User(email=email, name=name.strip(), role=role, password_hash=_password_hash(password))
     db.session.add(user)
     if organisation is not None:
@@ -359,7 +393,7 @@ def sign_up(
     """A person makes an account and either registers a new organisation (becoming its
     admin) or asks to join an existing one (pending until an admin approves)."""
     if (organisation is None) == (new_organisation is None):
-        raise ConsultError("Either choose an existing organisation or name a new one.")
+        raise ConsultError(_("Either choose an existing organisation or name a new one."))
     if new_organisation is not None:
         org = create_organisation(**new_organisation)
         user = create_user(email, password, name=name, organisation=org)

@@ -9,6 +9,7 @@ it works once: after the password changes, the fingerprint no longer matches.
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from consult.accounts.models import User
@@ -32,18 +33,22 @@ def _load(purpose: str, token: str, max_age: int | None, what: str) -> dict:
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise ConsultError(f"This {what} link has expired; ask for a new one.") from None
+        raise ConsultError(
+            _("This %(what)s link has expired; ask for a new one.", what=what)
+        ) from None
     except BadSignature:
-        raise ConsultError(f"This {what} link is not valid; ask for a new one.") from None
+        raise ConsultError(
+            _("This %(what)s link is not valid; ask for a new one.", what=what)
+        ) from None
     if not isinstance(data, dict):
-        raise ConsultError(f"This {what} link is not valid; ask for a new one.")
+        raise ConsultError(_("This %(what)s link is not valid; ask for a new one.", what=what))
     return data
 
 
 def _user(data: dict, what: str) -> User:
     user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
     if user is None:
-        raise ConsultError(f"This {what} link is not valid; ask for a new one.")
+        raise ConsultError(_("This %(what)s link is not valid; ask for a new one.", what=what))
     return user
 
 
@@ -56,7 +61,7 @@ def user_for_reset(token: str) -> User:
     data = _load("reset", token, RESET_MAX_AGE, "password reset")
     user = _user(data, "password reset")
     if data.get("p") != _fingerprint(user):
-        raise ConsultError("This password reset link was already used; ask for a new one.")
+        raise ConsultError(_("This password reset link was already used; ask for a new one."))
     return user
 
 

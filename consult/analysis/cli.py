@@ -7,6 +7,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 
 from consult.analysis import grouping
 from consult.documents import services as documents
@@ -26,11 +27,19 @@ def regroup_cmd(slug: str, number: int, workers: int) -> None:
         raise click.ClickException(e.message) from None
     start = time.perf_counter()
     counts = grouping.regroup(
-        v, workers=max(1, workers), progress=lambda n: click.echo(f"{n:,} comments", err=True)
+        v,
+        workers=max(1, workers),
+        progress=lambda n: click.echo(_("%(n)s comments", n=format(n, ",")), err=True),
     )
     click.echo(
-        f"{counts['comments']:,} comments, {counts['groups']:,} groups holding "
-        f"{counts['grouped']:,} of them, in {time.perf_counter() - start:.1f} s"
+        _(
+            "%(comments)s comments, %(groups)s groups holding "
+            "%(grouped)s of them, in %(perf_counter)s s",
+            comments=format(counts["comments"], ","),
+            groups=format(counts["groups"], ","),
+            grouped=format(counts["grouped"], ","),
+            perf_counter=format(time.perf_counter() - start, ".1f"),
+        )
     )
 
 
@@ -38,7 +47,7 @@ def regroup_cmd(slug: str, number: int, workers: int) -> None:
 def group_drain_cmd() -> None:
     """Place the comments waiting in the grouping outbox in their groups."""
     n = grouping.drain(current_app._get_current_object())
-    click.echo(f"{n:,} comments placed")
+    click.echo(_("%(n)s comments placed", n=format(n, ",")))
 
 
 def register(app: Flask) -> None:

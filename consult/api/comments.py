@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
@@ -49,7 +50,7 @@ def _write(summary: str, tag: str, body, answer, status: int = 201):
 def _comment(comment_id: int, user: User | None) -> Comment:
     c = consultation.get_comment(comment_id)
     if not policy.can(user, "version.view", c.version):
-        raise NotFound(f"There is no comment {comment_id}.")
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     return c
 
 
@@ -60,11 +61,14 @@ def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
         for org in mine:
             if org.slug == slug:
                 return org
-        raise NotAllowed(f"You can only {what} for an organisation you belong to.")
+        raise NotAllowed(_("You can only %(what)s for an organisation you belong to.", what=what))
     if len(mine) != 1:
         raise ConsultError(
-            f"Name the organisation you {what} for in 'organisation': "
-            f"{', '.join(o.slug for o in mine) or 'you belong to none'}.",
+            _(
+                "Name the organisation you %(what)s for in 'organisation': %(x)s.",
+                what=what,
+                x=", ".join(o.slug for o in mine) or "you belong to none",
+            ),
             code="organisation_required",
         )
     return mine[0]
@@ -93,7 +97,10 @@ def edit_comment(comment_id: int, body: schemas.CommentEdit) -> ResponseReturnVa
     sent = body.model_fields_set
     if not sent:
         raise ConsultError(
-            f"Send at least one of: {', '.join(sorted(schemas.CommentEdit.model_fields))}.",
+            _(
+                "Send at least one of: %(x)s.",
+                x=", ".join(sorted(schemas.CommentEdit.model_fields)),
+            ),
             code="nothing_to_change",
         )
     now = c.current

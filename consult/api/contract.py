@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 
 from flask import g, request
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from consult import textpolicy
@@ -129,23 +130,27 @@ def read_json(*, empty_ok: bool) -> Any:
         return {}
     if not request.is_json:
         raise InvalidInput(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
+            _("Send a JSON object with the header 'Content-Type: application/json'."),
             code="invalid_json",
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput("The body is not UTF-8 text.", code="invalid_json") from None
+        raise InvalidInput(_("The body is not UTF-8 text."), code="invalid_json") from None
     if _depth(text) > MAX_DEPTH:
         raise InvalidInput(
-            f"The JSON is nested too deeply: at most {MAX_DEPTH} levels of arrays and objects.",
+            _(
+                "The JSON is nested too deeply: at most %(MAX_DEPTH)s levels "
+                "of arrays and objects.",
+                MAX_DEPTH=MAX_DEPTH,
+            ),
             code="invalid_json",
         )
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as e:
         raise InvalidInput(
-            f"The body is not valid JSON: {_plain(e)}.", code="invalid_json"
+            _("The body is not valid JSON: %(plain)s.", plain=_plain(e)), code="invalid_json"
         ) from None
 
 
@@ -238,7 +243,7 @@ def validate(model: type[BaseModel], data: Any) -> BaseModel:
     fault; `field` names where)."""
     if issubclass(model, Body) and not isinstance(data, dict):
         raise InvalidInput(
-            "Send a JSON object with the header 'Content-Type: application/json'.",
+            _("Send a JSON object with the header 'Content-Type: application/json'."),
             code="invalid_json",
         )
     try:
@@ -310,7 +315,7 @@ def operation(**declared: Any) -> Callable[[Callable[..., Any]], Callable[..., A
         def checked(*args: Any, **kwargs: Any) -> Any:
             if op.auth and g.get("api_actor") is None:
                 raise Unauthenticated(
-                    "Writing needs an API token: 'Authorization: Bearer <token>'."
+                    _("Writing needs an API token: 'Authorization: Bearer <token>'.")
                 )
             if op.query is not None:
                 kwargs["query"] = validate(op.query, _query_args(op.query))

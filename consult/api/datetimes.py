@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
+
 from consult.errors import ConsultError
 
 
@@ -16,12 +18,22 @@ def parse_zoned(value: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ConsultError(
-            f"'{field}' is not an ISO 8601 date and time: {value!r}.", code="invalid_field"
+            _(
+                "'%(field)s' is not an ISO 8601 date and time: %(repr)s.",
+                field=field,
+                repr=repr(value),
+            ),
+            code="invalid_field",
         ) from None
     if len(text) <= 10 or parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ConsultError(
-            f"'{field}' needs a date, a time and a time zone, such as "
-            f"2026-07-01T17:00:00+07:00 or 2026-07-01T10:00:00Z; {value!r} has no zone.",
+            _(
+                "'%(field)s' needs a date, a time and a time zone, such as "
+                "2026-07-01T17:00:00+07:00 or 2026-07-01T10:00:00Z; %(repr)s "
+                "has no zone.",
+                field=field,
+                repr=repr(value),
+            ),
             code="invalid_field",
         )
     return parsed.astimezone(UTC)

@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from consult.accounts import policy
 from consult.accounts.models import User
@@ -127,7 +128,10 @@ def create_document(body: schemas.NewDocument) -> ResponseReturnValue:
     zone = (body.timezone or "UTC").strip()
     if zone not in available_timezones():
         raise ConsultError(
-            f"'{zone}' is not a time zone name; use one such as Asia/Bangkok or UTC.",
+            _(
+                "'%(zone)s' is not a time zone name; use one such as Asia/Bangkok or UTC.",
+                zone=zone,
+            ),
             code="invalid_timezone",
         )
     doc = documents.create_document(
@@ -179,7 +183,7 @@ def create_version(
     text = None
     if body.source == "import":
         if body.text is None:
-            raise ConsultError("'text' is required to import a text.", code="field_required")
+            raise ConsultError(_("'text' is required to import a text."), code="field_required")
         text = body.text
     v = drafting.start_version(doc, by=user, label=body.label or "", text=text)
     db.session.commit()
@@ -267,7 +271,7 @@ def close_version(slug: str, number: int, body: schemas.Closing) -> ResponseRetu
     reason = (body.reason or "").strip()
     if documents.closes_early(v) and not reason:
         raise ConsultError(
-            "The deadline has not passed: give the reason for closing early in 'reason'.",
+            _("The deadline has not passed: give the reason for closing early in 'reason'."),
             code="reason_required",
         )
     documents.close(v, by=user, reason=reason)

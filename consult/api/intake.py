@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from consult.accounts import policy
 from consult.api import schemas, serializers
@@ -122,7 +123,10 @@ def intake_confirm(message_id: int, body: schemas.IntakeConfirmation) -> Respons
         paragraph = db.session.get(Paragraph, body.paragraph)
         if paragraph is None or paragraph.version.state == "draft":
             raise ConsultError(
-                f"There is no paragraph {body.paragraph} in a published version.",
+                _(
+                    "There is no paragraph %(paragraph)s in a published version.",
+                    paragraph=body.paragraph,
+                ),
                 code="unknown_paragraph",
             )
     c = service.confirm(

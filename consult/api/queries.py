@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -32,7 +33,7 @@ def list_documents() -> list[Document]:
 def get_paragraph(paragraph_id: int) -> Paragraph:
     paragraph = db.session.get(Paragraph, paragraph_id)
     if paragraph is None:
-        raise NotFound(f"There is no paragraph {paragraph_id}.")
+        raise NotFound(_("There is no paragraph %(paragraph_id)s.", paragraph_id=paragraph_id))
     return paragraph
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from pydantic import Field
 from sqlalchemy import func, select
 
@@ -177,7 +178,13 @@ def _size_now() -> int:
 def _check_size(size: int) -> None:
     now = _size_now()
     if size > now:
-        raise RecordRange(f"The record's tree holds {now} entries; there is no tree of {size}.")
+        raise RecordRange(
+            _(
+                "The record's tree holds %(now)s entries; there is no tree of %(size)s.",
+                now=now,
+                size=size,
+            )
+        )
 
 
 @bp.get("/record/heads")
@@ -222,7 +229,7 @@ def record_heads(query: HeadsQuery) -> ResponseReturnValue:
 def record_head(size: int) -> ResponseReturnValue:
     h = tree_log.head_of_size(size)
     if h is None:
-        raise NotFound(f"No tree head was signed for a tree of {size} entries.")
+        raise NotFound(_("No tree head was signed for a tree of %(size)s entries.", size=size))
     return jsonify(tree_log.head_json(h))
 
 
@@ -239,11 +246,13 @@ def record_inclusion(query: InclusionQuery) -> ResponseReturnValue:
     if size is None:
         newest = tree_log.newest_head()
         if newest is None:
-            raise NotFound("No tree head is signed yet; give size=.")
+            raise NotFound(_("No tree head is signed yet; give size=."))
         size = newest.tree_size
     _check_size(size)
     if query.leaf >= size:
-        raise RecordRange(f"Leaf {query.leaf} is not in a tree of {size} entries.")
+        raise RecordRange(
+            _("Leaf %(leaf)s is not in a tree of %(size)s entries.", leaf=query.leaf, size=size)
+        )
     leaf = db.session.scalar(select(Event.leaf_hash).where(Event.seq == query.leaf + 1))
     head = tree_log.head_of_size(size)
     return jsonify(
@@ -268,7 +277,13 @@ def record_consistency(query: ConsistencyQuery) -> ResponseReturnValue:
     """That the tree of `to` entries only appended to the tree of `from` entries; with
     the signed heads of both sizes, where heads were signed at them."""
     if query.first > query.second:
-        raise RecordRange(f"'from' ({query.first}) must not be larger than 'to' ({query.second}).")
+        raise RecordRange(
+            _(
+                "'from' (%(first)s) must not be larger than 'to' (%(second)s).",
+                first=query.first,
+                second=query.second,
+            )
+        )
     _check_size(query.second)
     first, second = tree_log.head_of_size(query.first), tree_log.head_of_size(query.second)
     return jsonify(

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.exceptions import MethodNotAllowed
 
 from consult.accounts import policy
@@ -53,10 +54,10 @@ def _token_user() -> User | None:
     if not header:
         return None
     if not header.startswith("Bearer "):
-        raise Unauthenticated("Send the API token as 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(_("Send the API token as 'Authorization: Bearer <token>'."))
     user = user_for_token(header[len("Bearer ") :].strip())
     if user is None:
-        raise Unauthenticated("The API token is not valid; ask for a new one.")
+        raise Unauthenticated(_("The API token is not valid; ask for a new one."))
     return user
 
 
@@ -74,7 +75,7 @@ def _actor() -> User | None:
 def _signed_in_actor() -> User:
     user = _actor()
     if user is None:
-        raise Unauthenticated("Writing needs an API token: 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(_("Writing needs an API token: 'Authorization: Bearer <token>'."))
     return user
 
 
@@ -114,21 +115,21 @@ def _document(slug: str, user: User | None) -> Document:
     doc = documents.get_document(slug)
     if not policy.can(user, "document.view", doc):
         # A document nobody outside the committee may read yet does not exist for them.
-        raise NotFound(f"There is no document '{slug}'.")
+        raise NotFound(_("There is no document '%(slug)s'.", slug=slug))
     return doc
 
 
 def _version(doc: Document, number: int, user: User | None) -> Version:
     version = documents.get_version(doc, number)
     if not policy.can(user, "version.view", version):
-        raise NotFound(f"'{doc.title}' has no version {number}.")
+        raise NotFound(_("'%(title)s' has no version %(number)s.", title=doc.title, number=number))
     return version
 
 
 def _paragraph(paragraph_id: int, user: User | None) -> Paragraph:
     paragraph = queries.get_paragraph(paragraph_id)
     if not policy.can(user, "version.view", paragraph.version):
-        raise NotFound(f"There is no paragraph {paragraph_id}.")
+        raise NotFound(_("There is no paragraph %(paragraph_id)s.", paragraph_id=paragraph_id))
     return paragraph
 
 
@@ -149,13 +150,17 @@ def _organisation_for(user: User, slug: str | None) -> Organisation:
             if org.slug == slug:
                 return org
         raise NotAllowed(
-            f"You can only comment for an organisation you belong to; yours: "
-            f"{', '.join(o.slug for o in mine)}."
+            _(
+                "You can only comment for an organisation you belong to; yours: %(x)s.",
+                x=", ".join(o.slug for o in mine),
+            )
         )
     if len(mine) != 1:
         raise ConsultError(
-            "You belong to several organisations; name one in 'organisation': "
-            f"{', '.join(o.slug for o in mine)}.",
+            _(
+                "You belong to several organisations; name one in 'organisation': %(x)s.",
+                x=", ".join(o.slug for o in mine),
+            ),
             code="organisation_required",
         )
     return mine[0]
@@ -358,7 +363,7 @@ def search(query: schemas.SearchQuery) -> ResponseReturnValue:
     params = SearchParams.from_args(request.args, per_page=PER_PAGE)
     if params.empty:
         raise ConsultError(
-            "Give the words to look for in 'q' (or a filter such as decision=accepted).",
+            _("Give the words to look for in 'q' (or a filter such as decision=accepted)."),
             code="query_required",
         )
     results = search_service.search(params, g.api_actor)

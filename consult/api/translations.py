@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from pydantic import Field
 
 from consult.accounts import policy
@@ -143,8 +144,13 @@ def translated_version(version: Version, language: str, comment_counts) -> dict[
         r.text is not None for r in rows
     ):
         raise NotFound(
-            f"Version {version.number} of '{version.document.title}' has no published "
-            f"translation into '{language}'.",
+            _(
+                "Version %(number)s of '%(title)s' has no published "
+                "translation into '%(language)s'.",
+                number=version.number,
+                title=version.document.title,
+                language=language,
+            ),
             code="no_translation",
         )
     own = tr.authoritative_language(version.document)
@@ -270,7 +276,7 @@ def response_translation(comment_id: int, body: NewResponseTranslation) -> Respo
     c = consultation.get_comment(comment_id)
     policy.require(user, "response.translate", c)
     if not c.responses:
-        raise NotFound("This comment has no answer to translate yet.", code="no_response")
+        raise NotFound(_("This comment has no answer to translate yet."), code="no_response")
     rt = tr.translate_response(c.responses[-1], body.language, body.text, by=user)
     db.session.commit()
     return _created(

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from pydantic import Field
 
 from consult import textpolicy
@@ -79,7 +80,9 @@ def uploaded(name: str = "file") -> tuple[str, bytes]:
     f = request.files.get(name)
     if f is None or not f.filename:
         raise InvalidInput(
-            f"'{name}' is required: send the file.", code="field_required", field=name
+            _("'%(name)s' is required: send the file.", name=name),
+            code="field_required",
+            field=name,
         )
     blob = f.read(word.MAX_BYTES + 1)
     return f.filename, blob
@@ -90,8 +93,10 @@ def version_text(form: VersionUpload) -> tuple[str, list[str]]:
     filename, blob = uploaded()
     if not word.is_word_name(filename):
         raise InvalidInput(
-            "Upload a Word (.docx) or OpenDocument (.odt) file; send Markdown as JSON "
-            '{"source": "import", "text": "..."}.',
+            _(
+                "Upload a Word (.docx) or OpenDocument (.odt) file; send "
+                'Markdown as JSON {"source": "import", "text": "..."}.'
+            ),
             code="unreadable_file",
             field="file",
         )
@@ -126,7 +131,7 @@ def returned_word_file(
     user = _signed_in_actor()
     if form is None:
         raise InvalidInput(
-            "Send the file as multipart/form-data with the parts 'file' and 'organisation'.",
+            _("Send the file as multipart/form-data with the parts 'file' and 'organisation'."),
             code="invalid_json",
         )
     version = _version(_document(slug, user), number, user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -35,7 +36,10 @@ def _upload_limit() -> None:
     request.max_content_length = limit + FRAMING
     if (request.content_length or 0) > limit + FRAMING:
         raise ConsultError(
-            f"The upload is larger than an attachment may be ({files.human_size(limit)}).",
+            _(
+                "The upload is larger than an attachment may be (%(human_size)s).",
+                human_size=files.human_size(limit),
+            ),
             code="file_too_large",
             status=413,
         )
@@ -86,7 +90,7 @@ def download(attachment_id: int, name: str):
         or not policy.can(current_user, "version.view", c.version)
         or (c.is_hidden and not policy.can(current_user, "comment.moderate", c))
     ):
-        raise NotFound(f"There is no attachment {attachment_id}.")
+        raise NotFound(_("There is no attachment %(attachment_id)s.", attachment_id=attachment_id))
     resp = send_file(
         io.BytesIO(files.attachment_bytes(a)),
         mimetype=a.content_type,
@@ -110,13 +114,17 @@ def read_upload(field: str = "file"):
         f = request.files.get(field)
     except RequestEntityTooLarge:
         raise ConsultError(
-            f"The upload is larger than an attachment may be ({files.human_size(limit)}).",
+            _(
+                "The upload is larger than an attachment may be (%(human_size)s).",
+                human_size=files.human_size(limit),
+            ),
             code="file_too_large",
             status=413,
         ) from None
     if f is None or not f.filename:
         raise ConsultError(
-            f"Send the file as multipart/form-data in the field '{field}'.", code="file_required"
+            _("Send the file as multipart/form-data in the field '%(field)s'.", field=field),
+            code="file_required",
         )
     data = f.read(limit + 1)
     return data, f.filename
@@ -128,13 +136,20 @@ def read_upload(field: str = "file"):
 def upload(comment_id: int):
     c = get_comment(comment_id)
     if not policy.can(current_user, "version.view", c.version):
-        raise NotFound(f"There is no comment {comment_id}.")
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     data, name = read_upload()
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     a = files.upload(c, data, name, by=current_user)
     db.session.commit()
-    flash(f"Attached {a.filename} ({files.human_size(a.size)}, sha256 {a.sha256[:12]}…).")
+    flash(
+        _(
+            "Attached %(filename)s (%(human_size)s, sha256 %(x)s…).",
+            filename=a.filename,
+            human_size=files.human_size(a.size),
+            x=a.sha256[:12],
+        )
+    )
     if a.no_text:
-        flash("No text was found in it (a scanned document?): search will not find its words.")
+        flash(_("No text was found in it (a scanned document?): search will not find its words."))
     return redirect(url_for("consultation.comment", comment_id=c.id) + "#attachments-h")

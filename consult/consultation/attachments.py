@@ -15,6 +15,7 @@ import unicodedata
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -99,11 +100,15 @@ def check_file(data: bytes, filename: str | None) -> str:
     """The content type of an acceptable file, or a ConsultError saying why not."""
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if not data:
-        raise ConsultError("The file is empty.", code="empty_file")
+        raise ConsultError(_("The file is empty."), code="empty_file")
     if len(data) > limit:
         raise ConsultError(
-            f"'{filename or 'The file'}' is {_size(len(data))}; an attachment is at most "
-            f"{_size(limit)}.",
+            _(
+                "'%(x)s' is %(size)s; an attachment is at most %(size2)s.",
+                x=filename or "The file",
+                size=_size(len(data)),
+                size2=_size(limit),
+            ),
             code="file_too_large",
             status=413,
         )
@@ -135,8 +140,13 @@ def attach(
     most = current_app.config["ATTACHMENT_MAX_COUNT"]
     if count_for(comment) >= most:
         raise ConsultError(
-            f"A comment carries at most {most} attachment{'s' if most != 1 else ''}; "
-            f"{comment.tracking} has {most} already.",
+            _(
+                "A comment carries at most %(most)s attachment%(x)s; "
+                "%(tracking)s has %(most)s already.",
+                most=most,
+                x="s" if most != 1 else "",
+                tracking=comment.tracking,
+            ),
             code="too_many_attachments",
             status=409,
         )
@@ -243,17 +253,29 @@ def upload(comment: Comment, data: bytes, filename: str | None, *, by: User) -> 
         )
         if not member and not policy.can(by, "comment.enter_on_behalf"):
             raise NotAllowed(
-                "Only the comment's organisation can attach files to it "
-                "(or the secretariat, for a comment it entered)."
+                _(
+                    "Only the comment's organisation can attach files to it (or "
+                    "the secretariat, for a comment it entered)."
+                )
             )
         if comment.withdrawn:
-            raise Conflict(f"Comment {comment.tracking} was withdrawn: no files can be added.")
+            raise Conflict(
+                _(
+                    "Comment %(tracking)s was withdrawn: no files can be added.",
+                    tracking=comment.tracking,
+                )
+            )
         if comment.is_hidden:
-            raise Conflict(f"Comment {comment.tracking} is hidden by the moderators.")
+            raise Conflict(
+                _("Comment %(tracking)s is hidden by the moderators.", tracking=comment.tracking)
+            )
         if not accepting_comments(comment.version):
             raise Conflict(
-                f"The consultation on version {comment.version.number} is closed: files can "
-                "no longer be attached."
+                _(
+                    "The consultation on version %(number)s is closed: files can "
+                    "no longer be attached.",
+                    number=comment.version.number,
+                )
             )
-        raise NotAllowed("Your account may not attach files to this comment.")
+        raise NotAllowed(_("Your account may not attach files to this comment."))
     return attach(comment, data, filename, by=by)

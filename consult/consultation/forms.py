@@ -26,18 +26,19 @@ class CommentForm(Form):
 
     #: The paragraph's id, or empty for a comment on the version as a whole.
     paragraph = HiddenField(default=WHOLE_VERSION)
-    organisation = SelectField("On behalf of", coerce=int, choices={})
-    kind = SelectField("Kind", choices=dict(KINDS), default="comment")
-    body = TextAreaField("Your comment", validators=[InputRequired(), Length(max=MAX_BODY)])
+    organisation = SelectField(_l("On behalf of"), coerce=int, choices={})
+    kind = SelectField(_l("Kind"), choices=dict(KINDS), default="comment")
+    body = TextAreaField(_l("Your comment"), validators=[InputRequired(), Length(max=MAX_BODY)])
     suggested_text = TextAreaField(
-        "Proposed wording (for a suggestion)", validators=[Optional(), Length(max=MAX_SUGGESTION)]
+        _l("Proposed wording (for a suggestion)"),
+        validators=[Optional(), Length(max=MAX_SUGGESTION)],
     )
     quote = StringField(
-        "Words you comment on (optional, copied from the paragraph)",
+        _l("Words you comment on (optional, copied from the paragraph)"),
         validators=[Optional(), Length(max=2000)],
     )
     #: A joint submission: other organisations that sign the comment from the start.
-    cosigners = SelectMultipleField("Submitted jointly with", coerce=int, choices={})
+    cosigners = SelectMultipleField(_l("Submitted jointly with"), coerce=int, choices={})
     #: The language it is written in; empty: found from the text.
     language = SelectField(_l("Language"), choices={}, default="")
 
@@ -51,29 +52,35 @@ class CommentForm(Form):
 class ReceivedCommentForm(CommentForm):
     """A comment received by e-mail, on paper or at a workshop, entered by the secretariat."""
 
-    paragraph = SelectField("Paragraph", choices={}, default=WHOLE_VERSION, validate_choice=False)
-    channel = SelectField(
-        "Received by", choices={k: v for k, v in CHANNELS.items() if k != "web"}, default="email"
+    paragraph = SelectField(
+        _l("Paragraph"), choices={}, default=WHOLE_VERSION, validate_choice=False
     )
-    received_on = StringField("Date received", validators=[Optional()])
+    channel = SelectField(
+        _l("Received by"),
+        choices={k: v for k, v in CHANNELS.items() if k != "web"},
+        default="email",
+    )
+    received_on = StringField(_l("Date received"), validators=[Optional()])
 
 
 class EditCommentForm(Form):
     """A new text for one's comment, until the deadline (the kind stays)."""
 
-    body = TextAreaField("Your comment", validators=[InputRequired(), Length(max=MAX_BODY)])
+    body = TextAreaField(_l("Your comment"), validators=[InputRequired(), Length(max=MAX_BODY)])
     suggested_text = TextAreaField(
-        "Proposed wording", validators=[Optional(), Length(max=MAX_SUGGESTION)]
+        _l("Proposed wording"), validators=[Optional(), Length(max=MAX_SUGGESTION)]
     )
-    quote = StringField("Quoted words", validators=[Optional(), Length(max=2000)])
+    quote = StringField(_l("Quoted words"), validators=[Optional(), Length(max=2000)])
 
 
 class WithdrawForm(Form):
-    reason = TextAreaField("Why (optional, shown)", validators=[Optional(), Length(max=MAX_REASON)])
+    reason = TextAreaField(
+        _l("Why (optional, shown)"), validators=[Optional(), Length(max=MAX_REASON)]
+    )
 
 
 class CosignForm(Form):
-    organisation = SelectField("Co-sign for", coerce=int, choices={})
+    organisation = SelectField(_l("Co-sign for"), coerce=int, choices={})
 
     def __init__(self, organisations, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,29 +88,31 @@ class CosignForm(Form):
 
 
 class ReplyForm(Form):
-    body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=MAX_REPLY)])
-    organisation = SelectField("For", coerce=int, choices={}, validate_choice=False)
+    body = TextAreaField(_l("Your reply"), validators=[InputRequired(), Length(max=MAX_REPLY)])
+    organisation = SelectField(_l("For"), coerce=int, choices={}, validate_choice=False)
 
 
 class FlagForm(Form):
     reason = TextAreaField(
-        "What is wrong with it", validators=[InputRequired(), Length(max=MAX_REASON)]
+        _l("What is wrong with it"), validators=[InputRequired(), Length(max=MAX_REASON)]
     )
     #: Set when the flag is about a reply in the thread.
     reply = IntegerField(validators=[Optional()])
 
 
 class ModerateForm(Form):
-    action = SelectField("Action", choices=dict(MODERATION_ACTIONS), default="hide")
-    reason = TextAreaField("Public reason", validators=[InputRequired(), Length(max=MAX_REASON)])
+    action = SelectField(_l("Action"), choices=dict(MODERATION_ACTIONS), default="hide")
+    reason = TextAreaField(
+        _l("Public reason"), validators=[InputRequired(), Length(max=MAX_REASON)]
+    )
     reply = IntegerField(validators=[Optional()])
 
 
 class ResponseForm(Form):
     # No decision is preselected, so that none is given by accident.
     decision = SelectField(
-        "Decision", choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
+        _l("Decision"), choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
     )
-    reason = TextAreaField("Reason", validators=[InputRequired(), Length(max=MAX_BODY)])
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=MAX_BODY)])
     #: Where to go back to after answering (a path on this site).
     next = HiddenField()

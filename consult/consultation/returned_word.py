@@ -31,6 +31,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from consult import blobs, signals
 from consult.accounts import policy
 from consult.accounts.models import Organisation, User
@@ -126,10 +128,10 @@ def parse(blob: bytes) -> tuple[list[WordParagraph], dict[str, tuple[str, str]]]
         notes = _xml(z, "word/comments.xml")
     except Exception:  # noqa: BLE001 - a damaged zip or XML: one plain message
         raise word.WordError(
-            "This Word file could not be read; save it again as .docx and upload that."
+            _("This Word file could not be read; save it again as .docx and upload that.")
         ) from None
     if doc is None:
-        raise word.WordError("This is not a Word (.docx) file: it holds no document.")
+        raise word.WordError(_("This is not a Word (.docx) file: it holds no document."))
     comments: dict[str, tuple[str, str]] = {}
     if notes is not None:
         for c in notes.iter(f"{_W}comment"):
@@ -281,17 +283,26 @@ def _check_version(version: Version, blob: bytes, paragraphs, found) -> str:
         other = next((v for v in version.document.versions if v.content_hash == embedded), None)
         if other is not None:
             raise ConsultError(
-                f"This Word file was made from version {other.number}, not version "
-                f"{version.number}: import it for version {other.number}.",
+                _(
+                    "This Word file was made from version %(number)s, not "
+                    "version %(number2)s: import it for version %(number)s.",
+                    number=other.number,
+                    number2=version.number,
+                ),
                 code="wrong_version",
             )
     with_text = [wp for wp in paragraphs if _norm(wp.original)]
     share = len(found) / max(len(with_text), 1)
     if share < MIN_FOUND:
         raise ConsultError(
-            f"This Word file does not look like version {version.number}: only "
-            f"{len(found)} of its {len(with_text)} paragraphs are in that version. Was it "
-            "made from another version or document?",
+            _(
+                "This Word file does not look like version %(number)s: only "
+                "%(n)s of its %(n2)s paragraphs are in that version. Was it "
+                "made from another version or document?",
+                number=version.number,
+                n=len(found),
+                n2=len(with_text),
+            ),
             code="wrong_version",
         )
     return "alignment"
@@ -394,7 +405,7 @@ def authorise(user: User, version: Version, organisation: Organisation) -> bool:
     policy.require(user, "comment.create", version)
     if organisation not in user.organisations:
         raise ConsultError(
-            "You can only send a Word file for an organisation you belong to.", status=403
+            _("You can only send a Word file for an organisation you belong to."), status=403
         )
     return False
 
@@ -403,15 +414,20 @@ def read(version: Version, organisation: Organisation, blob: bytes, filename: st
     """What the file would become; nothing is stored."""
     if not (filename or "").lower().endswith(".docx"):
         raise word.WordError(
-            "Send the marked-up Word file (.docx): tracked changes and comments are read "
-            "from Word files."
+            _(
+                "Send the marked-up Word file (.docx): tracked changes and "
+                "comments are read from Word files."
+            )
         )
     word.file_kind(filename, blob)
     found, found_by = proposals(version, blob)
     if not found:
         raise ConsultError(
-            "This Word file has no tracked changes and no comments: there is nothing to "
-            "import. Mark it up with Track Changes and comments, then send it again.",
+            _(
+                "This Word file has no tracked changes and no comments: "
+                "there is nothing to import. Mark it up with Track Changes "
+                "and comments, then send it again."
+            ),
             code="nothing_to_import",
         )
     return Returned(version, organisation, hashlib.sha256(blob).hexdigest(), found_by, found)

@@ -8,6 +8,8 @@ sha256, between the preview and the confirmation; nothing else is kept until the
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import BooleanField, HiddenField, SelectField
 
@@ -25,7 +27,7 @@ from consult.forms import Form
 
 
 class ReturnedWordForm(Form):
-    organisation = SelectField("Organisation that sent the file", choices=[])
+    organisation = SelectField(_l("Organisation that sent the file"), choices=[])
     #: After a preview: the sha256 of the file waiting to be stored.
     sha256 = HiddenField()
     store = BooleanField()
@@ -67,8 +69,13 @@ def returned_word_page(slug: str, number: int):
         db.session.commit()
         blobs.remove("returned-word-pending", returned.sha256)
         flash(
-            f"{len(made)} comment{'s' if len(made) != 1 else ''} and suggestion"
-            f"{'s' if len(made) != 1 else ''} from the Word file stored for {org.display_name}.",
+            _(
+                "%(n)s comment%(x)s and suggestion%(x)s from the Word file "
+                "stored for %(display_name)s.",
+                n=len(made),
+                x="s" if len(made) != 1 else "",
+                display_name=org.display_name,
+            ),
             "success",
         )
         return redirect(url_for("consultation.version_comments", slug=doc.slug, number=v.number))
@@ -94,7 +101,7 @@ def _file(form) -> tuple[bytes, str]:
     kept = blobs.find("returned-word-pending", form.sha256.data or "")
     if kept is not None:
         return kept, "returned.docx"
-    raise ConsultError("Choose the marked-up Word file (.docx) to upload.")
+    raise ConsultError(_("Choose the marked-up Word file (.docx) to upload."))
 
 
 def _page(doc, v, form, *, returned=None, error=None, status=200):

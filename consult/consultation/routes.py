@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -173,7 +174,7 @@ def _visible_comment(comment_id: int) -> Comment:
     """The comment, or 404 when its version is a draft the user may not see."""
     c = services.get_comment(comment_id)
     if not policy.can(current_user, "version.view", c.version):
-        raise NotFound(f"There is no comment {comment_id}.")
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     return c
 
 
@@ -209,7 +210,7 @@ def comment(comment_id: int):
         )
     ).one_or_none()
     if c is None or not policy.can(current_user, "version.view", c.version):
-        raise NotFound(f"There is no comment {comment_id}.")
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     actions = comment_actions(c)
     reply_form = ReplyForm() if actions.get("reply") else None
     if reply_form is not None:  # only a signed-in user may reply
@@ -273,7 +274,7 @@ def _paragraph_in(v: Version, value: str | None) -> Paragraph | None:
     pid = parse_id(value)
     p = db.session.get(Paragraph, pid) if pid is not None else None
     if p is None or p.version_id != v.id:
-        raise ConsultError("That paragraph is not in this version.")
+        raise ConsultError(_("That paragraph is not in this version."))
     return p
 
 
@@ -386,7 +387,7 @@ def post_comment(slug: str, number: int):
         return _comment_page(doc, v, p, form, error="Check the fields marked below.", status=400)
     org = _own_organisation(form.organisation.data)
     if org is None:
-        raise NotAllowed("You can only comment for an organisation you belong to.")
+        raise NotAllowed(_("You can only comment for an organisation you belong to."))
     if request.form.get("preview"):
         return _preview_page(doc, v, p, form)
     if request.form.get("repeat") != "1":
@@ -410,7 +411,7 @@ def post_comment(slug: str, number: int):
         db.session.rollback()
         return _comment_page(doc, v, p, form, error=e.message, status=e.status)
     db.session.commit()
-    flash(f"Your comment is received. Its tracking number is {c.tracking}.")
+    flash(_("Your comment is received. Its tracking number is %(tracking)s.", tracking=c.tracking))
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -430,7 +431,7 @@ def enter_comment(slug: str, number: int):
         )
     org = db.session.get(Organisation, form.organisation.data)
     if org is None:
-        raise NotFound("There is no such organisation.")
+        raise NotFound(_("There is no such organisation."))
     if request.form.get("preview"):
         return _preview_page(doc, v, p, form, received=True)
     try:
@@ -458,7 +459,7 @@ def enter_comment(slug: str, number: int):
         db.session.rollback()
         return _comment_page(doc, v, p, form, error=e.message, status=e.status, received=True)
     db.session.commit()
-    flash(f"Comment {c.tracking} entered for {org.name}.")
+    flash(_("Comment %(tracking)s entered for %(name)s.", tracking=c.tracking, name=org.name))
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -469,10 +470,10 @@ def respond(comment_id: int):
     policy.require(current_user, "response.create", c)
     form = ResponseForm()
     if not form.validate_on_submit():
-        raise ConsultError("Choose a decision and give the reason for it.")
+        raise ConsultError(_("Choose a decision and give the reason for it."))
     services.respond(c, decision=form.decision.data, reason=form.reason.data, by=current_actor())
     db.session.commit()
-    flash(f"The answer to {c.tracking} is saved.")
+    flash(_("The answer to %(tracking)s is saved.", tracking=c.tracking))
     back = safe_next(form.next.data) or url_for("consultation.comment", comment_id=c.id)
     return redirect(back)
 
@@ -525,7 +526,9 @@ def edit_comment(comment_id: int):
         db.session.rollback()
         return _edit_page(c, form, error=e.message, status=e.status)
     db.session.commit()
-    flash(f"Comment {c.tracking} is changed; its earlier text stays readable.")
+    flash(
+        _("Comment %(tracking)s is changed; its earlier text stays readable.", tracking=c.tracking)
+    )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -535,7 +538,12 @@ def withdraw_comment(comment_id: int):
     c, form = _acting_on(comment_id, "comment.withdraw", WithdrawForm, "The reason is too long.")
     services.withdraw_comment(c, by=current_actor(), reason=form.reason.data)
     db.session.commit()
-    flash(f"Comment {c.tracking} is withdrawn. It stays on the record, marked withdrawn.")
+    flash(
+        _(
+            "Comment %(tracking)s is withdrawn. It stays on the record, marked withdrawn.",
+            tracking=c.tracking,
+        )
+    )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -552,7 +560,7 @@ def cosign(comment_id: int):
     org = _own_organisation(form.organisation.data)
     services.cosign(c, org, by=current_actor())
     db.session.commit()
-    flash(f"{org.name} now supports comment {c.tracking}.")
+    flash(_("%(name)s now supports comment %(tracking)s.", name=org.name, tracking=c.tracking))
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -570,8 +578,13 @@ def withdraw_cosignature(comment_id: int):
     services.withdraw_cosignature(c, org, by=current_actor())
     db.session.commit()
     flash(
-        f"{org.name} no longer co-signs comment {c.tracking}; the co-signature and its "
-        "withdrawal stay in the comment's history."
+        _(
+            "%(name)s no longer co-signs comment %(tracking)s; the "
+            "co-signature and its withdrawal stay in the comment's "
+            "history.",
+            name=org.name,
+            tracking=c.tracking,
+        )
     )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
@@ -587,10 +600,10 @@ def reply(comment_id: int):
     if form.organisation.data:
         org = _own_organisation(form.organisation.data)
         if org is None:
-            raise NotAllowed("You can only reply for an organisation you belong to.")
+            raise NotAllowed(_("You can only reply for an organisation you belong to."))
     r = services.post_reply(c, body=form.body.data, by=current_actor(), organisation=org)
     db.session.commit()
-    flash("Your reply is posted.")
+    flash(_("Your reply is posted."))
     return redirect(url_for("consultation.comment", comment_id=c.id, _anchor=f"reply-{r.id}"))
 
 
@@ -605,7 +618,7 @@ def flag(comment_id: int):
         c, reason=form.reason.data, by=current_actor(), reply=services.get_reply(c, form.reply.data)
     )
     db.session.commit()
-    flash("Thank you: the moderators will look at it.")
+    flash(_("Thank you: the moderators will look at it."))
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -624,7 +637,13 @@ def moderate(comment_id: int):
     )
     db.session.commit()
     what = "The reply" if m.reply_id else f"Comment {c.tracking}"
-    flash(f"{what}: {m.action_label.lower()}, with the reason shown in its place.")
+    flash(
+        _(
+            "%(what)s: %(lower)s, with the reason shown in its place.",
+            what=what,
+            lower=m.action_label.lower(),
+        )
+    )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 

@@ -46,7 +46,7 @@ MAX_REASON = 2_000
 def get_comment(comment_id: int) -> Comment:
     c = db.session.get(Comment, comment_id)
     if c is None:
-        raise NotFound(f"There is no comment {comment_id}.")
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     return c
 
 
@@ -118,25 +118,41 @@ def post_comment(
             code="invalid_language",
         ) from None
     if kind not in KINDS:
-        raise ConsultError(f"Unknown kind of comment '{kind}'; use one of: {', '.join(KINDS)}.")
+        raise ConsultError(
+            _(
+                "Unknown kind of comment '%(kind)s'; use one of: %(x)s.",
+                kind=kind,
+                x=", ".join(KINDS),
+            )
+        )
     if channel not in CHANNELS:
-        raise ConsultError(f"Unknown channel '{channel}'; use one of: {', '.join(CHANNELS)}.")
+        raise ConsultError(
+            _(
+                "Unknown channel '%(channel)s'; use one of: %(x)s.",
+                channel=channel,
+                x=", ".join(CHANNELS),
+            )
+        )
     if paragraph is not None and paragraph.version_id != version.id:
-        raise ConsultError("That paragraph is not in this version.")
+        raise ConsultError(_("That paragraph is not in this version."))
     body, suggested_text, quote, span = checked_text(kind, paragraph, body, suggested_text, quote)
     created = utcnow()
     if on_behalf:
         if version.state not in ("consultation", "closed"):
             raise Conflict(
-                f"Version {version.number} does not take comments ({version.state_label})."
+                _(
+                    "Version %(number)s does not take comments (%(state_label)s).",
+                    number=version.number,
+                    state_label=version.state_label,
+                )
             )
         if received_at is not None:
             if received_at > created:
-                raise ConsultError("The date received cannot be in the future.")
+                raise ConsultError(_("The date received cannot be in the future."))
             created = received_at
         if channel == "web":
             raise ConsultError(
-                "A comment entered for an organisation came by e-mail, paper or workshop."
+                _("A comment entered for an organisation came by e-mail, paper or workshop.")
             )
     else:
         if not accepting_comments(version):
@@ -146,7 +162,7 @@ def post_comment(
             )
         if organisation not in by.organisations:
             raise ConsultError(
-                "You can only comment for an organisation you belong to.", status=403
+                _("You can only comment for an organisation you belong to."), status=403
             )
     joint = _joint_organisations(organisation, cosigners, by=by, on_behalf=on_behalf)
     c = Comment(
@@ -218,27 +234,36 @@ def checked_text(
     suggested_text = (suggested_text or "").strip() or None
     quote = (quote or "").strip() or None
     if not body:
-        raise ConsultError("The comment is empty.")
+        raise ConsultError(_("The comment is empty."))
     if len(body) > MAX_BODY:
         raise ConsultError(
-            f"A comment is at most {MAX_BODY:,} characters; this one has {len(body):,}."
+            _(
+                "A comment is at most %(MAX_BODY)s characters; this one has %(len)s.",
+                MAX_BODY=format(MAX_BODY, ","),
+                len=format(len(body), ","),
+            )
         )
     if kind == "suggestion" and not suggested_text:
-        raise ConsultError("A suggestion needs the wording you propose.")
+        raise ConsultError(_("A suggestion needs the wording you propose."))
     if kind != "suggestion" and suggested_text:
         raise ConsultError(
-            "Only a suggestion carries proposed wording; choose the kind 'suggestion'."
+            _("Only a suggestion carries proposed wording; choose the kind 'suggestion'.")
         )
     if suggested_text and len(suggested_text) > MAX_SUGGESTION:
-        raise ConsultError(f"Proposed wording is at most {MAX_SUGGESTION:,} characters.")
+        raise ConsultError(
+            _(
+                "Proposed wording is at most %(MAX_SUGGESTION)s characters.",
+                MAX_SUGGESTION=format(MAX_SUGGESTION, ","),
+            )
+        )
     if quote and paragraph is None:
-        raise ConsultError("A quote needs a paragraph to quote from.")
+        raise ConsultError(_("A quote needs a paragraph to quote from."))
     span = None
     if quote:
         span = find_quote(paragraph.text, quote)
         if span is None:
             raise ConsultError(
-                "The quoted words are not in this paragraph; copy them from its text."
+                _("The quoted words are not in this paragraph; copy them from its text.")
             )
         quote = paragraph.text[span[0] : span[1]]
     if (
@@ -247,9 +272,12 @@ def checked_text(
         and not wording.asks_change(paragraph.text, paragraph.source, suggested_text, quote)
     ):
         raise ConsultError(
-            "The proposed wording is the same as the text it would replace (only white "
-            "space or formatting that readers do not see differs), so it changes nothing. "
-            "Write the wording you want instead."
+            _(
+                "The proposed wording is the same as the text it would "
+                "replace (only white space or formatting that readers do not "
+                "see differs), so it changes nothing. Write the wording you "
+                "want instead."
+            )
         )
     return body, suggested_text, quote, span
 
@@ -263,7 +291,10 @@ def _joint_organisations(
             continue
         if not on_behalf and other not in by.organisations:
             raise ConsultError(
-                f"You can only sign jointly for organisations you belong to, not {other.name}.",
+                _(
+                    "You can only sign jointly for organisations you belong to, not %(name)s.",
+                    name=other.name,
+                ),
                 status=403,
             )
         out.append(other)
@@ -274,11 +305,17 @@ def respond(comment: Comment, *, decision: str, reason: str, by: User) -> Respon
     """The committee's answer. A second answer is a new row; the first stays readable."""
     reason = (reason or "").strip()
     if decision not in DECISIONS:
-        raise ConsultError(f"Unknown decision '{decision}'; use one of: {', '.join(DECISIONS)}.")
+        raise ConsultError(
+            _(
+                "Unknown decision '%(decision)s'; use one of: %(x)s.",
+                decision=decision,
+                x=", ".join(DECISIONS),
+            )
+        )
     if not reason:
-        raise ConsultError("Every answer gives its reason.")
+        raise ConsultError(_("Every answer gives its reason."))
     if comment.version.state == "consultation" and accepting_comments(comment.version):
-        raise Conflict("Comments are answered once the consultation has closed.")
+        raise Conflict(_("Comments are answered once the consultation has closed."))
     r = Response(
         comment=comment, decision=decision, reason=reason, responder=by, created_at=utcnow()
     )
@@ -309,16 +346,32 @@ def _open_for_changes(comment: Comment, what: str) -> None:
     if not accepting_comments(v):
         when = closed_on(v) if v.closes_at else ""
         raise Conflict(
-            f"The consultation on version {v.number} closed{when}: {what} is no longer possible."
+            _(
+                "The consultation on version %(number)s closed%(when)s: "
+                "%(what)s is no longer possible.",
+                number=v.number,
+                when=when,
+                what=what,
+            )
         )
 
 
 def _still_standing(comment: Comment, what: str) -> None:
     if comment.withdrawn:
-        raise Conflict(f"Comment {comment.tracking} was withdrawn: {what} is not possible.")
+        raise Conflict(
+            _(
+                "Comment %(tracking)s was withdrawn: %(what)s is not possible.",
+                tracking=comment.tracking,
+                what=what,
+            )
+        )
     if comment.is_hidden:
         raise Conflict(
-            f"Comment {comment.tracking} is hidden by the moderators: {what} is not possible."
+            _(
+                "Comment %(tracking)s is hidden by the moderators: %(what)s is not possible.",
+                tracking=comment.tracking,
+                what=what,
+            )
         )
 
 
@@ -328,7 +381,7 @@ def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> 
     _still_standing(comment, "co-signing")
     _open_for_changes(comment, "co-signing")
     if by is not None and by.role == "cso" and organisation not in by.organisations:
-        raise ConsultError("You can only co-sign for an organisation you belong to.", status=403)
+        raise ConsultError(_("You can only co-sign for an organisation you belong to."), status=403)
     return _add_cosignature(comment, organisation, by=by)
 
 
@@ -340,16 +393,19 @@ def withdraw_cosignature(
     _open_for_changes(comment, "withdrawing a co-signature")
     if by is not None and by.role == "cso" and organisation not in by.organisations:
         raise ConsultError(
-            "You can only withdraw the co-signature of an organisation you belong to.",
+            _("You can only withdraw the co-signature of an organisation you belong to."),
             status=403,
         )
     s = next((s for s in comment.cosignatures if s.organisation_id == organisation.id), None)
     if s is None:
-        raise Conflict(f"{organisation.name} does not co-sign this comment.")
+        raise Conflict(_("%(name)s does not co-sign this comment.", name=organisation.name))
     if s.joint:
         raise Conflict(
-            f"{organisation.name} submitted this comment jointly: its name is part of the "
-            "comment as sent, which cannot be changed."
+            _(
+                "%(name)s submitted this comment jointly: its name is part "
+                "of the comment as sent, which cannot be changed.",
+                name=organisation.name,
+            )
         )
     w = CoSignatureWithdrawal(cosignature=s, user_id=by.id if by else None, created_at=utcnow())
     db.session.add(w)
@@ -369,17 +425,21 @@ def _add_cosignature(
     comment: Comment, organisation: Organisation, *, by: User | None, joint: bool = False
 ) -> CoSignature:
     if organisation.id == comment.organisation_id:
-        raise ConsultError("An organisation cannot co-sign its own comment.")
+        raise ConsultError(_("An organisation cannot co-sign its own comment."))
     earlier = next(
         (s for s in comment.all_cosignatures if s.organisation_id == organisation.id), None
     )
     if earlier is not None and earlier.withdrawal is not None:
         raise Conflict(
-            f"{organisation.name} co-signed this comment and withdrew its co-signature; "
-            "both stay in the record, so it cannot sign again."
+            _(
+                "%(name)s co-signed this comment and withdrew its "
+                "co-signature; both stay in the record, so it cannot sign "
+                "again.",
+                name=organisation.name,
+            )
         )
     if earlier is not None:
-        raise Conflict(f"{organisation.name} has already co-signed this comment.")
+        raise Conflict(_("%(name)s has already co-signed this comment.", name=organisation.name))
     s = CoSignature(
         comment=comment,
         organisation=organisation,
@@ -433,7 +493,7 @@ def edit_comment(
     )
     now = comment.current
     if (body, suggested_text, quote) == (now.body, now.suggested_text, now.quote):
-        raise ConsultError("Nothing changed: the text is the same as the current one.")
+        raise ConsultError(_("Nothing changed: the text is the same as the current one."))
     r = CommentRevision(
         comment=comment,
         number=len(comment.revisions) + 2,
@@ -464,11 +524,13 @@ def withdraw_comment(comment: Comment, *, by: User, reason: str | None = None) -
     """The author takes the comment back, until the deadline. It stays readable, marked
     withdrawn, and is no longer waiting for an answer."""
     if comment.withdrawn:
-        raise Conflict(f"Comment {comment.tracking} is already withdrawn.")
+        raise Conflict(_("Comment %(tracking)s is already withdrawn.", tracking=comment.tracking))
     _open_for_changes(comment, "withdrawing")
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
-        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+        raise ConsultError(
+            _("A reason is at most %(MAX_REASON)s characters.", MAX_REASON=format(MAX_REASON, ","))
+        )
     w = CommentWithdrawal(comment=comment, user=by, reason=reason, created_at=utcnow())
     db.session.add(w)
     db.session.flush()
@@ -485,17 +547,23 @@ def post_reply(
     named); the committee and the secretariat speak for the committee."""
     body = (body or "").strip()
     if not body:
-        raise ConsultError("The reply is empty.")
+        raise ConsultError(_("The reply is empty."))
     if len(body) > MAX_REPLY:
         raise ConsultError(
-            f"A reply is at most {MAX_REPLY:,} characters; this one has {len(body):,}."
+            _(
+                "A reply is at most %(MAX_REPLY)s characters; this one has %(len)s.",
+                MAX_REPLY=format(MAX_REPLY, ","),
+                len=format(len(body), ","),
+            )
         )
     _still_standing(comment, "replying")
     _open_for_changes(comment, "replying")
     if by.role == "cso":
         organisation = organisation or by.organisation
         if organisation is None or organisation not in by.organisations:
-            raise ConsultError("You can only reply for an organisation you belong to.", status=403)
+            raise ConsultError(
+                _("You can only reply for an organisation you belong to."), status=403
+            )
     else:
         organisation = None
     r = Reply(comment=comment, author=by, organisation=organisation, body=body, created_at=utcnow())
@@ -510,7 +578,13 @@ def get_reply(comment: Comment, reply_id: int | None) -> Reply | None:
         return None
     r = db.session.get(Reply, reply_id)
     if r is None or r.comment_id != comment.id:
-        raise NotFound(f"Comment {comment.tracking} has no reply {reply_id}.")
+        raise NotFound(
+            _(
+                "Comment %(tracking)s has no reply %(reply_id)s.",
+                tracking=comment.tracking,
+                reply_id=reply_id,
+            )
+        )
     return r
 
 
@@ -520,13 +594,15 @@ def _checked_reason(reason: str | None, missing: str) -> str:
     if not reason:
         raise ConsultError(missing)
     if len(reason) > MAX_REASON:
-        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+        raise ConsultError(
+            _("A reason is at most %(MAX_REASON)s characters.", MAX_REASON=format(MAX_REASON, ","))
+        )
     return reason
 
 
 def _in_thread(comment: Comment, reply: Reply | None) -> None:
     if reply is not None and reply.comment_id != comment.id:
-        raise ConsultError("That reply is not in this comment's thread.")
+        raise ConsultError(_("That reply is not in this comment's thread."))
 
 
 def flag(comment: Comment, *, reason: str | None, by: User, reply: Reply | None = None) -> Flag:
@@ -541,7 +617,7 @@ def flag(comment: Comment, *, reason: str | None, by: User, reply: Reply | None 
         )
     )
     if already is not None:
-        raise Conflict("You have already flagged this; the moderators will look at it.")
+        raise Conflict(_("You have already flagged this; the moderators will look at it."))
     f = Flag(comment=comment, reply=reply, user=by, reason=reason, created_at=utcnow())
     db.session.add(f)
     db.session.flush()
@@ -563,16 +639,20 @@ def moderate(
     deleted: the action is a new row and its reason is shown in the thing's place."""
     if action not in MODERATION_ACTIONS:
         raise ConsultError(
-            f"Unknown moderation action '{action}'; use one of: {', '.join(MODERATION_ACTIONS)}."
+            _(
+                "Unknown moderation action '%(action)s'; use one of: %(x)s.",
+                action=action,
+                x=", ".join(MODERATION_ACTIONS),
+            )
         )
     reason = _checked_reason(reason, "Give the public reason for the moderation.")
     _in_thread(comment, reply)
     target = reply if reply is not None else comment
     what = "reply" if reply is not None else f"comment {comment.tracking}"
     if action == "hide" and target.is_hidden:
-        raise Conflict(f"The {what} is already hidden.")
+        raise Conflict(_("The %(what)s is already hidden.", what=what))
     if action == "restore" and not target.is_hidden:
-        raise Conflict(f"The {what} is not hidden.")
+        raise Conflict(_("The %(what)s is not hidden.", what=what))
     m = ModerationAction(
         comment=comment,
         comment_id=comment.id,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consult import signals
@@ -54,25 +55,38 @@ class TakeUpPreview:
 
 def _check(comment: Comment, draft: Version) -> None:
     if comment.kind != "suggestion" or not comment.current.suggested_text:
-        raise ConsultError("Only a suggestion carries wording to take up.")
+        raise ConsultError(_("Only a suggestion carries wording to take up."))
     if comment.withdrawn:
-        raise Conflict(f"Comment {comment.tracking} was withdrawn: there is nothing to take up.")
+        raise Conflict(
+            _(
+                "Comment %(tracking)s was withdrawn: there is nothing to take up.",
+                tracking=comment.tracking,
+            )
+        )
     if comment.paragraph_id is None:
         raise ConsultError(
-            "This suggestion is about the version as a whole, not one paragraph: "
-            "put its wording in by editing the draft."
+            _(
+                "This suggestion is about the version as a whole, not one "
+                "paragraph: put its wording in by editing the draft."
+            )
         )
     if draft.document_id != comment.version.document_id:
-        raise ConsultError("The draft and the comment belong to different documents.")
+        raise ConsultError(_("The draft and the comment belong to different documents."))
     if draft.number <= comment.version.number:
         raise ConsultError(
-            f"The suggestion was made on version {comment.version.number}; take it up in a "
-            "later version."
+            _(
+                "The suggestion was made on version %(number)s; take it up in a later version.",
+                number=comment.version.number,
+            )
         )
     if draft.frozen:
         raise Conflict(
-            f"Version {draft.number} is {draft.state_label.lower()}: its text is frozen. "
-            "Suggestions are taken up into a draft."
+            _(
+                "Version %(number)s is %(lower)s: its text is frozen. "
+                "Suggestions are taken up into a draft.",
+                number=draft.number,
+                lower=draft.state_label.lower(),
+            )
         )
 
 
@@ -110,8 +124,14 @@ def _plan(comment: Comment, draft: Version) -> tuple[Paragraph, str, bool]:
     where = f"paragraph {comment.paragraph.number or comment.paragraph.position + 1}"
     if not candidates:
         raise Conflict(
-            f"The commented {where} of version {comment.version.number} is no longer in "
-            f"version {draft.number}: insert the wording by hand where it belongs."
+            _(
+                "The commented %(where)s of version %(number)s is no longer "
+                "in version %(number2)s: insert the wording by hand where it "
+                "belongs.",
+                where=where,
+                number=comment.version.number,
+                number2=draft.number,
+            )
         )
     # The suggestion as it stands: its author may have edited it before the deadline.
     text = comment.current
@@ -124,9 +144,14 @@ def _plan(comment: Comment, draft: Version) -> tuple[Paragraph, str, bool]:
         if span is not None:
             return p, p.source[: span[0]] + wording + p.source[span[1] :], True
     raise ConsultError(
-        f"The quoted words “{text.quote}” are no longer in the draft's {where}: the draft "
-        "has changed them. Edit the paragraph by hand, or take up the whole wording after "
-        "restoring the words."
+        _(
+            "The quoted words “%(quote)s” are no longer in the draft's "
+            "%(where)s: the draft has changed them. Edit the paragraph "
+            "by hand, or take up the whole wording after restoring the "
+            "words.",
+            quote=text.quote,
+            where=where,
+        )
     )
 
 
@@ -165,21 +190,27 @@ def take_up_suggestion(
     `expected_revision` (from the preview) guards against a change made meanwhile:
     drafting.EditConflict. Everything or nothing: the caller commits.
     """
-    p, after, _ = _plan(comment, draft)
+    p, after, _rest = _plan(comment, draft)
     reason = (reason or "").strip()
     if decision not in ACCEPTING:
-        raise ConsultError("Taking up a suggestion accepts it: fully or partly.")
+        raise ConsultError(_("Taking up a suggestion accepts it: fully or partly."))
     current: Response | None = comment.response
     if not reason:
         if current is None:
             raise ConsultError(
-                "This suggestion has no answer yet: give the reason for accepting it, and the "
-                "answer is recorded with the take-up."
+                _(
+                    "This suggestion has no answer yet: give the reason for "
+                    "accepting it, and the answer is recorded with the take-up."
+                )
             )
         if current.decision not in ACCEPTING:
             raise Conflict(
-                f"The committee's answer to this suggestion is “{current.decision_label}”. "
-                "Give a new answer with its reason to take up the wording."
+                _(
+                    "The committee's answer to this suggestion is "
+                    "“%(decision_label)s”. Give a new answer with its reason to "
+                    "take up the wording.",
+                    decision_label=current.decision_label,
+                )
             )
     taken = db.session.scalar(
         select(ResponseEffect)
@@ -189,8 +220,11 @@ def take_up_suggestion(
     )
     if taken is not None:
         raise Conflict(
-            f"This suggestion is already taken up in version {draft.number} "
-            f"(paragraph {taken.paragraph.number or taken.paragraph.position + 1})."
+            _(
+                "This suggestion is already taken up in version %(number)s (paragraph %(x)s).",
+                number=draft.number,
+                x=taken.paragraph.number or taken.paragraph.position + 1,
+            )
         )
     response = respond(comment, decision=decision, reason=reason, by=by) if reason else current
     revision = p.revision if expected_revision is None else expected_revision

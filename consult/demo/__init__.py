@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from importlib import resources
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consult.accounts import services as accounts
@@ -42,7 +43,12 @@ def _paragraph(version: Version, anchor: str) -> Paragraph:
     found = [p for p in version.paragraphs if anchor in p.text]
     if len(found) != 1:
         raise ConsultError(
-            f"demo data: '{anchor}' is in {len(found)} paragraphs of version {version.number}"
+            _(
+                "demo data: '%(anchor)s' is in %(n)s paragraphs of version %(number)s",
+                anchor=anchor,
+                n=len(found),
+                number=version.number,
+            )
         )
     return found[0]
 

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
@@ -116,15 +117,25 @@ def refuse_frozen(version: Version) -> None:
     """A version's text changes only while it is a draft."""
     if version.frozen:
         raise Conflict(
-            f"Version {version.number} is {version.state_label.lower()}: its text is frozen "
-            "and cannot be edited. Start a new version instead."
+            _(
+                "Version %(number)s is %(lower)s: its text is frozen and "
+                "cannot be edited. Start a new version instead.",
+                number=version.number,
+                lower=version.state_label.lower(),
+            )
         )
 
 
 def get_draft_paragraph(version: Version, paragraph_id: int) -> Paragraph:
     p = db.session.get(Paragraph, paragraph_id)
     if p is None or p.version_id != version.id:
-        raise NotFound(f"Version {version.number} has no paragraph {paragraph_id}.")
+        raise NotFound(
+            _(
+                "Version %(number)s has no paragraph %(paragraph_id)s.",
+                number=version.number,
+                paragraph_id=paragraph_id,
+            )
+        )
     return p
 
 
@@ -160,20 +171,25 @@ def _fresh(p: Paragraph, expected_revision: int | None = None) -> Version:
     version = p.version
     _lock(version)
     if not _reload(p):
-        raise NotFound("That paragraph was deleted meanwhile; look at the draft again.")
+        raise NotFound(_("That paragraph was deleted meanwhile; look at the draft again."))
     if expected_revision is not None and p.revision != expected_revision:
         raise Conflict(
-            "Someone else changed this paragraph since you opened it; look at it again first."
+            _("Someone else changed this paragraph since you opened it; look at it again first.")
         )
     return version
 
 
 def _blocks(source: str) -> list[splitter.Block]:
     if len(source) > MAX_SOURCE:
-        raise ConsultError(f"A paragraph is at most {MAX_SOURCE:,} characters.")
+        raise ConsultError(
+            _(
+                "A paragraph is at most %(MAX_SOURCE)s characters.",
+                MAX_SOURCE=format(MAX_SOURCE, ","),
+            )
+        )
     blocks = splitter.split(source)
     if not blocks:
-        raise ConsultError("The paragraph is empty. To remove it, delete it instead.")
+        raise ConsultError(_("The paragraph is empty. To remove it, delete it instead."))
     return blocks
 
 
@@ -312,7 +328,7 @@ def delete_paragraph(p: Paragraph, *, by, expected_revision: int | None = None) 
     version = _fresh(p, expected_revision)
     order = list(version.paragraphs)
     if len(order) == 1:
-        raise ConsultError("A version needs at least one paragraph; edit this one instead.")
+        raise ConsultError(_("A version needs at least one paragraph; edit this one instead."))
     at = order.index(p)
     if at + 1 < len(order):
         # The gap before the paragraph stays (the first item of a list leaves its list
@@ -371,16 +387,18 @@ def split_paragraph(
     version = _fresh(p, expected_revision)
     source = p.source
     if not 0 < at_offset < len(source):
-        raise ConsultError("Choose a point inside the paragraph's text to split it.")
+        raise ConsultError(_("Choose a point inside the paragraph's text to split it."))
     first, second = source[:at_offset].rstrip(), source[at_offset:].strip()
     if not splitter.split(first) or not splitter.split(second):
-        raise ConsultError("Both parts of a split need some text.")
+        raise ConsultError(_("Both parts of a split need some text."))
     prefix = _marker(p) if p.kind in ("list_item", "blockquote") else ""
     if prefix and not second.startswith(prefix.strip()):
         second = prefix + second
     blocks_1, blocks_2 = _blocks(first), _blocks(second)
     if len(blocks_1) != 1 or len(blocks_2) != 1:
-        raise ConsultError("Split a paragraph at a point between words, not inside a blank line.")
+        raise ConsultError(
+            _("Split a paragraph at a point between words, not inside a blank line.")
+        )
     _set_block(p, blocks_1[0])
     order = list(version.paragraphs)
     piece = _new_paragraph(version, blocks_2[0])
@@ -403,12 +421,14 @@ def merge_with_next(p: Paragraph, *, by, expected_revision: int | None = None) -
     order = list(version.paragraphs)
     at = order.index(p)
     if at + 1 >= len(order):
-        raise ConsultError("This is the last paragraph: there is nothing after it to merge with.")
+        raise ConsultError(
+            _("This is the last paragraph: there is nothing after it to merge with.")
+        )
     q = order[at + 1]
     for x in (p, q):
         if x.kind in ("table", "code", "rule"):
             raise ConsultError(
-                "Tables, code blocks and rules cannot be merged with text; edit them instead."
+                _("Tables, code blocks and rules cannot be merged with text; edit them instead.")
             )
     rest = q.source
     marker = _marker(q)
@@ -426,7 +446,7 @@ def merge_with_next(p: Paragraph, *, by, expected_revision: int | None = None) -
             joined += "\n" + "\n".join(lines[1:])
     blocks = splitter.split(joined)
     if len(blocks) != 1:
-        raise ConsultError("These two paragraphs do not join into one; edit the text instead.")
+        raise ConsultError(_("These two paragraphs do not join into one; edit the text instead."))
     _set_block(p, blocks[0])
     # q's predecessors and taken-up suggestions move to p.
     mine = {lk.predecessor_id for lk in _links_of(p)}
@@ -546,21 +566,32 @@ def confirm_links(
     _lock(version)
     previous = version.neighbour(-1)
     if previous is None:
-        raise ConsultError("Version 1 has no version before it: there is no lineage to review.")
+        raise ConsultError(_("Version 1 has no version before it: there is no lineage to review."))
     here = {p.id: p for p in version.paragraphs}
     before = {p.id: p for p in previous.paragraphs}
     seen: set[int] = set()
     for c in corrections:
         if c.paragraph_id not in here:
-            raise ConsultError(f"Paragraph {c.paragraph_id} is not in version {version.number}.")
+            raise ConsultError(
+                _(
+                    "Paragraph %(paragraph_id)s is not in version %(number)s.",
+                    paragraph_id=c.paragraph_id,
+                    number=version.number,
+                )
+            )
         if c.paragraph_id in seen:
-            raise ConsultError(f"Paragraph {here[c.paragraph_id].number} is corrected twice.")
+            raise ConsultError(
+                _("Paragraph %(number)s is corrected twice.", number=here[c.paragraph_id].number)
+            )
         seen.add(c.paragraph_id)
         strangers = [i for i in c.predecessor_ids if i not in before]
         if strangers:
             raise ConsultError(
-                f"A predecessor must be a paragraph of version {previous.number}; "
-                f"{', '.join(map(str, strangers))} is not."
+                _(
+                    "A predecessor must be a paragraph of version %(number)s; %(x)s is not.",
+                    number=previous.number,
+                    x=", ".join(map(str, strangers)),
+                )
             )
     links = _all_links(version)
     for lk in links:
@@ -827,7 +858,9 @@ def set_note(version: Version, note: str, *, by) -> Version:
     refuse_frozen(version)
     note = (note or "").strip()
     if len(note) > MAX_SOURCE:
-        raise ConsultError(f"The note is at most {MAX_SOURCE:,} characters.")
+        raise ConsultError(
+            _("The note is at most %(MAX_SOURCE)s characters.", MAX_SOURCE=format(MAX_SOURCE, ","))
+        )
     _lock(version)
     if version.note != note:
         version.note = note
@@ -852,9 +885,14 @@ def refuse_unreviewed(version: Version) -> None:
         n = unreviewed_links(version)
         if n:
             raise Conflict(
-                f"{n} lineage link{'s' if n != 1 else ''} proposed for this imported text "
-                f"{'are' if n != 1 else 'is'} not reviewed yet: confirm or correct them on "
-                "the lineage page before publishing."
+                _(
+                    "%(n)s lineage link%(x)s proposed for this imported text "
+                    "%(x2)s not reviewed yet: confirm or correct them on the "
+                    "lineage page before publishing.",
+                    n=n,
+                    x="s" if n != 1 else "",
+                    x2="are" if n != 1 else "is",
+                )
             )
 
 
@@ -875,6 +913,10 @@ def start_version(doc, *, by, label: str = "", text: str | None = None) -> Versi
     except IntegrityError:
         db.session.rollback()
         raise Conflict(
-            f"Someone else started version {number} of this document at the same time. "
-            "Open the document again to work on that version."
+            _(
+                "Someone else started version %(number)s of this document at "
+                "the same time. Open the document again to work on that "
+                "version.",
+                number=number,
+            )
         ) from None

@@ -8,6 +8,7 @@ and renders or redirects. A failed save shows the form again with what was typed
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -183,7 +184,7 @@ def insert_paragraph(slug: str, number: int):
         db.session.rollback()
         return _insert_form(doc, v, _after(v, after_id), form, e.message), e.status
     db.session.commit()
-    flash(f"Paragraph {new[0].number or '(title)'} is added.")
+    flash(_("Paragraph %(x)s is added.", x=new[0].number or "(title)"))
     return redirect(_editor(doc, v, new[0]))
 
 
@@ -192,7 +193,9 @@ def _after(v: Version, value: str | None) -> Paragraph | None:
         return None
     pid = parse_id(value)
     if pid is None:
-        raise NotFound(f"Version {v.number} has no paragraph {value}.")
+        raise NotFound(
+            _("Version %(number)s has no paragraph %(value)s.", number=v.number, value=value)
+        )
     return _paragraph(v, pid)
 
 
@@ -220,8 +223,10 @@ def split_paragraph(slug: str, number: int, paragraph_id: int):
     try:
         if form.revision.data != p.revision:
             raise ConsultError(
-                "Someone else changed this paragraph since you opened it: mark the split "
-                "point again in its new text.",
+                _(
+                    "Someone else changed this paragraph since you opened it: "
+                    "mark the split point again in its new text."
+                ),
                 status=409,
             )
         at = split_offset(_lf(form.source.data), p.source)
@@ -236,7 +241,7 @@ def split_paragraph(slug: str, number: int, paragraph_id: int):
             _set_revision(form, p.revision)
         return _split_form(doc, v, p, form, e.message), e.status
     db.session.commit()
-    flash(f"Paragraph {first.number or '(title)'} is split in two.")
+    flash(_("Paragraph %(x)s is split in two.", x=first.number or "(title)"))
     return redirect(_editor(doc, v, first))
 
 
@@ -268,7 +273,7 @@ def paragraph_action(slug: str, number: int, paragraph_id: int):
     p = _paragraph(v, paragraph_id)
     action = request.form.get("action", "")
     if action not in ACTIONS:
-        raise ConsultError("Choose what to do with the paragraph.")
+        raise ConsultError(_("Choose what to do with the paragraph."))
     operation, done = ACTIONS[action]
     name = p.number or "(title)"
     try:
@@ -277,7 +282,7 @@ def paragraph_action(slug: str, number: int, paragraph_id: int):
         _failed(e)
         return redirect(_editor(doc, v, _paragraph(v, paragraph_id)))
     db.session.commit()
-    flash(f"Paragraph {name} is {done}.")
+    flash(_("Paragraph %(name)s is %(done)s.", name=name, done=done))
     if action == "delete":
         return redirect(_editor(doc, v))
     return redirect(_editor(doc, v, _paragraph(v, paragraph_id)))
@@ -300,7 +305,7 @@ def save_note(slug: str, number: int):
             "drafting/note.html", doc=doc, version=v, form=form, error=e.message
         ), e.status
     db.session.commit()
-    flash("The explanatory note is saved.")
+    flash(_("The explanatory note is saved."))
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
 
 
@@ -362,7 +367,9 @@ def take_up(slug: str, number: int, comment_id: int):
     doc, v = _draft(slug, number)
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.version.document_id != doc.id:
-        raise NotFound(f"There is no suggestion {comment_id} on this document.")
+        raise NotFound(
+            _("There is no suggestion %(comment_id)s on this document.", comment_id=comment_id)
+        )
     form = TakeUpForm()
     if request.method == "POST":
         form.validate_on_submit()
@@ -381,8 +388,12 @@ def take_up(slug: str, number: int, comment_id: int):
         db.session.commit()
         p = effects[0].paragraph
         flash(
-            f"Suggestion {comment.tracking} is taken up in paragraph {p.number or '(title)'}; "
-            "the answer now points to it."
+            _(
+                "Suggestion %(tracking)s is taken up in paragraph %(x)s; the "
+                "answer now points to it.",
+                tracking=comment.tracking,
+                x=p.number or "(title)",
+            )
         )
         return redirect(url_for("documents.suggestions", slug=doc.slug, number=v.number))
     return _take_up_page(doc, v, comment, form)
@@ -416,7 +427,7 @@ def lineage(slug: str, number: int):
     doc, v = _draft(slug, number)
     previous = docs.get_version(doc, number - 1) if number > 1 else None
     if previous is None:
-        raise NotFound("Version 1 has no version before it: there is no lineage to review.")
+        raise NotFound(_("Version 1 has no version before it: there is no lineage to review."))
     refs = {}
     for q in previous.paragraphs:
         refs.setdefault(ref(q), q.id)
@@ -456,9 +467,13 @@ def _predecessors(value: str, refs: dict[str, int], previous: Version) -> tuple[
     unknown = [t for t in tokens if t not in refs]
     if unknown:
         raise ConsultError(
-            f"Version {previous.number} has no paragraph {', '.join(unknown)}: write the "
-            "numbers shown in the 'comes from' column (or #position for unnumbered ones), or "
-            "'new'."
+            _(
+                "Version %(number)s has no paragraph %(x)s: write the "
+                "numbers shown in the 'comes from' column (or #position for "
+                "unnumbered ones), or 'new'.",
+                number=previous.number,
+                x=", ".join(unknown),
+            )
         )
     return tuple(refs[t] for t in tokens)
 
@@ -495,7 +510,9 @@ def committee(slug: str):
             user = get_user_by_email(form.email.data.strip())
             try:
                 if user is None:
-                    raise NotFound(f"There is no account with the address {form.email.data}.")
+                    raise NotFound(
+                        _("There is no account with the address %(data)s.", data=form.email.data)
+                    )
                 member = docs.add_committee_member(
                     doc, user, role=form.role.data, by=current_actor()
                 )
@@ -504,7 +521,13 @@ def committee(slug: str):
                 error, status = e.message, e.status
             else:
                 db.session.commit()
-                flash(f"{user.display_name} is {member.role_label.lower()} of the committee.")
+                flash(
+                    _(
+                        "%(display_name)s is %(lower)s of the committee.",
+                        display_name=user.display_name,
+                        lower=member.role_label.lower(),
+                    )
+                )
                 return redirect(url_for("documents.committee", slug=doc.slug))
         else:
             error, status = "Give the e-mail address of the account.", 400
@@ -530,5 +553,5 @@ def remove_member(slug: str, user_id: int):
         _failed(e)
     else:
         db.session.commit()
-        flash(f"{name} has left the committee.")
+        flash(_("%(name)s has left the committee.", name=name))
     return redirect(url_for("documents.committee", slug=doc.slug))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -40,7 +41,7 @@ def parse_local_datetime(value: str, tz: str, *, date_means: str = "end") -> dat
             local = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
         raise ConsultError(
-            f"'{value}' is not a date and time; write it like 2026-05-31 17:00."
+            _("'%(value)s' is not a date and time; write it like 2026-05-31 17:00.", value=value)
         ) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(tz))
@@ -63,12 +64,12 @@ class DocumentForm(Form):
         validators=[Optional(), Length(min=3, max=120)],
         description=_l("Left empty, it is made from the title, e.g. aipa-cso-framework."),
     )
-    committee = StringField("Committee", validators=[Optional(), Length(max=300)])
+    committee = StringField(_l("Committee"), validators=[Optional(), Length(max=300)])
     timezone = StringField(
-        "Time zone",
+        _l("Time zone"),
         default="Asia/Jakarta",
         validators=[InputRequired(), Length(max=64)],
-        description="Deadlines are set and shown in this zone, e.g. Asia/Jakarta.",
+        description=_l("Deadlines are set and shown in this zone, e.g. Asia/Jakarta."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -78,7 +79,10 @@ class DocumentForm(Form):
     def validate_timezone(self, field) -> None:
         if field.data.strip() not in available_timezones():
             raise ValidationError(
-                f"'{field.data}' is not a time zone name; use one such as Asia/Bangkok or UTC."
+                _(
+                    "'%(data)s' is not a time zone name; use one such as Asia/Bangkok or UTC.",
+                    data=field.data,
+                )
             )
 
 
@@ -86,16 +90,16 @@ class NewVersionForm(Form):
     #: "copy" starts from the latest version; "import" takes pasted text or a file.
     source = HiddenField(default="import")
     label = StringField(
-        "Label",
+        _l("Label"),
         validators=[Optional(), Length(max=200)],
-        description='For example "Workshop 2 draft".',
+        description=_l('For example "Workshop 2 draft".'),
     )
-    text = TextAreaField("Paste the whole text (Markdown)", validators=[Optional()])
-    upload = FileField("…or upload a Markdown (.md), Word (.docx) or OpenDocument (.odt) file")
+    text = TextAreaField(_l("Paste the whole text (Markdown)"), validators=[Optional()])
+    upload = FileField(_l("…or upload a Markdown (.md), Word (.docx) or OpenDocument (.odt) file"))
 
 
 class EditTextForm(Form):
-    text = TextAreaField("Whole text (Markdown)", validators=[InputRequired()])
+    text = TextAreaField(_l("Whole text (Markdown)"), validators=[InputRequired()])
     #: The text the drafter started from: a save over someone else's change is a conflict.
     base_text = HiddenField()
 
@@ -103,7 +107,7 @@ class EditTextForm(Form):
 class PublishForm(Form):
     #: "open" (for comments until the deadline) or "closed" (publish as a readable text).
     mode = HiddenField(default="open")
-    closes_at = StringField("Comments close at", validators=[Optional()])
+    closes_at = StringField(_l("Comments close at"), validators=[Optional()])
 
 
 #: Marks where a paragraph is split in two, on the split page.
@@ -113,7 +117,7 @@ SPLIT_MARK = "||"
 class ParagraphForm(Form):
     """One paragraph's Markdown, saved over the revision the drafter saw."""
 
-    source = TextAreaField("Text of the paragraph (Markdown)", validators=[InputRequired()])
+    source = TextAreaField(_l("Text of the paragraph (Markdown)"), validators=[InputRequired()])
     revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
     #: The text the drafter started from, so that a conflict can offer a merge.
     base_source = HiddenField()
@@ -122,15 +126,17 @@ class ParagraphForm(Form):
 class InsertForm(Form):
     #: The id of the paragraph the new one follows; empty for the top of the text.
     after = HiddenField()
-    source = TextAreaField("New paragraph (Markdown)", validators=[InputRequired()])
+    source = TextAreaField(_l("New paragraph (Markdown)"), validators=[InputRequired()])
 
 
 class SplitForm(Form):
     source = TextAreaField(
-        "Put || where the paragraph splits",
+        _l("Put || where the paragraph splits"),
         validators=[InputRequired()],
-        description="Type the two bars between the last word of the first part and the "
-        "first word of the second; change nothing else.",
+        description=_l(
+            "Type the two bars between the last word of the first part "
+            "and the first word of the second; change nothing else."
+        ),
     )
     revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
 
@@ -148,9 +154,12 @@ def split_offset(marked: str, source: str) -> int:
         at = marked.find(SPLIT_MARK, at + 1)
     if not found:
         if SPLIT_MARK not in marked:
-            raise ConsultError("Put || where the paragraph should be split.")
+            raise ConsultError(_("Put || where the paragraph should be split."))
         raise ConsultError(
-            "Apart from the || mark the text must stay as it is: split first, then edit the parts."
+            _(
+                "Apart from the || mark the text must stay as it is: split "
+                "first, then edit the parts."
+            )
         )
     # Spaces around the mark belong to neither part.
     return at
@@ -158,25 +167,27 @@ def split_offset(marked: str, source: str) -> int:
 
 class NoteForm(Form):
     note = TextAreaField(
-        "Explanatory note: what changed and why (Markdown)", validators=[Optional()]
+        _l("Explanatory note: what changed and why (Markdown)"), validators=[Optional()]
     )
 
 
 class CloseForm(Form):
-    reason = TextAreaField("Reason for closing before the deadline", validators=[Optional()])
+    reason = TextAreaField(_l("Reason for closing before the deadline"), validators=[Optional()])
 
 
 class CommitteeForm(Form):
-    email = StringField("E-mail address of the account", validators=[InputRequired()])
-    role = SelectField("Role", choices={"drafter": "Drafter", "chair": "Chair"}, default="drafter")
+    email = StringField(_l("E-mail address of the account"), validators=[InputRequired()])
+    role = SelectField(
+        _l("Role"), choices={"drafter": "Drafter", "chair": "Chair"}, default="drafter"
+    )
 
 
 class TakeUpForm(Form):
     decision = SelectField(
-        "Answer",
+        _l("Answer"),
         choices={"accepted": "Accepted", "partly_accepted": "Partly accepted"},
         default="accepted",
     )
-    reason = TextAreaField("Reason for the answer", validators=[Optional()])
+    reason = TextAreaField(_l("Reason for the answer"), validators=[Optional()])
     #: The draft paragraph's revision in the preview: a change made meanwhile is a conflict.
     revision = IntegerField(widget=HiddenField.widget, validators=[Optional()])

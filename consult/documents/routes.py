@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -41,7 +42,7 @@ def visible_document(slug: str) -> Document:
     """The document, or 404 when it has no public version and the user may not see drafts."""
     doc = docs.get_document(slug)
     if not policy.can(current_user, "document.view", doc):
-        raise NotFound(f"There is no document '{slug}'.")
+        raise NotFound(_("There is no document '%(slug)s'.", slug=slug))
     return doc
 
 
@@ -51,14 +52,14 @@ def visible_version(slug: str, number: int) -> tuple[Document, Version]:
     doc = visible_document(slug)
     version = docs.get_version(doc, number)
     if not policy.can(current_user, "version.view", version):
-        raise NotFound(f"'{doc.title}' has no version {number}.")
+        raise NotFound(_("'%(title)s' has no version %(number)s.", title=doc.title, number=number))
     return doc, version
 
 
 def visible_paragraph(paragraph_id: int) -> Paragraph:
     p = db.session.get(Paragraph, paragraph_id)
     if p is None or not policy.can(current_user, "version.view", p.version):
-        raise NotFound(f"There is no paragraph {paragraph_id}.")
+        raise NotFound(_("There is no paragraph %(paragraph_id)s.", paragraph_id=paragraph_id))
     return p
 
 
@@ -122,7 +123,7 @@ def new_document():
                 form.slug.errors = [*form.slug.errors, e.message]
                 return _document_form(form), e.status
             db.session.commit()
-            flash(f"Document '{doc.title}' created. Add its first version.")
+            flash(_("Document '%(title)s' created. Add its first version.", title=doc.title))
             return redirect(url_for("documents.new_version", slug=doc.slug))
         return _document_form(form), 400
     return _document_form(form)
@@ -180,9 +181,9 @@ def new_version(slug: str):
             db.session.rollback()
             return _new_version_form(doc, form, e.message), e.status
         db.session.commit()
-        flash(f"Version {version.number} created as a draft.")
+        flash(_("Version %(number)s created as a draft.", number=version.number))
         for warning in getattr(form, "word_warnings", []):
-            flash(f"Not imported from the file: {warning}")
+            flash(_("Not imported from the file: %(warning)s", warning=warning))
         return redirect(url_for("documents.version", slug=doc.slug, number=version.number))
     return _new_version_form(doc, form)
 
@@ -212,13 +213,13 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
         return textpolicy.clean(converted.markdown, what="The file")
     if not upload.filename.lower().endswith(MAX_UPLOAD_NAMES):
         raise ConsultError(
-            "Upload a Markdown (.md or .txt), Word (.docx) or OpenDocument (.odt) file."
+            _("Upload a Markdown (.md or .txt), Word (.docx) or OpenDocument (.odt) file.")
         )
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConsultError(
-            "The file is not UTF-8 text; save it as UTF-8 and upload it again."
+            _("The file is not UTF-8 text; save it as UTF-8 and upload it again.")
         ) from None
     return textpolicy.clean(text, what="The file")
 
@@ -341,14 +342,18 @@ def edit_version(slug: str, number: int):
                 db.session.rollback()
                 return _edit_form(doc, v, form, e.message), e.status
             db.session.commit()
-            flash(f"The text of version {v.number} is saved.")
+            flash(_("The text of version %(number)s is saved.", number=v.number))
             return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
         if not v.frozen:
             return _edit_form(doc, v, form, "The text is empty."), 400
     if v.frozen:
         raise Conflict(
-            f"Version {v.number} is {v.state_label.lower()}: its text is frozen and cannot be "
-            "edited. Start a new version instead."
+            _(
+                "Version %(number)s is %(lower)s: its text is frozen and "
+                "cannot be edited. Start a new version instead.",
+                number=v.number,
+                lower=v.state_label.lower(),
+            )
         )
     form.text.data = form.text.data or docs.to_markdown(v)
     form.base_text.data = docs.to_markdown(v)
@@ -380,7 +385,7 @@ def publish(slug: str, number: int):
     closes_at = None
     if form.mode.data != "closed":
         if not (form.closes_at.data or "").strip():
-            raise ConsultError("Give the date and time when comments close.")
+            raise ConsultError(_("Give the date and time when comments close."))
         closes_at = parse_local_datetime(form.closes_at.data, doc.timezone)
     drafting.refuse_unreviewed(v)
     docs.check_publishable(v, closes_at)
@@ -395,9 +400,9 @@ def publish(slug: str, number: int):
     docs.publish(v, by=current_actor(), closes_at=closes_at)
     db.session.commit()
     if closes_at:
-        flash(f"Version {v.number} is published and open for comments.")
+        flash(_("Version %(number)s is published and open for comments.", number=v.number))
     else:
-        flash(f"Version {v.number} is published (closed for comments).")
+        flash(_("Version %(number)s is published (closed for comments).", number=v.number))
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
 
 
@@ -411,16 +416,24 @@ def close(slug: str, number: int):
     reason = (form.reason.data or "").strip()
     if docs.closes_early(v) and not reason:
         raise ConsultError(
-            "The deadline has not passed: give the reason for closing early (it is published "
-            "with the version and kept in the record)."
+            _(
+                "The deadline has not passed: give the reason for closing "
+                "early (it is published with the version and kept in the "
+                "record)."
+            )
         )
     if v.state != "consultation":
-        raise Conflict(f"Version {v.number} is not open for comments.")
+        raise Conflict(_("Version %(number)s is not open for comments.", number=v.number))
     if not _confirmed():
         return _confirm_page(doc, v, "close", {"reason": reason}, reason=reason)
     docs.close(v, by=current_actor(), reason=reason)
     db.session.commit()
-    flash(f"Version {v.number} is closed for comments. The committee can now answer them.")
+    flash(
+        _(
+            "Version %(number)s is closed for comments. The committee can now answer them.",
+            number=v.number,
+        )
+    )
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
 
 
@@ -440,7 +453,7 @@ def finalize(slug: str, number: int):
         )
     docs.finalize(v, by=current_actor(), override_reason=reason)
     db.session.commit()
-    flash(f"Version {v.number} is now the final text.")
+    flash(_("Version %(number)s is now the final text.", number=v.number))
     return redirect(url_for("documents.version", slug=doc.slug, number=v.number))
 
 
@@ -482,7 +495,7 @@ def compare_pick(slug: str):
     try:
         a, b = int(request.args["a"]), int(request.args["b"])
     except (KeyError, ValueError):
-        raise ConsultError("Choose two versions to compare.") from None
+        raise ConsultError(_("Choose two versions to compare.")) from None
     args = {"changes": "1"} if request.args.get("changes") else {}
     return redirect(url_for("documents.compare", slug=doc.slug, a=a, b=b, **args))
 

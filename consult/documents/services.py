@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from consult import signals
@@ -44,7 +45,7 @@ def new_lineage() -> str:
 def get_document(slug: str) -> Document:
     doc = db.session.scalar(select(Document).where(Document.slug == slug))
     if doc is None:
-        raise NotFound(f"There is no document '{slug}'.")
+        raise NotFound(_("There is no document '%(slug)s'.", slug=slug))
     return doc
 
 
@@ -53,7 +54,7 @@ def get_version(doc: Document, number: int) -> Version:
         select(Version).where(Version.document_id == doc.id, Version.number == number)
     )
     if v is None:
-        raise NotFound(f"'{doc.title}' has no version {number}.")
+        raise NotFound(_("'%(title)s' has no version %(number)s.", title=doc.title, number=number))
     return v
 
 
@@ -73,12 +74,12 @@ def create_document(
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise ConsultError(
-            "A slug is 3–120 lower-case letters, digits and hyphens, e.g. 'aipa-cso-framework'."
+            _("A slug is 3–120 lower-case letters, digits and hyphens, e.g. 'aipa-cso-framework'.")
         )
     if not title.strip():
-        raise ConsultError("A document needs a title.")
+        raise ConsultError(_("A document needs a title."))
     if db.session.scalar(select(Document.id).where(Document.slug == slug)):
-        raise Conflict(f"A document with the slug '{slug}' already exists.")
+        raise Conflict(_("A document with the slug '%(slug)s' already exists.", slug=slug))
     doc = Document(
         slug=slug, title=title.strip(), committee=committee.strip(), timezone=timezone, kind=kind
     )
@@ -98,8 +99,10 @@ def slug_from_title(title: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:80].strip("-")
     if len(base) < 3:
         raise ConsultError(
-            "No address can be made from this title: give a short name (slug) of "
-            "lower-case letters, digits and hyphens."
+            _(
+                "No address can be made from this title: give a short name "
+                "(slug) of lower-case letters, digits and hyphens."
+            )
         )
     taken = set(
         db.session.scalars(
@@ -116,7 +119,11 @@ def slug_from_title(title: str) -> str:
 def check_kind(kind: str) -> str:
     if kind not in DOCUMENT_KINDS:
         raise ConsultError(
-            f"'{kind}' is not a kind of document; use one of: {', '.join(DOCUMENT_KINDS)}."
+            _(
+                "'%(kind)s' is not a kind of document; use one of: %(x)s.",
+                kind=kind,
+                x=", ".join(DOCUMENT_KINDS),
+            )
         )
     return kind
 
@@ -134,19 +141,27 @@ def committee_of(doc: Document) -> list[CommitteeMember]:
 def add_committee_member(doc: Document, user, *, role: str = "drafter", by) -> CommitteeMember:
     """Name `user` chair or drafter of the document's committee, or change their role."""
     if role not in COMMITTEE_ROLES:
-        raise ConsultError(f"A committee role is one of: {', '.join(COMMITTEE_ROLES)}.")
+        raise ConsultError(_("A committee role is one of: %(x)s.", x=", ".join(COMMITTEE_ROLES)))
     if user is None:
-        raise NotFound("There is no such account.")
+        raise NotFound(_("There is no such account."))
     if user.role == "cso":
         raise ConsultError(
-            f"{user.display_name} has a CSO account: organisations comment on drafts and the "
-            "committee answers them, so a CSO account cannot sit on a committee."
+            _(
+                "%(display_name)s has a CSO account: organisations comment "
+                "on drafts and the committee answers them, so a CSO account "
+                "cannot sit on a committee.",
+                display_name=user.display_name,
+            )
         )
     member = next((m for m in doc.committee_members if m.user_id == user.id), None)
     previous = member.role if member else None
     if previous == role:
         raise Conflict(
-            f"{user.display_name} is already {COMMITTEE_ROLES[role].lower()} of this committee."
+            _(
+                "%(display_name)s is already %(x)s of this committee.",
+                display_name=user.display_name,
+                x=COMMITTEE_ROLES[role].lower(),
+            )
         )
     if previous == "chair":
         _keep_a_chair(doc, member, staying=True)
@@ -167,7 +182,7 @@ def remove_committee_member(doc: Document, user, *, by) -> None:
     a published record, so the row goes; the record keeps the event."""
     member = next((m for m in doc.committee_members if user and m.user_id == user.id), None)
     if member is None:
-        raise NotFound("That account is not on this document's committee.")
+        raise NotFound(_("That account is not on this document's committee."))
     if member.role == "chair":
         _keep_a_chair(doc, member, staying=False)
     role = member.role
@@ -181,7 +196,7 @@ def _keep_a_chair(doc: Document, chair: CommitteeMember, *, staying: bool) -> No
     """Refuse to leave a committee with members but no chair."""
     others = [m for m in doc.committee_members if m is not chair]
     if (staying or others) and not any(m.role == "chair" for m in others):
-        raise Conflict("A committee with members needs a chair: name another chair first.")
+        raise Conflict(_("A committee with members needs a chair: name another chair first."))
 
 
 def to_markdown(version: Version) -> str:
@@ -197,16 +212,27 @@ def _guard_new_version(doc: Document) -> int:
     latest = doc.latest
     if latest is not None and latest.state == "draft":
         raise Conflict(
-            f"Version {latest.number} is still a draft; publish it or edit it instead of "
-            "starting another."
+            _(
+                "Version %(number)s is still a draft; publish it or edit it "
+                "instead of starting another.",
+                number=latest.number,
+            )
         )
     if latest is not None and latest.state == "consultation":
         raise Conflict(
-            f"Version {latest.number} is still open for comments; close it before adding "
-            "the next version."
+            _(
+                "Version %(number)s is still open for comments; close it "
+                "before adding the next version.",
+                number=latest.number,
+            )
         )
     if latest is not None and latest.state == "final":
-        raise Conflict(f"Version {latest.number} is final; the document takes no more versions.")
+        raise Conflict(
+            _(
+                "Version %(number)s is final; the document takes no more versions.",
+                number=latest.number,
+            )
+        )
     return latest.number + 1 if latest else 1
 
 
@@ -306,7 +332,7 @@ def import_version(doc: Document, text: str, *, by, label: str = "") -> Version:
     """Add a whole Markdown text as the document's next version, a draft."""
     blocks = splitter.split(text)
     if not blocks:
-        raise ConsultError("The text is empty: there is nothing to make a version of.")
+        raise ConsultError(_("The text is empty: there is nothing to make a version of."))
     number = _guard_new_version(doc)
     previous = doc.latest
     version = Version(document=doc, number=number, label=label.strip(), state="draft")
@@ -321,7 +347,7 @@ def copy_version(doc: Document, *, by, label: str = "") -> Version:
     """Start the next version as an exact copy of the latest: lineage known exactly."""
     previous = doc.latest
     if previous is None:
-        raise ConsultError("There is no version to copy yet; import a text first.")
+        raise ConsultError(_("There is no version to copy yet; import a text first."))
     number = _guard_new_version(doc)
     version = Version(document=doc, number=number, label=label.strip(), state="draft")
     db.session.add(version)
@@ -364,7 +390,7 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
     drafting.refuse_frozen(version)
     blocks = splitter.split(text)
     if not blocks:
-        raise ConsultError("The text is empty: a version needs at least one paragraph.")
+        raise ConsultError(_("The text is empty: a version needs at least one paragraph."))
     drafting.lock_draft(version)
     drafting.refuse_frozen(version)
     if base_text is not None:
@@ -412,9 +438,15 @@ def replace_text(version: Version, text: str, *, by, base_text: str | None = Non
 def check_publishable(version: Version, closes_at: datetime | None) -> None:
     """Refuse what publish() would refuse (also asked before its confirmation page)."""
     if version.state != "draft":
-        raise Conflict(f"Version {version.number} is already published ({version.state_label}).")
+        raise Conflict(
+            _(
+                "Version %(number)s is already published (%(state_label)s).",
+                number=version.number,
+                state_label=version.state_label,
+            )
+        )
     if closes_at is not None and closes_at <= utcnow():
-        raise ConsultError("The deadline for comments must be in the future.")
+        raise ConsultError(_("The deadline for comments must be in the future."))
 
 
 def publish(version: Version, *, by, closes_at: datetime | None = None) -> Version:
@@ -453,8 +485,10 @@ def close(version: Version, *, by, reason: str = "") -> Version:
         return version  # the deadline had passed: it is closed as at the deadline
     if version.state != "consultation":
         raise Conflict(
-            f"Only a version open for comments can be closed; this one is "
-            f"{version.state_label.lower()}."
+            _(
+                "Only a version open for comments can be closed; this one is %(lower)s.",
+                lower=version.state_label.lower(),
+            )
         )
     now = utcnow()
     reason = (reason or "").strip()
@@ -532,21 +566,29 @@ def finalize(version: Version, *, by, override_reason: str | None = None) -> Ver
     refresh_state(version)
     if version.state != "closed":
         raise Conflict(
-            f"Only a closed version can be made final; this one is {version.state_label.lower()}."
+            _(
+                "Only a closed version can be made final; this one is %(lower)s.",
+                lower=version.state_label.lower(),
+            )
         )
     if doc.latest is not version:
-        raise Conflict("Only the latest version can be made final.")
+        raise Conflict(_("Only the latest version can be made final."))
     if any(v.state == "final" for v in doc.versions):
-        raise Conflict("This document already has a final version.")
+        raise Conflict(_("This document already has a final version."))
     if compute_hash(version) != version.content_hash:
-        raise Conflict("The version's text does not match the hash taken at publication.")
+        raise Conflict(_("The version's text does not match the hash taken at publication."))
     override_reason = (override_reason or "").strip()
     waiting = unanswered_count(version)
     if waiting and not override_reason:
         raise Conflict(
-            f"{waiting} comment{'s are' if waiting != 1 else ' is'} still unanswered on this "
-            "version or the versions before it. Answer them first, or make the version final "
-            "anyway by giving the reason (it is shown publicly with the count)."
+            _(
+                "%(waiting)s comment%(x)s still unanswered on this version "
+                "or the versions before it. Answer them first, or make the "
+                "version final anyway by giving the reason (it is shown "
+                "publicly with the count).",
+                waiting=waiting,
+                x="s are" if waiting != 1 else " is",
+            )
         )
     version.state = "final"
     version.finalized_at = utcnow()

@@ -53,6 +53,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from consult.errors import ConsultError
 
 #: Largest Word or OpenDocument file read, and the most its zip may expand to.
@@ -103,15 +105,22 @@ def file_kind(filename: str, blob: bytes) -> str:
     name = (filename or "").lower()
     if name.endswith(".doc"):
         raise WordError(
-            "Old Word files (.doc) cannot be read: open the file in Word or LibreOffice and "
-            "save it as .docx (Word document) or .odt, then upload that."
+            _(
+                "Old Word files (.doc) cannot be read: open the file in Word "
+                "or LibreOffice and save it as .docx (Word document) or "
+                ".odt, then upload that."
+            )
         )
     if not name.endswith((".docx", ".odt")):
-        raise WordError("Upload a Word (.docx) or OpenDocument (.odt) file.")
+        raise WordError(_("Upload a Word (.docx) or OpenDocument (.odt) file."))
     if len(blob) > MAX_BYTES:
         raise WordError(
-            f"The file is {len(blob) / 1e6:.1f} MB; a text file is at most "
-            f"{MAX_BYTES // (1024 * 1024)} MB. Remove large images and try again."
+            _(
+                "The file is %(len)s MB; a text file is at most %(x)s MB. "
+                "Remove large images and try again.",
+                len=format(len(blob) / 1e6, ".1f"),
+                x=MAX_BYTES // (1024 * 1024),
+            )
         )
     try:
         z = zipfile.ZipFile(io.BytesIO(blob))
@@ -120,18 +129,24 @@ def file_kind(filename: str, blob: bytes) -> str:
         mimetype = z.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
     except (zipfile.BadZipFile, ValueError, OSError):
         raise WordError(
-            "This file is not a Word (.docx) or OpenDocument (.odt) file: it could not be "
-            "opened. Save it again from your word processor and upload that."
+            _(
+                "This file is not a Word (.docx) or OpenDocument (.odt) "
+                "file: it could not be opened. Save it again from your word "
+                "processor and upload that."
+            )
         ) from None
     if expanded > MAX_EXPANDED:
-        raise WordError("The file expands to more than 200 MB; it cannot be read.")
+        raise WordError(_("The file expands to more than 200 MB; it cannot be read."))
     if "word/document.xml" in names:
         return "docx"
     if "content.xml" in names and mimetype.strip() == ODT_TYPE:
         return "odt"
     raise WordError(
-        "This file is not a Word (.docx) or OpenDocument text (.odt): it holds no text "
-        "document (a spreadsheet or presentation, perhaps?)."
+        _(
+            "This file is not a Word (.docx) or OpenDocument text "
+            "(.odt): it holds no text document (a spreadsheet or "
+            "presentation, perhaps?)."
+        )
     )
 
 
@@ -206,7 +221,10 @@ def _pandoc(args: list[str], data: bytes) -> bytes:
         )
     except subprocess.TimeoutExpired:
         raise WordError(
-            f"Reading the file took longer than {TIMEOUT} seconds; it may be damaged."
+            _(
+                "Reading the file took longer than %(TIMEOUT)s seconds; it may be damaged.",
+                TIMEOUT=TIMEOUT,
+            )
         ) from None
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()

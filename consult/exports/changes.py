@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from consult.documents.models import Version
 from consult.errors import ConsultError
 from consult.exports.common import add_footer, declared_time, new_docx, render_pdf, save_docx
@@ -54,8 +56,11 @@ def previous_version(version: Version) -> Version:
     prev = version.neighbour(-1)
     if prev is None:
         raise ConsultError(
-            f"Version {version.number} is the first version: there is no earlier version to "
-            "compare it with."
+            _(
+                "Version %(number)s is the first version: there is no "
+                "earlier version to compare it with.",
+                number=version.number,
+            )
         )
     return prev
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
 from consult.cli import command
 from consult.converters import VERSION_NUMBER
@@ -30,7 +31,15 @@ def export_cmd(document_slug: str, version: int, fmt: str, out: str):
     body, f = export(v, fmt)
     with open(out, "wb") as fh:
         fh.write(body)
-    click.echo(f"Wrote {out}: {f.label} ({fmt}), {len(body):,} bytes.")
+    click.echo(
+        _(
+            "Wrote %(out)s: %(label)s (%(fmt)s), %(len)s bytes.",
+            out=out,
+            label=f.label,
+            fmt=fmt,
+            len=format(len(body), ","),
+        )
+    )
 
 
 @click.command("import-opendata")
@@ -43,8 +52,12 @@ def import_opendata_cmd(file: str):
     with open(file, "rb") as fh:
         doc = import_opendata(fh.read())
     click.echo(
-        f"Imported '{doc.slug}': {len(doc.versions)} versions. "
-        "Run `flask --app consult reindex` to make it searchable."
+        _(
+            "Imported '%(slug)s': %(n)s versions. Run `flask --app "
+            "consult reindex` to make it searchable.",
+            slug=doc.slug,
+            n=len(doc.versions),
+        )
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from consult.documents.models import Version
 from consult.errors import ConsultError
 
@@ -126,7 +128,11 @@ def get_format(name: str) -> Format:
         return FORMATS[name]
     except KeyError:
         raise ConsultError(
-            f"Unknown export format '{name}'; use one of: {', '.join(FORMATS)}."
+            _(
+                "Unknown export format '%(name)s'; use one of: %(x)s.",
+                name=name,
+                x=", ".join(FORMATS),
+            )
         ) from None
 
 

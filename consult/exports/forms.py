@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Optional
 
@@ -14,8 +15,10 @@ class ReturnedFormsForm(Form):
     itself is read from request.files; after a preview its rows travel in `rows`."""
 
     channel = SelectField(
-        "Received by", choices={k: v for k, v in CHANNELS.items() if k != "web"}, default="paper"
+        _l("Received by"),
+        choices={k: v for k, v in CHANNELS.items() if k != "web"},
+        default="paper",
     )
-    received_on = StringField("Date received", validators=[Optional()])
+    received_on = StringField(_l("Date received"), validators=[Optional()])
     rows = HiddenField()
     store = BooleanField()

@@ -25,6 +25,7 @@ import zipfile
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
@@ -570,17 +571,23 @@ def read_zip(blob: bytes) -> dict[str, Any]:
         with zipfile.ZipFile(io.BytesIO(blob)) as z:
             name = next((n for n in z.namelist() if n.endswith("/data.json")), None)
             if name is None:
-                raise ConsultError("This zip has no data.json: it is not a Consult open data dump.")
+                raise ConsultError(
+                    _("This zip has no data.json: it is not a Consult open data dump.")
+                )
             data = json.loads(z.read(name))
     except zipfile.BadZipFile as e:
-        raise ConsultError(f"This is not a zip file ({e}).") from None
+        raise ConsultError(_("This is not a zip file (%(e)s).", e=e)) from None
     if data.get("format") != FORMAT:
         raise ConsultError(
-            f"Unknown open data format {data.get('format')!r}; this instance reads {FORMAT}."
+            _(
+                "Unknown open data format %(repr)s; this instance reads %(FORMAT)s.",
+                repr=repr(data.get("format")),
+                FORMAT=FORMAT,
+            )
         )
     missing = [f for f in FILES if f not in data and f not in ADDED_LATER]
     if missing:
-        raise ConsultError(f"data.json lacks: {', '.join(missing)}.")
+        raise ConsultError(_("data.json lacks: %(x)s.", x=", ".join(missing)))
     return data
 
 
@@ -631,8 +638,12 @@ def import_opendata(blob: bytes) -> Document:
     ):
         if db.session.scalar(select(func.count()).select_from(model)):
             raise Conflict(
-                f"This instance already has {what}: open data is imported into an empty "
-                "instance only, so that identifiers and the record stay as published."
+                _(
+                    "This instance already has %(what)s: open data is imported "
+                    "into an empty instance only, so that identifiers and the "
+                    "record stay as published.",
+                    what=what,
+                )
             )
     by = _importer()
     doc = _make(Document, data["document"])

@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from consult import textpolicy
@@ -153,14 +154,17 @@ def _norm(s: str) -> str:
 
 def _rows_from_table(cells: list[list[str]]) -> list[FormRow]:
     if not cells:
-        raise ConsultError("The file has no rows.")
+        raise ConsultError(_("The file has no rows."))
     header = [_norm(c) for c in cells[0]]
     wanted = [_norm(c) for c in FORM_COLUMNS]
     missing = [c for c, w in zip(FORM_COLUMNS, wanted, strict=True) if w not in header]
     if missing:
         raise ConsultError(
-            f"The form's first row must name the columns {', '.join(FORM_COLUMNS)}; "
-            f"missing: {', '.join(missing)}."
+            _(
+                "The form's first row must name the columns %(x)s; missing: %(x2)s.",
+                x=", ".join(FORM_COLUMNS),
+                x2=", ".join(missing),
+            )
         )
     at = [header.index(w) for w in wanted]
     rows = []
@@ -170,9 +174,15 @@ def _rows_from_table(cells: list[list[str]]) -> list[FormRow]:
             continue  # an empty row of the printed form
         rows.append(FormRow(n, *values))
     if len(rows) > MAX_ROWS:
-        raise ConsultError(f"A form holds at most {MAX_ROWS} comments; this one has {len(rows)}.")
+        raise ConsultError(
+            _(
+                "A form holds at most %(MAX_ROWS)s comments; this one has %(n)s.",
+                MAX_ROWS=MAX_ROWS,
+                n=len(rows),
+            )
+        )
     if not rows:
-        raise ConsultError("The form has no filled rows: there is nothing to import.")
+        raise ConsultError(_("The form has no filled rows: there is nothing to import."))
     return rows
 
 
@@ -182,7 +192,9 @@ def parse_docx(blob: bytes) -> list[FormRow]:
     try:
         d = WordDocument(io.BytesIO(blob))
     except Exception as e:  # python-docx raises several kinds for a file that is not Word
-        raise ConsultError(f"This is not a Word (.docx) file ({type(e).__name__}).") from None
+        raise ConsultError(
+            _("This is not a Word (.docx) file (%(name__)s).", name__=type(e).__name__)
+        ) from None
     wanted = {_norm(c) for c in FORM_COLUMNS}
     for t in d.tables:
         cells = [[c.text for c in row.cells] for row in t.rows]
@@ -199,7 +211,7 @@ def parse_csv(blob: bytes) -> list[FormRow]:
     try:
         text = blob.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConsultError("The CSV file must be UTF-8 text.") from None
+        raise ConsultError(_("The CSV file must be UTF-8 text.")) from None
     dialect: type[csv.Dialect] = csv.excel
     with contextlib.suppress(csv.Error):  # one column, or no clear delimiter: plain CSV
         dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else "", delimiters=",;\t")
@@ -212,7 +224,7 @@ def parse_returned(filename: str, blob: bytes) -> list[FormRow]:
         return parse_docx(blob)
     if name.endswith(".csv") or name.endswith(".txt"):
         return parse_csv(blob)
-    raise ConsultError("Send the filled Word form (.docx) or a CSV file (.csv).")
+    raise ConsultError(_("Send the filled Word form (.docx) or a CSV file (.csv)."))
 
 
 def find_organisation(name: str) -> Organisation | None:
@@ -279,7 +291,7 @@ def import_rows(
     """Store every row as a comment entered on behalf of its organisation, or none:
     raises ConsultError (the caller rolls back) when any row is wrong."""
     if channel not in CHANNELS or channel == "web":
-        raise ConsultError("Returned forms came by e-mail, on paper or at a workshop.")
+        raise ConsultError(_("Returned forms came by e-mail, on paper or at a workshop."))
     if not check_rows(version, rows):
         bad = [r for r in rows if r.errors]
         raise ConsultError(

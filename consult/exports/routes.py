@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from consult.accounts import policy
@@ -91,8 +92,11 @@ def returned_forms(slug: str, number: int):
             return _forms_page(doc, v, form, rows=rows, error=e.message, status=e.status)
         db.session.commit()
         flash(
-            f"{len(stored)} comment{'s' if len(stored) != 1 else ''} entered on behalf of "
-            "their organisations.",
+            _(
+                "%(n)s comment%(x)s entered on behalf of their organisations.",
+                n=len(stored),
+                x="s" if len(stored) != 1 else "",
+            ),
             "success",
         )
         return redirect(url_for("consultation.version_comments", slug=doc.slug, number=v.number))
@@ -110,7 +114,7 @@ def _uploaded_rows(form) -> list[pack.FormRow]:
     if upload and upload.filename:
         blob = upload.read(MAX_UPLOAD + 1)
         if len(blob) > MAX_UPLOAD:
-            raise ConsultError("The file is larger than 5 MB.")
+            raise ConsultError(_("The file is larger than 5 MB."))
         return pack.parse_returned(upload.filename, blob)
     if form.rows.data:
         try:
@@ -126,8 +130,10 @@ def _uploaded_rows(form) -> list[pack.FormRow]:
                 for r in raw
             ]
         except (ValueError, KeyError, TypeError):
-            raise ConsultError("The previewed rows were damaged; upload the file again.") from None
-    raise ConsultError("Choose the filled form (.docx) or a CSV file to upload.")
+            raise ConsultError(
+                _("The previewed rows were damaged; upload the file again.")
+            ) from None
+    raise ConsultError(_("Choose the filled form (.docx) or a CSV file to upload."))
 
 
 def _forms_page(doc, v, form, *, rows=None, ok=False, error=None, status=200):

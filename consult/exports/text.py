@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from flask_babel import gettext as _
+
 from consult.documents.models import Version
 from consult.documents.services import to_markdown
 from consult.errors import Conflict
@@ -45,8 +47,12 @@ def checked_markdown(version: Version) -> str:
     text = to_markdown(version)
     if version.content_hash and sha256(text) != version.content_hash:
         raise Conflict(
-            f"Version {version.number}'s text does not match the hash taken at publication; "
-            "it is not exported. Run `flask verify` and tell the administrator."
+            _(
+                "Version %(number)s's text does not match the hash taken at "
+                "publication; it is not exported. Run `flask verify` and "
+                "tell the administrator.",
+                number=version.number,
+            )
         )
     return text
 

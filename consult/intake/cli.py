@@ -8,6 +8,7 @@ import threading
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from consult.errors import ConsultError
 
@@ -27,7 +28,10 @@ def mail_in_cmd(host: str, port: int, lmtp: bool):
     try:
         server.start()
     except (OSError, RuntimeError) as e:
-        click.echo(f"Error: cannot listen on {host}:{port}: {e}", err=True)
+        click.echo(
+            _("Error: cannot listen on %(host)s:%(port)s: %(e)s", host=host, port=port, e=e),
+            err=True,
+        )
         sys.exit(1)
     domain = app.config["MAIL_IN_DOMAIN"]
     click.echo(
@@ -55,17 +59,25 @@ def mail_fetch_cmd(limit: int):
     try:
         r = fetch(app, limit=limit)
     except ConsultError as e:
-        click.echo(f"Error: {e.message}", err=True)
+        click.echo(_("Error: %(message)s", message=e.message), err=True)
         sys.exit(1)
     except OSError as e:
-        click.echo(f"Error: the IMAP server cannot be reached: {e}", err=True)
+        click.echo(_("Error: the IMAP server cannot be reached: %(e)s", e=e), err=True)
         sys.exit(1)
     except Exception as e:  # imaplib.IMAP4.error: a refused login or command
-        click.echo(f"Error: the IMAP server refused: {e}", err=True)
+        click.echo(_("Error: the IMAP server refused: %(e)s", e=e), err=True)
         sys.exit(1)
     click.echo(
-        f"Queued {r.queued}; dropped {r.dropped} automatic; {r.duplicates} already received; "
-        f"{r.too_large} too large; {r.failed} failed."
+        _(
+            "Queued %(queued)s; dropped %(dropped)s automatic; "
+            "%(duplicates)s already received; %(too_large)s too large; "
+            "%(failed)s failed.",
+            queued=r.queued,
+            dropped=r.dropped,
+            duplicates=r.duplicates,
+            too_large=r.too_large,
+            failed=r.failed,
+        )
     )
     for note in r.notes:
         click.echo(f"  {note}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask
+from flask_babel import gettext as _
 
 from consult.errors import ConsultError
 from consult.extensions import db
@@ -53,16 +54,19 @@ def mailbox(url: str) -> Mailbox:
     """The parts of CONSULT_IMAP_URL, or a ConsultError saying what is wrong."""
     if not url:
         raise ConsultError(
-            "Set CONSULT_IMAP_URL, e.g. imaps://user:password@mail.example.org/INBOX."
+            _("Set CONSULT_IMAP_URL, e.g. imaps://user:password@mail.example.org/INBOX.")
         )
     parts = urlsplit(url)
     if parts.scheme not in ("imap", "imaps") or not parts.hostname:
         raise ConsultError(
-            "CONSULT_IMAP_URL must look like imaps://user:password@host[:port][/folder] "
-            "(or imap:// for STARTTLS)."
+            _(
+                "CONSULT_IMAP_URL must look like "
+                "imaps://user:password@host[:port][/folder] (or imap:// for "
+                "STARTTLS)."
+            )
         )
     if not parts.username:
-        raise ConsultError("CONSULT_IMAP_URL names no user (imaps://user:password@host).")
+        raise ConsultError(_("CONSULT_IMAP_URL names no user (imaps://user:password@host)."))
     secure = parts.scheme == "imaps"
     return Mailbox(
         secure=secure,
@@ -99,9 +103,11 @@ def fetch(app: Flask, *, open_mailbox: Callable[[Mailbox], object] = connect, li
     out = Fetched()
     conn = open_mailbox(box)
     try:
-        typ, _ = conn.select(_quoted(box.folder))
+        typ, _data = conn.select(_quoted(box.folder))
         if typ != "OK":
-            raise ConsultError(f"The IMAP folder '{box.folder}' cannot be opened.")
+            raise ConsultError(
+                _("The IMAP folder '%(folder)s' cannot be opened.", folder=box.folder)
+            )
         typ, data = conn.uid("SEARCH", None, f"UNSEEN UNKEYWORD {TOO_LARGE_FLAG}")
         uids = (data[0] or b"").split() if typ == "OK" else []
         for uid in uids[:limit]:

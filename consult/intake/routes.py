@@ -4,6 +4,7 @@ rejected, and the original message as received."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -72,12 +73,17 @@ def confirm(message_id: int):
         pid = parse_id(raw)
         paragraph = db.session.get(Paragraph, pid) if pid is not None else None
         if paragraph is None or paragraph.version_id != m.version_id:
-            raise ConsultError("Choose a paragraph of the consultation the message is for.")
+            raise ConsultError(_("Choose a paragraph of the consultation the message is for."))
     org = service.organisation_by_slug(request.form.get("organisation", ""))
     kind = request.form.get("kind") or "comment"
     c = service.confirm(m, organisation=org, paragraph=paragraph, by=current_user, kind=kind)
     db.session.commit()
-    flash(f"Entered as comment {c.tracking}; the sender is sent its tracking number.")
+    flash(
+        _(
+            "Entered as comment %(tracking)s; the sender is sent its tracking number.",
+            tracking=c.tracking,
+        )
+    )
     return redirect(url_for("consultation.comment", comment_id=c.id))
 
 
@@ -89,7 +95,7 @@ def reject(message_id: int):
         service.get_message(message_id), reason=request.form.get("reason"), by=current_user
     )
     db.session.commit()
-    flash(f"Message {m.id} rejected; nothing was published and no mail is sent.")
+    flash(_("Message %(id)s rejected; nothing was published and no mail is sent.", id=m.id))
     return redirect(url_for("intake.queue"))
 
 

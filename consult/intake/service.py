@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from consult import blobs, signals
@@ -63,8 +64,11 @@ def receive(raw: bytes, *, via: str, envelope_from: str | None = None, envelope_
     limit = current_app.config["MAIL_IN_MAX_BYTES"]
     if len(raw) > limit:
         raise MessageTooLarge(
-            f"The message is {files.human_size(len(raw))}; at most "
-            f"{files.human_size(limit)} is taken."
+            _(
+                "The message is %(human_size)s; at most %(human_size2)s is taken.",
+                human_size=files.human_size(len(raw)),
+                human_size2=files.human_size(limit),
+            )
         )
     p = parse.parse(raw, envelope_from=envelope_from, envelope_to=envelope_to)
     if p.loop:
@@ -226,7 +230,9 @@ def _keep_files(found: list[parse.File]) -> list[dict]:
 def get_message(message_id: int) -> IntakeMessage:
     m = db.session.get(IntakeMessage, message_id)
     if m is None:
-        raise NotFound(f"There is no message {message_id} in the intake queue.")
+        raise NotFound(
+            _("There is no message %(message_id)s in the intake queue.", message_id=message_id)
+        )
     return m
 
 
@@ -242,7 +248,10 @@ def organisation_by_slug(slug: str) -> Organisation:
     org = db.session.scalar(select(Organisation).where(Organisation.slug == (slug or "").strip()))
     if org is None:
         raise ConsultError(
-            f"There is no organisation '{slug}'; give the slug of a registered organisation.",
+            _(
+                "There is no organisation '%(slug)s'; give the slug of a registered organisation.",
+                slug=slug,
+            ),
             code="unknown_organisation",
         )
     return org
@@ -274,16 +283,16 @@ def confirm(
     goes into the record; the sender gets an acknowledgment with the tracking number."""
     _waiting(m)
     if kind not in KINDS or kind == "suggestion":
-        raise ConsultError("An e-mailed comment is entered as a comment or a question.")
+        raise ConsultError(_("An e-mailed comment is entered as a comment or a question."))
     version = paragraph.version if paragraph is not None else m.version
     if version is None:
         raise ConsultError(
-            "No consultation was found for this message: name the paragraph it is about.",
+            _("No consultation was found for this message: name the paragraph it is about."),
             code="paragraph_required",
         )
     body = comment_body(m)
     if not body:
-        raise ConsultError("The message has no text and no file: reject it instead.")
+        raise ConsultError(_("The message has no text and no file: reject it instead."))
     c = post_comment(
         version=version,
         paragraph=paragraph,
@@ -330,7 +339,11 @@ def _acknowledge(m: IntakeMessage, c: Comment) -> None:
     queue(
         m.sender_user,
         "intake_ack",
-        f"Received: your comment {c.tracking} on {c.version.document.title}",
+        _l(
+            "Received: your comment %(tracking)s on %(title)s",
+            tracking=c.tracking,
+            title=c.version.document.title,
+        ),
         "intake_ack",
         to=m.sender,
         in_reply_to=_message_id(m.message_id),
@@ -345,9 +358,11 @@ def reject(m: IntakeMessage, *, reason: str | None, by: User) -> IntakeMessage:
     _waiting(m)
     reason = (reason or "").strip()
     if not reason:
-        raise ConsultError("Say why the message is rejected.", code="reason_required")
+        raise ConsultError(_("Say why the message is rejected."), code="reason_required")
     if len(reason) > MAX_REASON:
-        raise ConsultError(f"A reason is at most {MAX_REASON:,} characters.")
+        raise ConsultError(
+            _("A reason is at most %(MAX_REASON)s characters.", MAX_REASON=format(MAX_REASON, ","))
+        )
     m.status, m.reject_reason, m.decided_by, m.decided_at = "rejected", reason, by, utcnow()
     db.session.flush()
     signals.emit(

@@ -8,6 +8,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 
 @click.command("worker")
@@ -29,10 +30,13 @@ def worker_cmd(threads: int, verbose: bool):
     app = current_app._get_current_object()
     if not jobs.queued(app):
         click.echo(
-            "CONSULT_JOBS is 'inline': jobs run inside the processes that ask for them, so "
-            "there is nothing for a worker to do. Set CONSULT_JOBS=sqlite (a queue under "
-            "instance/) or CONSULT_JOBS=redis://127.0.0.1:6379/0 for the web server and "
-            "for this worker.",
+            _(
+                "CONSULT_JOBS is 'inline': jobs run inside the processes "
+                "that ask for them, so there is nothing for a worker to do. "
+                "Set CONSULT_JOBS=sqlite (a queue under instance/) or "
+                "CONSULT_JOBS=redis://127.0.0.1:6379/0 for the web server "
+                "and for this worker."
+            ),
             err=True,
         )
         sys.exit(2)
@@ -41,7 +45,13 @@ def worker_cmd(threads: int, verbose: bool):
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("huey").setLevel(logging.INFO if verbose else logging.WARNING)
-    click.echo(f"Worker: {threads} thread(s) on {_shown(app.config['JOBS_URL'])}.")
+    click.echo(
+        _(
+            "Worker: %(threads)s thread(s) on %(shown)s.",
+            threads=threads,
+            shown=_shown(app.config["JOBS_URL"]),
+        )
+    )
     consumer = jobs.huey_for(app).create_consumer(
         workers=threads, worker_type="thread", periodic=True
     )

@@ -8,6 +8,8 @@ are sent only when the person asks for them.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from consult.accounts.models import NotificationSetting, User
@@ -18,13 +20,13 @@ from consult.timeutil import utcnow
 #: kind → (what the user chooses, on by default). Notices about every consultation
 #: are opt-in; notices about one's own comments and organisation are on by default.
 NOTIFICATIONS: dict[str, tuple[str, bool]] = {
-    "consultation_opened": ("A document is opened for comments", False),
-    "closing_soon": ("A consultation closes in 48 hours", False),
-    "receipt": ("A receipt when I post a comment", True),
-    "response": ("The committee answers a comment of mine or my organisation's", True),
-    "reply": ("Someone replies to a comment of mine", True),
+    "consultation_opened": (_l("A document is opened for comments"), False),
+    "closing_soon": (_l("A consultation closes in 48 hours"), False),
+    "receipt": (_l("A receipt when I post a comment"), True),
+    "response": (_l("The committee answers a comment of mine or my organisation's"), True),
+    "reply": (_l("Someone replies to a comment of mine"), True),
     "organisation": (
-        "News of my organisation: verified, membership requests and decisions",
+        _l("News of my organisation: verified, membership requests and decisions"),
         True,
     ),
 }
@@ -47,7 +49,7 @@ def wants(user: User, kind: str) -> bool:
 
 def set_notification(user: User, kind: str, enabled: bool) -> None:
     if kind not in NOTIFICATIONS:
-        raise ConsultError(f"Unknown notification '{kind}'.")
+        raise ConsultError(_("Unknown notification '%(kind)s'.", kind=kind))
     row = db.session.scalar(
         select(NotificationSetting).where(
             NotificationSetting.user_id == user.id, NotificationSetting.kind == kind

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select, update
 
 from consult import signals
@@ -74,7 +75,11 @@ def _on_comment_posted(sender, subject, actor=None, data=None) -> None:
     queue(
         c.author,
         "receipt",
-        f"Receipt {c.tracking}: your comment on {c.version.document.title}",
+        _l(
+            "Receipt %(tracking)s: your comment on %(title)s",
+            tracking=c.tracking,
+            title=c.version.document.title,
+        ),
         "receipt",
         comment=c,
         entry=posted_entry(c.id),  # its place and proof come once it is in the tree
@@ -90,7 +95,11 @@ def _on_response_given(sender, subject, actor=None, data=None) -> None:
         queue(
             user,
             "response",
-            f"The committee answered {c.tracking}: {r.decision_label}",
+            _l(
+                "The committee answered %(tracking)s: %(decision_label)s",
+                tracking=c.tracking,
+                decision_label=r.decision_label,
+            ),
             "response",
             comment=c,
             response=r,
@@ -108,7 +117,13 @@ def _on_version_published(sender, subject, actor=None, data=None) -> None:
 def _on_organisation_verified(sender, subject, actor=None, data=None) -> None:
     org = subject
     for user in _members([org.id]):
-        queue(user, "organisation", f"{org.name} is verified", "organisation_verified", org=org)
+        queue(
+            user,
+            "organisation",
+            _l("%(name)s is verified", name=org.name),
+            "organisation_verified",
+            org=org,
+        )
 
 
 def _on_membership_requested(sender, subject, actor=None, data=None) -> None:
@@ -117,7 +132,11 @@ def _on_membership_requested(sender, subject, actor=None, data=None) -> None:
         queue(
             admin,
             "organisation",
-            f"{m.user.display_name} asks to join {m.organisation.name}",
+            _l(
+                "%(display_name)s asks to join %(name)s",
+                display_name=m.user.display_name,
+                name=m.organisation.name,
+            ),
             "membership_requested",
             membership=m,
         )
@@ -129,7 +148,7 @@ def _on_membership_decided(sender, subject, actor=None, data=None) -> None:
     queue(
         m.user,
         "organisation",
-        f"Your request to join {m.organisation.name} was {verb}",
+        _l("Your request to join %(name)s was %(verb)s", name=m.organisation.name, verb=verb),
         "membership_decided",
         membership=m,
     )
@@ -142,7 +161,12 @@ def _on_reply(sender, subject, actor=None, data=None) -> None:
     if author is None or (actor is not None and actor.id == author.id):
         return
     queue(
-        author, "reply", f"A reply to your comment {c.tracking}", "reply", comment=c, reply=subject
+        author,
+        "reply",
+        _l("A reply to your comment %(tracking)s", tracking=c.tracking),
+        "reply",
+        comment=c,
+        reply=subject,
     )
 
 

@@ -15,6 +15,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +41,14 @@ def link(endpoint: str, **values) -> str:
         with current_app.test_request_context("/"):
             path = url_for(endpoint, **values)
     return current_app.config["BASE_URL"] + path
+
+
+def mail_locale(user: User | None) -> str:
+    """The language of a mail to `user`: their account's, else this request's."""
+    from consult.i18n import current_locale, offered_locales
+
+    chosen = getattr(user, "locale", None)
+    return chosen if chosen in offered_locales() else current_locale()
 
 
 def unsubscribe_link(user_id: int, kind: str) -> str:
@@ -75,19 +85,25 @@ def queue(
     address = to or (user.email if user else None)
     if not address:
         return None
-    body = render_template(
-        f"mail/{template}.txt",
-        user=user,
-        link=link,
-        site=current_app.config["BASE_URL"],
-        **context,
-    ).strip()
-    if notification:
-        body += (
-            "\n\n-- \nYou get this because of your choice on your account page: "
-            f"“{NOTIFICATIONS[kind][0]}”.\nTurn it off with one click: "
-            f"{unsubscribe_link(user.id, kind)}\n"
-        )
+    # In the recipient's language (their account's), else the language of the request
+    # that sent it; the subject may be a lazy string, read here in that language.
+    with force_locale(mail_locale(user)):
+        body = render_template(
+            f"mail/{template}.txt",
+            user=user,
+            link=link,
+            site=current_app.config["BASE_URL"],
+            **context,
+        ).strip()
+        if notification:
+            body += "\n\n-- \n" + _(
+                "You get this because of your choice on your account page: “%(choice)s”.\n"
+                "Turn it off with one click: %(url)s",
+                choice=NOTIFICATIONS[kind][0],
+                url=unsubscribe_link(user.id, kind),
+            )
+            body += "\n"
+        subject = str(subject)
     row = MailOutbox(
         user_id=user.id if user else None,
         to_email=address,

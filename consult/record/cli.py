@@ -11,6 +11,7 @@ import time
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from consult.errors import ConsultError
 
@@ -25,22 +26,34 @@ def verify_cmd():
     result = verify()
     if not result.ok:
         for problem in result.problems:
-            click.echo(f"Changed: {problem}", err=True)
+            click.echo(_("Changed: %(problem)s", problem=problem), err=True)
         if result.more:
-            click.echo(f"… and {result.more} more.", err=True)
-        click.echo(f"Error: the record is broken: {result.problem}", err=True)
+            click.echo(_("… and %(more)s more.", more=result.more), err=True)
+        click.echo(_("Error: the record is broken: %(problem)s", problem=result.problem), err=True)
         for note in result.not_covered:
-            click.echo(f"Note: {note}.", err=True)
+            click.echo(_("Note: %(note)s.", note=note), err=True)
         sys.exit(1)
     click.echo(
-        f"OK: {result.events} events, {result.versions} published versions, "
-        f"{result.covered} content digests recomputed, {result.heads} signed tree heads "
-        f"match the tree; root {result.head}"
+        _(
+            "OK: %(events)s events, %(versions)s published versions, "
+            "%(covered)s content digests recomputed, %(heads)s signed "
+            "tree heads match the tree; root %(head)s",
+            events=result.events,
+            versions=result.versions,
+            covered=result.covered,
+            heads=result.heads,
+            head=result.head,
+        )
     )
     if result.waiting:
-        click.echo(f"Note: {result.waiting} events are written and wait for the sequencer.")
+        click.echo(
+            _(
+                "Note: %(waiting)s events are written and wait for the sequencer.",
+                waiting=result.waiting,
+            )
+        )
     for note in result.not_covered:
-        click.echo(f"Note: {note}.")
+        click.echo(_("Note: %(note)s.", note=note))
 
 
 @click.command("seal-record")
@@ -55,13 +68,19 @@ def seal_cmd():
         added = seal()
     except ConsultError as e:
         db.session.rollback()
-        click.echo(f"Error: {e.message}", err=True)
+        click.echo(_("Error: %(message)s", message=e.message), err=True)
         sys.exit(1)
     db.session.commit()
     if added:
-        click.echo(f"Sealed: {added} event{'s' if added != 1 else ''} added to the record.")
+        click.echo(
+            _(
+                "Sealed: %(added)s event%(x)s added to the record.",
+                added=added,
+                x="s" if added != 1 else "",
+            )
+        )
     else:
-        click.echo("Nothing to seal: the record already covers everything published.")
+        click.echo(_("Nothing to seal: the record already covers everything published."))
 
 
 @click.command("sequence")
@@ -85,7 +104,14 @@ def sequence_cmd(force_head: bool, every: float | None):
     while True:
         done = sequence(app, reason="command" if force_head else None, force_head=force_head)
         signed = f"; signed a head of {done.head.tree_size}" if done.head is not None else ""
-        click.echo(f"Sequenced {done.sequenced}: the tree holds {done.size}{signed}.")
+        click.echo(
+            _(
+                "Sequenced %(sequenced)s: the tree holds %(size)s%(signed)s.",
+                sequenced=done.sequenced,
+                size=done.size,
+                signed=signed,
+            )
+        )
         if every is None:
             return
         force_head = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consult.consultation.models import Comment
@@ -75,7 +76,9 @@ def posted_entry(comment_id: int) -> Event | None:
 def receipt_for(tracking: str) -> Receipt:
     c = db.session.scalar(select(Comment).where(Comment.tracking == tracking.strip().upper()))
     if c is None:
-        raise NotFound(f"There is no comment with the tracking number {tracking}.")
+        raise NotFound(
+            _("There is no comment with the tracking number %(tracking)s.", tracking=tracking)
+        )
 
     ev = posted_entry(c.id)
     if ev is not None and (ev.seq is None or _uncovered(ev.seq)):

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consult import signals
@@ -458,7 +459,10 @@ def seal(by=None) -> int:
     result = verify()
     if not result.ok:
         raise Conflict(
-            f"The record does not verify ({result.problem}); it is not sealed over a change."
+            _(
+                "The record does not verify (%(problem)s); it is not sealed over a change.",
+                problem=result.problem,
+            )
         )
     check = _Check(recompute=False)
     for ev in db.session.scalars(select(Event).order_by(Event.seq)).yield_per(500):

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -98,7 +99,7 @@ class SearchParams:
         except ValueError:
             page = 0
         if page < 1:
-            raise ConsultError("'page' is a whole number from 1.", code="invalid_page")
+            raise ConsultError(_("'page' is a whole number from 1."), code="invalid_page")
         # Beyond any real result list; the page then goes to the last page, and the
         # offset stays within what the databases take (10**30 overflowed them).
         page = min(page, MAX_PAGE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask_babel import gettext as _
 
 from consult.extensions import db
 
@@ -15,4 +16,4 @@ def recount_cmd() -> None:
 
     n = counters.recount(db.session.connection())
     db.session.commit()
-    click.echo(f"Counted {n} comment{'s' * (n != 1)} again.")
+    click.echo(_("Counted %(n)s comment%(x)s again.", n=n, x="s" * (n != 1)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consult import signals
@@ -39,17 +40,26 @@ def answer_together(
     Response row, linked to the group. Everything or nothing."""
     reason = (reason or "").strip()
     if decision not in DECISIONS:
-        raise ConsultError(f"Unknown decision '{decision}'; use one of: {', '.join(DECISIONS)}.")
+        raise ConsultError(
+            _(
+                "Unknown decision '%(decision)s'; use one of: %(x)s.",
+                decision=decision,
+                x=", ".join(DECISIONS),
+            )
+        )
     if not reason:
-        raise ConsultError("Every answer gives its reason.")
+        raise ConsultError(_("Every answer gives its reason."))
     unique = list({c.id: c for c in comments}.values())
     if len(unique) < MIN_GROUP:
-        raise ConsultError("Choose at least two comments to answer together.")
+        raise ConsultError(_("Choose at least two comments to answer together."))
     other = [c.tracking for c in unique if c.version_id != version.id]
     if other:
         raise ConsultError(
-            f"Only comments on version {version.number} can be answered here, "
-            f"not {', '.join(other)}."
+            _(
+                "Only comments on version %(number)s can be answered here, not %(x)s.",
+                number=version.number,
+                x=", ".join(other),
+            )
         )
     group = ResponseGroup(
         version_id=version.id,
@@ -94,13 +104,18 @@ def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> 
     same answer changes it (a new row) while the consultation goes on."""
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ConsultError(f"A note is at most {MAX_NOTE:,} characters.")
+        raise ConsultError(
+            _("A note is at most %(MAX_NOTE)s characters.", MAX_NOTE=format(MAX_NOTE, ","))
+        )
     response = comment.response
     if response is None:
-        raise Conflict("The committee has not answered this comment yet.")
+        raise Conflict(_("The committee has not answered this comment yet."))
     if not any(m.organisation_id == comment.organisation_id for m in by.memberships):
         raise NotAllowed(
-            f"Only members of {comment.organisation.name} can reply to the answer to its comment."
+            _(
+                "Only members of %(name)s can reply to the answer to its comment.",
+                name=comment.organisation.name,
+            )
         )
     earlier = db.session.scalar(
         select(ResponseFeedback)
@@ -113,11 +128,17 @@ def give_feedback(comment: Comment, *, satisfied: bool, note: str, by: User) -> 
         # final text); the change is a new row and a new record event, the earlier stays.
         if any(v.state == "final" for v in comment.version.document.versions):
             raise Conflict(
-                f"The consultation on '{comment.version.document.title}' is over: "
-                f"{comment.organisation.name}'s reply to this answer can no longer change."
+                _(
+                    "The consultation on '%(title)s' is over: %(name)s's reply "
+                    "to this answer can no longer change.",
+                    title=comment.version.document.title,
+                    name=comment.organisation.name,
+                )
             )
         if earlier.satisfied == bool(satisfied) and earlier.note == note:
-            raise Conflict(f"{comment.organisation.name} already replied exactly this.")
+            raise Conflict(
+                _("%(name)s already replied exactly this.", name=comment.organisation.name)
+            )
     fb = ResponseFeedback(
         response_id=response.id,
         comment_id=comment.id,

@@ -6,6 +6,8 @@ replies to answers."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -38,18 +40,20 @@ bp.cli.add_command(recount_cmd)
 
 class GroupAnswerForm(Form):
     decision = SelectField(
-        "Decision", choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
+        _l("Decision"), choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
     )
-    reason = TextAreaField("Reason", validators=[InputRequired(), Length(max=10_000)])
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=10_000)])
 
 
 class FeedbackForm(Form):
     satisfied = RadioField(
-        "Is your organisation satisfied with this answer?",
+        _l("Is your organisation satisfied with this answer?"),
         choices={"yes": "Satisfied", "no": "Not satisfied"},
         validators=[InputRequired()],
     )
-    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=grouping.MAX_NOTE)])
+    note = TextAreaField(
+        _l("Note (optional)"), validators=[Optional(), Length(max=grouping.MAX_NOTE)]
+    )
     next = HiddenField()
 
 
@@ -95,7 +99,13 @@ def lineage(slug: str, lineage: str):
         doc, lineage, policy.versions_seen_by(current_user, doc), show_all=show_all
     )
     if history is None:
-        raise NotFound(f"'{doc.title}' has no paragraph with lineage {lineage}.")
+        raise NotFound(
+            _(
+                "'%(title)s' has no paragraph with lineage %(lineage)s.",
+                title=doc.title,
+                lineage=lineage,
+            )
+        )
     return render_template("tracing/lineage.html", doc=doc, h=history, show_all=show_all)
 
 
@@ -142,7 +152,7 @@ def report(slug: str, number: int):
 def accountability(slug: str):
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
-        raise NotFound(f"There is no organisation '{slug}'.")
+        raise NotFound(_("There is no organisation '%(slug)s'.", slug=slug))
     visible = set(db.session.scalars(select(Version.id).where(Version.state != "draft")))
     return render_template(
         "tracing/organisation.html",
@@ -155,7 +165,7 @@ def accountability(slug: str):
 def group(group_id: int):
     g = db.session.get(ResponseGroup, group_id)
     if g is None or not policy.can(current_user, "version.view", g.version):
-        raise NotFound(f"There is no grouped answer {group_id}.")
+        raise NotFound(_("There is no grouped answer %(group_id)s.", group_id=group_id))
     comments = [m.comment for m in g.members]
     return render_template(
         "tracing/group.html",
@@ -210,7 +220,7 @@ def answer_together(slug: str, number: int):
                 error, status = e.message, e.status
             else:
                 db.session.commit()
-                flash(f"{len(g.members)} comments answered together.")
+                flash(_("%(n)s comments answered together.", n=len(g.members)))
                 return redirect(url_for("tracing.group", group_id=g.id))
         else:
             error, status = "Choose a decision and give the reason for it.", 400
@@ -238,14 +248,16 @@ def feedback(comment_id: int):
     policy.require(current_user, "response.feedback", c)
     form = FeedbackForm()
     if not form.validate_on_submit():
-        raise ConsultError("Say whether your organisation is satisfied with the answer.")
+        raise ConsultError(_("Say whether your organisation is satisfied with the answer."))
     grouping.give_feedback(
         c, satisfied=form.satisfied.data == "yes", note=form.note.data or "", by=current_actor()
     )
     db.session.commit()
     flash(
-        "Your organisation's reply to the answer is published beside it; an earlier reply "
-        "stays in its history."
+        _(
+            "Your organisation's reply to the answer is published beside "
+            "it; an earlier reply stays in its history."
+        )
     )
     return redirect(safe_next(form.next.data) or url_for("consultation.comment", comment_id=c.id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
 from consult import textpolicy
 from consult.cli import _system_user, command
@@ -21,7 +22,7 @@ def read_text_file(name: str, raw: bytes) -> tuple[str, list[str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConsultError(f"The file {name} is not UTF-8 text.") from None
+        raise ConsultError(_("The file %(name)s is not UTF-8 text.", name=name)) from None
     return text, []
 
 
@@ -48,14 +49,23 @@ def import_translation_cmd(document_slug, number, language, file, draft):
     by = _system_user()
     t = tr.import_translation(version, language, text, by=by)
     for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(_("Warning: %(warning)s", warning=warning), err=True)
     unlinked = sum(1 for p in t.paragraphs if p.paragraph_id is None)
     if not draft:
         tr.publish_translation(t, by=by)
     click.echo(
-        f"{doc.slug}: version {version.number} in {t.language}, {len(t.paragraphs)} "
-        f"paragraphs, {len(t.paragraphs) - unlinked} linked, {unlinked} not linked "
-        f"({'published' if t.state == 'published' else 'draft, to review'})"
+        _(
+            "%(slug)s: version %(number)s in %(language)s, %(n)s "
+            "paragraphs, %(unlinked)s linked, %(unlinked2)s not linked "
+            "(%(x)s)",
+            slug=doc.slug,
+            number=version.number,
+            language=t.language,
+            n=len(t.paragraphs),
+            unlinked=len(t.paragraphs) - unlinked,
+            unlinked2=unlinked,
+            x="published" if t.state == "published" else "draft, to review",
+        )
     )
 
 
