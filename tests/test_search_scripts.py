@@ -144,3 +144,9 @@ def test_words_keep_their_combining_marks():
     assert segment.spaced(text) == "Rights: ทุก\x1fคน\x1fมี\x1fสิทธิ"
     assert segment.unspaced(segment.spaced(text)) == text
     assert segment.spaced("plain English") == "plain English"
+    # Text and queries are compared in normal form C: a Vietnamese word typed with
+    # combining accents is the same word as the precomposed one.
+    decomposed = "Vie\u0302\u0323t Nam"
+    assert segment.spaced(decomposed) == "Việt Nam"
+    assert query.parse(decomposed).groups == [(query.Term("Việt"),), (query.Term("Nam"),)]
+    assert whoosh_backend.analyse(decomposed) == whoosh_backend.analyse("Việt Nam")

@@ -103,7 +103,9 @@ def word_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def words(text: str) -> list[str]:
-    """The words of `text` (see word_spans), as written."""
+    """The words of `text` (see word_spans), in normal form C."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return [text[a:b] for a, b in word_spans(text)]
 
 
@@ -114,12 +116,14 @@ def normal(word: str) -> str:
 
 
 def spaced(text: str) -> str:
-    """`text` in normal form C with SEP between the words of its unspaced runs (the text
-    itself when it has none): PostgreSQL's parser then reads those words one by one, and
-    removing SEP gives the text back."""
-    if not has_unspaced(text):
+    """`text` in normal form C with SEP between the words of its unspaced runs:
+    PostgreSQL's parser then reads those words one by one, and removing SEP gives the
+    text back (in normal form C, as the queries' words are)."""
+    if text.isascii():
         return text
     text = unicodedata.normalize("NFC", text)
+    if not has_unspaced(text):
+        return text
     out, pos = [], 0
     for m in WORD.finditer(text):
         run = m.group()
