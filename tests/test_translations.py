@@ -265,3 +265,51 @@ def test_exports_in_a_language_and_side_by_side(client, make_document, make_user
     assert client.get(base + "/pdf?lang=km").status_code == 404
     assert client.get(base + "/pdf?lang=zz").status_code == 400
     assert client.get(base + "/opendata?lang=th").status_code == 400
+
+
+def test_the_record_covers_a_published_translation(make_document, make_user, tmp_path):
+    """verify recomputes the translation's digest and names a changed block; the
+    open-data zip carries the translation, and its standalone verifier agrees."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from sqlalchemy import text
+
+    from consult.exports.opendata import opendata_zip
+    from consult.record.service import verify
+
+    chair = make_user("secretariat")
+    doc = make_document("consultation", by=chair)
+    t = tr.import_translation(doc.versions[0], "th", THAI, by=chair)
+    tr.publish_translation(t, by=chair)
+    db.session.commit()
+    ev = db.session.scalar(select(Event).where(Event.kind == "translation.published"))
+    assert "covers" in json.loads(ev.payload)
+    assert verify().ok
+    blob = opendata_zip(doc)
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as z:
+        data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("data.json"))))
+        script = z.read(next(n for n in z.namelist() if n.endswith("verify_standalone.py")))
+    assert len(data["translated_paragraphs"]) == 7 and data["translations"][0]["language"] == "th"
+    (tmp_path / "verify_standalone.py").write_bytes(script)
+    (tmp_path / "dump.zip").write_bytes(blob)
+    run = subprocess.run(  # noqa: S603 - our own script on a file the test wrote
+        [sys.executable, "-I", "verify_standalone.py", "dump.zip"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    block = t.paragraphs[3]
+    db.session.execute(
+        text("UPDATE translated_paragraph SET text = 'แก้ไขแล้ว' WHERE id = :id"), {"id": block.id}
+    )
+    db.session.commit()
+    result = verify()
+    assert not result.ok
+    assert any(
+        f"paragraph 1.2 of translation {t.id}: text changed" in p for p in result.problems
+    ), result.problems

@@ -244,6 +244,35 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "created_at": "When.",
         },
     },
+    "translations": {
+        "description": "Published translations of the versions: each version's text in "
+        "another language, aligned paragraph by paragraph to the authoritative text "
+        "(the translation.published event covers it).",
+        "fields": {
+            "id": "Identifier.",
+            "version_id": "The version translated.",
+            "language": "Language code (th, id, ms, fil, vi, km, lo, my, en).",
+            "content_hash": "sha256 of the translation's Markdown text.",
+            "published_at": "When it was published.",
+        },
+    },
+    "translated_paragraphs": {
+        "description": "The blocks of each published translation.",
+        "fields": {
+            "id": "Identifier.",
+            "translation_id": "The translation.",
+            "position": "Position in the translation, from 0.",
+            "number": "Display number in the translation.",
+            "kind": "heading, paragraph, list_item, table …",
+            "level": "Heading level (0 for others).",
+            "source": "Markdown source of the block.",
+            "text": "Plain text.",
+            "blank_before": "Blank lines before it in the Markdown text.",
+            "paragraph_id": "The authoritative paragraph it translates (empty: none).",
+            "original_hash": "sha256 of that paragraph's plain text when it was translated "
+            "(a different hash today: the translation is out of date).",
+        },
+    },
     "attachments": {
         "description": "Files attached to comments (position papers). The files themselves "
         "are served on the site; their sha256 is also in the record's attachment.added event. "
@@ -409,8 +438,36 @@ def collect(doc: Document) -> dict[str, Any]:
         "responses": [_row(r, _fields("responses")) for r in responses],
         "attachments": attachment_rows,
         **record,
+        **_translation_rows(vids),
         "events": [_row(e, _fields("events")) for e in events],
         **_tree_rows(),
+    }
+
+
+def _translation_rows(vids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Published translations of these versions, as the record's digests read them."""
+    from consult.record.digests import row_content
+    from consult.translations.models import TranslatedParagraph, Translation
+
+    translations = list(
+        db.session.scalars(
+            select(Translation)
+            .where(Translation.version_id.in_(vids), Translation.state == "published")
+            .order_by(Translation.id)
+        )
+    )
+    tids = [t.id for t in translations]
+    blocks = db.session.scalars(
+        select(TranslatedParagraph)
+        .where(TranslatedParagraph.translation_id.in_(tids))
+        .order_by(TranslatedParagraph.id)
+    )
+    return {
+        "translations": [row_content("translation", t) for t in translations],
+        "translated_paragraphs": [
+            row_content("translated_paragraph", p) | {"original_hash": p.original_hash}
+            for p in blocks
+        ],
     }
 
 
@@ -682,6 +739,13 @@ def import_opendata(blob: bytes) -> Document:
         db.session.add(_make(Response, r, responder_id=by.id))
     db.session.flush()
     _import_record_rows(data, by)
+    from consult.translations.models import TranslatedParagraph, Translation
+
+    for t in data.get("translations", []):
+        db.session.add(_make(Translation, t, state="published"))
+    db.session.flush()
+    for p in data.get("translated_paragraphs", []):
+        db.session.add(_make(TranslatedParagraph, p))
     for e in data["events"]:
         db.session.add(_make(Event, e))
     db.session.flush()
@@ -749,6 +813,12 @@ def _tracing_models() -> tuple:
     return (ResponseGroup, ResponseGroupMember, StoredUptake, ResponseFeedback)
 
 
+def _translation_models() -> tuple:
+    from consult.translations.models import TranslatedParagraph, Translation
+
+    return (Translation, TranslatedParagraph)
+
+
 def _advance_sequences() -> None:
     """On PostgreSQL, rows inserted with their identifiers leave the sequences behind."""
     if db.session.get_bind().dialect.name != "postgresql":
@@ -767,6 +837,7 @@ def _advance_sequences() -> None:
         Response,
         Event,
         *_tracing_models(),
+        *_translation_models(),
     ):
         table = model.__table__.name
         # Table names come from our own models, never from input.

@@ -36,6 +36,7 @@ def _models() -> dict[str, Any]:
     from consult.consultation.models import ModerationAction, Response
     from consult.documents.models import Paragraph, Version
     from consult.tracing.models import ResponseFeedback, ResponseGroup, StoredUptake
+    from consult.translations.models import TranslatedParagraph, Translation
 
     return {
         "version": Version,
@@ -46,6 +47,8 @@ def _models() -> dict[str, Any]:
         "moderation": ModerationAction,
         "organisation": Organisation,
         "feedback": ResponseFeedback,
+        "translation": Translation,
+        "translated_paragraph": TranslatedParagraph,
     }
 
 
@@ -102,6 +105,12 @@ def document_of(subject_type: str, subject_id: int) -> str | None:
         q = q.join(ResponseGroup, ResponseGroup.version_id == Version.id).where(
             ResponseGroup.id == subject_id
         )
+    elif subject_type == "translation":
+        from consult.translations.models import Translation
+
+        q = q.join(Translation, Translation.version_id == Version.id).where(
+            Translation.id == subject_id
+        )
     elif subject_type in via_comment:
         model = via_comment[subject_type]
         q = (
@@ -136,6 +145,7 @@ def covered_ids(subject_type: str) -> Iterable[list[int]]:
             "moderationaction": "moderation",
             "organisation": "organisation",
             "responsefeedback": "feedback",
+            "translation": "translation",
         }[subject_type]
     ]
     q = select(model.id).order_by(model.id)
@@ -143,6 +153,8 @@ def covered_ids(subject_type: str) -> Iterable[list[int]]:
         q = q.where(Version.state != "draft")
     elif model is Organisation:
         q = q.where(Organisation.verified_at.is_not(None))
+    elif subject_type == "translation":
+        q = q.where(model.state == "published")
     batch: list[int] = []
     for i in db.session.scalars(q.execution_options(yield_per=1000)):
         batch.append(i)

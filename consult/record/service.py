@@ -172,6 +172,7 @@ _WHAT = {  # singular, plural
     "moderationaction": ("moderation decision", "moderation decisions"),
     "organisation": ("organisation's verification", "organisations' verifications"),
     "responsefeedback": ("organisation's reply to an answer", "organisations' replies"),
+    "translation": ("published translation", "published translations"),
 }
 
 

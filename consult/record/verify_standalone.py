@@ -369,6 +369,19 @@ COVERED: dict[str, tuple[str, ...]] = {
     "response_group": ("id", "version_id", "decision", "reason", "created_at", "members"),
     "moderation": ("id", "comment_id", "reply_id", "action", "reason", "created_at"),
     "organisation": ("id", "slug", "verified_at"),
+    "translation": ("id", "version_id", "language", "content_hash", "published_at"),
+    "translated_paragraph": (
+        "id",
+        "translation_id",
+        "position",
+        "number",
+        "kind",
+        "level",
+        "source",
+        "text",
+        "blank_before",
+        "paragraph_id",
+    ),
     "feedback": (
         "id",
         "response_id",
@@ -389,10 +402,15 @@ SUBJECT_THINGS: dict[str, tuple[str, ...]] = {
     "moderationaction": ("moderation",),
     "organisation": ("organisation",),
     "responsefeedback": ("feedback",),
+    "translation": ("translation", "translated_paragraph"),
 }
 
 #: Things that are all the rows of a version (field holding the version's id), not one row.
-SCOPED = {"paragraph": "version_id", "uptake": "version_id"}
+SCOPED = {
+    "paragraph": "version_id",
+    "uptake": "version_id",
+    "translated_paragraph": "translation_id",
+}
 
 #: Events whose payload carries "covers" (from the day the record covered content), and
 #: the type of their subject; "record.sealed" covers any of them.
@@ -403,6 +421,7 @@ COVERING_KINDS = {
     "comment.moderated": "moderationaction",
     "organisation.verified": "organisation",
     "response.feedback_given": "responsefeedback",
+    "translation.published": "translation",
 }
 SEALED = "record.sealed"
 
@@ -548,6 +567,10 @@ class Dump:
             return self.table("organisations")
         if thing == "feedback":
             return self.table("feedback")
+        if thing == "translation":
+            return self.table("translations")
+        if thing == "translated_paragraph":
+            return self.table("translated_paragraphs")
         raise KeyError(thing)
 
     def index(self) -> dict[str, dict[int, list[dict[str, Any]]]]:
@@ -603,6 +626,11 @@ def describe(
         return f"the verification of organisation {row.get('slug')}"
     if thing == "feedback":
         return f"the organisation's reply to the answer to {comment}"
+    if thing == "translation":
+        return f"the translation into {row.get('language')} of {version(row.get('version_id'))}"
+    if thing == "translated_paragraph":
+        label = row.get("number") or f"#{row.get('position', 0) + 1}"
+        return f"paragraph {label} of translation {row.get('translation_id')}"
     return f"{thing} {i}"
 
 
