@@ -95,7 +95,9 @@ def _import_models() -> None:
     from consult.accounts import models as _a  # noqa: F401
     from consult.analysis import models as _an  # noqa: F401
     from consult.consultation import attachments as _ca  # noqa: F401
+    from consult.consultation import campaigns as _cc  # noqa: F401
     from consult.consultation import models as _c  # noqa: F401
+    from consult.consultation import redaction as _cr  # noqa: F401
     from consult.documents import models as _d  # noqa: F401
     from consult.intake import models as _i  # noqa: F401
     from consult.mail import models as _m  # noqa: F401
@@ -148,9 +150,11 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api import record as _api_record  # noqa: F401 - adds to api bp
     from consult.api import translations as _api_translations  # noqa: F401 - adds to api bp
+    from consult.api import voices as _api_voices  # noqa: F401 - adds to api bp
     from consult.api import word as _api_word  # noqa: F401 - adds to api bp
     from consult.api.routes import bp as api_bp
     from consult.consultation import returned_word_routes as _rw  # noqa: F401 - adds routes
+    from consult.consultation import voices_routes as _vr  # noqa: F401 - adds routes
     from consult.consultation.attachment_routes import bp as attachments_bp
     from consult.consultation.routes import bp as consultation_bp
     from consult.documents.routes import bp as documents_bp

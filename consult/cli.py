@@ -114,9 +114,17 @@ def create_org_cmd(slug, name, countries, kind, acronym, verified):
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--org", "org_slug", help="The organisation of a CSO member.")
 @click.option("--name", default="", type=TEXT)
+@click.option(
+    "--email-confirmed",
+    is_flag=True,
+    help="The address is known to be the person's (else they confirm it by the link "
+    "they ask for on their account page; individuals comment only once it is confirmed).",
+)
 @command
-def create_user_cmd(email, role, org_slug, name):
-    """Create an account; the password is read from stdin, or generated and printed."""
+def create_user_cmd(email, role, org_slug, name, email_confirmed):
+    """Create an account; the password is read from stdin, or generated and printed.
+    --role individual: a member of the public, who comments in their own name where a
+    consultation is open to everyone."""
     from consult.accounts.services import create_user, get_organisation
 
     org = get_organisation(org_slug) if org_slug else None
@@ -127,7 +135,13 @@ def create_user_cmd(email, role, org_slug, name):
     if generated:
         password = secrets.token_urlsafe(12)
     user = create_user(email, password, role=role, name=name, organisation=org)
+    if email_confirmed:
+        from consult.timeutil import utcnow
+
+        user.email_confirmed_at = utcnow()
     click.echo(_("Created %(role)s account %(email)s", role=user.role, email=user.email))
+    if role == "individual" and not email_confirmed:
+        click.echo(_("The e-mail address is to be confirmed before the account can comment."))
     if generated:
         click.echo(_("Password: %(password)s", password=password))
 
@@ -285,8 +299,27 @@ def _when(version) -> str:
 @click.argument("document_slug")
 @click.argument("number", type=VERSION_NUMBER)
 @click.option("--until", "until", required=True, help="Deadline: an ISO date or datetime (UTC).")
+@click.option(
+    "--participants",
+    type=click.Choice(("organisations", "everyone")),
+    default="organisations",
+    show_default=True,
+    help="Who may comment: registered organisations only, or individuals too.",
+)
+@click.option(
+    "--withheld-names",
+    is_flag=True,
+    help="Individuals may ask for their name to be withheld from the public pages.",
+)
+@click.option(
+    "--personal-data",
+    type=click.Choice(("hold", "mask")),
+    default="hold",
+    show_default=True,
+    help="A comment with personal data is held for review, or published with it masked.",
+)
 @command
-def open_version_cmd(document_slug, number, until):
+def open_version_cmd(document_slug, number, until, participants, withheld_names, personal_data):
     """Publish draft version NUMBER and open it for comments until the deadline."""
     from consult.documents import services as docs
     from consult.timeutil import parse_iso
@@ -297,7 +330,14 @@ def open_version_cmd(document_slug, number, until):
         raise ConsultError(
             _("'%(until)s' is not an ISO date such as 2026-12-31.", until=until)
         ) from None
-    version = docs.publish(_version(document_slug, number), by=_system_user(), closes_at=closes_at)
+    version = docs.publish(
+        _version(document_slug, number),
+        by=_system_user(),
+        closes_at=closes_at,
+        participants=participants,
+        withheld_names=withheld_names,
+        personal_data=personal_data,
+    )
     click.echo(
         _(
             "%(document_slug)s: version %(number)s is open for comments until %(when)s.",
@@ -305,6 +345,12 @@ def open_version_cmd(document_slug, number, until):
             number=number,
             when=_when(version),
         )
+    )
+    who = "individuals and organisations" if participants == "everyone" else "organisations"
+    click.echo(
+        f"Comments from {who}"
+        + ("; individuals may withhold their names" if withheld_names else "")
+        + f"; personal data found in a comment: {personal_data}."
     )
 
 

@@ -88,6 +88,17 @@ returned_word_imported = _ns.signal("returned_word.imported")
 #: paragraph, [its id, the authoritative paragraph's id, sha256 of its Markdown]).
 translation_published = _ns.signal("translation.published")
 
+#: Personal data was found in a comment's text and held or masked, or the secretariat
+#: confirmed or undid the masks (subject: the CommentRedaction; data: comment tracking
+#: number, state, the hashes of the original and of the public text, the spans' places
+#: and kinds, the reason's hash).
+comment_redacted = _ns.signal("comment.redacted")
+#: A supporter signed an organisation's campaign (subject: the CampaignSignature; data:
+#: campaign tracking number, individual or organisation slug, named or not).
+campaign_signed = _ns.signal("campaign.signed")
+#: A supporter withdrew their signature (subject: the CampaignSignature).
+campaign_signature_withdrawn = _ns.signal("campaign.signature_withdrawn")
+
 
 def emit(signal, subject, actor=None, **data) -> None:
     signal.send(signal.name, subject=subject, actor=actor, data=data)

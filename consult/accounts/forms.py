@@ -87,6 +87,15 @@ class SignUpForm(Form):
             raise ValidationError(_("Name your organisation, or choose it from the list."))
 
 
+class IndividualSignUpForm(Form):
+    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password (at least %(n)s characters)", n=MIN_PASSWORD),
+        validators=[InputRequired(), Length(min=MIN_PASSWORD)],
+    )
+
+
 def _password_field(label: str) -> PasswordField:
     return PasswordField(
         label,

@@ -13,8 +13,9 @@ from consult.timeutil import UTCDateTime, utcnow
 
 #: admin: everything; secretariat: runs consultations, forms committees, answers comments;
 #: committee: drafts the documents on whose committee it sits (documents.CommitteeMember),
-#: nothing else; cso: comments for its organisation.
-ROLES = ("admin", "secretariat", "committee", "cso")
+#: nothing else; cso: comments for its organisation; individual: a member of the public,
+#: who comments in their own name where a consultation is open to everyone.
+ROLES = ("admin", "secretariat", "committee", "cso", "individual")
 ORG_KINDS = {
     "ngo": "NGO",
     "network": "Network or coalition",

@@ -58,6 +58,48 @@ def is_cso_member(user, target=None) -> bool:
     )
 
 
+def is_individual(user, target=None) -> bool:
+    """A member of the public with an account of their own (no organisation)."""
+    return _signed_in(user) and user.role == "individual"
+
+
+def _version_of(target):
+    """The Version a target is or belongs to (a Version, Paragraph or Comment)."""
+    if target is not None and hasattr(target, "participants"):
+        return target
+    return getattr(target, "version", None)
+
+
+def is_individual_where_open(user, target) -> bool:
+    """An individual, on a version opened to everyone (the services also ask for a
+    confirmed e-mail address, and say so when it is not)."""
+    version = _version_of(target)
+    return is_individual(user) and version is not None and version.participants == "everyone"
+
+
+def may_withhold_name(user, target) -> bool:
+    """The version lets individuals keep their name off the public pages."""
+    version = _version_of(target)
+    return is_individual(user) and version is not None and bool(version.withheld_names)
+
+
+def is_campaign_supporter(user, target) -> bool:
+    """A member of the public who may comment on the campaign's version, or a CSO member
+    of an organisation other than the campaign's."""
+    if target is None or not getattr(target, "campaign", False):
+        return False
+    return is_individual_where_open(user, target) or is_cso_member_elsewhere(user, target)
+
+
+def is_signature_owner(user, signature) -> bool:
+    """Who signed: the individual, or an approved member of the signing organisation."""
+    if signature is None or not _signed_in(user):
+        return False
+    if signature.organisation_id is not None:
+        return is_approved_member(user, signature.organisation)
+    return signature.user_id == user.id
+
+
 def is_cso_account(user, target=None) -> bool:
     return _signed_in(user) and user.role == "cso"
 
@@ -166,7 +208,15 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "version.publish": (is_committee_chair, is_secretariat),
     "version.close": (is_committee_chair, is_secretariat),
     "version.finalize": (is_committee_chair, is_secretariat),
-    "comment.create": (is_cso_member,),
+    "comment.create": (is_cso_member, is_individual_where_open),
+    # An individual asks for their name to be withheld from the public pages.
+    "comment.withhold_name": (may_withhold_name,),
+    # Who reads a withheld name, and a comment held for review of personal data.
+    "comment.see_withheld": (is_secretariat,),
+    "comment.review_personal_data": (is_secretariat,),
+    # Campaigns: an organisation posts a template (comment.create for it), supporters sign.
+    "campaign.sign": (is_campaign_supporter,),
+    "campaign.withdraw_signature": (is_signature_owner,),
     "comment.enter_on_behalf": (is_secretariat,),
     "comment.edit": (is_comment_author,),
     "comment.withdraw": (is_comment_author,),

@@ -163,6 +163,49 @@ def sign_up():
     return render_template("accounts/sign_up.html", form=form)
 
 
+@bp.route("/sign-up/individual", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def sign_up_individual():
+    """A member of the public signs up in their own name, where a consultation is open to
+    individuals; commenting waits for the confirmed e-mail address."""
+    from flask_babel import gettext as _
+
+    from consult.accounts.forms import IndividualSignUpForm
+
+    form = IndividualSignUpForm()
+    if not services.open_to_individuals():
+        page = render_template(
+            "accounts/sign_up_individual.html",
+            form=None,
+            error=_("No consultation takes comments from individuals now."),
+        )
+        return page, 403
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("accounts/sign_up_individual.html", form=form), 400
+        try:
+            user = services.sign_up_individual(
+                form.email.data, form.password.data, name=form.name.data
+            )
+            _after_sign_up(user, notify=False)
+        except ConsultError as e:
+            db.session.rollback()
+            page = render_template("accounts/sign_up_individual.html", form=form, error=e.message)
+            return page, e.status
+        db.session.commit()
+        login_user(user)
+        flash(
+            _(
+                "Welcome, %(name)s. We sent a link to %(email)s: confirm your address, "
+                "then you can comment in your own name.",
+                name=user.display_name,
+                email=user.email,
+            )
+        )
+        return redirect(url_for("documents.home"))
+    return render_template("accounts/sign_up_individual.html", form=form)
+
+
 def _after_sign_up(user: User, *, notify: bool) -> None:
     from consult.mail import set_notification
 

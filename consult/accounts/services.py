@@ -334,6 +334,8 @@ def create_user(
         )
     if role == "cso" and organisation is None:
         raise ConsultError(_("A CSO member belongs to an organisation; name it."))
+    if role == "individual" and organisation is not None:
+        raise ConsultError(_("An individual comments in their own name, for no organisation."))
     if get_user_by_email(email):
         raise Conflict(_("There is already an account for %(email)s.", email=email))
     user = User(email=email, name=name.strip(), role=role, password_hash=_password_hash(password))
@@ -404,6 +406,34 @@ def sign_up(
     m = user.memberships[0]
     signals.emit(signals.membership_requested, m, user, organisation=organisation.slug)
     return user, m
+
+
+def open_to_individuals() -> bool:
+    """Some consultation is open now to individuals (participants "everyone")."""
+    from consult.documents.models import Version
+
+    return (
+        db.session.scalar(
+            select(Version.id)
+            .where(Version.state == "consultation", Version.participants == "everyone")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def sign_up_individual(email: str, password: str, *, name: str) -> User:
+    """A member of the public makes an account of their own, where a consultation is open
+    to individuals; they comment once they have confirmed their e-mail address."""
+    if not open_to_individuals():
+        raise ConsultError(
+            _(
+                "No consultation takes comments from individuals now: only "
+                "organisations may sign up."
+            ),
+            status=403,
+        )
+    return create_user(email, password, role="individual", name=name)
 
 
 def all_organisations() -> list[Organisation]:

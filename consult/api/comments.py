@@ -51,6 +51,11 @@ def _comment(comment_id: int, user: User | None) -> Comment:
     c = consultation.get_comment(comment_id)
     if not policy.can(user, "version.view", c.version):
         raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
+    # Held for review of personal data: only its author and the secretariat know it exists.
+    if c.held and not (
+        policy.can(user, "comment.review_personal_data", c) or policy.can(user, "comment.edit", c)
+    ):
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     return c
 
 

@@ -256,7 +256,14 @@ def publish_version(slug: str, number: int, body: schemas.Publication) -> Respon
     v = _version_allowing(slug, number, user, "version.publish")
     closes_at = parse_zoned(body.closes_at, "closes_at") if body.closes_at else None
     drafting.refuse_unreviewed(v)
-    documents.publish(v, by=user, closes_at=closes_at)
+    documents.publish(
+        v,
+        by=user,
+        closes_at=closes_at,
+        participants=body.participants or "organisations",
+        withheld_names=bool(body.withheld_names),
+        personal_data=body.personal_data or "hold",
+    )
     db.session.commit()
     return jsonify(serializers.version_detail(v, {}))
 

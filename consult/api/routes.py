@@ -240,10 +240,15 @@ def _post_comment(
     version: Version, paragraph: Paragraph | None, user: User, data: schemas.NewComment
 ) -> ResponseReturnValue:
     policy.require(user, "comment.create", version)
+    individual = policy.is_individual(user) and not data.organisation
+    if data.withhold_name:
+        policy.require(user, "comment.withhold_name", version)
     c = consultation.post_comment(
         version=version,
         paragraph=paragraph,
-        organisation=_organisation_for(user, data.organisation),
+        organisation=None if individual else _organisation_for(user, data.organisation),
+        withhold_name=bool(data.withhold_name),
+        campaign=bool(data.campaign),
         kind=data.kind or "",
         body=data.body or "",
         suggested_text=data.suggested_text,

@@ -60,6 +60,15 @@ class NewComment(Body):
         description="The language it is written in (en, id, ms, fil, th, vi, km, lo, my); "
         "found from the text when left out.",
     )
+    withhold_name: bool | None = Field(
+        None,
+        description="An individual's name is withheld from the public pages (where the "
+        "version allows it); the secretariat still sees it.",
+    )
+    campaign: bool | None = Field(
+        None,
+        description="The organisation's comment is a campaign: a template supporters sign.",
+    )
 
 
 class CommentEdit(Body):
@@ -139,6 +148,36 @@ class Publication(Body):
         "until then. Without it the version is published closed.",
         json_schema_extra={"format": "date-time"},
     )
+    participants: Literal["organisations", "everyone"] | None = Field(
+        None,
+        description="Who may comment: organisations (default), or everyone (individuals "
+        "with a confirmed e-mail address too).",
+    )
+    withheld_names: bool | None = Field(
+        None, description="Individuals may ask for their name to be withheld (default no)."
+    )
+    personal_data: Literal["hold", "mask"] | None = Field(
+        None,
+        description="A comment with personal data is held for review (hold, default) or "
+        "published with the data masked (mask).",
+    )
+
+
+class CampaignSigning(Body):
+    organisation: Slug | None = Field(
+        None, description="The organisation that signs; left out, an individual signs."
+    )
+    named: bool | None = Field(
+        None, description="An individual agrees to be named among the supporters."
+    )
+
+
+class RedactionReview(Body):
+    masked: list[Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default_factory=list,
+        description="Indexes of the spans that stay masked; the others are published.",
+    )
+    reason: Reason | None = None
 
 
 class Closing(Body):
@@ -424,7 +463,20 @@ class Comment(Answer):
     body: str | None
     suggested_text: str | None
     quote: Quote | None
-    organisation: OrganisationRef
+    organisation: OrganisationRef | None = Field(
+        description="None for a comment by an individual (see individual)."
+    )
+    individual: dict[str, Any] | None = Field(
+        None,
+        description="{name}: a member of the public's comment ('A member of the public' "
+        "when their name is withheld).",
+    )
+    personal_data: Literal["held", "masked", "reviewed"] | None = Field(
+        None, description="Personal data was found: held for review, masked, or reviewed."
+    )
+    campaign: dict[str, Any] | None = Field(
+        None, description="A campaign: {supporters: count, named: [names]}."
+    )
     cosigned_by: list[OrganisationRef]
     document: str
     version: int

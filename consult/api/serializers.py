@@ -189,9 +189,11 @@ def response(r: Response) -> JSON:
 def comment(c: Comment) -> JSON:
     """The comment with the committee's current response and the earlier ones."""
     current = c.response
-    # The text as it stands (the latest revision); omitted while moderators hide it.
-    text = c.current
-    shown = c.hidden_by is None
+    # The text as it stands (the latest revision) as the public reads it — with personal
+    # data masked, none while held for review; omitted while moderators hide it.
+    text = c.shown
+    shown = c.hidden_by is None and text is not None
+    redaction = c.redaction
     return {
         "id": c.id,
         "tracking": c.tracking,
@@ -200,7 +202,10 @@ def comment(c: Comment) -> JSON:
         "body": text.body if shown else None,
         "suggested_text": text.suggested_text if shown else None,
         "quote": _quote(text) if shown else None,
-        "organisation": _organisation_ref(c.organisation),
+        "organisation": _organisation_ref(c.organisation) if c.organisation else None,
+        "individual": {"name": c.public_author} if c.by_individual else None,
+        "personal_data": redaction.state if redaction is not None else None,
+        "campaign": _campaign(c),
         "cosigned_by": [_organisation_ref(s.organisation) for s in c.cosignatures],
         "document": c.version.document.slug,
         "version": c.version.number,
@@ -221,6 +226,18 @@ def comment(c: Comment) -> JSON:
                 "api.version", slug=c.version.document.slug, number=c.version.number
             ),
         },
+    }
+
+
+def _campaign(c: Comment) -> JSON | None:
+    """A campaign's supporters: how many, and the first page of those named."""
+    if not c.campaign:
+        return None
+    from consult.consultation import campaigns
+
+    return {
+        "supporters": campaigns.supporter_count(c),
+        "named": [s.public_name for s in campaigns.named_supporters(c)],
     }
 
 
@@ -273,11 +290,16 @@ def comment_state(c: Comment) -> JSON:
 
 
 def comment_revision(c: Comment, text) -> JSON:
-    """One text of a comment: the Comment itself (text 1) or a CommentRevision."""
+    """One text of a comment: the Comment itself (text 1) or a CommentRevision, as the
+    public reads it (personal data masked; no text while held for review)."""
+    from consult.consultation.redaction import public_text
+
+    number = getattr(text, "number", 1)
+    public = public_text(c, number, text)
     return {
-        "number": getattr(text, "number", 1),
-        "body": text.body,
-        "suggested_text": text.suggested_text,
+        "number": number,
+        "body": public.body if public is not None else None,
+        "suggested_text": public.suggested_text if public is not None else None,
         "quote": _quote(text),
         "content_hash": text.content_hash,
         "created_at": iso(text.created_at),

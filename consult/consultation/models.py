@@ -76,7 +76,14 @@ class Comment(Moderated, db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
     #: None for a comment on the version as a whole.
     paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraph.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: None for a comment by an individual (a member of the public, see author).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: An individual asked for their name to be withheld from the public pages (where the
+    #: version allows it); the secretariat still sees it.
+    withhold_name: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A campaign: a template the organisation publishes for supporters to sign
+    #: (consultation.campaigns).
+    campaign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The person who wrote it; None when the secretariat entered it for an organisation.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: The secretariat member who entered a comment received off-line.
@@ -102,7 +109,7 @@ class Comment(Moderated, db.Model):
 
     version: Mapped[Version] = relationship()
     paragraph: Mapped[Paragraph | None] = relationship()
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     responses: Mapped[list[Response]] = relationship(
@@ -135,6 +142,56 @@ class Comment(Moderated, db.Model):
         order_by="ModerationAction.id",
         viewonly=True,
     )
+
+    @property
+    def by_individual(self) -> bool:
+        """Written by a member of the public, for no organisation."""
+        return self.organisation_id is None
+
+    @property
+    def public_author(self) -> str:
+        """Who the public pages name as its author: the organisation, or for an
+        individual their name — "A member of the public" when withheld (or unknown: an
+        account's e-mail address is never shown)."""
+        from flask_babel import gettext as _
+
+        if self.organisation is not None:
+            return self.organisation.display_name
+        if self.withhold_name or self.author is None or not self.author.name:
+            return _("A member of the public")
+        return self.author.name
+
+    @property
+    def supporter_count(self) -> int:
+        """A campaign's standing signatures (an aggregate query); 0 for other comments."""
+        if not self.campaign:
+            return 0
+        from consult.consultation.campaigns import supporter_count
+
+        return supporter_count(self)
+
+    @property
+    def redaction(self):
+        """The latest personal-data screening of the current text (consultation.redaction),
+        or None when none was needed."""
+        from consult.consultation.redaction import latest_redaction
+
+        return latest_redaction(self)
+
+    @property
+    def held(self) -> bool:
+        """Held for the secretariat's review of personal data: not public yet."""
+        r = self.redaction
+        return r is not None and r.state == "held"
+
+    @property
+    def shown(self):
+        """The text the public reads: the current text, or its masked copy when personal
+        data was found in it (None while it is held)."""
+        r = self.redaction
+        if r is None:
+            return self.current
+        return None if r.state == "held" else r
 
     @property
     def language_name(self) -> str | None:

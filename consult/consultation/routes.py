@@ -34,6 +34,7 @@ from consult.consultation.models import (
     Reply,
     Response,
 )
+from consult.consultation.redaction import public_texts
 from consult.converters import parse_id
 from consult.documents import services as docs
 from consult.documents.forms import parse_local_datetime
@@ -211,12 +212,17 @@ def comment(comment_id: int):
     ).one_or_none()
     if c is None or not policy.can(current_user, "version.view", c.version):
         raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
+    if c.held and not (
+        policy.can(current_user, "comment.review_personal_data", c)
+        or policy.can(current_user, "comment.edit", c)
+    ):  # held for review of personal data: unknown to the public until reviewed
+        raise NotFound(_("There is no comment %(comment_id)s.", comment_id=comment_id))
     actions = comment_actions(c)
     reply_form = ReplyForm() if actions.get("reply") else None
     if reply_form is not None:  # only a signed-in user may reply
         reply_form.organisation.choices = {o.id: o.display_name for o in current_user.organisations}
     # The texts the comment had, oldest first: as posted, then every revision.
-    texts = [c, *c.revisions]
+    texts = public_texts(c, current_user)
     return render_template(
         "consultation/comment.html",
         c=c,

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from consult import signals
 from consult.accounts.models import Organisation, User
-from consult.consultation import languages, wording
+from consult.consultation import languages, redaction, wording
 from consult.consultation.models import (
     CHANNELS,
     DECISIONS,
@@ -85,7 +85,7 @@ def post_comment(
     *,
     version: Version,
     paragraph: Paragraph | None,
-    organisation: Organisation,
+    organisation: Organisation | None,
     kind: str,
     body: str,
     by: User,
@@ -96,8 +96,14 @@ def post_comment(
     received_at: datetime | None = None,
     cosigners: Sequence[Organisation] = (),
     language: str | None = None,
+    withhold_name: bool = False,
+    campaign: bool = False,
 ) -> Comment:
-    """Post a comment for `organisation`.
+    """Post a comment for `organisation`, or, with none, by `by` as an individual (a
+    member of the public, where the version is open to everyone; `withhold_name` keeps
+    their name off the public pages where the version allows it). `campaign` makes an
+    organisation's comment a template for supporters to sign (consultation.campaigns).
+    Personal data found in the text is held or masked (consultation.redaction).
 
     On the web the author must belong to the organisation and the consultation
     must be open. The secretariat may enter (on_behalf) a comment received by
@@ -160,11 +166,24 @@ def post_comment(
                 f"Version {version.number} is not open for comments"
                 + (f": comments closed{closed_on(version)}." if version.closes_at else ".")
             )
-        if organisation not in by.organisations:
+        if organisation is not None and organisation not in by.organisations:
             raise ConsultError(
                 _("You can only comment for an organisation you belong to."), status=403
             )
-    joint = _joint_organisations(organisation, cosigners, by=by, on_behalf=on_behalf)
+    if organisation is None:
+        _check_individual(version, by, on_behalf=on_behalf, withhold_name=withhold_name)
+        if cosigners or campaign:
+            raise ConsultError(
+                _("Only an organisation can be joined by others or run a campaign."),
+                code="individual_not_organisation",
+            )
+    elif withhold_name:
+        raise ConsultError(_("An organisation's name is always public."))
+    joint = (
+        _joint_organisations(organisation, cosigners, by=by, on_behalf=on_behalf)
+        if organisation is not None
+        else []
+    )
     c = Comment(
         tracking="C-" + secrets.token_hex(5).upper(),
         version=version,
@@ -172,7 +191,9 @@ def post_comment(
         paragraph=paragraph,
         paragraph_id=paragraph.id if paragraph else None,
         organisation=organisation,
-        organisation_id=organisation.id,
+        organisation_id=organisation.id if organisation is not None else None,
+        withhold_name=withhold_name,
+        campaign=campaign,
         author=None if on_behalf else by,
         entered_by=by if on_behalf else None,
         channel=channel,
@@ -196,12 +217,42 @@ def post_comment(
         by,
         tracking=c.tracking,
         content_hash=c.content_hash,
-        organisation=organisation.slug,
+        organisation=organisation.slug if organisation is not None else None,
+        individual=organisation is None,
+        withhold_name=withhold_name,
+        campaign=campaign,
         channel=channel,
     )
     for other in joint:
         _add_cosignature(c, other, by=by, joint=True)
+    redaction.screen(c)
     return c
+
+
+def _check_individual(version: Version, by: User, *, on_behalf: bool, withhold_name: bool):
+    """An individual comments in their own name, where the version is open to everyone,
+    once their e-mail address is confirmed (the permission itself is policy's)."""
+    if on_behalf or by.role != "individual":
+        raise ConsultError(
+            _("Choose the organisation the comment is for."), code="organisation_required"
+        )
+    if version.participants != "everyone":
+        raise ConsultError(
+            _("This consultation takes comments from registered organisations only."),
+            status=403,
+            code="organisations_only",
+        )
+    if by.email_confirmed_at is None:
+        raise ConsultError(
+            _("Confirm your e-mail address before you comment (see the link we sent you)."),
+            status=403,
+            code="email_not_confirmed",
+        )
+    if withhold_name and not version.withheld_names:
+        raise ConsultError(
+            _("This consultation does not withhold names: comments are published with them."),
+            code="withheld_names_not_allowed",
+        )
 
 
 #: What a comment has none of when it is posted (co-signatures are added after this).
@@ -517,6 +568,7 @@ def edit_comment(
         revision=r.number,
         content_hash=r.content_hash,
     )
+    redaction.screen(comment)
     return r
 
 

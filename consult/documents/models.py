@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
@@ -30,6 +31,11 @@ RELATIONS = ("unchanged", "formatting", "edited", "moved", "split", "merged", "a
 #: "confirmed" (computed, then confirmed by the committee), "corrected" (set by the committee).
 METHODS = ("copy", "alignment", "confirmed", "corrected")
 COMMITTEE_ROLES = {"chair": "Chair", "drafter": "Drafter"}
+#: Who may comment on an open version: members of registered organisations only (the
+#: AIPA framework's default), or also individuals with a confirmed e-mail address.
+PARTICIPANTS = ("organisations", "everyone")
+#: What happens to a comment in which personal data is found before it is public.
+PERSONAL_DATA = ("hold", "mask")
 #: What kind of text a document is; PDF covers and the pages name it ("The policy
 #: framework", not always "The resolution").
 DOCUMENT_KINDS = ("resolution", "framework", "guidance", "plan", "strategy", "law", "other")
@@ -124,6 +130,15 @@ class Version(db.Model):
     #: for closing early (also in the record).
     close_reason: Mapped[str | None] = mapped_column(Text)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Who may comment while it is open (one of PARTICIPANTS), chosen when it is opened.
+    participants: Mapped[str] = mapped_column(
+        String(20), default="organisations", server_default="organisations"
+    )
+    #: Whether individuals may ask for their name to be withheld from the public pages.
+    withheld_names: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: What happens to a comment in which personal data is found (one of PERSONAL_DATA):
+    #: "hold" it for the secretariat's review, or publish it with the data "mask"ed.
+    personal_data: Mapped[str] = mapped_column(String(10), default="hold", server_default="hold")
 
     document: Mapped[Document] = relationship(back_populates="versions")
     paragraphs: Mapped[list[Paragraph]] = relationship(

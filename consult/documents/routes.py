@@ -389,15 +389,26 @@ def publish(slug: str, number: int):
         closes_at = parse_local_datetime(form.closes_at.data, doc.timezone)
     drafting.refuse_unreviewed(v)
     docs.check_publishable(v, closes_at)
+    # The opening's settings (issue 21); check_opening refuses a value that does not exist.
+    opening = {
+        "participants": request.form.get("participants") or "organisations",
+        "withheld_names": request.form.get("withheld_names") in ("y", "1", "on"),
+        "personal_data": request.form.get("personal_data") or "hold",
+    }
+    docs.check_opening(opening["participants"], opening["personal_data"])
     if not _confirmed():
         return _confirm_page(
             doc,
             v,
             "publish",
-            {"mode": form.mode.data or "open", "closes_at": form.closes_at.data or ""},
+            {
+                "mode": form.mode.data or "open",
+                "closes_at": form.closes_at.data or "",
+                **{k: ("y" if val is True else val or "") for k, val in opening.items()},
+            },
             closes_at=closes_at,
         )
-    docs.publish(v, by=current_actor(), closes_at=closes_at)
+    docs.publish(v, by=current_actor(), closes_at=closes_at, **opening)
     db.session.commit()
     if closes_at:
         flash(_("Version %(number)s is published and open for comments.", number=v.number))

@@ -21,6 +21,8 @@ from consult.documents import drafting, splitter
 from consult.documents.models import (
     COMMITTEE_ROLES,
     DOCUMENT_KINDS,
+    PARTICIPANTS,
+    PERSONAL_DATA,
     CommitteeMember,
     Document,
     LineageLink,
@@ -449,13 +451,54 @@ def check_publishable(version: Version, closes_at: datetime | None) -> None:
         raise ConsultError(_("The deadline for comments must be in the future."))
 
 
-def publish(version: Version, *, by, closes_at: datetime | None = None) -> Version:
+def check_opening(participants: str, personal_data: str) -> None:
+    """Refuse settings of an opening that do not exist."""
+    if participants not in PARTICIPANTS:
+        raise ConsultError(
+            _(
+                "Unknown participants '%(participants)s'; use one of: %(x)s.",
+                participants=participants,
+                x=", ".join(PARTICIPANTS),
+            )
+        )
+    if personal_data not in PERSONAL_DATA:
+        raise ConsultError(
+            _(
+                "Unknown personal data setting '%(personal_data)s'; use one of: %(x)s.",
+                personal_data=personal_data,
+                x=", ".join(PERSONAL_DATA),
+            )
+        )
+
+
+def publish(
+    version: Version,
+    *,
+    by,
+    closes_at: datetime | None = None,
+    participants: str = "organisations",
+    withheld_names: bool = False,
+    personal_data: str = "hold",
+) -> Version:
     """Leave draft, exactly once: open for comments until `closes_at`, or, without a
-    deadline, publish as a closed text (an earlier text readable by all)."""
+    deadline, publish as a closed text (an earlier text readable by all).
+
+    The opening's settings (part of its record event): who may comment (`participants`:
+    "organisations", or "everyone" with individuals), whether individuals may have their
+    name withheld, and whether a comment with personal data is held for review ("hold")
+    or published with the data masked ("mask")."""
+    check_opening(participants, personal_data)
+    if withheld_names and participants != "everyone":
+        raise ConsultError(
+            _("Names can be withheld only where individuals may comment (participants everyone).")
+        )
     if version.state == "draft":
         # No drafter's change may slip in between the hash and the freeze.
         drafting.lock_draft(version)
     check_publishable(version, closes_at)
+    version.participants = participants
+    version.withheld_names = withheld_names
+    version.personal_data = personal_data
     now = utcnow()
     version.content_hash = compute_hash(version)
     version.published_at = now
@@ -473,6 +516,9 @@ def publish(version: Version, *, by, closes_at: datetime | None = None) -> Versi
         content_hash=version.content_hash,
         state=version.state,
         closes_at=closes_at.isoformat() if closes_at else None,
+        participants=participants,
+        withheld_names=withheld_names,
+        personal_data=personal_data,
     )
     return version
 

@@ -146,6 +146,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "content_hash": "sha256 of the comment's canonical content (see the receipt).",
             "created_at": "When it was posted or received.",
             "hidden": "true when moderators hid it.",
+            "redacted": "held, masked or reviewed when personal data was found in the text "
+            "as first posted: held has no text here; masked and reviewed have the public "
+            "text (placeholders in place of the data), whose hash the record's "
+            "comment.redacted event holds; content_hash stays the hash of the original.",
         },
     },
     "comment_revisions": {
@@ -161,6 +165,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "quote_end": "End offset.",
             "content_hash": "sha256 of this text.",
             "created_at": "When it was written.",
+            "redacted": "As for comments: personal data found in this text.",
         },
     },
     "withdrawals": {
@@ -411,15 +416,18 @@ def collect(doc: Document) -> dict[str, Any]:
             select(Organisation).where(Organisation.id.in_(org_ids)).order_by(Organisation.id)
         )
     )
+    screened = _screenings(cids)
     comment_rows = []
     for c in comments:
-        row = _row(c, _fields("comments")[:-1]) | {"hidden": c.id in hidden}
+        row = _row(c, _fields("comments")[:-2]) | {"hidden": c.id in hidden}
+        row |= _public_text(screened.get((c.id, 1)))
         if c.id in hidden:
             row |= {"body": None, "suggested_text": None, "quote": None}
         comment_rows.append(row)
     revision_rows = []
     for r in revisions:
-        row = _row(r, _fields("comment_revisions"))
+        row = _row(r, _fields("comment_revisions")[:-1])
+        row |= _public_text(screened.get((r.comment_id, r.number)))
         if r.comment_id in hidden:
             row |= {"body": None, "suggested_text": None, "quote": None}
         revision_rows.append(row)
@@ -442,6 +450,30 @@ def collect(doc: Document) -> dict[str, Any]:
         "events": [_row(e, _fields("events")) for e in events],
         **_tree_rows(),
     }
+
+
+def _screenings(cids: list[int]) -> dict[tuple[int, int], Any]:
+    """The latest personal-data screening of each text of these comments, by (comment id,
+    text number)."""
+    from consult.consultation.redaction import CommentRedaction
+
+    out: dict[tuple[int, int], Any] = {}
+    for r in db.session.scalars(
+        select(CommentRedaction)
+        .where(CommentRedaction.comment_id.in_(cids))
+        .order_by(CommentRedaction.id)
+    ):
+        out[(r.comment_id, r.text_number)] = r
+    return out
+
+
+def _public_text(r) -> dict[str, Any]:
+    """A text's public fields: the masked copy, none while held, as written otherwise."""
+    if r is None:
+        return {"redacted": None}
+    if r.state == "held":
+        return {"redacted": "held", "body": None, "suggested_text": None}
+    return {"redacted": r.state, "body": r.body, "suggested_text": r.suggested_text}
 
 
 def _translation_rows(vids: list[int]) -> dict[str, list[dict[str, Any]]]:
@@ -719,12 +751,15 @@ def import_opendata(blob: bytes) -> Document:
     for c in data["comments"]:
         row = dict(c)
         hidden = row.pop("hidden")
-        if hidden:
+        # Personal data masked (or the text held): the dump carries the public text only.
+        row.pop("redacted", None)
+        if hidden or row["body"] is None:
             row["body"] = ""  # not public: the dump does not carry it
         db.session.add(_make(Comment, row))
     db.session.flush()
     for r in data["comment_revisions"]:
         row = dict(r)
+        row.pop("redacted", None)
         if row["body"] is None:
             row["body"] = ""
         db.session.add(_make(CommentRevision, row))

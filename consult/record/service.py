@@ -561,5 +561,8 @@ def connect() -> None:
         signals.organisation_verified,
         signals.membership_requested,
         signals.membership_decided,
+        signals.comment_redacted,
+        signals.campaign_signed,
+        signals.campaign_signature_withdrawn,
     ):
         sig.connect(_on_event, weak=False)

@@ -708,6 +708,7 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
     posted: dict[int, str] = {}
     edited: dict[tuple[str, int], str] = {}
     published: dict[int, str] = {}
+    redacted: dict[tuple[str, int], dict[str, Any]] = {}
     tree = TreeCheck(dump, report)
     for ev in events:
         seq += 1
@@ -725,6 +726,9 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
             edited[(payload.get("comment"), payload.get("revision"))] = payload.get("content_hash")
         elif ev["kind"] == "version.published":
             published[ev["subject_id"]] = payload.get("content_hash")
+        elif ev["kind"] == "comment.redacted":
+            # The latest screening of a text holds: its original's and public text's hashes.
+            redacted[(payload.get("tracking"), payload.get("text_number"))] = payload
         if ev["kind"] not in COVERING_KINDS and ev["kind"] != SEALED:
             continue
         recorded = payload.get("covers")
@@ -743,7 +747,7 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
             name = dump.describe(thing, i, rows.get(i)) if thing else "its content"
             report.bad(f"{name}: {what} (event {seq}, {ev['kind']})")
     tree.finish()
-    _check_hashes(dump, posted, edited, published, report)
+    _check_hashes(dump, posted, edited, published, report, redacted)
     report.problems += check_csv(dump)
     for kind, n in sorted(legacy.items()):
         report.notes.append(
@@ -850,7 +854,27 @@ class TreeCheck:
             )
 
 
-def _check_hashes(dump: Dump, posted, edited, published, report: Report) -> None:
+def _public_hash(row: dict[str, Any]) -> str:
+    """The hash of a text as published with personal data masked."""
+    return sha256(canonical({"body": row["body"], "suggested_text": row["suggested_text"]}))
+
+
+def _check_public_text(
+    name: str, row: dict[str, Any], content_hash: str, screening: dict[str, Any] | None, report
+) -> None:
+    """A text published with personal data masked: the record's comment.redacted event
+    holds the hash of the original (the receipt's) and of the public text."""
+    if screening is None:
+        report.bad(f"{name}: its text is marked redacted but no redaction is in the record")
+        return
+    if screening.get("original_hash") != content_hash:
+        report.bad(f"{name}: its redaction is not of the text the record holds")
+    if row["redacted"] != "held" and _public_hash(row) != screening.get("public_hash"):
+        report.bad(f"{name}: its public text does not match the redaction in the record")
+
+
+def _check_hashes(dump: Dump, posted, edited, published, report: Report, redacted=None) -> None:
+    redacted = redacted or {}
     paragraphs: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for p in dump.table("paragraphs"):
         paragraphs[p["version_id"]].append(p)
@@ -863,14 +887,23 @@ def _check_hashes(dump: Dump, posted, edited, published, report: Report) -> None
     for c in dump.table("comments"):
         if posted.get(c["id"]) != c["content_hash"]:
             report.bad(f"comment {c['tracking']}: its hash is not the one in the record")
-        if not c.get("hidden") and comment_hash(c) != c["content_hash"]:
+        if c.get("redacted"):
+            name = f"comment {c['tracking']}"
+            screening = redacted.get((c["tracking"], 1))
+            _check_public_text(name, c, c["content_hash"], screening, report)
+        elif not c.get("hidden") and comment_hash(c) != c["content_hash"]:
             report.bad(f"comment {c['tracking']}: its text does not match its hash")
     for r in dump.table("comment_revisions"):
         c = dump.comments.get(r["comment_id"]) or {}
         tracking = c.get("tracking")
         if edited.get((tracking, r["number"])) != r["content_hash"]:
             report.bad(f"comment {tracking} text {r['number']}: its hash is not in the record")
-        if not c.get("hidden") and revision_hash(tracking, r) != r["content_hash"]:
+        if r.get("redacted"):
+            screening = redacted.get((tracking, r["number"]))
+            _check_public_text(
+                f"comment {tracking} text {r['number']}", r, r["content_hash"], screening, report
+            )
+        elif not c.get("hidden") and revision_hash(tracking, r) != r["content_hash"]:
             report.bad(f"comment {tracking} text {r['number']}: does not match its hash")
 
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -229,7 +230,7 @@ def _comments(session: Session, where) -> list[Entry]:
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         for t in session.execute(
-            select(rev.c.comment_id, rev.c.body, rev.c.suggested_text, rev.c.quote)
+            select(rev.c.comment_id, rev.c.number, rev.c.body, rev.c.suggested_text, rev.c.quote)
             .where(rev.c.comment_id.in_(chunk))
             .order_by(rev.c.number)
         ):
@@ -242,10 +243,19 @@ def _comments(session: Session, where) -> list[Entry]:
             moderated[a.comment_id] = a.action
     attached = _attachment_texts(session, ids)
     themes = _theme_ids(session, ids)
+    screened = _screenings(session, ids)
     out = []
     for m in rows:
         a = answers.get(m["id"])
         t = texts.get(m["id"]) or m
+        # Only the public text is indexed: masked personal data, nothing while held.
+        held = False
+        r = screened.get((m["id"], texts[m["id"]]["number"] if m["id"] in texts else 1))
+        if r is not None:
+            held = r["state"] == "held"
+            t = {"body": "" if held else r["body"], "quote": t["quote"]} | {
+                "suggested_text": None if held else r["suggested_text"]
+            }
         out.append(
             Entry(
                 "comment",
@@ -260,9 +270,8 @@ def _comments(session: Session, where) -> list[Entry]:
                 language=m["language"],
                 decision=a.decision if a else "unanswered",
                 draft=m["state"] == "draft",
-                visible_to_public=comment_visible_to_public(
-                    {**m, "hidden": moderated.get(m["id"]) == "hide"}
-                ),
+                visible_to_public=not held
+                and comment_visible_to_public({**m, "hidden": moderated.get(m["id"]) == "hide"}),
                 title=m["tracking"],
                 body=t["body"],
                 suggested=t["suggested_text"] or "",
@@ -288,6 +297,23 @@ def _theme_ids(session: Session, ids: list[int]) -> dict[int, list[int]]:
             .order_by(ct.c.comment_id, ct.c.theme_id)
         ):
             out.setdefault(row.comment_id, []).append(row.theme_id)
+    return out
+
+
+def _screenings(session: Session, ids: list[int]) -> dict[tuple[int, int], Any]:
+    """The latest personal-data screening of each text of these comments
+    (consultation.redaction), by (comment id, text number)."""
+    from consult.consultation.redaction import CommentRedaction
+
+    cr = CommentRedaction.__table__
+    out: dict[tuple[int, int], Any] = {}
+    for start in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(cr.c.comment_id, cr.c.text_number, cr.c.state, cr.c.body, cr.c.suggested_text)
+            .where(cr.c.comment_id.in_(ids[start : start + 1000]))
+            .order_by(cr.c.id)
+        ):
+            out[(row.comment_id, row.text_number)] = row._mapping
     return out
 
 

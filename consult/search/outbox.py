@@ -53,6 +53,9 @@ def _targets(obj) -> list[tuple[str, int]]:
     if type(obj).__name__ == "CommentTheme":
         # The comment's entry carries its themes (consult.analysis), for theme:.
         return [("comment", obj.comment_id)]
+    if type(obj).__name__ == "CommentRedaction":
+        # The comment's entry holds its public text (consultation.redaction).
+        return [("comment", obj.comment_id)]
     if type(obj).__name__ == "Attachment":
         # The comment's entry carries its attachments' text (consultation.attachments).
         return [("comment", obj.comment_id)]
