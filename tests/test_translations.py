@@ -267,7 +267,7 @@ def test_exports_in_a_language_and_side_by_side(client, make_document, make_user
     assert client.get(base + "/opendata?lang=th").status_code == 400
 
 
-def test_the_record_covers_a_published_translation(make_document, make_user, tmp_path):
+def test_the_record_covers_a_published_translation(client, make_document, make_user, tmp_path):
     """verify recomputes the translation's digest and names a changed block; the
     open-data zip carries the translation, and its standalone verifier agrees."""
     import subprocess
@@ -287,6 +287,8 @@ def test_the_record_covers_a_published_translation(make_document, make_user, tmp
     ev = db.session.scalar(select(Event).where(Event.kind == "translation.published"))
     assert "covers" in json.loads(ev.payload)
     assert verify().ok
+    page = client.get("/record/").get_data(as_text=True)
+    assert f"Translation of version 1 of {doc.slug} into ไทย published" in page
     blob = opendata_zip(doc)
     with zipfile.ZipFile(__import__("io").BytesIO(blob)) as z:
         data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("data.json"))))

@@ -119,6 +119,20 @@ def _one(e: Event, d: dict, versions: dict, docs: dict, orgs: dict) -> Described
         return Described(
             _("Reply of the organisation to the answer to %(tracking)s", tracking=tracking), receipt
         )
+    if kind == "translation.published" and d.get("document") and d.get("version"):
+        from consult.i18n import LOCALES
+
+        return Described(
+            _(
+                "Translation of version %(n)s of %(doc)s into %(language)s published",
+                n=d["version"],
+                doc=d["document"],
+                language=LOCALES.get(d.get("language", ""), d.get("language", "")),
+            ),
+            url_for(
+                "documents.version", slug=d["document"], number=d["version"], lang=d.get("language")
+            ),
+        )
     if e.subject_type == "version" and e.subject_id in versions:
         v = versions[e.subject_id]
         doc = docs.get(v.document_id)
