@@ -23,7 +23,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 # locale's .po; `make translations` compiles them (run and test do it first). A new
 # locale is one `$(BIN)/pybabel init -i translations/messages.pot -d translations -l xx`.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k N_ --no-location --sort-output --project Consult --copyright-holder Consult -o translations/messages.pot .
 	if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 	  $(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching; fi
 

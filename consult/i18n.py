@@ -47,6 +47,12 @@ RTL: frozenset[str] = frozenset()
 babel = Babel()
 
 
+def N_(text: str) -> str:
+    """Marks a label kept in English in a table (a state, a decision) for the catalog;
+    the code that shows it translates it then (gettext(label))."""
+    return text
+
+
 #: The words in a catalog's header comment that mark a first translation nobody who
 #: speaks the language has read yet: the pages in it carry a discreet note.
 REVIEW_MARK = "needs review by a native speaker"

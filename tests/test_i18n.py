@@ -369,3 +369,28 @@ def test_a_mail_is_written_in_its_recipients_language(app, every_locale, make_do
     # its dates are written the Thai way (Babel: "6 ธ.ค. 2026 06:20 น."), though the
     # request that sent it asked for English
     assert "น. UTC" in mail.body
+
+
+def test_pages_and_pdfs_name_a_font_for_every_script_of_the_region():
+    families = ("Noto Sans Thai", "Noto Sans Khmer", "Noto Sans Lao", "Noto Sans Myanmar")
+    for css in ("static/style.css", "static/print-export.css"):
+        text = (ROOT / css).read_text(encoding="utf-8")
+        assert all(f'"{f}"' in text for f in families), css
+    assert "fonts-noto-core" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_labels_are_read_in_the_pages_language(app):
+    from flask_babel import force_locale
+
+    from consult.consultation.models import DECISIONS
+    from consult.documents.models import STATE_LABELS
+
+    assert STATE_LABELS["consultation"] == "Open for comments"
+    with open(TRANSLATIONS / "messages.pot", "rb") as f:
+        ids = _msgids(read_po(f))
+    assert {"Open for comments", "Partly accepted"} <= ids
+    with app.test_request_context(), force_locale("en"):
+        from consult.documents.models import Version
+
+        assert Version(state="consultation").state_label == "Open for comments"
+    assert DECISIONS["noted"] == "Noted"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -20,26 +21,27 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 from consult.accounts.models import Organisation, User
 from consult.documents.models import Paragraph, Version
 from consult.extensions import db
+from consult.i18n import N_
 from consult.timeutil import UTCDateTime, utcnow
 
-KINDS = {"comment": "Comment", "suggestion": "Suggestion", "question": "Question"}
+KINDS = {"comment": N_("Comment"), "suggestion": N_("Suggestion"), "question": N_("Question")}
 #: "word": a marked-up Word file returned by the organisation (consultation.returned_word).
 CHANNELS = {
-    "web": "Web",
-    "email": "E-mail",
-    "paper": "Paper",
-    "workshop": "Workshop",
-    "word": "Word file",
+    "web": N_("Web"),
+    "email": N_("E-mail"),
+    "paper": N_("Paper"),
+    "workshop": N_("Workshop"),
+    "word": N_("Word file"),
 }
 DECISIONS = {
-    "accepted": "Accepted",
-    "partly_accepted": "Partly accepted",
-    "noted": "Noted",
-    "not_accepted": "Not accepted",
-    "out_of_scope": "Out of scope",
+    "accepted": N_("Accepted"),
+    "partly_accepted": N_("Partly accepted"),
+    "noted": N_("Noted"),
+    "not_accepted": N_("Not accepted"),
+    "out_of_scope": N_("Out of scope"),
 }
 #: What a moderator does to a comment or a reply; the latest action holds.
-MODERATION_ACTIONS = {"hide": "Hidden", "restore": "Shown again"}
+MODERATION_ACTIONS = {"hide": N_("Hidden"), "restore": N_("Shown again")}
 
 
 class Moderated:
@@ -231,11 +233,11 @@ class Comment(Moderated, db.Model):
 
     @property
     def kind_label(self) -> str:
-        return KINDS[self.kind]
+        return gettext(KINDS[self.kind])
 
     @property
     def channel_label(self) -> str:
-        return CHANNELS[self.channel]
+        return gettext(CHANNELS[self.channel])
 
 
 class CoSignature(db.Model):
@@ -285,7 +287,7 @@ class Response(db.Model):
 
     @property
     def decision_label(self) -> str:
-        return DECISIONS[self.decision]
+        return gettext(DECISIONS[self.decision])
 
 
 class CommentRevision(db.Model):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
+from consult.i18n import N_
 from consult.timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -19,10 +21,10 @@ if TYPE_CHECKING:
 
 STATES = ("draft", "consultation", "closed", "final")
 STATE_LABELS = {
-    "draft": "Draft",
-    "consultation": "Open for comments",
-    "closed": "Closed",
-    "final": "Final",
+    "draft": N_("Draft"),
+    "consultation": N_("Open for comments"),
+    "closed": N_("Closed"),
+    "final": N_("Final"),
 }
 #: "formatting": the same plain text in other Markdown (a link's address, emphasis).
 RELATIONS = ("unchanged", "formatting", "edited", "moved", "split", "merged", "added", "removed")
@@ -151,7 +153,7 @@ class Version(db.Model):
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+        return gettext(STATE_LABELS[self.state])
 
     def neighbour(self, step: int) -> Version | None:
         """The version `step` numbers away in the same document (-1: the one before it,

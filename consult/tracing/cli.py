@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from consult.extensions import db
 
@@ -16,4 +16,4 @@ def recount_cmd() -> None:
 
     n = counters.recount(db.session.connection())
     db.session.commit()
-    click.echo(_("Counted %(n)s comment%(x)s again.", n=n, x="s" * (n != 1)))
+    click.echo(ngettext("Counted %(num)s comment again.", "Counted %(num)s comments again.", n))
