@@ -138,7 +138,9 @@ def test_api_import_review_publish_and_read(client, make_document, make_user):
     assert client.get(url + "?lang=klingon").status_code == 400
 
 
-def test_out_of_date_when_the_paragraph_changes_in_a_later_version(make_document, make_user):
+def test_out_of_date_when_the_paragraph_changes_in_a_later_version(
+    client, make_document, make_user
+):
     chair = make_user("secretariat")
     doc = make_document("consultation", by=chair)
     v1 = doc.versions[0]
@@ -155,6 +157,11 @@ def test_out_of_date_when_the_paragraph_changes_in_a_later_version(make_document
     assert rows["1.1"].out_of_date is False
     assert rows["1.1"].text == "รัฐสภามีส่วนร่วมกับภาคประชาสังคมอย่างเปิดเผยและด้วยความสุจริตใจ"
     assert tr.languages_of(v2) == ["en", "th"]
+    api = client.get(f"/api/v1/documents/{doc.slug}/versions/2?lang=th").get_json()
+    flags = {
+        p["number"]: (p["out_of_date"], p["translated_from_version"]) for p in api["paragraphs"]
+    }
+    assert flags["1.2"] == (True, 1) and flags["1.1"] == (False, 1)
 
 
 def test_pages_import_review_publish_read_and_comment(
