@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from consult import textpolicy
 from consult.accounts.models import ROLES
@@ -440,7 +441,7 @@ def close_expired_cmd():
             )
         )
     click.echo(
-        _("%(n)s consultation%(x)s closed.", n=len(closed), x="s" if len(closed) != 1 else "")
+        ngettext("%(num)s consultation closed.", "%(num)s consultations closed.", len(closed))
     )
 
 

@@ -167,6 +167,10 @@ def test_individual_comments_are_labelled_and_counted_apart(client, make_user):
     assert "Individual" in html
     org_page = client.get(f"/organisations/{cso.organisation.slug}").get_data(as_text=True)
     assert "Malee Srisuk" not in org_page
+    report = client.get(f"/documents/{v.document.slug}/versions/{v.number}/report")
+    text = report.get_data(as_text=True)
+    assert "2 from 1 organisation," in text
+    assert "1 comment by a member of the public (counted apart from the organisations)" in text
 
 
 # --- campaigns ----------------------------------------------------------------------------

@@ -681,6 +681,8 @@ class Report:
     top_cosigned: list[tuple[Comment, int]]
     organisations: int
     override: object | None
+    #: Comments by individuals (members of the public), counted apart from organisations'.
+    individual_comments: int = 0
     #: "version": the comments on this version; "consultation": every round up to and
     #: including it (a final text that took no comments reports the rounds that led to it).
     scope: str = "version"
@@ -768,7 +770,7 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
                 flags += n
                 one.flags += n
     per_org_rows = counters.per_organisation(scope_ids)
-    for version_id, n in Counter(v for v, _oid, _n in per_org_rows).items():
+    for version_id, n in Counter(v for v, oid, _n in per_org_rows if oid is not None).items():
         if version_id in rounds:
             rounds[version_id].organisations = n
     answered = sum(decisions.values())
@@ -863,7 +865,8 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
             ]
         ),
         top_cosigned=cosigned,
-        organisations=len(per_org),
+        organisations=len(org_ids),
+        individual_comments=per_org_counts.get(None, 0),
         override=override_for(version),
         scope="consultation" if whole else "version",
         rounds=list(rounds.values()),
