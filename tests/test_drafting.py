@@ -201,6 +201,8 @@ TABLE = {
     ("comment.withdraw", "comment"): "0000000",
     # Members of another organisation co-sign; members and the committee reply.
     ("comment.cosign", "comment"): "0100000",
+    # Only members of an organisation that co-signs it (none here) withdraw the support.
+    ("comment.cosign_withdraw", "comment"): "0000000",
     ("comment.reply", "comment"): "0101111",
     ("comment.flag", "comment"): "0111111",
     ("comment.moderate", None): "0000011",
