@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.extensions import db
+from consult.i18n import N_
 from consult.timeutil import UTCDateTime, utcnow
 
 #: admin: everything; secretariat: runs consultations, forms committees, answers comments;
@@ -17,22 +19,22 @@ from consult.timeutil import UTCDateTime, utcnow
 #: who comments in their own name where a consultation is open to everyone.
 ROLES = ("admin", "secretariat", "committee", "cso", "individual")
 ORG_KINDS = {
-    "ngo": "NGO",
-    "network": "Network or coalition",
-    "community": "Community-based organisation",
-    "academia": "Academia or think tank",
-    "union": "Trade union",
-    "professional": "Professional body",
-    "media": "Media",
-    "faith": "Faith-based organisation",
-    "other": "Other",
+    "ngo": N_("NGO"),
+    "network": N_("Network or coalition"),
+    "community": N_("Community-based organisation"),
+    "academia": N_("Academia or think tank"),
+    "union": N_("Trade union"),
+    "professional": N_("Professional body"),
+    "media": N_("Media"),
+    "faith": N_("Faith-based organisation"),
+    "other": N_("Other"),
 }
 #: A membership asked for on sign-up is "pending" until an organisation admin approves
 #: it; only "approved" members act for the organisation. Refused requests are kept.
 MEMBERSHIP_STATUSES = {
-    "pending": "Waiting for approval",
-    "approved": "Member",
-    "refused": "Refused",
+    "pending": N_("Waiting for approval"),
+    "approved": N_("Member"),
+    "refused": N_("Refused"),
 }
 
 
@@ -63,7 +65,7 @@ class Organisation(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ORG_KINDS.get(self.kind, self.kind)
+        return gettext(ORG_KINDS.get(self.kind, self.kind))
 
     @property
     def verified(self) -> bool:
@@ -156,7 +158,7 @@ class Membership(db.Model):
 
     @property
     def status_label(self) -> str:
-        return MEMBERSHIP_STATUSES.get(self.status, self.status)
+        return gettext(MEMBERSHIP_STATUSES.get(self.status, self.status))
 
 
 class NotificationSetting(db.Model):

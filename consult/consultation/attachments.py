@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -140,11 +141,10 @@ def attach(
     most = current_app.config["ATTACHMENT_MAX_COUNT"]
     if count_for(comment) >= most:
         raise ConsultError(
-            _(
-                "A comment carries at most %(most)s attachment%(x)s; "
-                "%(tracking)s has %(most)s already.",
-                most=most,
-                x="s" if most != 1 else "",
+            ngettext(
+                "A comment carries at most %(num)s attachment; %(tracking)s has it already.",
+                "A comment carries at most %(num)s attachments; %(tracking)s has %(num)s already.",
+                most,
                 tracking=comment.tracking,
             ),
             code="too_many_attachments",

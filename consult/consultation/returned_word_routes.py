@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import BooleanField, HiddenField, SelectField
 
@@ -69,11 +70,10 @@ def returned_word_page(slug: str, number: int):
         db.session.commit()
         blobs.remove("returned-word-pending", returned.sha256)
         flash(
-            _(
-                "%(n)s comment%(x)s and suggestion%(x)s from the Word file "
-                "stored for %(display_name)s.",
-                n=len(made),
-                x="s" if len(made) != 1 else "",
+            ngettext(
+                "%(num)s comment or suggestion from the Word file stored for %(display_name)s.",
+                "%(num)s comments and suggestions from the Word file stored for %(display_name)s.",
+                len(made),
                 display_name=org.display_name,
             ),
             "success",

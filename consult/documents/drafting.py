@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
@@ -885,13 +886,12 @@ def refuse_unreviewed(version: Version) -> None:
         n = unreviewed_links(version)
         if n:
             raise Conflict(
-                _(
-                    "%(n)s lineage link%(x)s proposed for this imported text "
-                    "%(x2)s not reviewed yet: confirm or correct them on the "
-                    "lineage page before publishing.",
-                    n=n,
-                    x="s" if n != 1 else "",
-                    x2="are" if n != 1 else "is",
+                ngettext(
+                    "%(num)s lineage link proposed for this imported text is not reviewed "
+                    "yet: confirm or correct it on the lineage page before publishing.",
+                    "%(num)s lineage links proposed for this imported text are not reviewed "
+                    "yet: confirm or correct them on the lineage page before publishing.",
+                    n,
                 )
             )
 

@@ -7,6 +7,7 @@ import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from consult.accounts import policy
@@ -92,10 +93,10 @@ def returned_forms(slug: str, number: int):
             return _forms_page(doc, v, form, rows=rows, error=e.message, status=e.status)
         db.session.commit()
         flash(
-            _(
-                "%(n)s comment%(x)s entered on behalf of their organisations.",
-                n=len(stored),
-                x="s" if len(stored) != 1 else "",
+            ngettext(
+                "%(num)s comment entered on behalf of its organisation.",
+                "%(num)s comments entered on behalf of their organisations.",
+                len(stored),
             ),
             "success",
         )

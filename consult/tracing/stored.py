@@ -31,8 +31,8 @@ from consult.tracing.models import StoredUptake
 from consult.tracing.uptake import NoChange, Uptake, VersionWords, label_disagreement, uptake
 
 FLAG_LABELS = {
-    "accepted_not_in_text": "Accepted, but the asked-for change is not in the text",
-    "taken_up_without_credit": "Not accepted, yet the wording appears in the text",
+    "accepted_not_in_text": _l("Accepted, but the asked-for change is not in the text"),
+    "taken_up_without_credit": _l("Not accepted, yet the wording appears in the text"),
 }
 #: The flag in words for the decision it concerns: a "partly accepted" answer is not
 #: called "accepted", a "noted" one not "not accepted".
