@@ -361,7 +361,9 @@ def test_the_secretariats_page_opens_with_the_settings(client, make_user, as_use
 def test_self_sign_up_as_an_individual(client, make_user, make_document):
     closed = client.get("/sign-up/individual")
     assert closed.status_code == 403
-    _open(make_user)
+    v, _ = _open(make_user)
+    version_page = client.get(f"/documents/{v.document.slug}/versions/{v.number}")
+    assert "/sign-up/individual" in version_page.get_data(as_text=True)
     assert "Sign up as an individual" in client.get("/sign-up/individual").get_data(as_text=True)
     r = client.post(
         "/sign-up/individual",
