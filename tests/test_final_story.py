@@ -214,8 +214,10 @@ def test_pdf_covers_name_the_document_kind(final):
     assert "THE RESOLUTION" not in cover.upper()
     final.doc.kind = "guidance"
     db.session.commit()
-    first = PdfReader(io.BytesIO(resolution.version_pdf(final.v1))).pages[0].extract_text()
-    assert "GUIDANCE" in first.upper() and "TEXT OF THE VERSION" in first.upper()
+    from docx import Document as WordDocument
+
+    word = WordDocument(io.BytesIO(resolution.version_docx(final.v1)))
+    assert word.paragraphs[1].text.startswith("Guidance · Version 1")
 
 
 # ---------------------------------------------------------------- the demo
