@@ -21,10 +21,12 @@ from consult.extensions import db
 from consult.mail import set_notification, settings_of
 from consult.mail.models import MailOutbox
 from consult.mail.notify import queue_closing_soon
-from consult.mail.outbox import send_pending
+from consult.mail.outbox import render_waiting, send_pending
 
 
 def outbox(**where) -> list[MailOutbox]:
+    """The mails as they are sent: those made when sent (the receipt) are made first."""
+    render_waiting()
     q = select(MailOutbox).order_by(MailOutbox.id)
     for k, v in where.items():
         q = q.where(getattr(MailOutbox, k) == v)

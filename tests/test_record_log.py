@@ -262,7 +262,9 @@ def test_the_receipt_page_pdf_and_mail_carry_the_proof(client, make_document, ma
     # The receipt mail: written when the comment is received, before it is placed, it
     # carries the leaf hash and where to fetch the proof.
     from consult.mail.models import MailOutbox
+    from consult.mail.outbox import render_waiting
 
+    render_waiting()  # the receipt is made when the mail job sends it
     mail = db.session.scalar(select(MailOutbox).where(MailOutbox.kind == "receipt"))
     assert ev.leaf_hash in mail.body and f"/record/receipts/{c.tracking}.json" in mail.body
 

@@ -22,10 +22,17 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
+#: Where the API keeps the user of this request's bearer token (request.environ), so
+#: that the token is looked up once a request.
+TOKEN_USER = "consult.token_user"  # noqa: S105 (a key of request.environ, no secret)
+
+
 @login_manager.request_loader
 def _load_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer ") and req.path.startswith("/api/"):
+        if TOKEN_USER in req.environ:
+            return req.environ[TOKEN_USER]  # the API looked it up for this request
         return user_for_token(header[len("Bearer ") :].strip())
     return None
 

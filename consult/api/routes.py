@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import MethodNotAllowed
 
 from consult.accounts import policy
+from consult.accounts.auth import TOKEN_USER
 from consult.accounts.models import Organisation, User
 from consult.accounts.services import user_for_token
 from consult.api import queries, schemas, serializers
@@ -58,6 +59,8 @@ def _token_user() -> User | None:
     user = user_for_token(header[len("Bearer ") :].strip())
     if user is None:
         raise Unauthenticated(_("The API token is not valid; ask for a new one."))
+    # Flask-Login's request loader (accounts.auth) takes it from here: one lookup.
+    request.environ[TOKEN_USER] = user
     return user
 
 

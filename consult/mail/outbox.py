@@ -65,6 +65,7 @@ def queue(
     to: str | None = None,
     dedup_key: str | None = None,
     in_reply_to: str | None = None,
+    later: bool = False,
     **context,
 ) -> MailOutbox | None:
     """Write one mail to the outbox in the caller's transaction.
@@ -72,44 +73,39 @@ def queue(
     A notification (a kind of NOTIFICATIONS) goes only to a user who has not turned
     it off, and carries its unsubscribe link. With `dedup_key`, a mail already
     queued under that key is not queued again. Returns the row, or None.
+
+    With `later`, the row is written with an empty body (and `dedup_key` naming what it
+    is about, new in this transaction, so not looked up): the subject and the body are
+    made by render_waiting() before sending (RENDER_LATER[kind]), outside the request.
     """
     if replaying():
         return None  # the demo or an import replaying the past tells nobody
     notification = kind in NOTIFICATIONS
     if notification and (user is None or not wants(user, kind)):
         return None
-    if dedup_key and db.session.scalar(
-        select(MailOutbox.id).where(MailOutbox.dedup_key == dedup_key)
+    if (
+        dedup_key
+        and not later
+        and db.session.scalar(select(MailOutbox.id).where(MailOutbox.dedup_key == dedup_key))
     ):
         return None
     address = to or (user.email if user else None)
     if not address:
         return None
-    # In the recipient's language (their account's), else the language of the request
-    # that sent it; the subject may be a lazy string, read here in that language.
-    with force_locale(mail_locale(user)):
-        body = render_template(
-            f"mail/{template}.txt",
-            user=user,
-            link=link,
-            site=current_app.config["BASE_URL"],
-            **context,
-        ).strip()
-        if notification:
-            body += "\n\n-- \n" + _(
-                "You get this because of your choice on your account page: “%(choice)s”.\n"
-                "Turn it off with one click: %(url)s",
-                choice=NOTIFICATIONS[kind][0],
-                url=unsubscribe_link(user.id, kind),
-            )
-            body += "\n"
-        subject = str(subject)
+    if later:
+        body = ""
+    else:
+        # In the recipient's language (their account's), else the language of the request
+        # that sent it; the subject may be a lazy string, read here in that language.
+        with force_locale(mail_locale(user)):
+            body = _body(user, kind, template, context) + "\n"
+            subject = str(subject)
     row = MailOutbox(
         user_id=user.id if user else None,
         to_email=address,
         kind=kind,
-        subject=subject[:300],
-        body=body + "\n",
+        subject=str(subject)[:300],
+        body=body,  # empty: made later (render_waiting)
         dedup_key=dedup_key,
         in_reply_to=in_reply_to,
         created_at=utcnow(),
@@ -118,6 +114,57 @@ def queue(
     db.session.flush()
     db.session.info["mail_pending"] = True
     return row
+
+
+def _body(user: User | None, kind: str, template: str, context: dict) -> str:
+    """A mail's text (in the locale the caller forces), with the unsubscribe line of a
+    notification."""
+    body = render_template(
+        f"mail/{template}.txt",
+        user=user,
+        link=link,
+        site=current_app.config["BASE_URL"],
+        **context,
+    ).strip()
+    if kind in NOTIFICATIONS and user is not None:
+        body += "\n\n-- \n" + _(
+            "You get this because of your choice on your account page: “%(choice)s”.\n"
+            "Turn it off with one click: %(url)s",
+            choice=NOTIFICATIONS[kind][0],
+            url=unsubscribe_link(user.id, kind),
+        )
+        body += "\n"
+    return body
+
+
+#: kind → a function of the row giving (subject, template, context) for a mail queued
+#: with later=True (registered by the part that queues it: consult.mail.notify).
+RENDER_LATER: dict = {}
+
+
+def render_waiting(limit: int | None = None) -> int:
+    """Make the subject and body of the mails queued with later=True, in the caller's
+    transaction (the send_mail job, before sending), in the recipient's language.
+    Returns how many were made."""
+    q = (
+        select(MailOutbox)
+        .where(MailOutbox.sent_at.is_(None), MailOutbox.body == "")
+        .order_by(MailOutbox.id)
+    )
+    if limit:
+        q = q.limit(limit)
+    rows = list(db.session.scalars(q))
+    for row in rows:
+        make = RENDER_LATER.get(row.kind)
+        if make is None:
+            continue
+        user = db.session.get(User, row.user_id) if row.user_id is not None else None
+        with force_locale(mail_locale(user)):
+            subject, template, context = make(row)
+            row.subject = str(subject)[:300]
+            row.body = _body(user, row.kind, template, context) + "\n"
+    db.session.flush()
+    return len(rows)
 
 
 def _after_commit(session: Session) -> None:
@@ -259,7 +306,9 @@ def pending(limit: int | None = None) -> list[MailOutbox]:
 def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -> SendResult:
     """Send what is waiting in the outbox. Each mail's result is committed at once, so
     a crash never sends a mail twice in a later run (at most the one in flight)."""
-    rows = pending(limit)
+    if render_waiting(limit):
+        db.session.commit()
+    rows = [r for r in pending(limit) if r.body]
     sent = failed = 0
     if rows:
         try:
