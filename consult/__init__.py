@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.api import comments as _api_comments  # noqa: F401 - adds to api bp
     from consult.api import drafting as _api_drafting  # noqa: F401 - adds to api bp
     from consult.api import intake as _api_intake  # noqa: F401 - adds to api bp
+    from consult.api import lists as _api_lists  # noqa: F401 - adds to api bp
     from consult.api import openapi as _api_openapi  # noqa: F401 - adds to api bp
     from consult.api import organisations as _api_organisations  # noqa: F401 - adds to api bp
     from consult.api import record as _api_record  # noqa: F401 - adds to api bp
