@@ -9,6 +9,7 @@ import contextlib
 from html import escape
 
 from flask import Flask, Response, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 DATABASE_DOWN = (
@@ -66,4 +67,4 @@ def register(app: Flask) -> None:
         with contextlib.suppress(Exception):  # the session may be as unreachable as the server
             db.session.rollback()
         app.logger.error("Database unavailable: %s", e)
-        return unavailable(DATABASE_DOWN, title="Service unavailable", code="unavailable")
+        return unavailable(DATABASE_DOWN, title=_("Service unavailable"), code="unavailable")

@@ -102,8 +102,12 @@ def changes_pdf(version: Version, against: Version | None = None) -> bytes:
     return render_pdf(
         "exports/print_changes.html",
         version=version,
-        title=f"{version.document.title} — changes from version {ch.old.number} to "
-        f"{version.number}",
+        title=_(
+            "%(title)s — changes from version %(number)s to %(number2)s",
+            title=version.document.title,
+            number=ch.old.number,
+            number2=version.number,
+        ),
         changes=ch,
         rows=rows,
     )
@@ -132,19 +136,44 @@ def _revision(kind: str, text: str, rid: int, when: str, author: str):
 def changes_docx(version: Version, against: Version | None = None) -> bytes:
     ch = changes(version, against)
     doc = version.document
-    d = new_docx(version, f"{doc.title} — changes from version {ch.old.number} to {version.number}")
+    d = new_docx(
+        version,
+        _(
+            "%(title)s — changes from version %(number)s to %(number2)s",
+            title=doc.title,
+            number=ch.old.number,
+            number2=version.number,
+        ),
+    )
     d.add_paragraph(printable(doc.title), style="Title")
     d.add_paragraph(
-        printable(f"Changes from {ch.old.title} to {version.title}, as tracked changes"),
+        printable(
+            _(
+                "Changes from %(title)s to %(title2)s, as tracked changes",
+                title=ch.old.title,
+                title2=version.title,
+            )
+        ),
         style="Subtitle",
     )
     c = ch.counts
     d.add_paragraph(
-        f"{c['edited']} paragraphs edited, {c['formatting']} changed in formatting only, "
-        f"{c['added']} added, {c['removed']} removed, {c['moved']} moved, {c['split']} split, "
-        f"{c['merged']} merged; {c['inserted']} words inserted and {c['deleted']} deleted. "
-        "Word shows the changes as revisions (Review → Track Changes), which can be accepted "
-        "or rejected one by one."
+        _(
+            "%(x)s paragraphs edited, %(x2)s changed in formatting only, "
+            "%(x3)s added, %(x4)s removed, %(x5)s moved, %(x6)s split, "
+            "%(x7)s merged; %(x8)s words inserted and %(x9)s deleted. "
+            "Word shows the changes as revisions (Review → Track "
+            "Changes), which can be accepted or rejected one by one.",
+            x=c["edited"],
+            x2=c["formatting"],
+            x3=c["added"],
+            x4=c["removed"],
+            x5=c["moved"],
+            x6=c["split"],
+            x7=c["merged"],
+            x8=c["inserted"],
+            x9=c["deleted"],
+        )
     )
     when = declared_time(version).strftime("%Y-%m-%dT%H:%M:%SZ")
     author = printable(doc.committee) or "Drafting committee"

@@ -74,7 +74,11 @@ def pack_pdf(version: Version) -> bytes:
     return render_pdf(
         "exports/print_pack.html",
         version=version,
-        title=f"Consultation pack — {version.document.title} — {version.title}",
+        title=_(
+            "Consultation pack — %(title)s — %(title2)s",
+            title=version.document.title,
+            title2=version.title,
+        ),
         paragraphs=version.paragraphs,
         howto=how_to_respond(version),
         columns=FORM_COLUMNS,
@@ -84,20 +88,30 @@ def pack_pdf(version: Version) -> bytes:
 
 def pack_docx(version: Version) -> bytes:
     doc = version.document
-    d = new_docx(version, f"Consultation pack — {doc.title} — {version.title}")
+    d = new_docx(
+        version,
+        _("Consultation pack — %(title)s — %(title2)s", title=doc.title, title2=version.title),
+    )
     d.add_paragraph(printable(doc.title), style="Title")
-    d.add_paragraph(printable(f"Consultation pack: {version.title}"), style="Subtitle")
-    d.add_heading("How to respond", level=1)
+    d.add_paragraph(
+        printable(_("Consultation pack: %(title)s", title=version.title)), style="Subtitle"
+    )
+    d.add_heading(_("How to respond"), level=1)
     for line in how_to_respond(version):
         d.add_paragraph(printable(line), style="List Number")
-    d.add_heading("The text", level=1)
+    d.add_heading(_("The text"), level=1)
     write_paragraphs(d, version.paragraphs)
     d.add_page_break()
-    d.add_heading("Response form", level=1)
+    d.add_heading(_("Response form"), level=1)
     d.add_paragraph(
         printable(
-            f"{doc.title}, {version.title}. {deadline_text(version)} One row per comment; add "
-            "rows as needed (Table → Insert row)."
+            _(
+                "%(title)s, %(title2)s. %(deadline_text)s One row per "
+                "comment; add rows as needed (Table → Insert row).",
+                title=doc.title,
+                title2=version.title,
+                deadline_text=deadline_text(version),
+            )
         )
     )
     t = d.add_table(rows=1 + FORM_ROWS, cols=len(FORM_COLUMNS), style="Table Grid")

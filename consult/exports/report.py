@@ -15,6 +15,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -217,7 +218,11 @@ def report_xlsx(version: Version) -> bytes:
     wb = Workbook()
     wb.properties.created = wb.properties.modified = declared_time(version).replace(tzinfo=None)
     wb.properties.title = printable(
-        f"Consultation report — {version.document.title} — {version.title}"
+        _(
+            "Consultation report — %(title)s — %(title2)s",
+            title=version.document.title,
+            title2=version.title,
+        )
     )
     ws = wb.active
     ws.title = "Summary"
@@ -274,7 +279,11 @@ def report_pdf(version: Version) -> bytes:
     return render_pdf(
         "exports/print_report.html",
         version=version,
-        title=f"Consultation report — {version.document.title} — {version.title}",
+        title=_(
+            "Consultation report — %(title)s — %(title2)s",
+            title=version.document.title,
+            title2=version.title,
+        ),
         summary=summary(rows),
         groups=grouped(rows),
         texts=_paragraph_texts(version),
@@ -291,25 +300,39 @@ def report_docx(version: Version) -> bytes:
     rows = report_rows(version)
     s = summary(rows)
     doc = version.document
-    d = new_docx(version, f"Consultation report — {doc.title} — {version.title}")
+    d = new_docx(
+        version,
+        _("Consultation report — %(title)s — %(title2)s", title=doc.title, title2=version.title),
+    )
     sec = d.sections[0]
     sec.orientation = WD_ORIENT.LANDSCAPE
     sec.page_width, sec.page_height = Cm(29.7), Cm(21)
     sec.left_margin = sec.right_margin = Cm(1.5)
     d.add_paragraph(printable(doc.title), style="Title")
-    d.add_paragraph(printable(f"Consultation report on {version.title}"), style="Subtitle")
     d.add_paragraph(
-        f"{s.total} comment{'s' if s.total != 1 else ''}, one row each, grouped by paragraph, "
-        "with the committee's decision and reason and the measured uptake of suggestions "
-        "(how much of the asked-for change appears in the next version)."
+        printable(_("Consultation report on %(title)s", title=version.title)), style="Subtitle"
+    )
+    d.add_paragraph(
+        _(
+            "%(total)s comment%(x)s, one row each, grouped by paragraph, "
+            "with the committee's decision and reason and the measured "
+            "uptake of suggestions (how much of the asked-for change "
+            "appears in the next version).",
+            total=s.total,
+            x="s" if s.total != 1 else "",
+        )
     )
     whole = consultation_before(version)
     if whole is not None:
-        d.add_heading("The consultation that led to this text", level=1)
+        d.add_heading(_("The consultation that led to this text"), level=1)
         d.add_paragraph(
             printable(
-                f"{version.title} took no comments of its own. It was drafted from these "
-                "rounds of comments; each round has its own report, with one row per comment."
+                _(
+                    "%(title)s took no comments of its own. It was drafted from "
+                    "these rounds of comments; each round has its own report, "
+                    "with one row per comment.",
+                    title=version.title,
+                )
             )
         )
         heads = ("Round", "Comments", "Organisations", "Answered", "Suggestions")
@@ -331,7 +354,7 @@ def report_docx(version: Version) -> bytes:
             ]
             for cell, value in zip(t.add_row().cells, values, strict=True):
                 cell.text = str(value)
-    d.add_heading("Summary", level=1)
+    d.add_heading(_("Summary"), level=1)
     for title, counts, first in (
         ("By decision", s.by_decision, "Decision"),
         ("By kind of organisation", s.by_kind, "Kind of organisation"),
@@ -343,7 +366,7 @@ def report_docx(version: Version) -> bytes:
         for label, n in counts:
             cells = t.add_row().cells
             cells[0].text, cells[1].text = label, str(n)
-    d.add_heading("Comments by paragraph", level=1)
+    d.add_heading(_("Comments by paragraph"), level=1)
     texts = _paragraph_texts(version)
     columns = COLUMNS[1:]
     for number, group in grouped(rows):
@@ -351,12 +374,12 @@ def report_docx(version: Version) -> bytes:
         if number in texts:
             d.add_paragraph(texts[number], style="Quote")
         t = d.add_table(rows=1, cols=len(columns), style="Table Grid")
-        for cell, (_, label) in zip(t.rows[0].cells, columns, strict=True):
+        for cell, (_key, label) in zip(t.rows[0].cells, columns, strict=True):
             cell.text = label
             cell.paragraphs[0].runs[0].bold = True
         for r in group:
             cells = t.add_row().cells
-            for cell, (key, _) in zip(cells, columns, strict=True):
+            for cell, (key, _label) in zip(cells, columns, strict=True):
                 cell.text = getattr(r, key)
         for row in t.rows:
             for cell in row.cells:

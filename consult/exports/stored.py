@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Response, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
 from consult import jobs
 from consult.documents.models import Version
@@ -140,7 +141,7 @@ def generation_slot() -> Iterator[bool]:
 
 
 def busy() -> Response:
-    return unavailable(BUSY, title="Being prepared", code="busy", retry_after=RETRY_AFTER)
+    return unavailable(BUSY, title=_("Being prepared"), code="busy", retry_after=RETRY_AFTER)
 
 
 def _write(path: Path, body: bytes) -> None:

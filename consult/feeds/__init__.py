@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, make_response, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -43,7 +44,7 @@ def document_entries(doc) -> list[Entry]:
     entries = [
         Entry(
             id=url_for("documents.version", slug=doc.slug, number=v.number, _external=True),
-            title=f"{v.title} published ({v.state_label.lower()})",
+            title=_("%(title)s published (%(lower)s)", title=v.title, lower=v.state_label.lower()),
             updated=v.published_at,
             link=url_for("documents.version", slug=doc.slug, number=v.number, _external=True),
             author=doc.committee or "The committee",
@@ -71,7 +72,12 @@ def document_entries(doc) -> list[Entry]:
             entries.append(
                 Entry(
                     id=f"{link}#response-{r.id}",
-                    title=f"{r.decision_label}: {c.tracking} by {c.organisation.name}",
+                    title=_(
+                        "%(decision_label)s: %(tracking)s by %(name)s",
+                        decision_label=r.decision_label,
+                        tracking=c.tracking,
+                        name=c.organisation.name,
+                    ),
                     updated=r.created_at,
                     link=link,
                     author=r.responder.name or doc.committee or "The committee",
