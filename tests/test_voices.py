@@ -196,6 +196,7 @@ def test_campaign_signed_and_withdrawn(client, make_user, make_org):
     got = client.get(f"/api/v1/comments/{cid}").get_json()["campaign"]
     assert got["supporters"] == 3
     assert sorted(got["named"]) == sorted(["Malee Srisuk", member.organisation.display_name])
+    _anonymous()
     html = client.get(f"/comments/{cid}").get_data(as_text=True)
     assert "3 supporters" in html and "Private Person" not in html
     r = client.delete(f"/api/v1/comments/{cid}/signatures", json={}, headers=bearer(named))
@@ -378,3 +379,14 @@ def test_self_sign_up_as_an_individual(client, make_user, make_document):
 
     u = get_user_by_email("ana.reyes@example.org")
     assert u.role == "individual" and u.email_confirmed_at is None and not u.memberships
+
+
+def test_the_exported_report_has_public_text_and_individuals(client, make_user):
+    from consult.exports.report import report_csv
+
+    v, _ = _open(make_user, withheld=True, personal="hold")
+    _post(client, v, make_user("cso"), body=LETTER)
+    _post(client, v, _individual(make_user), withhold_name=True, body="Hearings in Thai, please.")
+    csv = report_csv(v).decode("utf-8")
+    assert "somchai" not in csv and "Held for the secretariat's review" in csv
+    assert "A member of the public" in csv and "Malee Srisuk" not in csv

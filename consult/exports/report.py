@@ -38,6 +38,10 @@ from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, measure
 from consult.tracing.views import COMMENT_LOADS
 
 HIDDEN = "[Hidden by the moderators: {reason}]"
+#: Where a comment by an individual (a member of the public) has a kind of organisation.
+INDIVIDUAL = "Individual (member of the public)"
+#: In place of the text of a comment held for the secretariat's review of personal data.
+HELD = "(Held for the secretariat's review of personal data; published once reviewed.)"
 COLUMNS = (
     ("paragraph", "Paragraph"),
     ("tracking", "Comment"),
@@ -123,9 +127,11 @@ def report_rows(version: Version) -> list[ReportRow]:
     uptakes = _uptakes(version, comments)
     rows = []
     for c in comments:
-        text = c.current
+        # The public text: personal data masked, none while held for review (redaction).
+        text = c.shown
         r: Response | None = c.response
         hidden = c.hidden_by
+        held = text is None
         up, score = uptakes.get(c.id, ("", None))
         # printable: every format is XML or may be read as such, and what is stored
         # may predate the text policy (a control character would fail Word and Excel).
@@ -135,12 +141,20 @@ def report_rows(version: Version) -> list[ReportRow]:
                 paragraph=p(c.paragraph.number) if c.paragraph else "",
                 position=c.paragraph.position if c.paragraph else -1,
                 tracking=p(c.tracking),
-                organisation=p(c.organisation.display_name),
-                organisation_kind=p(ORG_KINDS.get(c.organisation.kind, c.organisation.kind)),
-                country=p(", ".join(c.organisation.countries or [])),
+                # An individual's comment: named as the public pages name them, under no
+                # kind of organisation and no country (counted apart).
+                organisation=p(c.public_author),
+                organisation_kind=p(
+                    ORG_KINDS.get(c.organisation.kind, c.organisation.kind)
+                    if c.organisation
+                    else INDIVIDUAL
+                ),
+                country=p(", ".join(c.organisation.countries or [])) if c.organisation else "",
                 kind=KINDS[c.kind],
-                comment=p(HIDDEN.format(reason=hidden.reason) if hidden else text.body),
-                suggested="" if hidden else p(text.suggested_text),
+                comment=p(
+                    HIDDEN.format(reason=hidden.reason) if hidden else (HELD if held else text.body)
+                ),
+                suggested="" if hidden or held else p(text.suggested_text),
                 decision=r.decision_label if r else "",
                 reason=p(r.reason) if r else "",
                 uptake=up,
