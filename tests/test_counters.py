@@ -19,6 +19,7 @@ from consult.extensions import db
 from consult.timeutil import utcnow
 from consult.tracing import counters
 from consult.tracing.counters import CommentCount
+from consult.tracing.guard import unanswered_count
 
 
 def text_of(html: str) -> str:
@@ -162,6 +163,9 @@ def test_counts_stay_equal_to_counting_the_comments(
         ("suggestion", "accepted", False): 1,
         ("question", None, True): 1,
     }
+
+    # Waiting for an answer on version 1 (the finalize guard's count): two.
+    assert counters.unanswered(v1) == unanswered_count(v1) == 2
 
     # Version 2 published: the suggestions' uptake is measured and counted.
     v2 = docs.copy_version(doc, by=sec, label="Second draft")

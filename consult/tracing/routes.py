@@ -26,10 +26,10 @@ from consult.errors import ConsultError, NotFound
 from consult.extensions import db
 from consult.forms import Form
 from consult.record.service import head_hash
-from consult.tracing import grouping, views
+from consult.tracing import counters, grouping, views
 from consult.tracing.cli import recount_cmd
 from consult.tracing.compare import LABELS as RELATION_LABELS
-from consult.tracing.guard import override_for, unanswered_count
+from consult.tracing.guard import override_for
 from consult.tracing.models import ResponseGroup
 from consult.tracing.stored import FLAG_LABELS, UPTAKE_LABELS, flag_label, text_loads
 
@@ -75,7 +75,8 @@ def trace_version(v: Version) -> dict:
     """The finalize override of a version (or None) and its unanswered comments."""
     return {
         "override": override_for(v) if v.state == "final" else None,
-        "unanswered": unanswered_count(v) if v.state == "closed" else 0,
+        # Kept as comments arrive (tracing.counters): no count over the comments.
+        "unanswered": counters.unanswered(v) if v.state == "closed" else 0,
     }
 
 
