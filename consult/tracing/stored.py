@@ -55,9 +55,9 @@ def flag_label(flag: str | None, decision: str | None) -> str | None:
 
 
 UPTAKE_LABELS = {
-    "taken_up": "Taken up",
-    "partly": "Partly taken up",
-    "not_taken_up": "Not taken up",
+    "taken_up": _l("Taken up"),
+    "partly": _l("Partly taken up"),
+    "not_taken_up": _l("Not taken up"),
 }
 
 
