@@ -390,3 +390,34 @@ def test_the_exported_report_has_public_text_and_individuals(client, make_user):
     csv = report_csv(v).decode("utf-8")
     assert "somchai" not in csv and "Held for the secretariat's review" in csv
     assert "A member of the public" in csv and "Malee Srisuk" not in csv
+
+
+def test_history_and_accountability_pages_show_the_public_text(client, make_user):
+    v, _ = _open(make_user, personal="mask")
+    cso = make_user("cso")
+    p = v.paragraphs[-1]
+    r = client.post(
+        f"/api/v1/paragraphs/{p.id}/comments",
+        json={"kind": "comment", "body": LETTER},
+        headers=bearer(cso),
+    )
+    assert r.status_code == 201
+    r = client.post(
+        f"/api/v1/paragraphs/{p.id}/comments",
+        json={"kind": "comment", "body": "Hearings in Thai, please."},
+        headers=bearer(_individual(make_user)),
+    )
+    assert r.status_code == 201
+    _anonymous()
+    pages = [
+        f"/documents/{v.document.slug}/lineages/{p.lineage}",
+        f"/organisations/{cso.organisation.slug}/accountability",
+        f"/organisations/{cso.organisation.slug}",
+    ]
+    for url in pages:
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        html = resp.get_data(as_text=True)
+        assert "somchai" not in html, url
+    lineage = client.get(pages[0]).get_data(as_text=True)
+    assert "[e-mail removed]" in lineage and "Malee Srisuk" in lineage

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, and_, exists, func, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, and_, event, exists, func, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from consult import signals
@@ -103,19 +103,47 @@ def public_hash(body: str, suggested_text: str | None) -> str:
 
 def latest_redaction(c: Comment) -> CommentRedaction | None:
     """The latest row for the comment's current text, or None (nothing found in it)."""
-    cache = c.__dict__.setdefault("_redactions", None)
+    cache = c.__dict__.get("_redactions")
     if cache is None:
-        cache = list(
-            db.session.scalars(
-                select(CommentRedaction)
-                .where(CommentRedaction.comment_id == c.id)
-                .order_by(CommentRedaction.id)
-            )
-        )
-        c.__dict__["_redactions"] = cache
+        _load_screenings(c)
+        cache = c.__dict__["_redactions"]
     number = c.revisions[-1].number if c.revisions else 1
     mine = [r for r in cache if r.text_number == number]
     return mine[-1] if mine else None
+
+
+def preload(comments) -> None:
+    """Read the screenings of these comments in one query (pages listing comments call it,
+    so that showing each one's public text costs nothing more)."""
+    todo = [c for c in comments if "_redactions" not in c.__dict__]
+    if todo:
+        _load_screenings(todo[0], todo[1:])
+
+
+def _load_screenings(c: Comment, others=()) -> None:
+    """Read the screenings of `c` and of every other comment the session holds that has
+    not read its own yet, in one query: a page of comments reads them once, not once per
+    comment."""
+    session = db.session()
+    # The ids come from the identity keys: reading obj.id would refresh an expired object.
+    waiting = {
+        key[1][0]: obj
+        for key, obj in list(session.identity_map.items())
+        if key[0] is Comment and "_redactions" not in obj.__dict__
+    }
+    waiting[c.id] = c
+    for other in others:
+        waiting[other.id] = other
+    ids = sorted(waiting)
+    for obj in waiting.values():
+        obj.__dict__["_redactions"] = []
+    for start in range(0, len(ids), 500):
+        for r in session.scalars(
+            select(CommentRedaction)
+            .where(CommentRedaction.comment_id.in_(ids[start : start + 500]))
+            .order_by(CommentRedaction.id)
+        ):
+            waiting[r.comment_id].__dict__["_redactions"].append(r)
 
 
 def public_text(c: Comment, number: int, text):
@@ -138,6 +166,13 @@ def public_texts(c: Comment, user) -> list:
         return texts
     shown = [public_text(c, getattr(t, "number", 1), t) for t in texts]
     return [t for t in shown if t is not None]
+
+
+@event.listens_for(Comment, "expire")
+def _expired(target, attrs) -> None:
+    """The screenings read for a comment are forgotten with the rest of what it holds."""
+    if attrs is None and target is not None:
+        target.__dict__.pop("_redactions", None)
 
 
 def _forget(c: Comment) -> None:
@@ -223,6 +258,8 @@ def screen(c: Comment) -> CommentRedaction | None:
     text = c.current
     spans = _spans_of(text)
     if not spans:
+        if not c.revisions:
+            c.__dict__["_redactions"] = []  # a new comment: known to have none
         return None
     state = "masked" if c.version.personal_data == "mask" else "held"
     number = c.revisions[-1].number if c.revisions else 1

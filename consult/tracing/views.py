@@ -81,6 +81,9 @@ def proposed_diff(c: Comment) -> list[tuple[str, str]] | None:
 
 def outcomes(comments: Sequence[Comment], *, diffs: bool = False) -> list[Outcome]:
     """Outcomes for comments already loaded (three queries for all of them)."""
+    from consult.consultation.redaction import preload
+
+    preload(comments)  # their public text (personal data masked): one query for all
     ups = latest_uptake(c.id for c in comments)
     response_ids = [c.response.id for c in comments if c.response is not None]
     groups = groups_of(response_ids)
