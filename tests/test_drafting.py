@@ -221,6 +221,17 @@ TABLE = {
     ("theme.manage", "document"): "0001111",
     ("comment.tag", "comment"): "0001111",
     ("group.take_out", "comment"): "0001111",
+    # Translations of the text and of answers: the committee and the secretariat.
+    ("translation.manage", "document"): "0001111",
+    ("response.translate", "comment"): "0001111",
+    # Individuals (none of these roles) withhold their name and sign campaigns; this
+    # comment is no campaign, so nobody signs it; nobody owns a missing signature.
+    ("comment.withhold_name", "public"): "0000000",
+    ("campaign.sign", "comment"): "0000000",
+    ("campaign.withdraw_signature", None): "0000000",
+    # Withheld names and personal data are the secretariat's to see and review.
+    ("comment.see_withheld", None): "0000011",
+    ("comment.review_personal_data", None): "0000011",
 }
 
 

@@ -184,8 +184,10 @@ def is_comment_author(user, comment) -> bool:
 
 def is_cosigning_member(user, comment) -> bool:
     """A CSO member of an organisation that co-signs the comment (after it was sent)."""
+    if not is_cso_member(user):
+        return False
     mine = {m.organisation_id for m in user.memberships if m.status == "approved"}
-    return is_cso_member(user) and any(
+    return any(
         s.organisation_id in mine and not s.joint for s in getattr(comment, "cosignatures", [])
     )
 
