@@ -49,7 +49,12 @@ def test_uptake_is_stored_when_the_next_version_is_published(case):
     assert (b.score, b.label, b.relation) == (0.0, "not_taken_up", "unchanged")
     assert (c.score, c.label) == (1.0, "taken_up")
     assert _stored(case.q) is None  # a question asks for no wording
-    # The inputs' hash is the sha256 of exactly what was measured.
+    # The inputs' hash is the sha256 of exactly what was measured: with the paragraphs
+    # around the commented one (a wording may carry a neighbour along).
+    commented = case.a.paragraph
+    siblings = sorted(commented.version.paragraphs, key=lambda p: p.position)
+    at = siblings.index(commented)
+    around = [p.text for p in siblings[max(at - 1, 0) : at + 2] if p is not commented]
     expected = sha256(
         canonical(
             {
@@ -60,6 +65,7 @@ def test_uptake_is_stored_when_the_next_version_is_published(case):
                 "quote_start": None,
                 "successor": [WORDING_A],
                 "basis": "text",
+                "around": around,
                 "measure": MEASURE_VERSION,
             }
         )
