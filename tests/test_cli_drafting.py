@@ -40,7 +40,10 @@ def test_open_close_and_finalize(runner, make_document, make_user):
     day = (utcnow() + timedelta(days=10)).date().isoformat()
     r = runner.invoke(args=["open-version", "charter", "1", "--until", day])
     assert r.exit_code == 0, r.output
-    assert r.output == f"charter: version 1 is open for comments until {day} 23:59 UTC.\n"
+    assert r.output == (
+        f"charter: version 1 is open for comments until {day} 23:59 UTC.\n"
+        "Comments from organisations; personal data found in a comment: hold.\n"
+    )
     assert state_of(doc)[:2] == ("consultation", docs.get_version(doc, 1).closes_at)
     r = runner.invoke(args=["close-version", "charter", "1", "--reason", "The summit moved."])
     assert r.exit_code == 0, r.output
