@@ -244,6 +244,13 @@ def pytest_collection_modifyitems(config, items):
         if only_pg:
             config.hook.pytest_deselected(items=only_pg)
             items[:] = [i for i in items if not i.get_closest_marker("postgres")]
+    # Tests whose outcome the database does not change (the accessibility walk) run once,
+    # in the SQLite pass: left out of the PostgreSQL one, not skipped.
+    if PG_URL:
+        once = [i for i in items if i.get_closest_marker("once")]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [i for i in items if not i.get_closest_marker("once")]
     # In CI nothing may be skipped for want of a browser or a database.
     if CI and shutil.which("chromium") is None and any("browser" in i.keywords for i in items):
         raise pytest.UsageError(

@@ -15,11 +15,13 @@ _ALLOWED = {
 _ATTRS = {"a": {"href", "title"}, "ol": {"start"}}
 
 
-def render_markdown(source: str, *, shift_headings: int = 0) -> Markup:
+def render_markdown(source: str, *, shift_headings: int = 0, quoted: bool = False) -> Markup:
     """Render Markdown with raw HTML off, then sanitise the result.
 
     Inline tags found in imported texts are dropped (their words kept) rather
-    than shown as literal markup.
+    than shown as literal markup. ``quoted``: a paragraph quoted on another page (the
+    paragraph page, a comment): its heading is shown as a heading but is not one of the
+    page's, so the page's own headings stay in order.
     """
     html = _md.render(strip_tags(tagged_headings(source)))
     if shift_headings:
@@ -33,4 +35,8 @@ def render_markdown(source: str, *, shift_headings: int = 0) -> Markup:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener",
     )
+    if quoted:
+        for level in range(1, 7):
+            clean = clean.replace(f"<h{level}>", f'<p class="quoted-heading h{level}">')
+            clean = clean.replace(f"</h{level}>", "</p>")
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
