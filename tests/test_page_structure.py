@@ -57,3 +57,15 @@ def test_report_chart_tables_have_named_header_cells(client, make_document, make
     assert '<th scope="col"><span class="sr">Category</span></th>' in html
     levels = _headings(html)
     assert _in_order(levels), levels
+
+
+def test_search_filters_wait_behind_a_disclosure(client, world):
+    """On a phone the ~25 filter links no longer come before the first result: they are
+    in a closed <details> (shown beside the results on a wide screen, by style.css)."""
+    html = client.get("/search?q=type:comment").get_data(as_text=True)
+    box = html.index('<details class="facets-box">')
+    assert html.index("<summary>Narrow the results</summary>", box) < html.index(
+        "<h2>Decision</h2>"
+    )
+    assert html.index("</details>", box) < html.index('<ol class="hits">')
+    assert html.index('<a href="/comments/') > html.index("</details>", box)
