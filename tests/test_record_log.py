@@ -259,14 +259,44 @@ def test_the_receipt_page_pdf_and_mail_carry_the_proof(client, make_document, ma
 
     words = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert c.tracking in words and "leaf index" in words
-    # The receipt mail: written when the comment is received, before it is placed, it
-    # carries the leaf hash and where to fetch the proof.
+    # The receipt mail is made when the mail job sends it: the entry is in the tree by
+    # then, and the mail carries its place and the proof against the newest head.
     from consult.mail.models import MailOutbox
     from consult.mail.outbox import render_waiting
 
-    render_waiting()  # the receipt is made when the mail job sends it
+    render_waiting()
     mail = db.session.scalar(select(MailOutbox).where(MailOutbox.kind == "receipt"))
     assert ev.leaf_hash in mail.body and f"/record/receipts/{c.tracking}.json" in mail.body
+    newest = tree_log.newest_head()
+    assert f"leaf {ev.seq - 1} of the tree of {newest.tree_size} events" in mail.body
+    assert newest.root_hash in mail.body
+    for p in tree_log.inclusion_proof(ev.seq - 1, newest.tree_size):
+        assert f"  {p}\n" in mail.body
+
+
+def test_a_receipt_mail_signs_a_head_when_none_covers_its_entry(app, make_document, make_user):
+    """With heads due only hourly, the batch of receipt mails still gets one head that
+    covers its entries (and one only), so each mail carries a proof at once."""
+    from consult.mail.models import MailOutbox
+    from consult.mail.outbox import render_waiting
+
+    app.config["RECORD_HEAD_INTERVAL"] = 3600
+    try:
+        doc, v, member, c = _comment(make_document, make_user)
+        post_comment(v, v.paragraphs[3], member, body="A second one in the same batch.")
+        _sign()  # a head that covers the first two; the third comes after it
+        post_comment(v, v.paragraphs[4], member, body="A third, after the head.")
+        db.session.commit()
+        before = db.session.scalar(select(func.count(TreeHead.id)))
+        assert render_waiting() == 3
+        db.session.commit()
+        assert db.session.scalar(select(func.count(TreeHead.id))) == before + 1
+        newest = tree_log.newest_head()
+        assert newest.reason == "receipts" and newest.tree_size == tree_log.state()[0]
+        bodies = db.session.scalars(select(MailOutbox.body).where(MailOutbox.kind == "receipt"))
+        assert all(f"the tree of {newest.tree_size} events" in b for b in bodies)
+    finally:
+        app.config.pop("RECORD_HEAD_INTERVAL")
 
 
 def test_a_receipt_waits_for_its_head_then_is_proved(app, client, make_document, make_user):

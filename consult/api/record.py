@@ -85,7 +85,7 @@ class TreeHeadAnswer(Answer):
     timestamp: int = Field(description="Milliseconds since 1970-01-01 UTC, as signed.")
     signed_at: DateTime
     reason: str = Field(
-        description="interval, publication, closing, finalisation, rotation or command."
+        description="interval, publication, closing, finalisation, rotation, receipts or command."
     )
     about: str
     key_id: str

@@ -325,7 +325,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "root_hash": "The Merkle tree hash of those events, hex.",
             "timestamp": "Milliseconds since 1970-01-01 UTC, as signed.",
             "signed_at": "The same time, ISO 8601 UTC.",
-            "reason": "interval, publication, closing, finalisation or command.",
+            "reason": "interval, publication, closing, finalisation, rotation, receipts or "
+            "command.",
             "about": "The version a publication, closing or finalisation head is about.",
             "key_id": "The first 16 hex digits of the sha256 of the public key.",
             "public_key": "The Ed25519 public key that signed it, hex.",

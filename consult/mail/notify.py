@@ -17,7 +17,7 @@ from consult.documents.closing import closed_early
 from consult.extensions import db
 from consult.mail import NOTIFICATIONS
 from consult.mail.models import MailOutbox
-from consult.mail.outbox import MAX_ATTEMPTS, RENDER_LATER, queue
+from consult.mail.outbox import MAX_ATTEMPTS, PREPARE_LATER, RENDER_LATER, queue
 from consult.timeutil import utcnow
 
 #: "Closing soon" is sent this long before a consultation's deadline.
@@ -82,11 +82,12 @@ def _on_comment_posted(sender, subject, actor=None, data=None) -> None:
     )
 
 
-def _receipt(row) -> tuple[object, str, dict]:
+def _receipt(row) -> tuple[object, str, dict] | None:
     """The subject, template and context of the receipt a row queued with later=True is
     about (its comment's id is in the row's dedup_key)."""
     from consult.consultation.models import Comment
-    from consult.record.receipts import posted_entry
+    from consult.record import keys
+    from consult.record.receipts import receipt_of
 
     cid = int(row.dedup_key.split(":", 1)[1])
     c = db.session.get(Comment, cid)
@@ -95,11 +96,40 @@ def _receipt(row) -> tuple[object, str, dict]:
         tracking=c.tracking,
         title=c.version.document.title,
     )
-    # Its place and proof come once it is in the tree.
-    return subject, "receipt", {"comment": c, "entry": posted_entry(cid)}
+    # Its place in the tree and the proof against the newest signed head (entries placed
+    # and a head signed by _place_entries just before). Should no head cover the entry
+    # yet, the mail waits (None) for the next run.
+    r = receipt_of(c)
+    proved = r.head is not None and r.proof_ok
+    if r.event is not None and not proved:
+        return None
+    return (
+        subject,
+        "receipt",
+        {
+            "comment": c,
+            "entry": r.event,
+            "head": r.head if proved else None,
+            "proof": r.proof if proved else [],
+            "key_id": keys.KnownKey(r.head.public_key).key_id if proved else "",
+        },
+    )
+
+
+def _place_entries() -> None:
+    """Place the waiting entries in the tree, and sign a head when the newest one does not
+    cover them all (one head for a whole batch of receipts: the mail job's run)."""
+    from consult.record import log as tree_log
+
+    done = tree_log.sequence()
+    newest = tree_log.newest_head()
+    if done.head is None and (newest is None or newest.tree_size < done.size):
+        tree_log.sequence(reason="receipts", force_head=True)
+    db.session.expire_all()
 
 
 RENDER_LATER["receipt"] = _receipt
+PREPARE_LATER["receipt"] = _place_entries
 
 
 def _on_response_given(sender, subject, actor=None, data=None) -> None:

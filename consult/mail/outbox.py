@@ -140,31 +140,44 @@ def _body(user: User | None, kind: str, template: str, context: dict) -> str:
 #: kind → a function of the row giving (subject, template, context) for a mail queued
 #: with later=True (registered by the part that queues it: consult.mail.notify).
 RENDER_LATER: dict = {}
+#: kind → a function run once before the mails of that kind are made (before this
+#: transaction writes anything): the receipts have their entries placed in the record's
+#: tree and a head signed, so that each mail can carry its inclusion proof.
+PREPARE_LATER: dict = {}
 
 
 def render_waiting(limit: int | None = None) -> int:
     """Make the subject and body of the mails queued with later=True, in the caller's
-    transaction (the send_mail job, before sending), in the recipient's language.
-    Returns how many were made."""
-    q = (
-        select(MailOutbox)
-        .where(MailOutbox.sent_at.is_(None), MailOutbox.body == "")
-        .order_by(MailOutbox.id)
-    )
+    transaction (the send_mail job, before sending), in the recipient's language. A
+    maker that answers None leaves its mail for a later run. Returns how many were made.
+    When some kind needs preparing, the caller's transaction is committed after it, so
+    that what the preparation wrote (in its own transaction) is seen."""
+    waiting = (MailOutbox.sent_at.is_(None), MailOutbox.body == "")
+    kinds = set(db.session.scalars(select(MailOutbox.kind).where(*waiting).distinct()))
+    if kinds & set(PREPARE_LATER):
+        for kind in sorted(kinds & set(PREPARE_LATER)):
+            PREPARE_LATER[kind]()
+        db.session.commit()
+    q = select(MailOutbox).where(*waiting).order_by(MailOutbox.id)
     if limit:
         q = q.limit(limit)
     rows = list(db.session.scalars(q))
+    made_count = 0
     for row in rows:
         make = RENDER_LATER.get(row.kind)
         if make is None:
             continue
         user = db.session.get(User, row.user_id) if row.user_id is not None else None
         with force_locale(mail_locale(user)):
-            subject, template, context = make(row)
+            made = make(row)
+            if made is None:  # not ready yet: the next run makes it
+                continue
+            subject, template, context = made
             row.subject = str(subject)[:300]
             row.body = _body(user, row.kind, template, context) + "\n"
+            made_count += 1
     db.session.flush()
-    return len(rows)
+    return made_count
 
 
 def _after_commit(session: Session) -> None:

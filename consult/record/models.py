@@ -78,7 +78,8 @@ class TreeHead(db.Model):
     #: Milliseconds since 1970-01-01 UTC, as signed.
     timestamp: Mapped[int] = mapped_column(BigInteger)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: Why it was signed: "interval", "publication", "closing", "finalisation", "command".
+    #: Why it was signed: "interval", "publication", "closing", "finalisation", "rotation",
+    #: "receipts" (a batch of receipt mails wanted proofs) or "command".
     reason: Mapped[str] = mapped_column(String(40))
     #: What the reason is about, in words ("aipa-framework version 2").
     about: Mapped[str] = mapped_column(String(200), default="")

@@ -83,7 +83,13 @@ def receipt_for(tracking: str) -> Receipt:
     ev = posted_entry(c.id)
     if ev is not None and (ev.seq is None or _uncovered(ev.seq)):
         tree_log.ensure_head()  # placed and signed now, if a head is due
-        ev = posted_entry(c.id)
+    return receipt_of(c)
+
+
+def receipt_of(c: Comment) -> Receipt:
+    """The comment's receipt as the record stands: its entry, and when a signed head
+    covers it, the inclusion proof against the newest head (nothing is sequenced here)."""
+    ev = posted_entry(c.id)
     r = Receipt(c, c.content_hash, comment_hash(c), ev, _event_ok(ev, c.content_hash))
     if ev is not None and ev.seq is not None:
         head = tree_log.newest_head()
