@@ -83,4 +83,9 @@ def template_helpers(filters: bool = False) -> dict:
             "time_left": time_left,
             "diff_html": diff_html,
         }
-    return {"can": can}
+    return {"can": can, "is_past": is_past}
+
+
+def is_past(value: datetime | None) -> bool:
+    """Whether a moment has passed (for templates: compare times, never their words)."""
+    return value is not None and value <= utcnow()

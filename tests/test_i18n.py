@@ -397,3 +397,18 @@ def test_labels_are_read_in_the_pages_language(app):
 
         assert Version(state="consultation").state_label == "Open for comments"
     assert DECISIONS["noted"] == "Noted"
+
+
+def test_an_open_deadline_reads_as_open_in_every_language(client, every_locale, make_document):
+    """The deadline's words come from comparing times, not from the English words."""
+    from flask_babel import force_locale, gettext
+
+    doc = make_document("consultation")
+    for loc in ("th", "id"):
+        with force_locale(loc):
+            closes = gettext("closes %(left)s:", left="").strip(" :")
+            passed = gettext("deadline passed %(left)s:", left="").strip(" :")
+        client.set_cookie(i18n.COOKIE, loc)
+        html = client.get(f"/documents/{doc.slug}/versions/1").get_data(as_text=True)
+        assert closes in html, loc
+        assert passed not in html, loc
