@@ -50,6 +50,12 @@ def _identifier():
     return _model
 
 
+def warm_up() -> None:
+    """Load the model now (about a second of CPU; much more when a machine's cores are
+    busy) rather than in the first request that detects a language."""
+    _identifier()
+
+
 def by_script(text: str) -> str | None:
     """th, lo, my or km when most letters of `text` are in that script, else None."""
     counts = dict.fromkeys(SCRIPTS, 0)
