@@ -462,9 +462,25 @@ def unique_parts(
     return [(r.comment_id, " ".join(json.loads(r.unique_json))) for r in rows]
 
 
-def master_text(group: LetterGroup) -> str:
-    m = group.master
-    return text_of(m.body, m.suggested_text)
+def master_text(group: LetterGroup, user=None) -> str | None:
+    """The letter as `user` may read it (None: the public): personal data masked, None
+    while the master comment is held for review."""
+    from consult.consultation.redaction import shown_to
+
+    t = shown_to(group.master, user)
+    return None if t is None else text_of(t.body, t.suggested_text)
+
+
+def shown_parts(parts, comments: dict, user=None) -> list[tuple[int, str | None]]:
+    """unique_parts() as `user` may read them (None: the public): masked, None for a held
+    comment's (`comments`: the parts' comments by id)."""
+    from consult.consultation.redaction import excerpt_for, preload
+
+    preload([comments[cid] for cid, _t in parts if cid in comments])
+    return [
+        (cid, excerpt_for(comments[cid], text, user) if cid in comments else None)
+        for cid, text in parts
+    ]
 
 
 def member_comments(group: LetterGroup) -> Iterable[Comment]:

@@ -80,7 +80,11 @@ def _comments(ids) -> dict[int, Comment]:
         for c in db.session.scalars(
             select(Comment)
             .where(Comment.id.in_(ids))
-            .options(selectinload(Comment.organisation), selectinload(Comment.moderation))
+            .options(
+                selectinload(Comment.organisation),
+                selectinload(Comment.moderation),
+                selectinload(Comment.revisions),  # which text is current (its public copy)
+            )
         )
     }
 
@@ -97,6 +101,9 @@ def version_groups(slug: str, number: int):
     shown = _comments(
         [g.master_comment_id for g in groups] + [cid for p in parts.values() for cid, _t in p]
     )
+    # As the reader may read them: personal data masked, a held comment's text left out.
+    parts = {gid: grouping.shown_parts(p, shown, current_user) for gid, p in parts.items()}
+    masters = {g.id: grouping.master_text(g, current_user) for g in groups}
     pages = max(1, -(-total // grouping.GROUPS_PAGE))
     return render_template(
         "analysis/version_groups.html",
@@ -105,6 +112,7 @@ def version_groups(slug: str, number: int):
         groups=groups,
         parts=parts,
         shown=shown,
+        masters=masters,
         page=page,
         pages=pages,
         n_groups=n_groups,
@@ -125,6 +133,7 @@ def group(group_id: int):
     members = grouping.members(g, page)
     parts = grouping.unique_parts(g, page)
     shown = _comments(set(members) | {cid for cid, _t in parts} | {g.master_comment_id})
+    parts = grouping.shown_parts(parts, shown, current_user)
     staff = policy.can(current_user, "response.create", v)
     answered = (
         set(db.session.scalars(select(Response.comment_id).where(Response.comment_id.in_(members))))
@@ -148,7 +157,7 @@ def group(group_id: int):
         may_take_out=policy.can(current_user, "group.take_out", v),
         form=GroupAnswerForm(),
         take_out_form=TakeOutForm(),
-        master_text=grouping.master_text(g),
+        master_text=grouping.master_text(g, current_user),
         page_url=lambda n: url_for("analysis.group", group_id=g.id, page=n),
     )
 
@@ -383,6 +392,16 @@ def suggested_themes(slug: str, number: int):
         ),
         status,
     )
+
+
+@bp.app_template_global("shown_body")
+def shown_body(comment) -> str | None:
+    """The comment's body as the signed-in reader may read it (redaction.shown_to):
+    personal data masked for all but the secretariat and its author, None while held."""
+    from consult.consultation.redaction import shown_to
+
+    t = shown_to(comment, current_user)
+    return None if t is None else t.body
 
 
 @bp.app_template_global("comment_themes")

@@ -78,7 +78,8 @@ class ThemeList(Answer):
     themes: list[Theme]
 
 
-def _group(g, members_page: int, master) -> dict:
+def _group(g, members_page: int, parts, comments: dict, user) -> dict:
+    master = comments[g.master_comment_id]
     members = grouping.members(g, members_page, MEMBERS_SHOWN)
     slug, number = g.version.document.slug, g.version.number
     links = {"page": url_for("analysis.group", group_id=g.id)}
@@ -90,13 +91,13 @@ def _group(g, members_page: int, master) -> dict:
         "id": g.id,
         "size": g.size,
         "master": master.id,
-        "master_text": None
-        if master.is_hidden
-        else grouping.text_of(master.body, master.suggested_text),
+        # As the caller may read them: personal data masked, a held comment's left out.
+        "master_text": None if master.is_hidden else grouping.master_text(g, user),
         "members": members,
         "unique_parts": [
             {"comment": cid, "text": text}
-            for cid, text in grouping.unique_parts(g, members_page, MEMBERS_SHOWN)
+            for cid, text in grouping.shown_parts(parts, comments, user)
+            if text is not None
         ],
         "links": links,
     }
@@ -115,13 +116,16 @@ def version_groups(slug: str, number: int, query: GroupsQuery) -> ResponseReturn
     doc = _document(slug, user)
     v = _version(doc, number, user)
     groups, total = grouping.groups_page(v, query.page)
-    # The page's masters with their moderation: two queries, not two per group.
-    masters = {
+    parts = {g.id: grouping.unique_parts(g, query.members_page, MEMBERS_SHOWN) for g in groups}
+    # The page's masters and variants with their moderation and revisions (which text is
+    # current decides its public copy): three queries, not three per group.
+    ids = [g.master_comment_id for g in groups] + [c for p in parts.values() for c, _t in p]
+    comments = {
         c.id: c
         for c in db.session.scalars(
             select(Comment)
-            .where(Comment.id.in_([g.master_comment_id for g in groups]))
-            .options(selectinload(Comment.moderation))
+            .where(Comment.id.in_(ids))
+            .options(selectinload(Comment.moderation), selectinload(Comment.revisions))
         )
     }
     _n, members = grouping.totals(v)
@@ -138,7 +142,7 @@ def version_groups(slug: str, number: int, query: GroupsQuery) -> ResponseReturn
         pages=pages,
         total=total,
         comments_grouped=members,
-        groups=[_group(g, query.members_page, masters[g.master_comment_id]) for g in groups],
+        groups=[_group(g, query.members_page, parts[g.id], comments, user) for g in groups],
         links=links,
     )
 

@@ -156,16 +156,52 @@ def public_text(c: Comment, number: int, text):
     return None if mine[-1].state == "held" else mine[-1]
 
 
+def reads_original(c: Comment, user) -> bool:
+    """Whether `user` reads the comment as written (personal data and all, held or not):
+    the secretariat (comment.review_personal_data) and its author. Everyone else, the
+    committee included, reads the public text."""
+    from consult.accounts import policy
+
+    return policy.can(user, "comment.review_personal_data", c) or policy.can(
+        user, "comment.edit", c
+    )
+
+
 def public_texts(c: Comment, user) -> list:
     """The texts the comment had, oldest first, as `user` may read them: the secretariat
     and the author read them as written; others read masked copies and no held text."""
-    from consult.accounts import policy
-
     texts = [c, *c.revisions]
-    if policy.can(user, "comment.review_personal_data", c) or policy.can(user, "comment.edit", c):
+    if reads_original(c, user):
         return texts
     shown = [public_text(c, getattr(t, "number", 1), t) for t in texts]
     return [t for t in shown if t is not None]
+
+
+def shown_to(c: Comment, user):
+    """The comment's current text as `user` may read it: the text as written, its masked
+    copy, or None (held). Pages and answers that print a comment's body or wording read
+    it through this (or Comment.shown, the public's), never c.body directly. user None:
+    the public."""
+    if latest_redaction(c) is None:
+        return c.current  # nothing to mask (and no permission to look up)
+    return c.current if user is not None and reads_original(c, user) else c.shown
+
+
+def excerpt_for(c: Comment, text: str | None, user=None) -> str | None:
+    """A piece of the comment's current text computed from the original (a form letter's
+    unique part, a snippet) as `user` may read it: as is for those who read the original,
+    else None while the comment is held, and each masked span's text replaced by its
+    placeholder."""
+    r = latest_redaction(c)
+    if text is None or r is None or (user is not None and reads_original(c, user)):
+        return text
+    if r.state == "held":
+        return None
+    # Longest first, so that a span inside another is not replaced half-way.
+    for s in sorted(r.masked_spans, key=lambda s: -len(s.get("text") or "")):
+        if s.get("text"):
+            text = text.replace(s["text"], personal_data.placeholder(s.get("kind", "")))
+    return text
 
 
 @event.listens_for(Comment, "expire")

@@ -19,6 +19,7 @@ from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
 from consult.consultation import services as consultation
 from consult.consultation.models import DECISIONS, Comment, Response
+from consult.consultation.redaction import shown_to
 from consult.converters import parse_id
 from consult.documents.models import Version
 from consult.documents.routes import visible_document, visible_version
@@ -234,7 +235,12 @@ def answer_together(slug: str, number: int):
             form=form,
             comments=comments,
             chosen=chosen,
-            changes={o.comment.id: o.proposed for o in views.outcomes(comments, diffs=True)},
+            # The wording's diff is of the text as written: only for those who read it.
+            changes={
+                o.comment.id: o.proposed
+                for o in views.outcomes(comments, diffs=True)
+                if shown_to(o.comment, current_user) is o.comment.current
+            },
             error=error,
             may_answer=v.state in ("closed", "final"),
         ),
