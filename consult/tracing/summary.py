@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import ngettext
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -56,19 +57,58 @@ class ChangeSummary:
         return any(getattr(self, name) for name in COUNTED if name != "unchanged")
 
     def phrases(self) -> list[str]:
-        """Short phrases for the page ("3 paragraphs edited"), leaving out zeros."""
-        out = []
-        for name in ("edited", "formatting", "added", "removed", "moved", "split", "merged"):
-            n = getattr(self, name)
-            if n:
-                what = "changed in formatting only" if name == "formatting" else name
-                out.append(f"{n} paragraph{'s' if n != 1 else ''} {what}")
+        """Short phrases for the page ("3 paragraphs edited"), leaving out zeros, in the
+        page's language."""
+        out = [
+            ngettext(*_PARAGRAPHS[name], n)
+            for name in ("edited", "formatting", "added", "removed", "moved", "split", "merged")
+            if (n := getattr(self, name))
+        ]
         if self.comments:
-            out.append(f"{self.answered} of {self.comments} comments answered")
+            out.append(
+                ngettext(
+                    "%(answered)s of %(num)d comment answered",
+                    "%(answered)s of %(num)d comments answered",
+                    self.comments,
+                    answered=self.answered,
+                )
+            )
         if self.suggestions:
-            partly = f" ({self.partly} more partly)" if self.partly else ""
-            out.append(f"{self.taken_up} of {self.suggestions} suggestions taken up{partly}")
+            args = {"taken": self.taken_up, "partly": self.partly}
+            if self.partly:
+                out.append(
+                    ngettext(
+                        "%(taken)s of %(num)d suggestion taken up (%(partly)s more partly)",
+                        "%(taken)s of %(num)d suggestions taken up (%(partly)s more partly)",
+                        self.suggestions,
+                        **args,
+                    )
+                )
+            else:
+                out.append(
+                    ngettext(
+                        "%(taken)s of %(num)d suggestion taken up",
+                        "%(taken)s of %(num)d suggestions taken up",
+                        self.suggestions,
+                        **args,
+                    )
+                )
         return out
+
+
+#: The change summary's phrases, one message (singular, plural) per kind of change.
+_PARAGRAPHS = {
+    "edited": ("%(num)d paragraph edited", "%(num)d paragraphs edited"),
+    "formatting": (
+        "%(num)d paragraph changed in formatting only",
+        "%(num)d paragraphs changed in formatting only",
+    ),
+    "added": ("%(num)d paragraph added", "%(num)d paragraphs added"),
+    "removed": ("%(num)d paragraph removed", "%(num)d paragraphs removed"),
+    "moved": ("%(num)d paragraph moved", "%(num)d paragraphs moved"),
+    "split": ("%(num)d paragraph split", "%(num)d paragraphs split"),
+    "merged": ("%(num)d paragraph merged", "%(num)d paragraphs merged"),
+}
 
 
 def count_changes(a: Version, b: Version, rows: Sequence | None = None) -> dict[str, int]:
