@@ -145,7 +145,7 @@ def test_visitor_never_sees_personal_data_or_held_text(app, client, make_user, l
         base = f"/documents/{v.document.slug}/versions/{v.number}"
         staff += [f"{base}/answer-together", f"{base}/groups", f"{base}/comments", base]
         staff += [f"/letter-groups/{grouping.group_of(cid)}" for cid in ids[v.id]]
-        staff += [f"{base}/themes/suggested", f"{base}/report"]
+        staff += [f"{base}/themes/suggested", f"{base}/report", f"{base}/suggestions"]
     assert _leaks(client, staff, login=True) == len(staff)
     page = client.get("/documents/pd-mask/versions/1/answer-together").get_data(as_text=True)
     assert "[e-mail removed]" in page

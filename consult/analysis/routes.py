@@ -394,13 +394,20 @@ def suggested_themes(slug: str, number: int):
     )
 
 
-@bp.app_template_global("shown_body")
-def shown_body(comment) -> str | None:
-    """The comment's body as the signed-in reader may read it (redaction.shown_to):
-    personal data masked for all but the secretariat and its author, None while held."""
+@bp.app_template_global("shown_for")
+def shown_for(comment):
+    """The comment's current text (body, suggested_text, quote) as the signed-in reader
+    may read it (redaction.shown_to): personal data masked for all but the secretariat
+    and its author, None while held."""
     from consult.consultation.redaction import shown_to
 
-    t = shown_to(comment, current_user)
+    return shown_to(comment, current_user)
+
+
+@bp.app_template_global("shown_body")
+def shown_body(comment) -> str | None:
+    """shown_for(comment)'s body, None while held."""
+    t = shown_for(comment)
     return None if t is None else t.body
 
 
