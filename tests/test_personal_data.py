@@ -96,3 +96,15 @@ def test_mask_replaces_each_span(app):
     text = "Mail a.b@example.org or call +66 81 234 5678."
     with app.test_request_context():
         assert mask(text, detect(text)) == "Mail [e-mail removed] or call [phone number removed]."
+
+
+def test_code_is_not_personal_data():
+    """Identifiers and examples in code spans and blocks are not people's numbers; the
+    same number in prose is (offsets stay those of the text as written)."""
+    from consult.consultation.personal_data import detect
+
+    assert detect('**Example** | `{"PrimaryITInvestmentUII":"023-000000001"}`') == []
+    assert detect("```\ncall 0812-3456-7890\n```") == []
+    text = "Example `x = 1`; call 0812-3456-7890."
+    [found] = detect(text)
+    assert text[found.start : found.end] == "0812-3456-7890" and found.kind == "phone"

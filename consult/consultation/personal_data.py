@@ -225,12 +225,19 @@ def _found(text: str) -> Iterable[Span]:
         yield Span(m.start(), m.end(), "address", "street", m.group().rstrip(","))
 
 
+#: A fenced code block, or a code span (its backticks and what they hold).
+_CODE = re.compile(r"```.*?```|~~~.*?~~~|(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+
+
 def detect(text: str) -> list[Span]:
     """The spans of `text` that look like personal data, in order, none overlapping (where
     two rules claim the same characters, the kind earlier in KINDS wins, then the longer)."""
     if not text:
         return []
     rank = {k: i for i, k in enumerate(KINDS)}
+    # Code (Markdown code spans and fenced blocks) holds identifiers and examples, not
+    # people's data: it is blanked, keeping every offset, before the rules read the text.
+    text = _CODE.sub(lambda m: " " * len(m.group()), text)
     candidates = sorted(_found(text), key=lambda s: (rank[s.kind], -(s.end - s.start), s.start))
     kept: list[Span] = []
     for s in candidates:
