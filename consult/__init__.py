@@ -39,13 +39,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path))
     if config:
         app.config.update(config)
-    from consult.sqlite_gate import engine_options
-
-    # SQLite: writers queue on a file lock instead of SQLite's sleeping busy handler.
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        str(app.config.get("SQLALCHEMY_DATABASE_URI") or ""),
-        app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {},
-    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
@@ -121,8 +114,8 @@ def warm_up(app: Flask) -> None:
     """Load per process what requests would otherwise load on first use: the language
     identifier's model (issue 18: it was loaded in the first POST of each gunicorn
     worker, 1-6 s of CPU depending on how busy the machine is, inside the benchmark's
-    measured time) and the catalogs' states that pick the offered locales. For a server's entry point (wsgi.py);
-    tests and CLI commands do not need it."""
+    measured time) and the catalogs' states that pick the offered locales. For a
+    server's entry point (wsgi.py); tests and CLI commands do not need it."""
     from consult import i18n
     from consult.consultation import languages
 
