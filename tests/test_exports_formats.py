@@ -190,7 +190,8 @@ def test_report_rows_measure_uptake_when_none_is_stored(data):
 def test_report_csv_and_xlsx(data):
     text = report.report_csv(data.v1).decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0] == [label for _, label in report.COLUMNS]
+    assert table[0] == [label for _, label in report.COLUMNS] + ["From"]
+    assert {r[-1] for r in table[1:]} == {"Organisation"}
     assert [r[0] for r in table[1:]] == ["", "1.1", "2.1"]
     assert table[2][2] == "Institute for Legislative Transparency (ILT)"
     assert table[2][6] == SUGGESTED and table[2][9] == "Taken up (1.00)"

@@ -3,6 +3,7 @@ data held or masked before publication, with the record still verifying (issue 2
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -19,6 +20,7 @@ from consult.record.models import Event
 from consult.record.service import verify
 from consult.timeutil import utcnow
 from tests.conftest import assert_error, bearer
+from tests.test_counters import text_of
 
 # Made-up data of the region's formats (no real person's): a valid Thai ID check digit, a
 # Singapore NRIC with its check letter, Indonesian and Philippine mobile numbers.
@@ -168,9 +170,49 @@ def test_individual_comments_are_labelled_and_counted_apart(client, make_user):
     org_page = client.get(f"/organisations/{cso.organisation.slug}").get_data(as_text=True)
     assert "Malee Srisuk" not in org_page
     report = client.get(f"/documents/{v.document.slug}/versions/{v.number}/report")
-    text = report.get_data(as_text=True)
-    assert "2 from 1 organisation," in text
-    assert "1 comment by a member of the public (counted apart from the organisations)" in text
+    text = text_of(report.get_data(as_text=True))
+    # Organisations' and individuals' comments each on their own line, the total apart.
+    assert "Comments 2 in all, of which 0 suggestions" in text
+    assert "From organisations 1 from 1 organisation" in text
+    assert (
+        "From individuals 1 comment by a member of the public "
+        "(counted apart from the organisations)"
+    ) in text
+    # The document's "was the input considered?" line says the same.
+    doc_page = text_of(client.get(f"/documents/{v.document.slug}").get_data(as_text=True))
+    assert "1 comments from 1 organisations and 1 from members of the public" in doc_page
+
+
+def test_report_exports_count_individuals_apart(client, make_user):
+    from openpyxl import load_workbook
+
+    from consult.exports import report
+    from tests.test_exports_formats import pdf_text
+
+    v, _ = _open(make_user)
+    cso = make_user("cso")
+    for body in ("One for the network.", "Two for the network."):
+        _post(client, v, cso, body=body)
+    _post(client, v, _individual(make_user))
+    _post(client, v, _individual(make_user, name="Arif Rahman"), body="Mine alone.")
+    # A withdrawn comment counts nowhere.
+    gone = _individual(make_user, name="Withdrawn Person")
+    mine = _post(client, v, gone, body="Gone.").get_json()["id"]
+    r = client.post(
+        f"/api/v1/comments/{mine}/withdraw", json={"reason": "Too early."}, headers=bearer(gone)
+    )
+    assert r.status_code == 200, r.get_json()
+    apart = "From organisations: 2; from individuals (members of the public, counted apart): 2."
+    s = report.summary(report.report_rows(v), v)
+    assert (s.organisation_comments, s.individual_comments) == (2, 2)
+    # "By kind of organisation" holds organisations only.
+    assert all(label != report.INDIVIDUAL for label, _n in s.by_kind)
+    assert apart in " ".join(pdf_text(report.report_pdf(v)).split())
+    rows = list(csv.reader(io.StringIO(report.report_csv(v).decode("utf-8-sig"))))
+    assert rows[0][-1] == "From"
+    assert sorted(r[-1] for r in rows[1:]).count(report.INDIVIDUAL) == 2
+    wb = load_workbook(io.BytesIO(report.report_xlsx(v)))
+    assert (apart,) in [r[:1] for r in wb["Summary"].iter_rows(values_only=True)]
 
 
 # --- campaigns ----------------------------------------------------------------------------

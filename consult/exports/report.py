@@ -54,6 +54,10 @@ COLUMNS = (
     ("reason", "Reason"),
     ("uptake", "Uptake"),
 )
+#: In the spreadsheets (CSV, Excel), after COLUMNS: whether the comment was made for an
+#: organisation or by an individual, so that a reader counts them apart.
+FROM = ("from_label", "From")
+ORGANISATION = "Organisation"
 
 
 @dataclass
@@ -75,6 +79,10 @@ class ReportRow:
 
     def cells(self) -> list[str]:
         return [getattr(self, key) for key, _ in COLUMNS]
+
+    @property
+    def from_label(self) -> str:
+        return INDIVIDUAL if self.organisation_kind == INDIVIDUAL else ORGANISATION
 
 
 def _uptake_cell(score: float, label: str) -> str:
@@ -170,20 +178,53 @@ def report_rows(version: Version) -> list[ReportRow]:
 class Summary:
     total: int
     by_decision: list[tuple[str, int]]
-    by_kind: list[tuple[str, int]]
+    by_kind: list[tuple[str, int]]  # organisations' comments only
     by_country: list[tuple[str, int]]
+    #: Comments made for organisations, and by individuals (members of the public),
+    #: counted apart: from the kept counts (an aggregate), not from the rows.
+    organisation_comments: int = 0
+    individual_comments: int = 0
+
+    @property
+    def apart(self) -> str:
+        """The organisations' and the individuals' comments, in one sentence."""
+        return _(
+            "From organisations: %(orgs)s; from individuals (members of the public, "
+            "counted apart): %(ind)s.",
+            orgs=self.organisation_comments,
+            ind=self.individual_comments,
+        )
 
 
-def summary(rows: list[ReportRow]) -> Summary:
+def authors(version: Version) -> tuple[int, int]:
+    """(comments made for organisations, comments by individuals) on the version,
+    withdrawn ones left out: from the counts kept as comments arrive (tracing.counters),
+    a few rows whatever the number of comments."""
+    from consult.tracing import counters
+
+    orgs = individuals = 0
+    for _v, oid, n in counters.per_organisation([version.id]):
+        if oid is None:
+            individuals += n
+        else:
+            orgs += n
+    return orgs, individuals
+
+
+def summary(rows: list[ReportRow], version: Version | None = None) -> Summary:
     decisions = Counter(r.decision or "Not answered yet" for r in rows)
-    kinds = Counter(r.organisation_kind for r in rows)
+    # Individuals are no kind of organisation: counted apart (Summary.apart).
+    kinds = Counter(r.organisation_kind for r in rows if r.organisation_kind != INDIVIDUAL)
     countries = Counter(cc.strip() for r in rows for cc in r.country.split(",") if cc.strip())
+    orgs, individuals = authors(version) if version is not None else (len(rows), 0)
     return Summary(
         total=len(rows),
         by_decision=[(label, decisions.get(label, 0)) for label in DECISIONS.values()]
         + [("Not answered yet", decisions.get("Not answered yet", 0))],
         by_kind=sorted(kinds.items(), key=lambda x: (-x[1], x[0])),
         by_country=sorted(countries.items(), key=lambda x: (-x[1], x[0])),
+        organisation_comments=orgs,
+        individual_comments=individuals,
     )
 
 
@@ -209,9 +250,9 @@ def report_csv(version: Version) -> bytes:
     checked_markdown(version)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([label for _, label in COLUMNS])
+    w.writerow([label for _, label in COLUMNS] + [FROM[1]])
     for r in report_rows(version):
-        w.writerow([spreadsheet_cell(c) for c in r.cells()])
+        w.writerow([spreadsheet_cell(c) for c in r.cells()] + [r.from_label])
     return buf.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the accents
 
 
@@ -222,7 +263,7 @@ def report_xlsx(version: Version) -> bytes:
 
     checked_markdown(version)
     rows = report_rows(version)
-    s = summary(rows)
+    s = summary(rows, version)
 
     def append(sheet, values) -> None:
         # openpyxl stores text starting with "=" as a formula: every cell is neutralised.
@@ -244,6 +285,8 @@ def report_xlsx(version: Version) -> bytes:
     append(ws, [version.document.title])
     ws["A1"].font = Font(bold=True, size=14)
     append(ws, [f"Consultation report on {version.title}: {s.total} comments"])
+    if s.individual_comments:
+        append(ws, [s.apart])
     for title, counts, first in (
         ("By decision", s.by_decision, "Decision"),
         ("By kind of organisation", s.by_kind, "Kind of organisation"),
@@ -259,12 +302,12 @@ def report_xlsx(version: Version) -> bytes:
             append(ws, [label, n])
     ws.column_dimensions["A"].width = 34
     data = wb.create_sheet("Comments")
-    append(data, [label for _, label in COLUMNS] + ["Uptake score"])
+    append(data, [label for _, label in COLUMNS] + ["Uptake score", FROM[1]])
     for cell in data[1]:
         cell.font = bold
     for r in rows:
-        append(data, r.cells() + [r.uptake_score])
-    widths = (10, 16, 30, 10, 12, 60, 50, 16, 50, 20, 12)
+        append(data, r.cells() + [r.uptake_score, r.from_label])
+    widths = (10, 16, 30, 10, 12, 60, 50, 16, 50, 20, 12, 16)
     for i, width in enumerate(widths):
         data.column_dimensions[chr(ord("A") + i)].width = width
     for row in data.iter_rows(min_row=2):
@@ -298,7 +341,7 @@ def report_pdf(version: Version) -> bytes:
             title=version.document.title,
             title2=version.title,
         ),
-        summary=summary(rows),
+        summary=summary(rows, version),
         groups=grouped(rows),
         texts=_paragraph_texts(version),
         group_title=_group_title,
@@ -312,7 +355,7 @@ def report_docx(version: Version) -> bytes:
     from docx.shared import Cm, Pt
 
     rows = report_rows(version)
-    s = summary(rows)
+    s = summary(rows, version)
     doc = version.document
     d = new_docx(
         version,
@@ -336,6 +379,8 @@ def report_docx(version: Version) -> bytes:
             x="s" if s.total != 1 else "",
         )
     )
+    if s.individual_comments:
+        d.add_paragraph(s.apart)
     whole = consultation_before(version)
     if whole is not None:
         d.add_heading(_("The consultation that led to this text"), level=1)
@@ -349,8 +394,10 @@ def report_docx(version: Version) -> bytes:
                 )
             )
         )
-        heads = ("Round", "Comments", "Organisations", "Answered", "Suggestions")
-        heads += ("Taken up", "Partly", "Not taken up", "Flagged")
+        apart = bool(whole.individual_comments)  # individuals' comments counted apart
+        heads = ("Round", "Comments", "Organisations")
+        heads += ("From organisations", "From individuals") if apart else ()
+        heads += ("Answered", "Suggestions", "Taken up", "Partly", "Not taken up", "Flagged")
         t = d.add_table(rows=1, cols=len(heads), style="Table Grid")
         for cell, label in zip(t.rows[0].cells, heads, strict=True):
             cell.text = label
@@ -359,6 +406,7 @@ def report_docx(version: Version) -> bytes:
                 printable(one.version.title) if one is not whole else "In all",
                 one.comments,
                 one.organisations,
+                *((one.organisation_comments, one.individual_comments) if apart else ()),
                 one.answered,
                 one.suggestions,
                 one.taken_up,

@@ -662,6 +662,12 @@ class Round:
     partly: int = 0
     not_taken_up: int = 0
     flags: int = 0
+    #: Comments by individuals (members of the public), within `comments`.
+    individual_comments: int = 0
+
+    @property
+    def organisation_comments(self) -> int:
+        return self.comments - self.individual_comments
 
 
 @dataclass
@@ -690,6 +696,11 @@ class Report:
     #: including it (a final text that took no comments reports the rounds that led to it).
     scope: str = "version"
     rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def organisation_comments(self) -> int:
+        """Comments made for organisations (the others are individuals', counted apart)."""
+        return self.comments - self.individual_comments
 
     @property
     def taken_up(self) -> int:
@@ -776,6 +787,9 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
     for version_id, n in Counter(v for v, oid, _n in per_org_rows if oid is not None).items():
         if version_id in rounds:
             rounds[version_id].organisations = n
+    for version_id, oid, n in per_org_rows:
+        if oid is None and version_id in rounds:
+            rounds[version_id].individual_comments += n
     answered = sum(decisions.values())
     unanswered = total - answered
     per_org_counts: Counter = Counter()
