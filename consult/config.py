@@ -66,6 +66,8 @@ def load(instance_path: str) -> dict:
             "(searches with more facet and rank only that many of the newest)."
         )
     mail = _mail_settings(ipath)
+    if production:
+        _check_base_url(mail["BASE_URL"])
     return {
         **mail,
         "ENV_NAME": "production" if production else "development",
@@ -189,6 +191,35 @@ def _mail_settings(ipath: Path) -> dict:
         "SMTP_TLS": tls,
         "BASE_URL": os.environ.get("CONSULT_BASE_URL", "http://localhost:5000").rstrip("/"),
     }
+
+
+#: Hosts that only the server itself reaches: a link to them in a mail leads nowhere.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def _check_base_url(url: str) -> None:
+    """Production mails carry links to this site: they must name its public address."""
+    from urllib.parse import urlsplit
+
+    if not os.environ.get("CONSULT_BASE_URL", "").strip():
+        raise ConfigError(
+            "CONSULT_BASE_URL must be set in production (CONSULT_ENV=production): links "
+            "in mails (receipts, confirmations, password resets) point at it. Set it to "
+            "the site's public address, e.g. CONSULT_BASE_URL=https://consult.example.org"
+        )
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"CONSULT_BASE_URL={url!r} is not a web address; give the site's public "
+            "address with its scheme, e.g. https://consult.example.org"
+        )
+    if host in LOCAL_HOSTS or host.endswith(".localhost") or host.startswith("127."):
+        raise ConfigError(
+            f"CONSULT_BASE_URL={url!r} points at this machine ({host}): links in mails "
+            "would lead nowhere for their readers. Set it to the site's public address, "
+            "e.g. CONSULT_BASE_URL=https://consult.example.org"
+        )
 
 
 def _mail_in_settings(ipath: Path) -> dict:

@@ -24,6 +24,7 @@ def env(monkeypatch):
     for name in ("CONSULT_SECRET_KEY", "CONSULT_RATELIMIT_STORAGE", "CONSULT_WORKERS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CONSULT_ENV", "production")
+    monkeypatch.setenv("CONSULT_BASE_URL", "https://consult.example.org")
     return monkeypatch
 
 
@@ -36,6 +37,25 @@ def test_production_refuses_a_short_secret_key(env, tmp_path):
     env.setenv("CONSULT_ENV", "development")
     env.setenv("CONSULT_SECRET_KEY", "x")  # a developer's own machine may use any key
     assert config.load(str(tmp_path))["SECRET_KEY"] == "x"
+
+
+def test_production_refuses_mail_links_to_this_machine(env, tmp_path):
+    """Links in mails (receipts, confirmations, resets) must reach their readers."""
+    env.setenv("CONSULT_SECRET_KEY", STRONG)
+    assert config.load(str(tmp_path))["BASE_URL"] == "https://consult.example.org"
+    env.delenv("CONSULT_BASE_URL")
+    with pytest.raises(config.ConfigError, match="CONSULT_BASE_URL must be set in production"):
+        config.load(str(tmp_path))
+    for local in ("http://localhost:5000", "http://127.0.0.1:8000/", "https://LOCALHOST"):
+        env.setenv("CONSULT_BASE_URL", local)
+        with pytest.raises(config.ConfigError, match="points at this machine"):
+            config.load(str(tmp_path))
+    env.setenv("CONSULT_BASE_URL", "consult.example.org")
+    with pytest.raises(config.ConfigError, match="not a web address"):
+        config.load(str(tmp_path))
+    env.setenv("CONSULT_ENV", "development")  # a developer's machine keeps the default
+    env.delenv("CONSULT_BASE_URL")
+    assert config.load(str(tmp_path))["BASE_URL"] == "http://localhost:5000"
 
 
 def test_production_refuses_rate_limits_kept_per_process(env, tmp_path):
