@@ -101,6 +101,9 @@ class User(UserMixin, db.Model):
     #: The interface language the account chose (consult.i18n.LOCALES), which wins over
     #: the switcher's cookie and the browser's Accept-Language; none: those decide.
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: The account's own time zone (an IANA name, e.g. 'Asia/Yangon'): pages and mails
+    #: add times in it beside the document's zone; none: the browser's (consult.web).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     #: In the order they were made, so that a user's first organisation (the one forms
     #: choose by default) does not depend on how the database returns rows.

@@ -247,6 +247,7 @@ POLICY: dict[str, tuple[Predicate, ...]] = {
     "membership.request": (is_cso_account,),
     "membership.decide": (is_organisation_admin, is_secretariat),
     "notifications.manage": (signed_in,),
+    "account.settings": (signed_in,),
     "user.create": (is_admin,),
     "api.token": (signed_in,),
 }

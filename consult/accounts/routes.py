@@ -328,9 +328,13 @@ def confirm_email(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    from consult.mail import NOTIFICATIONS, settings_of
+    return _account_page(current_actor())
 
-    user = current_actor()
+
+def _account_page(user: User, zone_error: str | None = None, zone_typed: str | None = None):
+    from consult.mail import NOTIFICATIONS, settings_of
+    from consult.web import known_zones
+
     return render_template(
         "accounts/account.html",
         user=user,
@@ -338,7 +342,38 @@ def account():
         notifications=NOTIFICATIONS,
         settings=settings_of(user),
         form=PlainForm(),
+        zones=sorted(known_zones()),
+        zone_error=zone_error,
+        zone_typed=user.timezone if zone_typed is None else zone_typed,
     )
+
+
+@bp.post("/account/timezone")
+@login_required
+def save_timezone():
+    """The account's own time zone (an IANA name), or none: then the browser's."""
+    from consult.web import valid_zone
+
+    user = current_actor()
+    policy.require(user, "account.settings")
+    if not PlainForm().validate_on_submit():
+        raise ConsultError(_("The form expired; please try again."))
+    typed = request.form.get("timezone", "").strip()
+    zone = valid_zone(typed)
+    if typed and zone is None:
+        error = _(
+            "“%(zone)s” is not a time zone we know. Write it as a region and a city, "
+            "as in Asia/Yangon or America/Sao_Paulo, or leave the field empty.",
+            zone=typed[:64],
+        )
+        return _account_page(user, zone_error=error, zone_typed=typed[:64]), 400
+    user.timezone = zone
+    db.session.commit()
+    if zone:
+        flash(_("Your time zone is saved: times are also shown in %(zone)s.", zone=zone))
+    else:
+        flash(_("Your time zone is cleared: times follow your browser's zone when it tells it."))
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

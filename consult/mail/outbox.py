@@ -118,14 +118,18 @@ def queue(
 
 def _body(user: User | None, kind: str, template: str, context: dict) -> str:
     """A mail's text (in the locale the caller forces), with the unsubscribe line of a
-    notification."""
-    body = render_template(
-        f"mail/{template}.txt",
-        user=user,
-        link=link,
-        site=current_app.config["BASE_URL"],
-        **context,
-    ).strip()
+    notification. Its times are also written in the recipient's own zone (their
+    account's), never in the zone of whoever's request sent it."""
+    from consult.web import reader_zone_as
+
+    with reader_zone_as(getattr(user, "timezone", None)):
+        body = render_template(
+            f"mail/{template}.txt",
+            user=user,
+            link=link,
+            site=current_app.config["BASE_URL"],
+            **context,
+        ).strip()
     if kind in NOTIFICATIONS and user is not None:
         body += "\n\n-- \n" + _(
             "You get this because of your choice on your account page: “%(choice)s”.\n"
