@@ -194,7 +194,7 @@ def _mail_settings(ipath: Path) -> dict:
 
 
 #: Hosts that only the server itself reaches: a link to them in a mail leads nowhere.
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 (refused, not bound)
 
 
 def _check_base_url(url: str) -> None:
