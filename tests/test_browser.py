@@ -76,9 +76,11 @@ def test_sign_in_comment_on_a_paragraph_and_see_it(
     assert "Lan Pham" in page.inner_text("header")
 
     page.goto(f"{live_server}/documents/{doc.slug}/versions/1")
-    summary = page.locator("summary", has_text=f"Comment on paragraph {paragraph.number}")
-    summary.click()
-    form = summary.locator("xpath=..").locator("form")
+    # The page's one paragraph form opens under the paragraph, for that paragraph.
+    page.locator("a.comment-on", has_text=f"Comment on paragraph {paragraph.number}").click()
+    form = page.locator(f'[id="para-{paragraph.number}"] form.comment-form')
+    assert form.locator("input[name=paragraph]").input_value() == str(paragraph.id)
+    assert page.locator("form.comment-form").count() == 2  # this one and the version's
     form.locator("select[name=kind]").select_option("suggestion")
     form.locator("textarea[name=body]").fill("Say when the answer comes.")
     form.locator("textarea[name=suggested_text]").fill(
@@ -280,3 +282,90 @@ def test_select_words_to_quote_preview_a_suggestion_and_post_it(
     (c,) = db.session.scalars(db.select(Comment)).all()
     assert (c.kind, c.paragraph_id, c.quote) == ("suggestion", paragraph.id, "written answer")
     assert paragraph.text[c.quote_start : c.quote_end] == "written answer"
+
+
+def _drag_over(page, root: str, words: str) -> None:
+    """Select `words` in the first text of `root` with the mouse, starting and ending
+    inside a word, as a reader would."""
+    box = page.evaluate(
+        """([root, words]) => {
+            document.querySelector(root).scrollIntoView({block: "center"});
+            const node = document.querySelector(root).firstChild;
+            const at = node.textContent.indexOf(words);
+            const rect = (i) => { const r = document.createRange();
+                r.setStart(node, i); r.setEnd(node, i + 1); return r.getBoundingClientRect(); };
+            const a = rect(at + 2), b = rect(at + words.length - 3);
+            return {x1: a.left + 1, y1: a.top + a.height / 2,
+                    x2: b.right - 1, y2: b.top + b.height / 2};
+        }""",
+        [root, words],
+    )
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move(box["x2"], box["y2"], steps=5)
+    page.mouse.up()
+
+
+def test_on_the_version_page_one_form_moves_to_the_paragraph_commented_on(
+    app, live_server, browser, make_document, make_user
+):
+    """Selecting words in a paragraph opens the page's one paragraph form under it with
+    the quote; another paragraph's link moves it there, emptied of the quote; a second
+    click closes it. What is sent is the paragraph the form stands under."""
+    doc = make_document("consultation")
+    make_user("cso", email="mai@example.org", name="Mai Tran")
+    first, second = doc.latest.paragraphs[3], doc.latest.paragraphs[2]
+    db.session.remove()
+
+    page = browser.new_page()
+    sign_in(page, live_server, "mai@example.org")
+    page.goto(f"{live_server}/documents/{doc.slug}/versions/1")
+    assert page.locator("form.comment-form").count() == 1  # the version's, until asked
+    _drag_over(page, f'[id="para-{first.number}"] .body p', "written answer")
+    form = page.locator(f'[id="para-{first.number}"] form.comment-form')
+    assert form.locator("input[name=quote]").input_value() == "written answer"
+    assert form.locator("input[name=paragraph]").input_value() == str(first.id)
+    heading = page.locator(".inline-comment-h")
+    assert heading.inner_text() == f"Comment on paragraph {first.number}"
+
+    other = page.locator(f'[id="para-{second.number}"] a.comment-on')
+    other.click()
+    assert page.locator(f'[id="para-{first.number}"] form').count() == 0
+    form = page.locator(f'[id="para-{second.number}"] form.comment-form')
+    assert form.locator("input[name=quote]").input_value() == ""
+    assert form.locator("input[name=paragraph]").input_value() == str(second.id)
+    assert other.get_attribute("aria-expanded") == "true"
+    other.click()  # closes it
+    assert page.locator(f'[id="para-{second.number}"] form').count() == 0
+    assert other.get_attribute("aria-expanded") == "false"
+    other.click()
+    form.locator("textarea[name=body]").fill("Say who hears whom.")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "Say who hears whom." in page.inner_text("article.comment")
+    (c,) = db.session.scalars(db.select(Comment)).all()
+    assert c.paragraph_id == second.id and c.quote is None
+
+
+def test_without_javascript_the_link_leads_to_the_paragraphs_form(
+    app, live_server, browser, make_document, make_user
+):
+    doc = make_document("consultation")
+    make_user("cso", email="mai@example.org", name="Mai Tran")
+    paragraph = doc.latest.paragraphs[3]
+    db.session.remove()
+
+    page = browser.new_context(java_script_enabled=False).new_page()
+    sign_in(page, live_server, "mai@example.org")
+    page.goto(f"{live_server}/documents/{doc.slug}/versions/1")
+    page.locator("a", has_text=f"Comment on paragraph {paragraph.number}").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/paragraphs/{paragraph.id}#new-comment")
+    form = page.locator("#new-comment form.comment-form")
+    form.locator("textarea[name=body]").fill("Within how many days?")
+    form.locator("input[name=quote]").fill("written answer")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "“written answer”" in page.inner_text("article.comment")
+    (c,) = db.session.scalars(db.select(Comment)).all()
+    assert (c.paragraph_id, c.quote) == (paragraph.id, "written answer")

@@ -158,12 +158,16 @@ def test_draft_version_is_visible_to_the_secretariat_only(
     assert "visible only to the secretariat" in resp.get_data(as_text=True)
 
 
-def test_cso_member_gets_a_comment_form_per_paragraph(client, as_user, make_document, make_user):
+def test_cso_member_gets_a_comment_link_per_paragraph_and_one_form(
+    client, as_user, make_document, make_user
+):
     doc = make_document("consultation")
     org_user = as_user(make_user("cso"))
     html = client.get(f"/documents/{doc.slug}/versions/1").get_data(as_text=True)
     n = len(doc.latest.paragraphs)
-    assert html.count('name="body"') == n + 1  # one per paragraph and one for the version
+    assert html.count('class="comment-on"') == n  # a link in each paragraph
+    # One paragraph form (kept in a <template> for the script) and the version's.
+    assert html.count('name="body"') == 2
     assert 'name="kind"' in html and "Suggestion" in html and "Question" in html
     assert 'name="suggested_text"' in html and 'name="quote"' in html
     assert f"On behalf of <strong>{org_user.organisation.name}</strong>" in html

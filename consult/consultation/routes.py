@@ -152,6 +152,10 @@ def paragraph(paragraph_id: int):
     received_form = received_comment_form(v)
     if received_form is not None:
         received_form.paragraph.choices = {str(p.id): p.number or "this paragraph"}
+    new_comment = CommentForm(current_user.organisations) if may_comment else None
+    if new_comment is not None and request.args.get("lang") in new_comment.language.choices:
+        # Reached from the version page read in a translation: written in that language.
+        new_comment.language.data = request.args["lang"]
     return render_template(
         "consultation/paragraph.html",
         doc=v.document,
@@ -165,7 +169,7 @@ def paragraph(paragraph_id: int):
         history=history,
         relations=relations,
         may_comment=may_comment,
-        new_comment=CommentForm(current_user.organisations) if may_comment else None,
+        new_comment=new_comment,
         received_form=received_form,
         response_form=ResponseForm() if _may_respond(v) else None,
     )
