@@ -18,8 +18,9 @@ server of --database, dropped at the end). Then, side by side with the same run 
 - per new comment: --new more comments arrive one by one and are placed as the
   grouping job places them (signature, band-key lookup, comparison, rows written and
   committed): p50 and p95 (goal: p95 under 20 ms);
-- pages with the groups: the version page, its form letters, the largest letter's page,
-  the groups API, the report: p50 of --runs requests in-process (Flask test client).
+- pages with the groups: the version page, its form letters, its comments with one row
+  per letter, the largest letter's page, the groups API, the report: p50 of --runs
+  requests in-process (Flask test client).
 
 --choose-threshold generates a test set only (no database): signatures once, then the
 pairwise precision and recall at each threshold with the LSH bands in use, and the
@@ -252,6 +253,7 @@ def _time_pages(client, group_id: int, runs: int) -> dict[str, float]:
     paths = [
         ("version page", f"{doc}/versions/1"),
         ("form letters page", f"{doc}/versions/1/groups"),
+        ("comments, one row per letter", f"{doc}/versions/1/comments?letters=1"),
         ("largest letter's page", f"/letter-groups/{group_id}"),
         ("groups API", f"/api/v1{doc}/versions/1/groups"),
         ("report", f"{doc}/versions/1/report"),

@@ -105,6 +105,40 @@ def test_near_copies_of_a_real_comment_are_grouped_as_they_arrive(client, letter
     assert ADDED in group_page and variants[3].tracking in group_page
 
 
+def test_the_comment_list_shows_each_form_letter_on_one_row(client, letters, monkeypatch):
+    doc, v, master, variants, other = letters
+    g = db.session.scalar(select(LetterGroup))
+    url = f"/documents/{doc.slug}/versions/1/comments"
+    every = client.get(url).get_data(as_text=True)
+    assert f"{url}?letters=1" in every  # offered on the usual list
+    assert every.count("Please adopt the standard without delay") == 5  # every copy
+
+    page = client.get(f"{url}?letters=1").get_data(as_text=True)
+    assert "Form letter · 5 comments" in page
+    assert f'href="/letter-groups/{g.id}"' in page
+    assert page.count("Please adopt the standard without delay") == 1  # the master, once
+    assert master.tracking in page
+    assert not any(c.tracking in page for c in variants)
+    assert other.tracking in page and "TAG endorses" in page  # the comment in no letter
+    assert "1 form letters holding 5 comments; 1 comments in no letter." in page
+
+    # Page by page: the letter on the first, the comment in no letter on the second.
+    monkeypatch.setattr(grouping, "LETTERS_PAGE", 1)
+    first = client.get(f"{url}?letters=1").get_data(as_text=True)
+    assert "Form letter · 5 comments" in first and other.tracking not in first
+    assert "Page 1 of 2" in first
+    second = client.get(f"{url}?letters=1&page=2").get_data(as_text=True)
+    assert other.tracking in second and "Form letter · 5 comments" not in second
+
+    # A variant taken out of the letter is listed on its own row.
+    monkeypatch.setattr(grouping, "LETTERS_PAGE", 50)
+    grouping.take_out(variants[1], reason="It raises something new.", by=master.author)
+    db.session.commit()
+    page = client.get(f"{url}?letters=1").get_data(as_text=True)
+    assert "Form letter · 4 comments" in page and variants[1].tracking in page
+    assert "1 form letters holding 4 comments; 2 comments in no letter." in page
+
+
 def test_a_regrouping_gives_the_groups_found_as_comments_arrived(letters):
     doc, v, master, variants, other = letters
     before = {
@@ -334,6 +368,7 @@ def test_form_letter_pages_read_the_same_whatever_the_size_of_a_group(
         f"/documents/{doc.slug}/versions/1/groups",
         f"/letter-groups/{db.session.scalar(select(LetterGroup.id))}",
         f"/api/v1/documents/{doc.slug}/versions/1/groups",
+        f"/documents/{doc.slug}/versions/1/comments?letters=1",
     ]
 
     def statements() -> list[int]:
@@ -384,3 +419,26 @@ def test_theme_in_the_search_language(app, client, letters, make_user, search_ba
         assert search(SearchParams(q="theme:privacy-of-citizens")).total == 1
     finally:
         app.config["SEARCH_BACKEND"] = previous
+
+
+def test_answer_together_lists_each_form_letter_once(client, letters, make_user, as_user):
+    doc, v, master, variants, other = letters
+    sec = make_user("secretariat")
+    alone = post_comment(v, v.paragraphs[1], make_user("cso"), body="Publish the costs too.")
+    as_user(sec)
+    docs.close(v, by=sec)
+    db.session.commit()
+    g = db.session.scalar(select(LetterGroup))
+    url = f"/documents/{doc.slug}/versions/1/answer-together"
+    page = client.get(f"{url}?letters=1").get_data(as_text=True)
+    assert f'href="/letter-groups/{g.id}"' in page and "Form letter · 5 comments" in page
+    # The comments in no letter can be ticked; the letter's copies are not listed.
+    assert f'value="{other.id}"' in page and f'value="{alone.id}"' in page
+    assert not any(f'value="{c.id}"' in page for c in [master, *variants])
+    r = client.post(
+        f"{url}?letters=1",
+        data={"comment": [str(other.id), str(alone.id)], "decision": "noted", "reason": "Seen."},
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    answered = {x.comment_id for x in db.session.scalars(select(Response))}
+    assert answered == {other.id, alone.id}

@@ -434,6 +434,99 @@ def totals(version: Version) -> tuple[int, int]:
     return int(n or 0), int(members or 0)
 
 
+#: Rows (a form letter, or a comment in no letter) on one page of a comment list shown
+#: one row per letter.
+LETTERS_PAGE = 50
+
+
+@dataclass
+class LettersPage:
+    """One page of a version's comments with each form letter on one row: the letters
+    first (largest first), then the comments in no letter (oldest first)."""
+
+    groups: list[LetterGroup]
+    comment_ids: list[int]  # the page's comments in no letter, in order
+    number: int
+    size: int
+    total: int  # rows in the whole list: letters + comments in none
+    letters: int  # form letters on the version
+    in_letters: int  # comments in them
+
+    @property
+    def comments(self) -> list:
+        """The page's rows (for listing.Page's arithmetic and the pager)."""
+        return [*self.groups, *self.comment_ids]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.comments else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.comments) - 1 if self.comments else 0
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def in_no_letter() -> object:
+    """A comment in no form letter (alone, not placed yet, or taken out): correlated with
+    Comment, one lookup of its signature row by primary key."""
+    return ~exists().where(
+        CommentSignature.comment_id == Comment.id,
+        LetterGroup.id == CommentSignature.group_id,
+        LetterGroup.size > 1,
+    )
+
+
+def letters_page(version: Version, number: int, size: int | None = None) -> LettersPage:
+    """Page `number` of the version's comments, one row per form letter: the counts from
+    aggregates (the groups' kept sizes, the comments' kept counts), the page's letters
+    and comments with LIMIT/OFFSET; a few queries whatever the number of comments."""
+    from consult.tracing import counters  # a later layer, kept as comments arrive
+
+    size = size or LETTERS_PAGE
+    n_letters, n_in = totals(version)
+    n_comments = counters.per_version([version.id]).get(version.id, 0)
+    alone = max(0, n_comments - n_in)
+    total = n_letters + alone
+    number = min(max(1, number), max(1, -(-total // size)))
+    start = (number - 1) * size
+    groups: list[LetterGroup] = []
+    if start < n_letters:
+        groups = list(
+            db.session.scalars(
+                select(LetterGroup)
+                .where(LetterGroup.version_id == version.id, LetterGroup.size > 1)
+                .order_by(LetterGroup.size.desc(), LetterGroup.id)
+                .offset(start)
+                .limit(size)
+            )
+        )
+    room = size - len(groups)
+    ids: list[int] = []
+    if room > 0:
+        ids = list(
+            db.session.scalars(
+                select(Comment.id)
+                .where(Comment.version_id == version.id, in_no_letter())
+                .order_by(Comment.id)
+                .offset(max(0, start - n_letters))
+                .limit(room)
+            )
+        )
+    return LettersPage(groups, ids, number, size, total, n_letters, n_in)
+
+
 def members(group: LetterGroup, page: int = 1, size: int = MEMBERS_PAGE) -> list[int]:
     """The group's comment ids, master first then oldest first, page by page."""
     return list(

@@ -251,6 +251,8 @@ def version_comments(slug: str, number: int):
     """A version's comments page by page, in the order of its text; with ?unanswered=1
     the ones still waiting for an answer (withdrawn and hidden comments wait for none)."""
     doc, v = visible_version(slug, number)
+    if request.args.get("letters"):
+        return _version_letters(doc, v)
     unanswered_only = bool(request.args.get("unanswered"))
     page, waiting = listing.version_page(
         v,
@@ -271,6 +273,40 @@ def version_comments(slug: str, number: int):
         ),
         waiting=waiting,
         unanswered_only=unanswered_only,
+        changes={c.id: proposed_change(c) for c in comments},
+        moderator=policy.can(current_user, "comment.moderate"),
+        response_form=ResponseForm() if _may_respond(v) else None,
+    )
+
+
+def _version_letters(doc, v: Version):
+    """?letters=1: the version's comments with each form letter on one row (its master
+    text, its size, a link to its page), then the comments in no letter; page by page,
+    from aggregates (analysis.grouping.letters_page)."""
+    from consult.analysis import grouping  # a later layer
+
+    page = grouping.letters_page(v, listing.page_number(request.args.get("page")))
+    # The masters and the page's comments loaded together; the letters' masters are then
+    # found in the session (no query per row).
+    wanted = [g.master_comment_id for g in page.groups] + page.comment_ids
+    loaded = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Comment).where(Comment.id.in_(wanted or [-1])).options(*_COMMENT_LOADS)
+        )
+    }
+    comments = [loaded[cid] for cid in page.comment_ids]
+    return render_template(
+        "consultation/version_letters.html",
+        doc=doc,
+        version=v,
+        page=page,
+        masters={g.id: loaded.get(g.master_comment_id) for g in page.groups},
+        master_texts={g.id: grouping.master_text(g, current_user) for g in page.groups},
+        comments=comments,
+        page_url=lambda n: url_for(
+            "consultation.version_comments", slug=doc.slug, number=v.number, letters=1, page=n
+        ),
         changes={c.id: proposed_change(c) for c in comments},
         moderator=policy.can(current_user, "comment.moderate"),
         response_form=ResponseForm() if _may_respond(v) else None,

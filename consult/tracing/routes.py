@@ -18,6 +18,7 @@ from consult.accounts import policy
 from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
 from consult.consultation import services as consultation
+from consult.consultation.listing import page_number
 from consult.consultation.models import DECISIONS, Comment, Response
 from consult.consultation.redaction import shown_to
 from consult.converters import parse_id
@@ -178,18 +179,53 @@ def group(group_id: int):
     )
 
 
-def _answerable(v: Version) -> list[Comment]:
+#: Comments ticked on the page answering several together, at most (a form letter of
+#: any size is answered once on its own page).
+MAX_TOGETHER = 1000
+
+
+def _answer_loads() -> tuple:
+    return (
+        selectinload(Comment.organisation),
+        selectinload(Comment.paragraph),
+        selectinload(Comment.responses).selectinload(Response.responder),
+        *text_loads(),
+    )
+
+
+def _chosen(v: Version, ids: set[int]) -> list[Comment]:
+    """The ticked comments of the version, not withdrawn: only those are read."""
+    if len(ids) > MAX_TOGETHER:
+        raise ConsultError(
+            _(
+                "Answer at most %(n)s comments together; a form letter is answered once, "
+                "for all its copies, on its own page.",
+                n=f"{MAX_TOGETHER:,}",
+            )
+        )
+    if not ids:
+        return []
     comments = db.session.scalars(
         select(Comment)
-        .where(Comment.version_id == v.id)
-        .options(
-            selectinload(Comment.organisation),
-            selectinload(Comment.paragraph),
-            selectinload(Comment.responses).selectinload(Response.responder),
-            *text_loads(),
-        )
+        .where(Comment.version_id == v.id, Comment.id.in_(sorted(ids)))
+        .options(*_answer_loads())
         .order_by(Comment.id)
     ).all()
+    return [c for c in comments if not c.withdrawn]
+
+
+def _answerable(v: Version, ids: list[int] | None = None) -> list[Comment]:
+    """The version's comments to answer (`ids`: only those, in that order), the ones
+    waiting first."""
+    where = [Comment.version_id == v.id]
+    if ids is not None:
+        where.append(Comment.id.in_(ids or [-1]))
+    comments = db.session.scalars(
+        select(Comment).where(*where).options(*_answer_loads()).order_by(Comment.id)
+    ).all()
+    if ids is not None:
+        order = {cid: k for k, cid in enumerate(ids)}
+        return [c for c in sorted(comments, key=lambda c: order[c.id]) if not c.withdrawn]
     positions = {p.id: p.position for p in v.paragraphs}
     return sorted(
         (c for c in comments if not c.withdrawn),
@@ -206,10 +242,11 @@ def answer_together(slug: str, number: int):
     form = GroupAnswerForm()
     error, status = "", 200
     chosen = {parse_id(x) for x in request.form.getlist("comment")} - {None}
+    letters = bool(request.args.get("letters"))
     if request.method == "POST":
         if form.validate_on_submit():
-            comments = [c for c in _answerable(v) if c.id in chosen]
             try:
+                comments = _chosen(v, chosen)
                 g = grouping.answer_together(
                     v,
                     comments,
@@ -226,7 +263,16 @@ def answer_together(slug: str, number: int):
                 return redirect(url_for("tracing.group", group_id=g.id))
         else:
             error, status = "Choose a decision and give the reason for it.", 400
-    comments = _answerable(v)
+    page = None
+    if letters:
+        # One row per form letter (answered once on its page), then the comments in no
+        # letter, page by page: what the page reads does not grow with the copies.
+        from consult.analysis import grouping as letter_groups  # a later layer
+
+        page = letter_groups.letters_page(v, page_number(request.args.get("page")))
+        comments = _answerable(v, page.comment_ids)
+    else:
+        comments = _answerable(v)
     return (
         render_template(
             "tracing/answer_together.html",
@@ -235,6 +281,10 @@ def answer_together(slug: str, number: int):
             form=form,
             comments=comments,
             chosen=chosen,
+            page=page,
+            page_url=lambda n: url_for(
+                "tracing.answer_together", slug=doc.slug, number=v.number, letters=1, page=n
+            ),
             # The wording's diff is of the text as written: only for those who read it.
             changes={
                 o.comment.id: o.proposed
