@@ -214,6 +214,7 @@ TABLE = {
     ("membership.request", "organisation"): "0100000",
     ("membership.decide", "organisation"): "0000011",
     ("notifications.manage", None): "0111111",
+    ("account.settings", None): "0111111",
     ("user.create", None): "0000001",
     ("api.token", None): "0111111",
     # Form-letter groups and themes: the secretariat and the document's committee.
