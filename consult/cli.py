@@ -218,7 +218,7 @@ def import_version_cmd(document_slug, file, title, label, kind, open_until, draf
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ConsultError(_("The file %(name)s is not UTF-8 text.", name=file.name)) from None
-    text = textpolicy.clean(text, what=f"The file {file.name}")
+    text = textpolicy.clean(text, what=_("The file %(name)s", name=file.name))
     version = docs.import_version(doc, text, by=by, label=label)
     for warning in warnings:
         click.echo(_("Warning: %(warning)s", warning=warning), err=True)
@@ -383,19 +383,24 @@ def close_version_cmd(document_slug, number, reason):
             )
         )
     docs.close(version, by=_system_user(), reason=reason)
-    how = "early" if early else "at its deadline"
-    planned = f"; the planned deadline was {utc_text(version.closes_at)}" if early else ""
-    click.echo(
-        _(
-            "%(document_slug)s: version %(number)s is closed for "
-            "comments (%(how)s) on %(utc_text)s%(planned)s.",
+    if early:
+        told = _(
+            "%(document_slug)s: version %(number)s is closed for comments (early) on "
+            "%(utc_text)s; the planned deadline was %(planned)s.",
             document_slug=document_slug,
             number=number,
-            how=how,
             utc_text=utc_text(version.closed_at),
-            planned=planned,
+            planned=utc_text(version.closes_at),
         )
-    )
+    else:
+        told = _(
+            "%(document_slug)s: version %(number)s is closed for comments (at its "
+            "deadline) on %(utc_text)s.",
+            document_slug=document_slug,
+            number=number,
+            utc_text=utc_text(version.closed_at),
+        )
+    click.echo(told)
 
 
 @click.command("finalize-version")

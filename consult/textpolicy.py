@@ -53,9 +53,10 @@ def _visible(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_LETTERS
 
 
-def clean(value: str, *, what: str = "The text") -> str:
+def clean(value: str, *, what: str | None = None) -> str:
     """`value` under the text policy (see the module's docstring); TextRefused when it
     holds a NUL or a lone surrogate. `what` names the field in the message."""
+    what = what or _("The text")
     if NUL in value:
         raise TextRefused(
             _(
@@ -78,7 +79,7 @@ def clean(value: str, *, what: str = "The text") -> str:
     return value
 
 
-def clean_optional(value: str | None, *, what: str = "The text") -> str | None:
+def clean_optional(value: str | None, *, what: str | None = None) -> str | None:
     """`clean` that lets None through (an optional field not sent)."""
     return None if value is None else clean(value, what=what)
 

@@ -259,7 +259,7 @@ def test_co_signing_once_per_organisation_and_counts_shown(client, as_user, sett
     )
     as_user(other)
     page = client.get(f"/comments/{c.id}").get_data(as_text=True)
-    assert f"Add {other.organisation.name}&#39;s support" in page
+    assert f"Add the support of {other.organisation.name}</button>" in page
     resp = client.post(f"/comments/{c.id}/cosign", data={"organisation": other.organisation.id})
     assert resp.status_code == 302
     again = client.post(f"/comments/{c.id}/cosign", data={"organisation": other.organisation.id})

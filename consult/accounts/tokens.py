@@ -58,8 +58,8 @@ def reset_token(user: User) -> str:
 
 def user_for_reset(token: str) -> User:
     """The user the reset link is for; ConsultError when expired, forged or used."""
-    data = _load("reset", token, RESET_MAX_AGE, "password reset")
-    user = _user(data, "password reset")
+    data = _load("reset", token, RESET_MAX_AGE, _("password reset"))
+    user = _user(data, _("password reset"))
     if data.get("p") != _fingerprint(user):
         raise ConsultError(_("This password reset link was already used; ask for a new one."))
     return user
@@ -70,8 +70,8 @@ def confirm_token(user: User) -> str:
 
 
 def confirmation(token: str) -> tuple[User, str]:
-    data = _load("confirm", token, CONFIRM_MAX_AGE, "confirmation")
-    return _user(data, "confirmation"), str(data.get("e", ""))
+    data = _load("confirm", token, CONFIRM_MAX_AGE, _("confirmation"))
+    return _user(data, _("confirmation")), str(data.get("e", ""))
 
 
 def unsubscribe_token(user: User, kind: str) -> str:
@@ -80,5 +80,5 @@ def unsubscribe_token(user: User, kind: str) -> str:
 
 def unsubscription(token: str) -> tuple[User, str]:
     """(user, notification kind) of a one-click unsubscribe link; it never expires."""
-    data = _load("unsubscribe", token, None, "unsubscribe")
-    return _user(data, "unsubscribe"), str(data.get("k", ""))
+    data = _load("unsubscribe", token, None, _("unsubscribe"))
+    return _user(data, _("unsubscribe")), str(data.get("k", ""))

@@ -72,7 +72,7 @@ def _own_organisation(user: User, slug: str | None, what: str) -> Organisation:
             _(
                 "Name the organisation you %(what)s for in 'organisation': %(x)s.",
                 what=what,
-                x=", ".join(o.slug for o in mine) or "you belong to none",
+                x=", ".join(o.slug for o in mine) or _("you belong to none"),
             ),
             code="organisation_required",
         )
@@ -165,7 +165,7 @@ def withdraw_comment(comment_id: int, body: schemas.Withdrawal) -> ResponseRetur
 def cosign_comment(comment_id: int, body: schemas.OrganisationChoice) -> ResponseReturnValue:
     """Add the support of one of the user's organisations ('organisation': its slug)."""
     user, c = _acting(comment_id, "comment.cosign")
-    org = _own_organisation(user, body.organisation, "co-sign")
+    org = _own_organisation(user, body.organisation, _("co-sign"))
     consultation.cosign(c, org, by=user)
     db.session.commit()
     return _created(serializers.comment(c))
@@ -191,7 +191,7 @@ def post_reply(comment_id: int, body: schemas.NewReply) -> ResponseReturnValue:
     user, c = _acting(comment_id, "comment.reply")
     org = None
     if user.role == "cso":
-        org = _own_organisation(user, body.organisation, "reply")
+        org = _own_organisation(user, body.organisation, _("reply"))
     r = consultation.post_reply(c, body=body.body, by=user, organisation=org)
     db.session.commit()
     return _created(serializers.reply(r), url_for("api.comment_replies", comment_id=c.id))

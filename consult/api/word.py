@@ -101,7 +101,7 @@ def version_text(form: VersionUpload) -> tuple[str, list[str]]:
             field="file",
         )
     converted = word.convert(filename, blob)
-    return textpolicy.clean(converted.markdown, what="The file"), converted.warnings
+    return textpolicy.clean(converted.markdown, what=_("The file")), converted.warnings
 
 
 # --- a returned, marked-up Word file ------------------------------------------------------------

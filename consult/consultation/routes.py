@@ -682,7 +682,7 @@ def moderate(comment_id: int):
         reply=services.get_reply(c, form.reply.data),
     )
     db.session.commit()
-    what = "The reply" if m.reply_id else f"Comment {c.tracking}"
+    what = _("The reply") if m.reply_id else _("Comment %(tracking)s", tracking=c.tracking)
     flash(
         _(
             "%(what)s: %(lower)s, with the reason shown in its place.",

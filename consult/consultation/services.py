@@ -429,8 +429,8 @@ def _still_standing(comment: Comment, what: str) -> None:
 def cosign(comment: Comment, organisation: Organisation, *, by: User | None) -> CoSignature:
     """Add an organisation's support to a comment, once per organisation, until the
     deadline. A CSO member signs only for an organisation they belong to."""
-    _still_standing(comment, "co-signing")
-    _open_for_changes(comment, "co-signing")
+    _still_standing(comment, _("co-signing"))
+    _open_for_changes(comment, _("co-signing"))
     if by is not None and by.role == "cso" and organisation not in by.organisations:
         raise ConsultError(_("You can only co-sign for an organisation you belong to."), status=403)
     return _add_cosignature(comment, organisation, by=by)
@@ -441,7 +441,7 @@ def withdraw_cosignature(
 ) -> CoSignatureWithdrawal:
     """Take back an organisation's support for a comment, until the deadline. The
     co-signature stays (it was published); a withdrawal row and a record event say when."""
-    _open_for_changes(comment, "withdrawing a co-signature")
+    _open_for_changes(comment, _("withdrawing a co-signature"))
     if by is not None and by.role == "cso" and organisation not in by.organisations:
         raise ConsultError(
             _("You can only withdraw the co-signature of an organisation you belong to."),
@@ -537,8 +537,8 @@ def edit_comment(
 ) -> CommentRevision:
     """A new text for the comment, until the deadline. The earlier texts stay readable:
     the comment row keeps the first one and every edit is a new revision."""
-    _still_standing(comment, "editing")
-    _open_for_changes(comment, "editing")
+    _still_standing(comment, _("editing"))
+    _open_for_changes(comment, _("editing"))
     body, suggested_text, quote, span = checked_text(
         comment.kind, comment.paragraph, body, suggested_text, quote
     )
@@ -577,7 +577,7 @@ def withdraw_comment(comment: Comment, *, by: User, reason: str | None = None) -
     withdrawn, and is no longer waiting for an answer."""
     if comment.withdrawn:
         raise Conflict(_("Comment %(tracking)s is already withdrawn.", tracking=comment.tracking))
-    _open_for_changes(comment, "withdrawing")
+    _open_for_changes(comment, _("withdrawing"))
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
         raise ConsultError(
@@ -608,8 +608,8 @@ def post_reply(
                 len=format(len(body), ","),
             )
         )
-    _still_standing(comment, "replying")
-    _open_for_changes(comment, "replying")
+    _still_standing(comment, _("replying"))
+    _open_for_changes(comment, _("replying"))
     if by.role == "cso":
         organisation = organisation or by.organisation
         if organisation is None or organisation not in by.organisations:
@@ -700,11 +700,18 @@ def moderate(
     reason = _checked_reason(reason, "Give the public reason for the moderation.")
     _in_thread(comment, reply)
     target = reply if reply is not None else comment
-    what = "reply" if reply is not None else f"comment {comment.tracking}"
     if action == "hide" and target.is_hidden:
-        raise Conflict(_("The %(what)s is already hidden.", what=what))
+        raise Conflict(
+            _("The reply is already hidden.")
+            if reply is not None
+            else _("Comment %(tracking)s is already hidden.", tracking=comment.tracking)
+        )
     if action == "restore" and not target.is_hidden:
-        raise Conflict(_("The %(what)s is not hidden.", what=what))
+        raise Conflict(
+            _("The reply is not hidden.")
+            if reply is not None
+            else _("Comment %(tracking)s is not hidden.", tracking=comment.tracking)
+        )
     m = ModerationAction(
         comment=comment,
         comment_id=comment.id,

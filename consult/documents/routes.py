@@ -210,7 +210,7 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
         # A Word or OpenDocument file becomes Markdown; what it cannot carry is reported.
         converted = word.convert(upload.filename, upload.read())
         form.word_warnings = converted.warnings
-        return textpolicy.clean(converted.markdown, what="The file")
+        return textpolicy.clean(converted.markdown, what=_("The file"))
     if not upload.filename.lower().endswith(MAX_UPLOAD_NAMES):
         raise ConsultError(
             _("Upload a Markdown (.md or .txt), Word (.docx) or OpenDocument (.odt) file.")
@@ -221,7 +221,7 @@ def _uploaded_text(form: NewVersionForm) -> str | None:
         raise ConsultError(
             _("The file is not UTF-8 text; save it as UTF-8 and upload it again.")
         ) from None
-    return textpolicy.clean(text, what="The file")
+    return textpolicy.clean(text, what=_("The file"))
 
 
 def _new_version_form(doc: Document, form: NewVersionForm, error: str = "", structure=None):
@@ -454,7 +454,7 @@ def finalize(slug: str, number: int):
     doc, v = visible_version(slug, number)
     policy.require(current_user, "version.finalize", v)
     # With comments unanswered the service refuses unless a reason to override is given.
-    reason = textpolicy.clean_optional(request.form.get("override_reason"), what="The reason")
+    reason = textpolicy.clean_optional(request.form.get("override_reason"), what=_("The reason"))
     if not _confirmed():
         waiting = unanswered_count(v)
         if v.state != "closed" or (waiting and not (reason or "").strip()):

@@ -142,7 +142,7 @@ class FormRow:
     def __post_init__(self) -> None:
         # A returned form is people's writing, read from a file: the text policy holds
         # (TextRefused, a ConsultError, for a NUL or a lone surrogate).
-        where = f"Row {self.line}"
+        where = _("Row %(line)s", line=self.line)
         self.organisation = textpolicy.clean(self.organisation, what=where)
         self.paragraph = textpolicy.clean(self.paragraph, what=where)
         self.comment = textpolicy.clean(self.comment, what=where)

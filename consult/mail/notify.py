@@ -190,11 +190,12 @@ def _on_membership_requested(sender, subject, actor=None, data=None) -> None:
 
 def _on_membership_decided(sender, subject, actor=None, data=None) -> None:
     m = subject
-    verb = "approved" if m.status == "approved" else "refused"
     queue(
         m.user,
         "organisation",
-        _l("Your request to join %(name)s was %(verb)s", name=m.organisation.name, verb=verb),
+        _l("Your request to join %(name)s was approved", name=m.organisation.name)
+        if m.status == "approved"
+        else _l("Your request to join %(name)s was refused", name=m.organisation.name),
         "membership_decided",
         membership=m,
     )

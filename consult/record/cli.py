@@ -103,15 +103,20 @@ def sequence_cmd(force_head: bool, every: float | None):
     app = current_app._get_current_object()
     while True:
         done = sequence(app, reason="command" if force_head else None, force_head=force_head)
-        signed = f"; signed a head of {done.head.tree_size}" if done.head is not None else ""
-        click.echo(
-            _(
-                "Sequenced %(sequenced)s: the tree holds %(size)s%(signed)s.",
+        if done.head is not None:
+            told = _(
+                "Sequenced %(sequenced)s: the tree holds %(size)s; signed a head of %(head)s.",
                 sequenced=done.sequenced,
                 size=done.size,
-                signed=signed,
+                head=done.head.tree_size,
             )
-        )
+        else:
+            told = _(
+                "Sequenced %(sequenced)s: the tree holds %(size)s.",
+                sequenced=done.sequenced,
+                size=done.size,
+            )
+        click.echo(told)
         if every is None:
             return
         force_head = False

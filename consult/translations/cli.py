@@ -45,7 +45,7 @@ def import_translation_cmd(document_slug, number, language, file, draft):
     doc = docs.get_document(document_slug)
     version = docs.get_version(doc, number)
     text, warnings = read_text_file(file.name, file.read())
-    text = textpolicy.clean(text, what=f"The file {file.name}")
+    text = textpolicy.clean(text, what=_("The file %(name)s", name=file.name))
     by = _system_user()
     t = tr.import_translation(version, language, text, by=by)
     for warning in warnings:
