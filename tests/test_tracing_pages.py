@@ -381,3 +381,58 @@ def test_a_long_history_lists_a_taken_up_comment_beyond_the_first(client, case, 
     text = text_of(resp.get_data(as_text=True))
     assert "Showing the first 0 of 1 comments" in text
     assert case.a.tracking in text and "within 30 days" in text
+
+
+def test_provenance_is_kept_and_recomputed_when_what_it_depends_on_changes(client, case):
+    """The provenance of a published version is computed once and kept: comments that
+    arrive later (the bulk of the traffic) leave it be, so the page reads what was kept;
+    a kept provenance whose key no longer matches is computed again."""
+    import json
+    from datetime import timedelta
+
+    from consult.consultation import services as cs
+    from consult.timeutil import utcnow
+    from consult.tracing.models import KeptProvenance
+    from consult.tracing.views import provenance_key
+    from tests.tracing_case import V2
+
+    v2 = docs.import_version(case.doc, V2, by=case.secretariat, label="Second draft")
+    docs.publish(v2, by=case.secretariat, closes_at=utcnow() + timedelta(days=5))
+    db.session.commit()
+    url = f"/documents/{case.doc.slug}/versions/2/provenance"
+
+    def sources() -> str:
+        html = client.get(url).get_data(as_text=True)
+        return text_of(html[html.index("<h2>Sources</h2>") :])
+
+    before = sources()
+    assert case.a.tracking in before
+    kept = db.session.get(KeptProvenance, v2.id)
+    assert kept is not None and kept.key == provenance_key(v2)
+    first_key = kept.key
+
+    cs.post_comment(
+        version=v2,
+        paragraph=v2.paragraphs[2],
+        organisation=case.mcvn_member.organisation,
+        kind="comment",
+        body="One more view on this paragraph.",
+        by=case.mcvn_member,
+    )
+    db.session.commit()
+    assert provenance_key(v2) == first_key  # a new comment changes nothing kept
+
+    # While the key holds, the page reads what was kept (here: made to credit nobody).
+    spans = json.loads(kept.spans_json)
+    kept.spans_json = json.dumps(
+        {pid: [[a, b, s, None] for a, b, s, _ in v] for pid, v in spans.items()}
+    )
+    db.session.commit()
+    assert case.a.tracking not in sources()
+
+    # A kept provenance with another key is computed again.
+    kept.key = "0" * 64
+    db.session.commit()
+    assert sources() == before
+    db.session.expire_all()
+    assert db.session.get(KeptProvenance, v2.id).key == first_key

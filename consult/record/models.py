@@ -14,7 +14,11 @@ from consult.timeutil import UTCDateTime, utcnow
 
 class Event(db.Model):
     #: Receipts and verify find an event by what it is about.
-    __table_args__ = (Index("ix_event_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_event_subject", "subject_type", "subject_id"),
+        # The latest event of a kind in one index step (tracing.views.provenance_key).
+        Index("ix_event_kind_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Position in the record, 1, 2, 3 … with no gaps: its leaf index + 1. Empty until

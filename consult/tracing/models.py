@@ -128,3 +128,18 @@ class FinalizeOverride(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User | None] = relationship()
+
+
+class KeptProvenance(db.Model):
+    """The provenance of a published version's text, computed once and kept (derived
+    data, like measured uptake). `key` names what it was computed from beyond the
+    frozen texts and links (consult.tracing.views.provenance_key); a row whose key no
+    longer matches is computed again and replaced."""
+
+    __tablename__ = "kept_provenance"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    #: {paragraph id: [[start, end, step, suggestion id or null], ...]} as JSON.
+    spans_json: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

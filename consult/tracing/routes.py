@@ -27,7 +27,6 @@ from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
 from consult.forms import Form
-from consult.record.service import head_hash
 from consult.tracing import counters, grouping, views
 from consult.tracing.cli import recount_cmd
 from consult.tracing.compare import LABELS as RELATION_LABELS
@@ -133,9 +132,7 @@ def annotated(slug: str, a: int, b: int):
 @bp.get("/documents/<slug>/versions/<int:number>/provenance")
 def provenance(slug: str, number: int):
     doc, v = visible_version(slug, number)
-    # Every change anyone makes is an event of the record, so computed provenance may be
-    # kept while the record's head stays the same.
-    prov = views.version_provenance(v, cache_key=head_hash())
+    prov = views.version_provenance(v)
     numbers = {s.comment.id: k for k, s in enumerate(prov.sources, start=1)}
     return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov, refs=numbers)
 
@@ -160,7 +157,7 @@ def accountability(slug: str):
     return render_template(
         "tracing/organisation.html",
         org=org,
-        acc=views.organisation_account(org, visible, cache_key=head_hash()),
+        acc=views.organisation_account(org, visible),
     )
 
 

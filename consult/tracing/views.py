@@ -7,12 +7,15 @@ Routes call one function here and render; templates do no queries.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
@@ -27,16 +30,18 @@ from consult.consultation.models import (
 from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
-from consult.tracing import counters
+from consult.record.models import Event
+from consult.timeutil import utcnow
+from consult.tracing import counters, kept
 from consult.tracing.compare import JOIN, classify
 from consult.tracing.compare_cache import compare_versions
 from consult.tracing.diff import word_diff
 from consult.tracing.grouping import feedback_for, groups_of
 from consult.tracing.guard import override_for
-from consult.tracing.models import ResponseFeedback, StoredUptake
-from consult.tracing.provenance import PHRASES, Contribution, provenance
+from consult.tracing.models import KeptProvenance, ResponseFeedback, StoredUptake
+from consult.tracing.provenance import PHRASES, Contribution, Span, provenance
 from consult.tracing.services import ComparedParagraph
-from consult.tracing.stored import flag_for, latest_uptake, text_loads
+from consult.tracing.stored import MEASURE_VERSION, flag_for, latest_uptake, text_loads
 from consult.tracing.suggested import stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
 
@@ -489,15 +494,10 @@ class Provenance:
     sources: list[Outcome]  # suggestions credited somewhere, in order of first credit
 
 
-def version_provenance(
-    version: Version, *, only_lineages: set[str] | None = None, cache_key: str | None = None
-) -> Provenance:
+def version_provenance(version: Version) -> Provenance:
     """Every passage of `version` with the version it first appeared in and the
-    suggestion that introduced it (queries: paragraphs, links, suggestions, outcomes).
-
-    `cache_key`: a value that changes whenever anything the result depends on may have
-    changed (the routes pass the head hash of the record: every change is an event);
-    the spans are then kept in memory for the next request with the same key."""
+    suggestion that introduced it (queries: paragraphs, links, kept spans, the credited
+    suggestions and their outcomes: bounded by the text, not by the comments)."""
     doc_versions = {
         v.id: v
         for v in db.session.scalars(
@@ -539,16 +539,9 @@ def version_provenance(
             ] + out
         return out
 
-    targets = [p for p in version.paragraphs if only_lineages is None or p.lineage in only_lineages]
+    targets = list(version.paragraphs)
     chains = {p.id: chain(p) for p in targets}
-    key = (version.id, frozenset(only_lineages or ()), cache_key) if cache_key else None
-    spans_of = _SPANS.get(key) if key else None
-    if spans_of is None:
-        spans_of = _provenance_spans(targets, chains)
-        if key:
-            _SPANS[key] = spans_of
-            while len(_SPANS) > _SPANS_KEPT:
-                _SPANS.pop(next(iter(_SPANS)))
+    spans_of = _kept_spans(version, targets, chains)
     credited: list[int] = []
     for p in targets:
         for s in spans_of[p.id]:
@@ -590,9 +583,63 @@ def version_provenance(
 #: The uptake labels that give a suggestion credit for the words it inserted.
 CREDITED = ("taken_up", "partly")
 
-#: Provenance spans by (version, lineages, the caller's key), most recent last.
-_SPANS: dict[tuple, dict[int, list]] = {}
-_SPANS_KEPT = 16
+#: What a published version's provenance depends on beyond its frozen texts and links:
+#: the suggestions credited and their wording. Uptake is measured when a version is
+#: published; a suggestion changes only by an edit, a withdrawal or a redaction; each is
+#: an event of the record. The latest event of each kind names the kept provenance.
+PROVENANCE_KINDS = (
+    "version.published",
+    "comment.edited",
+    "comment.withdrawn",
+    "comment.redacted",
+    "suggestion.taken_up",
+)
+
+
+def provenance_key(version: Version) -> str:
+    """A hash of what the provenance of `version` depends on beyond its frozen texts and
+    links (one query of index lookups: it costs the same at any number of comments)."""
+    latest = [
+        select(func.max(Event.id)).where(Event.kind == kind).scalar_subquery()
+        for kind in PROVENANCE_KINDS
+    ]
+    ids = list(db.session.execute(select(*latest)).one())
+    return kept.key_of("provenance", version.id, version.content_hash, MEASURE_VERSION, ids)
+
+
+def _kept_spans(version: Version, targets, chains) -> dict[int, list[Span]]:
+    """The provenance spans of a published version's paragraphs: kept in the database
+    the first time and read back while the key holds (a draft's are computed each time:
+    its text changes while it is edited)."""
+    if not version.frozen:
+        return _provenance_spans(targets, chains)
+    key = provenance_key(version)
+    row = db.session.get(KeptProvenance, version.id)
+    if row is not None and row.key == key:
+        texts = {p.id: p.text for p in targets}
+        return {
+            int(pid): [Span(a, b, texts[int(pid)][a:b], step, c) for a, b, step, c in spans]
+            for pid, spans in json.loads(row.spans_json).items()
+        }
+    spans_of = _provenance_spans(targets, chains)
+    data = json.dumps(
+        {
+            str(pid): [[s.start, s.end, s.version, s.contribution] for s in spans]
+            for pid, spans in spans_of.items()
+        },
+        separators=(",", ":"),
+    )
+    # Kept in its own transaction, so that a reader's request never commits anything
+    # else; two readers computing at once both keep the same thing.
+    values = {"key": key, "spans_json": data, "computed_at": utcnow()}
+    with db.engine.begin() as conn:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            insert(KeptProvenance)
+            .values(version_id=version.id, **values)
+            .on_conflict_do_update(index_elements=["version_id"], set_=values)
+        )
+    return spans_of
 
 
 def _provenance_spans(
@@ -945,9 +992,7 @@ class Account:
     passages: list[tuple[Version, Paragraph, list[Passage]]]
 
 
-def organisation_account(
-    org: Organisation, visible_version_ids: set[int], cache_key: str | None = None
-) -> Account:
+def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Account:
     comments = [
         c
         for c in db.session.scalars(
@@ -977,7 +1022,7 @@ def organisation_account(
     for final in finals:
         if final.id not in visible_version_ids:
             continue
-        prov = version_provenance(final, cache_key=cache_key)
+        prov = version_provenance(final)
         for pp in prov.paragraphs:
             shaped = [s for s in pp.passages if s.comment is not None and s.comment.id in mine]
             # A lone word ("the") credited between other hands' words says little: list
