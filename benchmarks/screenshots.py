@@ -4,6 +4,10 @@ with an index.md listing them.
 
     .venv/bin/python -m benchmarks.screenshots [--out docs/screenshots]
 
+With --locale th (km, my, …), issue 19's set: a few pages in that language, and the
+first page of the version's and the report's PDF (pdftoppm), in docs/screenshots/th/,
+to see that each script is rendered with its font.
+
 Loads the demo (what `flask demo` loads) into a new SQLite database in a temporary
 folder, serves it on a free loopback port and drives Debian's chromium."""
 
@@ -55,10 +59,41 @@ def _pages(db, select) -> list[tuple[str, str, str | None]]:
     ]
 
 
+#: The pages shown in another language (issue 19): text, comments, figures, forms.
+LOCALE_PAGES = ("home", "version-1", "paragraph", "report", "compare", "sign-up")
+
+
+def _pdfs(base: str, pages, locale: str, out: Path) -> list[tuple[str, str]]:
+    """The version's and the report's PDF in `locale`, first page as a JPEG."""
+    import subprocess
+    import urllib.request
+
+    version = next(path for name, path, _ in pages if name == "version-1")
+    made = []
+    for name, fmt in (("version-pdf", "pdf"), ("report-pdf", "report-pdf")):
+        req = urllib.request.Request(
+            f"{base}{version}/export/{fmt}", headers={"Accept-Language": locale}
+        )
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            pdf = resp.read()
+        path = out / f"{name}.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-jpeg", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(path),
+             str(out / name)],
+            check=True,
+        )  # fmt: skip
+        path.unlink()
+        made.append((name, f"{name}.jpg"))
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/screenshots")
-    out = Path(parser.parse_args().out)
+    parser.add_argument("--locale", help="the interface's language (default: English)")
+    args = parser.parse_args()
+    out = Path(args.out) / (args.locale or "")
     out.mkdir(parents=True, exist_ok=True)
 
     tmp = tempfile.mkdtemp(prefix="consult-shots-")
@@ -85,6 +120,8 @@ def main() -> None:
         load_demo()
         db.session.commit()
         pages = _pages(db, select)
+        if args.locale:
+            pages = [p for p in pages if p[0] in LOCALE_PAGES]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -96,7 +133,10 @@ def main() -> None:
             contexts = {}
             for name, path, who in pages:
                 if who not in contexts:
-                    ctx = browser.new_context(viewport={"width": width, "height": 900})
+                    ctx = browser.new_context(
+                        viewport={"width": width, "height": 900},
+                        extra_http_headers={"Accept-Language": args.locale or "en"},
+                    )
                     page = ctx.new_page()
                     if who:
                         page.goto(f"{base}/sign-in")
@@ -119,6 +159,7 @@ def main() -> None:
                 )
                 rows.append((name, path, who, width, file))
         browser.close()
+    pdfs = _pdfs(base, pages, args.locale, out) if args.locale else []
     server.shutdown()
 
     lines = [
@@ -139,6 +180,8 @@ def main() -> None:
             f"| {name} | `{r['path']}` | {r['who'] or '—'} | [{r[1280]}]({r[1280]}) "
             f"| [{r[390]}]({r[390]}) |"
         )
+    for name, file in pdfs:
+        lines.append(f"| {name} (PDF, first page) | | — | [{file}]({file}) | |")
     (out / "index.md").write_text("\n".join(lines) + "\n")
     total = sum(f.stat().st_size for f in out.glob("*.jpg"))
     print(f"{len(rows)} screenshots, {total / 1e6:.1f} MB, in {out}")

@@ -209,9 +209,16 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(ConsultError)
     def _consult_error(e: ConsultError):
         db.session.rollback()
+        action = getattr(e, "action", None)
         if _wants_json():
-            return jsonify(error={"code": e.code, "message": e.message}), e.status
-        return render_template("error.html", status=e.status, message=e.message), e.status
+            error = {"code": e.code, "message": e.message}
+            if action:
+                error["action"] = action
+            return jsonify(error=error), e.status
+        return (
+            render_template("error.html", status=e.status, message=e.message, action=action),
+            e.status,
+        )
 
     from werkzeug.exceptions import HTTPException
 

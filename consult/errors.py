@@ -29,6 +29,11 @@ class NotAllowed(ConsultError):
     status = 403
     code = "forbidden"
 
+    def __init__(self, message: str, *, action: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        #: The policy's name of what was refused ("comment.create"), when known.
+        self.action = action
+
 
 class NotFound(ConsultError):
     status = 404

@@ -13,8 +13,10 @@ fields read what was posted, before any validator or view sees it.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, SelectFieldBase, StringField
+from wtforms.fields.choices import SelectChoice
 
 from consult import textpolicy
 from consult.converters import MAX_ID
@@ -64,3 +66,19 @@ class Form(FlaskForm):
             ):
                 field.process_formdata = _bounded(field)
             return field
+
+
+def choices(labels: dict[str, str], *, first: tuple[str, str] | None = None, skip=()) -> list:
+    """A select's or radio group's choices from a table of labels kept in English and
+    marked for the catalog (N_): each label shown in the language of the page (lazily,
+    so a table made at import serves every request). `first`: a (value, label) put
+    before them ("" and "Choose …"), its label already translated or lazy."""
+    out = [SelectChoice(*first)] if first is not None else []
+    out += [SelectChoice(k, lazy_gettext(v)) for k, v in labels.items() if k not in skip]
+    return out
+
+
+def shown_as(labels: dict[str, str]) -> list:
+    """Choices whose labels are already in the page's language (or lazy): names, or
+    labels translated where the table is made."""
+    return [SelectChoice(k, v) for k, v in labels.items()]

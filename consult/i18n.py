@@ -22,7 +22,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, LazyString, get_locale, refresh
 from flask_babel import gettext as _
 
 #: The interface's locales, in the switcher's order (fixed: scripts rely on the codes).
@@ -83,6 +83,40 @@ def current_locale() -> str:
     if not has_app_context():
         return DEFAULT_LOCALE
     return str(get_locale() or DEFAULT_LOCALE)
+
+
+#: The ASEAN member states and Timor-Leste, the first users' countries, by the names
+#: ASEAN uses in English; other languages get their own names from CLDR (Babel).
+COUNTRY_NAMES = {
+    "BN": "Brunei Darussalam",
+    "KH": "Cambodia",
+    "ID": "Indonesia",
+    "LA": "Lao PDR",
+    "MY": "Malaysia",
+    "MM": "Myanmar",
+    "PH": "Philippines",
+    "SG": "Singapore",
+    "TH": "Thailand",
+    "TL": "Timor-Leste",
+    "VN": "Viet Nam",
+}
+
+
+def country_name(code: str) -> str:
+    """A country's name (ISO 3166 code) in the reader's language; the code when unknown."""
+    code = (code or "").strip().upper()
+    locale = current_locale()
+    if locale == DEFAULT_LOCALE and code in COUNTRY_NAMES:
+        return COUNTRY_NAMES[code]
+    try:
+        return get_locale().territories.get(code) or COUNTRY_NAMES.get(code, code)
+    except AttributeError:  # no locale outside a request
+        return COUNTRY_NAMES.get(code, code)
+
+
+def country_names() -> dict[str, LazyString]:
+    """COUNTRY_NAMES with each name given in the language of the page it is shown on."""
+    return {code: LazyString(country_name, code) for code in COUNTRY_NAMES}
 
 
 def text_direction(locale: str) -> str:

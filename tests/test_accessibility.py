@@ -12,13 +12,10 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from consult.accounts.models import Organisation
-from consult.consultation.models import Comment
 from consult.demo import load_demo
-from consult.documents.models import Document
 from consult.extensions import db
+from tests.demo_pages import ROLES, pages_for
 from tests.test_browser import browser, live_server, sign_in  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -32,63 +29,6 @@ pytestmark = [
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 WIDTHS = (1280, 390)
-#: Who walks, and the account they sign in with (None: signed out).
-ROLES = {
-    "visitor": None,
-    "cso": "sokha.chan@example.org",
-    "secretariat": "nurul.hashim@example.org",
-    "chair": "maria.lim@example.org",
-}
-
-
-def _pages(role: str) -> list[str]:
-    """The key pages of the demo for a role: what each would open in a working day."""
-    doc = db.session.scalar(select(Document).order_by(Document.id).limit(1))
-    slug = doc.slug
-    n = max(v.number for v in doc.versions)
-    commented = db.session.scalar(
-        select(Comment).where(Comment.version_id == doc.versions[0].id).limit(1)
-    )
-    org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
-    para = commented.paragraph_id if commented.paragraph_id else doc.versions[0].paragraphs[1].id
-    pages = [
-        "/",
-        f"/documents/{slug}",
-        *[f"/documents/{slug}/versions/{v.number}" for v in doc.versions],
-        f"/paragraphs/{para}",
-        f"/comments/{commented.id}",
-        f"/documents/{slug}/versions/1/comments",
-        f"/documents/{slug}/compare/1/{n}",
-        f"/documents/{slug}/compare/1/{n}/annotated",
-        f"/documents/{slug}/compare",
-        f"/documents/{slug}/versions/1/report",
-        f"/documents/{slug}/versions/{n}/report",
-        f"/documents/{slug}/versions/{n}/provenance",
-        "/organisations",
-        f"/organisations/{org.slug}",
-        f"/organisations/{org.slug}/accountability",
-        "/search?q=parliament",
-        "/record/",
-        f"/record/receipts/{commented.tracking}",
-    ]
-    if role == "visitor":
-        pages += ["/sign-in", "/sign-up", "/forgot-password"]
-    else:
-        pages += ["/account"]
-    if role == "cso":
-        mine = db.session.scalar(select(Organisation).where(Organisation.slug == "cchr"))
-        if mine is not None:
-            pages.append(f"/organisations/{mine.slug}/input")
-    if role in ("secretariat", "chair"):
-        pages += [
-            f"/documents/{slug}/versions/{n}/draft",
-            f"/documents/{slug}/committee",
-            f"/documents/{slug}/versions/1/suggestions",
-            "/moderation",
-            "/intake",
-            "/documents/new",
-        ]
-    return pages
 
 
 def _check(page, url: str) -> list[dict]:
@@ -130,7 +70,7 @@ def test_every_key_page_fits_a_phone_and_passes_axe(app, browser, live_server): 
         page = context.new_page()
         if email:
             sign_in(page, live_server, email)
-        for path in _pages(role):
+        for path in pages_for(role):
             for f in _check(page, live_server + path):
                 found.append({"role": role, **f})
         context.close()

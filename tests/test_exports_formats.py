@@ -203,7 +203,7 @@ def test_report_csv_and_xlsx(data):
     assert ("Accepted", 1) in summary and ("Noted", 1) in summary
     assert ("Not answered yet", 1) in summary  # the hidden question
     assert ("Academia or think tank", 2) in summary and ("NGO", 1) in summary
-    assert ("ID", 2) in summary and ("TH", 1) in summary and ("MY", 1) in summary
+    assert ("Indonesia", 2) in summary and ("Thailand", 1) in summary and ("Malaysia", 1) in summary
     comments = list(wb["Comments"].iter_rows(values_only=True))
     assert comments[0][:10] == tuple(label for _, label in report.COLUMNS)
     assert comments[2][1] == data.suggestion.tracking and comments[2][10] == 1.0
@@ -273,3 +273,40 @@ def test_report_and_open_data_queries_do_not_grow_with_comments(data, count_quer
     post(4)
     assert counts() == few
     assert len(report.report_rows(data.v2)) == 5
+
+
+def test_a_stored_export_is_made_and_served_in_each_readers_language(
+    client, data, monkeypatch, app
+):
+    """A heavy export is kept and shared, but per language: the report a reader in
+    Indonesian asks for is written in Indonesian, and never handed to an English reader
+    (nor the other way round); the job that makes it writes in the asker's language."""
+    from consult import i18n
+    from consult.exports import stored
+    from consult.exports.formats import get_format
+
+    monkeypatch.setattr(i18n, "offered_locales", lambda: list(i18n.LOCALES))
+    url = f"/documents/{data.doc.slug}/versions/1/export/report-pdf"
+    english = pdf_text(client.get(url, headers={"Accept-Language": "en"}).data)
+    indonesian = pdf_text(client.get(url, headers={"Accept-Language": "id"}).data)
+    assert "consultation report" in english.casefold()
+    assert "consultation report" not in indonesian.casefold()
+    assert "laporan" in indonesian.casefold()
+    # Asked again, each is served from what was stored, still in its own language.
+    assert pdf_text(client.get(url, headers={"Accept-Language": "en"}).data) == english
+    assert pdf_text(client.get(url, headers={"Accept-Language": "id"}).data) == indonesian
+    folder = app.config["EXPORT_DIR"]
+    names = sorted(
+        n for n in os.listdir(folder) if n.startswith("report-pdf--") and n.endswith(".pdf")
+    )
+    assert [n.split("--")[3] for n in names] == ["en", "id"]
+
+    # The job (no request: only the locale it is given) writes in the asker's language.
+    fmt = get_format("report-pdf")
+    with app.test_request_context(headers={"Accept-Language": "id"}):
+        file_key = stored.key(data.v1, fmt)
+        path = stored.path_for(data.v1, fmt, file_key)
+    path.unlink()
+    assert stored.make_requested(data.v1.id, "report-pdf", file_key, "id") == "made"
+    made = pdf_text(path.read_bytes())
+    assert "laporan" in made.casefold() and "consultation report" not in made.casefold()

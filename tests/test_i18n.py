@@ -145,6 +145,8 @@ VALIDATORS = {"DataRequired", "InputRequired", "Length", "Email", "EqualTo", "Nu
 
 
 def _literal_message(node) -> bool:
+    if isinstance(node, ast.IfExp):  # flash("Saved." if changed else "Nothing changed.")
+        return _literal_message(node.body) or _literal_message(node.orelse)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(re.search(r"[A-Za-z]{2,}", node.value))
     if isinstance(node, ast.JoinedStr):
@@ -169,7 +171,19 @@ def untranslated_in_python(source: str) -> list[int]:
             messages = node.args[:1] + [k.value for k in node.keywords if k.arg == "label"]
         elif name in VALIDATORS:
             messages = [k.value for k in node.keywords if k.arg == "message"]
+        # An error handed to a page to show (render(..., error="…")).
+        messages += [k.value for k in node.keywords if k.arg == "error"]
         lines += [m.lineno for m in messages if _literal_message(m)]
+    # error, status = "…", 400: the message a page shows next.
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Tuple)
+            and getattr(node.targets[0].elts[0], "id", "") == "error"
+            and isinstance(node.value, ast.Tuple)
+            and _literal_message(node.value.elts[0])
+        ):
+            lines.append(node.lineno)
     return lines
 
 
@@ -185,6 +199,13 @@ def test_every_python_message_is_in_the_catalog():
 def test_the_python_check_finds_plain_messages():
     assert untranslated_in_python('flash("Saved.")\nraise NotFound(f"No {x}.")\n') == [1, 2]
     assert untranslated_in_python('flash(_("Saved."))\nclick.echo(f"{a}\\t{b}")\n') == []
+    assert untranslated_in_python('flash("Saved." if x else _("No."))\npage(error="Wrong.")\n') == [
+        1,
+        2,
+    ]
+    assert untranslated_in_python('error, status = "Say why.", 400\nerror, status = "", 200\n') == [
+        1
+    ]
 
 
 # --- (b) catalogs ---------------------------------------------------------------------

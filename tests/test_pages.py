@@ -247,6 +247,7 @@ def test_secretariat_cannot_post_as_a_cso_on_the_web_form(
     resp = client.post(f"/documents/{doc.slug}/versions/1/comments", data=comment_form(p))
     assert resp.status_code == 403
     assert "may not do this" in resp.get_data(as_text=True)
+    assert '<code class="hint">comment.create</code>' in resp.get_data(as_text=True)
     assert count(Comment) == 0
 
 

@@ -30,7 +30,7 @@ def test_receipt_matches_and_shows_the_place_in_the_record(
     text = text_of(html)
     assert "The comment matches its receipt." in text
     assert c.content_hash in text and "does not match" not in text
-    assert f"event {ev.seq} (comment.posted)" in text and ev.leaf_hash in text
+    assert f"event {ev.seq} ( comment.posted )" in text and ev.leaf_hash in text  # kind as code
     assert f"leaf index {ev.seq - 1}" in text and "leads from the leaf to the signed root" in text
     # Lower case works too; the comment page links to the receipt.
     assert client.get(f"/record/receipts/{c.tracking.lower()}").status_code == 200

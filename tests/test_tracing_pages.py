@@ -162,7 +162,7 @@ def test_report_counts_and_charts(client, case, as_user):
     rows = dict(
         re.findall(r"<th scope=\"row\">(.*?)</th><td class=\"num\">(\d+)</td>", country.group(1))
     )
-    assert rows == {"ID": "2", "KH": "2", "TH": "2"}
+    assert rows == {"Indonesia": "2", "Cambodia": "2", "Thailand": "2"}
     sat = re.search(r'id="by-satisfaction".*?<table class="numbers">(.*?)</table>', html, re.S)
     rows = dict(
         re.findall(r"<th scope=\"row\">(.*?)</th><td class=\"num\">(\d+)</td>", sat.group(1))

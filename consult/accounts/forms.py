@@ -18,23 +18,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.accounts.models import ORG_KINDS
 from consult.accounts.services import MIN_PASSWORD
-from consult.forms import Form
+from consult.forms import Form, choices, shown_as
+from consult.i18n import country_names
 
 #: The ASEAN member states and Timor-Leste, the first users' countries; others use "".
-COUNTRIES = {
-    "": "Other, or several countries",
-    "BN": "Brunei Darussalam",
-    "KH": "Cambodia",
-    "ID": "Indonesia",
-    "LA": "Lao PDR",
-    "MY": "Malaysia",
-    "MM": "Myanmar",
-    "PH": "Philippines",
-    "SG": "Singapore",
-    "TH": "Thailand",
-    "TL": "Timor-Leste",
-    "VN": "Viet Nam",
-}
+COUNTRIES = {"": _l("Other, or several countries"), **country_names()}
 NEW_ORGANISATION = ""
 
 
@@ -62,8 +50,8 @@ class SignUpForm(Form):
     )
     organisation = SelectField(_l("Your organisation"), choices={})
     org_name = StringField(_l("Name of the new organisation"), validators=[Length(max=200)])
-    org_country = SelectField(_l("Country"), choices=COUNTRIES)
-    org_kind = SelectField(_l("Kind of organisation"), choices=dict(ORG_KINDS))
+    org_country = SelectField(_l("Country"), choices=shown_as(COUNTRIES))
+    org_kind = SelectField(_l("Kind of organisation"), choices=choices(ORG_KINDS))
     notify_consultations = BooleanField(
         _l("E-mail me when a document opens for comments, and 48 hours before it closes")
     )
@@ -71,7 +59,7 @@ class SignUpForm(Form):
     def __init__(self, organisations, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation.choices = {
-            NEW_ORGANISATION: "— A new organisation (describe it below) —",
+            NEW_ORGANISATION: _("— A new organisation (describe it below) —"),
             **{o.slug: o.display_name for o in organisations},
         }
 
@@ -145,10 +133,10 @@ def split_list(value: str) -> list[str]:
 class OrganisationForm(Form):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     acronym = StringField(_l("Acronym (optional)"), validators=[Length(max=40)])
-    kind = SelectField(_l("Kind of organisation"), choices=dict(ORG_KINDS))
+    kind = SelectField(_l("Kind of organisation"), choices=choices(ORG_KINDS))
     countries = _Checkboxes(
         "Countries where it works",
-        choices={k: v for k, v in COUNTRIES.items() if k},
+        choices=shown_as({k: v for k, v in COUNTRIES.items() if k}),
         validate_choice=False,
     )
     other_countries = StringField(

@@ -19,6 +19,7 @@ from consult.accounts.models import ORG_KINDS, Membership, Organisation
 from consult.accounts.routes import _free_org_slug, current_actor
 from consult.errors import ConsultError
 from consult.extensions import db
+from consult.i18n import country_name
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -43,7 +44,9 @@ def index():
         )
     rows = services.list_organisations(country, kind, verified)
     known = {c for cs in db.session.scalars(select(Organisation.countries)) for c in cs}
-    countries = {c: COUNTRIES.get(c, c) for c in sorted(known | {k for k in COUNTRIES if k})}
+    countries = {
+        c: COUNTRIES.get(c) or country_name(c) for c in sorted(known | {k for k in COUNTRIES if k})
+    }
     return render_template(
         "organisations/index.html",
         rows=rows,
@@ -51,7 +54,7 @@ def index():
         kind=kind,
         verified=verified,
         countries=countries,
-        kinds=ORG_KINDS,
+        kinds={k: _(v) for k, v in ORG_KINDS.items()},
     )
 
 
@@ -137,7 +140,7 @@ def edit(slug: str):
         page = render_template("organisations/form.html", form=form, org=org, error=e.message)
         return page, e.status
     db.session.commit()
-    flash("The profile is saved." if changed else "Nothing changed.")
+    flash(_("The profile is saved.") if changed else _("Nothing changed."))
     return redirect(url_for("organisations.profile", slug=org.slug))
 
 

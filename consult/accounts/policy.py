@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext as _
+
 from consult.errors import NotAllowed
 
 Predicate = Callable[[Any, Any], bool]
@@ -144,7 +146,7 @@ def signed_in(user, target=None) -> bool:
 
 def _document_of(target):
     """The Document a target belongs to (Document, Version, Paragraph, Comment, Response)."""
-    for _ in range(4):
+    for _step in range(4):
         if target is None or hasattr(target, "committee_members"):
             return target
         target = (
@@ -269,5 +271,11 @@ def versions_seen_by(user, document) -> list:
 def require(user, action: str, target: Any = None) -> None:
     """Raise NotAllowed with a readable message unless `can()` holds."""
     if not can(user, action, target):
-        who = "You need to sign in" if not _signed_in(user) else "Your account may not do this"
-        raise NotAllowed(f"{who} ({action.replace('.', ': ')}).")
+        # The action's name (as in the policy table) goes with it, for the API's readers
+        # and for whoever asks the secretariat for the right to do it.
+        raise NotAllowed(
+            _("You need to sign in to do this.")
+            if not _signed_in(user)
+            else _("Your account may not do this."),
+            action=action,
+        )

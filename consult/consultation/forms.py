@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from consult.consultation.languages import LANGUAGES
 from consult.consultation.models import CHANNELS, DECISIONS, KINDS, MODERATION_ACTIONS
 from consult.consultation.services import MAX_BODY, MAX_REASON, MAX_REPLY, MAX_SUGGESTION
-from consult.forms import Form
+from consult.forms import Form, choices
 
 WHOLE_VERSION = ""
 
@@ -27,7 +27,7 @@ class CommentForm(Form):
     #: The paragraph's id, or empty for a comment on the version as a whole.
     paragraph = HiddenField(default=WHOLE_VERSION)
     organisation = SelectField(_l("On behalf of"), coerce=int, choices={})
-    kind = SelectField(_l("Kind"), choices=dict(KINDS), default="comment")
+    kind = SelectField(_l("Kind"), choices=choices(KINDS), default="comment")
     body = TextAreaField(_l("Your comment"), validators=[InputRequired(), Length(max=MAX_BODY)])
     suggested_text = TextAreaField(
         _l("Proposed wording (for a suggestion)"),
@@ -57,7 +57,7 @@ class ReceivedCommentForm(CommentForm):
     )
     channel = SelectField(
         _l("Received by"),
-        choices={k: v for k, v in CHANNELS.items() if k != "web"},
+        choices=choices(CHANNELS, skip=("web",)),
         default="email",
     )
     received_on = StringField(_l("Date received"), validators=[Optional()])
@@ -101,7 +101,7 @@ class FlagForm(Form):
 
 
 class ModerateForm(Form):
-    action = SelectField(_l("Action"), choices=dict(MODERATION_ACTIONS), default="hide")
+    action = SelectField(_l("Action"), choices=choices(MODERATION_ACTIONS), default="hide")
     reason = TextAreaField(
         _l("Public reason"), validators=[InputRequired(), Length(max=MAX_REASON)]
     )
@@ -111,7 +111,9 @@ class ModerateForm(Form):
 class ResponseForm(Form):
     # No decision is preselected, so that none is given by accident.
     decision = SelectField(
-        _l("Decision"), choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
+        _l("Decision"),
+        choices=choices(DECISIONS, first=("", _l("Choose a decision"))),
+        validators=[InputRequired()],
     )
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=MAX_BODY)])
     #: Where to go back to after answering (a path on this site).

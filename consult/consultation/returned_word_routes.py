@@ -53,7 +53,7 @@ def returned_word_page(slug: str, number: int):
     if request.method == "GET":
         return _page(doc, v, form)
     if not form.validate_on_submit():
-        return _page(doc, v, form, error="Check the fields marked below.", status=400)
+        return _page(doc, v, form, error=_("Check the fields marked below."), status=400)
     try:
         org = get_organisation(form.organisation.data)
         returned_word.authorise(current_user, v, org)

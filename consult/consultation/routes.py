@@ -430,7 +430,7 @@ def post_comment(slug: str, number: int):
     form = CommentForm(current_user.organisations)
     p = _paragraph_in(v, form.paragraph.data)
     if not form.validate_on_submit():
-        return _comment_page(doc, v, p, form, error="Check the fields marked below.", status=400)
+        return _comment_page(doc, v, p, form, error=_("Check the fields marked below."), status=400)
     org = _own_organisation(form.organisation.data)
     if org is None:
         raise NotAllowed(_("You can only comment for an organisation you belong to."))
@@ -473,7 +473,7 @@ def enter_comment(slug: str, number: int):
     form.paragraph.choices = {form.paragraph.data: p.number if p else "the version as a whole"}
     if not form.validate_on_submit():
         return _comment_page(
-            doc, v, p, form, error="Check the fields marked below.", status=400, received=True
+            doc, v, p, form, error=_("Check the fields marked below."), status=400, received=True
         )
     org = db.session.get(Organisation, form.organisation.data)
     if org is None:
@@ -557,7 +557,7 @@ def edit_comment(comment_id: int):
         return _edit_page(c, form)
     form = EditCommentForm()
     if not form.validate_on_submit():
-        return _edit_page(c, form, error="Check the fields marked below.", status=400)
+        return _edit_page(c, form, error=_("Check the fields marked below."), status=400)
     try:
         if request.form.get("preview"):
             return _edit_page(c, form, preview=_preview(c.kind, c.paragraph, form))

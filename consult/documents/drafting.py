@@ -366,9 +366,9 @@ def _move(p: Paragraph, step: int, by) -> None:
     to = at + step
     if not 0 <= to < len(order):
         raise ConsultError(
-            "This is already the first paragraph."
+            _("This is already the first paragraph.")
             if step < 0
-            else "This is already the last paragraph."
+            else _("This is already the last paragraph.")
         )
     order[at], order[to] = order[to], order[at]
     # Gaps belong to places, not paragraphs: moving an item within a tight list keeps it

@@ -530,7 +530,7 @@ def committee(slug: str):
                 )
                 return redirect(url_for("documents.committee", slug=doc.slug))
         else:
-            error, status = "Give the e-mail address of the account.", 400
+            error, status = _("Give the e-mail address of the account."), 400
     return render_template(
         "drafting/committee.html",
         doc=doc,

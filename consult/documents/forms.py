@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from consult.documents.models import DOCUMENT_KINDS, kind_label
 from consult.errors import ConsultError
-from consult.forms import Form
+from consult.forms import Form, shown_as
 
 #: Offered first in the time-zone field; any IANA name is accepted.
 COMMON_ZONES = [
@@ -178,7 +178,9 @@ class CloseForm(Form):
 class CommitteeForm(Form):
     email = StringField(_l("E-mail address of the account"), validators=[InputRequired()])
     role = SelectField(
-        _l("Role"), choices={"drafter": "Drafter", "chair": "Chair"}, default="drafter"
+        _l("Role"),
+        choices=shown_as({"drafter": _l("Drafter"), "chair": _l("Chair")}),
+        default="drafter",
     )
 
 

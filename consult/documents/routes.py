@@ -314,7 +314,7 @@ def _drafting_facts(doc: Document, v: Version) -> dict:
 
 
 def _paragraph_choices(v: Version) -> dict[str, str]:
-    choices = {"": "The version as a whole"}
+    choices = {"": _("The version as a whole")}
     for p in v.paragraphs:
         words = " ".join(p.text.split()[:8])
         choices[str(p.id)] = f"{p.number or '–'} {words}…"

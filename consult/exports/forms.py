@@ -7,7 +7,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Optional
 
 from consult.consultation.models import CHANNELS
-from consult.forms import Form
+from consult.forms import Form, choices
 
 
 class ReturnedFormsForm(Form):
@@ -16,7 +16,7 @@ class ReturnedFormsForm(Form):
 
     channel = SelectField(
         _l("Received by"),
-        choices={k: v for k, v in CHANNELS.items() if k != "web"},
+        choices=choices(CHANNELS, skip=("web",)),
         default="paper",
     )
     received_on = StringField(_l("Date received"), validators=[Optional()])

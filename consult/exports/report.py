@@ -32,6 +32,7 @@ from consult.exports.common import (
 )
 from consult.exports.text import checked_markdown
 from consult.extensions import db
+from consult.i18n import country_name
 from consult.textpolicy import printable, spreadsheet_cell
 from consult.tracing.models import StoredUptake
 from consult.tracing.stored import UPTAKE_LABELS, gather_inputs, measure
@@ -219,10 +220,12 @@ def summary(rows: list[ReportRow], version: Version | None = None) -> Summary:
     orgs, individuals = authors(version) if version is not None else (len(rows), 0)
     return Summary(
         total=len(rows),
-        by_decision=[(label, decisions.get(label, 0)) for label in DECISIONS.values()]
-        + [("Not answered yet", decisions.get("Not answered yet", 0))],
-        by_kind=sorted(kinds.items(), key=lambda x: (-x[1], x[0])),
-        by_country=sorted(countries.items(), key=lambda x: (-x[1], x[0])),
+        by_decision=[(_(label), decisions.get(label, 0)) for label in DECISIONS.values()]
+        + [(_("Not answered yet"), decisions.get("Not answered yet", 0))],
+        by_kind=sorted(((_(k), n) for k, n in kinds.items()), key=lambda x: (-x[1], x[0])),
+        by_country=sorted(
+            ((country_name(c), n) for c, n in countries.items()), key=lambda x: (-x[1], x[0])
+        ),
         organisation_comments=orgs,
         individual_comments=individuals,
     )
@@ -243,7 +246,7 @@ def _paragraph_texts(version: Version) -> dict[str, str]:
 
 
 def _group_title(number: str) -> str:
-    return f"Paragraph {number}" if number else "The version as a whole"
+    return _("Paragraph %(number)s", number=number) if number else _("The version as a whole")
 
 
 def report_csv(version: Version) -> bytes:

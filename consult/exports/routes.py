@@ -72,7 +72,7 @@ def returned_forms(slug: str, number: int):
     if request.method == "GET":
         return render_template("exports/returned_forms.html", doc=doc, version=v, form=form)
     if not form.validate_on_submit():
-        return _forms_page(doc, v, form, error="Check the fields marked below.", status=400)
+        return _forms_page(doc, v, form, error=_("Check the fields marked below."), status=400)
     try:
         received_at = (
             parse_local_datetime(form.received_on.data, doc.timezone, date_means="start")
@@ -105,7 +105,7 @@ def returned_forms(slug: str, number: int):
     error = (
         None
         if ok
-        else "Nothing was stored: correct the rows marked below in the file and upload it again."
+        else _("Nothing was stored: correct the rows marked below in the file and upload it again.")
     )
     return _forms_page(doc, v, form, rows=rows, ok=ok, error=error, status=200 if ok else 400)
 

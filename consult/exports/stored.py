@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Response, current_app, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from consult import jobs
@@ -42,6 +43,7 @@ from consult.errors_pages import unavailable
 from consult.exports.formats import Format, filename, get_format
 from consult.extensions import db
 from consult.hashing import canonical, sha256
+from consult.i18n import current_locale
 from consult.record.service import head_hash
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,13 @@ def code_fingerprint() -> str:
 
 def key(version: Version, fmt: Format) -> str:
     """What the file depends on: the format, the version and its state and text, the
-    record's head (every comment, answer and moderation moves it) and the code."""
+    record's head (every comment, answer and moderation moves it), the code, and the
+    language it is written in (the reader's: its headings, labels and dates)."""
     return sha256(
         canonical(
             [
                 fmt.name,
+                current_locale(),
                 version.document.slug,
                 version.number,
                 version.state,
@@ -98,7 +102,9 @@ def _folder() -> Path:
 
 
 def _prefix(version: Version, fmt: Format) -> str:
-    return f"{fmt.name}--{version.document.slug}--v{version.number}--"
+    """The start of the name of every stored file of this format and version in the
+    current language (a file in Thai never replaces, nor is served as, one in Lao)."""
+    return f"{fmt.name}--{version.document.slug}--v{version.number}--{current_locale()}--"
 
 
 def path_for(version: Version, fmt: Format, file_key: str | None = None) -> Path:
@@ -246,17 +252,23 @@ def request_job(version: Version, fmt: Format, file_key: str) -> bool:
         return False
     os.close(fd)
     try:
-        jobs.task("make_export")(version.id, fmt.name, file_key)
+        jobs.task("make_export")(version.id, fmt.name, file_key, current_locale())
     except Exception:
         mark.unlink(missing_ok=True)
         raise
     return True
 
 
-def make_requested(version_id: int, fmt_name: str, file_key: str) -> str:
-    """The make_export job: write the file asked for under `file_key`. It shows the
-    record as it is when the job runs (as new as the key, or newer). Returns 'made',
-    'exists', 'busy' (no slot: the job tries again), 'failed' or 'gone'."""
+def make_requested(version_id: int, fmt_name: str, file_key: str, locale: str = "en") -> str:
+    """The make_export job: write the file asked for under `file_key`, in the language
+    of the reader who asked (`locale`). It shows the record as it is when the job runs
+    (as new as the key, or newer). Returns 'made', 'exists', 'busy' (no slot: the job
+    tries again), 'failed' or 'gone'."""
+    with force_locale(locale):
+        return _make_requested(version_id, fmt_name, file_key)
+
+
+def _make_requested(version_id: int, fmt_name: str, file_key: str) -> str:
     version = db.session.get(Version, version_id)
     fmt = get_format(fmt_name)
     if version is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,17 +12,18 @@ from consult.accounts.models import Organisation, User
 from consult.consultation.models import Comment
 from consult.documents.models import Paragraph, Version
 from consult.extensions import db
+from consult.i18n import N_
 from consult.timeutil import UTCDateTime, utcnow
 
-STATUSES = {"waiting": "Waiting", "confirmed": "Confirmed", "rejected": "Rejected"}
+STATUSES = {"waiting": N_("Waiting"), "confirmed": N_("Confirmed"), "rejected": N_("Rejected")}
 #: Why a message needs a closer look; shown on the intake page and in the API.
 FLAGS = {
-    "unknown_sender": "unknown sender (not a member of a registered organisation)",
-    "spoofed": "the sender's address failed SPF or DKIM: the From line may be forged",
-    "no_consultation": "no consultation found from the address or the reply",
-    "no_paragraph": "no paragraph number found in the subject or quoted text",
-    "not_open": "the consultation is not open for comments",
-    "attachment_refused": "an attachment was not taken (type or size)",
+    "unknown_sender": N_("unknown sender (not a member of a registered organisation)"),
+    "spoofed": N_("the sender's address failed SPF or DKIM: the From line may be forged"),
+    "no_consultation": N_("no consultation found from the address or the reply"),
+    "no_paragraph": N_("no paragraph number found in the subject or quoted text"),
+    "not_open": N_("the consultation is not open for comments"),
+    "attachment_refused": N_("an attachment was not taken (type or size)"),
 }
 
 
@@ -78,8 +80,8 @@ class IntakeMessage(db.Model):
 
     @property
     def status_label(self) -> str:
-        return STATUSES[self.status]
+        return gettext(STATUSES[self.status])
 
     @property
     def flag_labels(self) -> list[str]:
-        return [FLAGS.get(f, f) for f in self.flags or []]
+        return [gettext(FLAGS.get(f, f)) for f in self.flags or []]

@@ -43,7 +43,7 @@ def queue():
         status=status,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
-        statuses=STATUSES,
+        statuses={k: _(v) for k, v in STATUSES.items()},
     )
 
 

@@ -68,12 +68,13 @@ def register(app: Flask, huey: Huey) -> None:
 
     @named
     @huey.task(name="make_export", retries=20, retry_delay=RETRY_DELAY)
-    def make_export(version_id: int, fmt: str, key: str) -> str:
-        """Make one heavy export file (consult.exports.stored.make_requested)."""
+    def make_export(version_id: int, fmt: str, key: str, locale: str = "en") -> str:
+        """Make one heavy export file, in the language of the reader who asked for it
+        (consult.exports.stored.make_requested)."""
         from consult.exports import stored
 
         with app.app_context():
-            outcome = stored.make_requested(version_id, fmt, key)
+            outcome = stored.make_requested(version_id, fmt, key, locale)
         if outcome == "busy":
             raise RetryTask("every export slot is taken", delay=RETRY_DELAY)
         return outcome

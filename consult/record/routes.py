@@ -15,10 +15,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from consult.consultation.models import Comment
 from consult.extensions import db
+from consult.i18n import N_
 from consult.record import keys
 from consult.record import log as tree_log
 from consult.record.describe import describe
@@ -29,6 +31,24 @@ from consult.record.verify_standalone import EMPTY_ROOT, key_id
 from consult.web import page_number
 
 bp = Blueprint("record", __name__, url_prefix="/record")
+
+#: Why a tree head was signed (SignedHead.reason), in words.
+HEAD_REASONS = {
+    "interval": N_("at the interval"),
+    "publication": N_("publication"),
+    "closing": N_("closing"),
+    "finalisation": N_("finalisation"),
+    "rotation": N_("key rotation"),
+    "receipts": N_("receipts"),
+    "command": N_("command"),
+}
+
+
+@bp.app_template_filter()
+def head_reason(reason: str) -> str:
+    """Why a tree head was signed, in the reader's language."""
+    return gettext(HEAD_REASONS.get(reason, reason))
+
 
 PER_PAGE = 50
 HEADS_SHOWN = 20

@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from consult.consultation.languages import LANGUAGES
+from consult.i18n import N_
 from consult.search import segment
 
 MAX_LENGTH = 500  # characters of a query that are read
 MAX_ITEMS = 32  # words and phrases that are searched
 
 TYPES = {
-    "paragraph": "Paragraph",
-    "comment": "Comment",
-    "organisation": "Organisation",
-    "document": "Document",
+    "paragraph": N_("Paragraph"),
+    "comment": N_("Comment"),
+    "organisation": N_("Organisation"),
+    "document": N_("Document"),
 }
 COMMENT_KINDS = ("comment", "suggestion", "question")
 DECISIONS = ("accepted", "partly_accepted", "noted", "not_accepted", "out_of_scope", "unanswered")

@@ -24,18 +24,18 @@ PER_PAGE = 20
 #: Facets in the order they are shown, with their headings; each maps to the request
 #: argument it sets (the date facet sets a one-month range).
 FACETS = [
-    ("type", "Kind of result", "type"),
-    ("document", "Document", "document"),
-    ("version", "Version", "version"),
-    ("kind", "Kind of comment", "kind"),
-    ("decision", "Decision", "decision"),
-    ("organisation", "Organisation", "org"),
-    ("orgkind", "Kind of organisation", "orgkind"),
-    ("country", "Country", "country"),
-    ("date", "Month", None),
+    ("type", _l("Kind of result"), "type"),
+    ("document", _l("Document"), "document"),
+    ("version", _l("Version"), "version"),
+    ("kind", _l("Kind of comment"), "kind"),
+    ("decision", _l("Decision"), "decision"),
+    ("organisation", _l("Organisation"), "org"),
+    ("orgkind", _l("Kind of organisation"), "orgkind"),
+    ("country", _l("Country"), "country"),
+    ("date", _l("Month"), None),
     ("language", _l("Language"), "lang"),
 ]
-SORTS = {"relevance": "Relevance", "date": "Newest first", "oldest": "Oldest first"}
+SORTS = {"relevance": _l("Relevance"), "date": _l("Newest first"), "oldest": _l("Oldest first")}
 _KEPT = (*PARAM_FILTERS, "from", "to", "sort", "latest")
 
 

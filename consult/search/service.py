@@ -32,6 +32,7 @@ from consult.consultation.models import DECISIONS, KINDS, Comment
 from consult.documents.models import Document, Paragraph, Version
 from consult.errors import ConsultError
 from consult.extensions import db
+from consult.i18n import N_, country_name
 from consult.search import query as Q
 from consult.search import spelling, vocabulary
 from consult.search.entries import comment_visible_to_public
@@ -52,20 +53,7 @@ PARAM_FILTERS = (
     "version",
     "lang",
 )
-DECISION_LABELS = {**DECISIONS, "unanswered": "Not answered yet"}
-COUNTRIES = {  # AIPA member states; other codes are shown as they are
-    "BN": "Brunei Darussalam",
-    "KH": "Cambodia",
-    "ID": "Indonesia",
-    "LA": "Lao PDR",
-    "MY": "Malaysia",
-    "MM": "Myanmar",
-    "PH": "Philippines",
-    "SG": "Singapore",
-    "TH": "Thailand",
-    "TL": "Timor-Leste",
-    "VN": "Viet Nam",
-}
+DECISION_LABELS = {**DECISIONS, "unanswered": N_("Not answered yet")}
 
 
 @dataclass
@@ -436,7 +424,7 @@ def _describe(found, draft_versions: set[int]) -> list[Hit]:
             )
             hit.comment_kind = c.kind
             hit.decision = r.decision if r else "unanswered"
-            hit.decision_label = DECISION_LABELS[hit.decision]
+            hit.decision_label = _(DECISION_LABELS[hit.decision])
         elif f.doc_type == "organisation":
             o = organisations.get(f.object_id)
             if o is None:
@@ -488,7 +476,9 @@ def _facets(raw: dict[str, dict], parsed: Q.Parsed, orgs: _Orgs) -> dict[str, li
         return {}
     chosen = parsed.filters
     out: dict[str, list[FacetValue]] = {}
-    out["type"] = _values(raw.get("type", {}), lambda v: Q.TYPES.get(v, v), chosen.get("type", ()))
+    out["type"] = _values(
+        raw.get("type", {}), lambda v: _(Q.TYPES.get(v, v)), chosen.get("type", ())
+    )
     doc_counts = {int(k): n for k, n in raw.get("document", {}).items()}
     docs = {}
     if doc_counts:
@@ -503,12 +493,17 @@ def _facets(raw: dict[str, dict], parsed: Q.Parsed, orgs: _Orgs) -> dict[str, li
     )
     versions = {str(int(k)): n for k, n in raw.get("version", {}).items()}
     out["version"] = sorted(
-        _values(versions, lambda v: f"Version {v}", chosen.get("version", ()), size=1000),
+        _values(
+            versions,
+            lambda v: _("Version %(number)s", number=v),
+            chosen.get("version", ()),
+            size=1000,
+        ),
         key=lambda x: int(x.value),
     )
-    out["kind"] = _values(raw.get("kind", {}), lambda v: KINDS.get(v, v), chosen.get("kind", ()))
+    out["kind"] = _values(raw.get("kind", {}), lambda v: _(KINDS.get(v, v)), chosen.get("kind", ()))
     out["decision"] = _values(
-        raw.get("decision", {}), lambda v: DECISION_LABELS.get(v, v), chosen.get("decision", ())
+        raw.get("decision", {}), lambda v: _(DECISION_LABELS.get(v, v)), chosen.get("decision", ())
     )
     rows = orgs.get(int(k) for k in raw.get("organisation", {}))
     org_counts = {
@@ -528,10 +523,10 @@ def _facets(raw: dict[str, dict], parsed: Q.Parsed, orgs: _Orgs) -> dict[str, li
         kinds[by_slug[slug].kind] += n
         for code in by_slug[slug].countries or []:
             countries[code] += n
-    out["orgkind"] = _values(dict(kinds), lambda v: ORG_KINDS.get(v, v), chosen.get("orgkind", ()))
-    out["country"] = _values(
-        dict(countries), lambda v: COUNTRIES.get(v, v), chosen.get("country", ())
+    out["orgkind"] = _values(
+        dict(kinds), lambda v: _(ORG_KINDS.get(v, v)), chosen.get("orgkind", ())
     )
+    out["country"] = _values(dict(countries), country_name, chosen.get("country", ()))
     out["date"] = sorted(
         _values(raw.get("month", {}), _month_label, size=1000), key=lambda x: x.value
     )

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from consult.i18n import N_
 from consult.tracing.diff import word_diff
 
 #: What a paragraph (or a group of paragraphs) of a comparison is; in the order counts
@@ -43,17 +44,17 @@ RELATIONS = (
 COUNTED = ("unchanged", "formatting", "edited", "moved", "split", "merged", "added", "removed")
 #: The words people read for each relation (pages, exports).
 LABELS = {
-    "unchanged": "unchanged",
-    "formatting": "formatting only",
-    "edited": "edited",
-    "moved": "moved",
-    "split": "split",
-    "merged": "merged",
-    "split_merged": "split and merged",
-    "added": "added",
-    "removed": "removed",
-    "first": "first text",
-    "returned": "back after a gap",
+    "unchanged": N_("unchanged"),
+    "formatting": N_("formatting only"),
+    "edited": N_("edited"),
+    "moved": N_("moved"),
+    "split": N_("split"),
+    "merged": N_("merged"),
+    "split_merged": N_("split and merged"),
+    "added": N_("added"),
+    "removed": N_("removed"),
+    "first": N_("first text"),
+    "returned": N_("back after a gap"),
 }
 #: Between the texts of a group's paragraphs in its diff.
 JOIN = "\n\n"

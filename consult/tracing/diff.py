@@ -11,6 +11,7 @@ import re
 from html import escape
 
 from diff_match_patch import diff_match_patch
+from flask_babel import gettext as _
 
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 # Timeout chosen on purpose: paragraphs are aligned first, so each diff is small;
@@ -68,14 +69,14 @@ def word_diff(a: str, b: str) -> list[tuple[str, str]]:
 def diff_html(diff: list[tuple[str, str]]) -> str:
     """<ins>/<del> markup with words for screen readers and print."""
     out = []
+    # The words a screen reader (and a printout) gives each change, in the reader's language.
+    inserted, deleted = escape(_("[inserted: ")), escape(_("[deleted: "))
     for op, text in diff:
         t = escape(text)
         if op == "insert":
-            out.append(
-                f'<ins><span class="sr">[inserted: </span>{t}<span class="sr">]</span></ins>'
-            )
+            out.append(f'<ins><span class="sr">{inserted}</span>{t}<span class="sr">]</span></ins>')
         elif op == "delete":
-            out.append(f'<del><span class="sr">[deleted: </span>{t}<span class="sr">]</span></del>')
+            out.append(f'<del><span class="sr">{deleted}</span>{t}<span class="sr">]</span></del>')
         else:
             out.append(t)
     return "".join(out)

@@ -26,7 +26,7 @@ from consult.documents.models import Version
 from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
-from consult.forms import Form
+from consult.forms import Form, choices, shown_as
 from consult.tracing import counters, grouping, views
 from consult.tracing.cli import recount_cmd
 from consult.tracing.compare import LABELS as RELATION_LABELS
@@ -41,7 +41,9 @@ bp.cli.add_command(recount_cmd)
 
 class GroupAnswerForm(Form):
     decision = SelectField(
-        _l("Decision"), choices={"": "Choose a decision", **DECISIONS}, validators=[InputRequired()]
+        _l("Decision"),
+        choices=choices(DECISIONS, first=("", _l("Choose a decision"))),
+        validators=[InputRequired()],
     )
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=10_000)])
 
@@ -49,7 +51,7 @@ class GroupAnswerForm(Form):
 class FeedbackForm(Form):
     satisfied = RadioField(
         _l("Is your organisation satisfied with this answer?"),
-        choices={"yes": "Satisfied", "no": "Not satisfied"},
+        choices=shown_as({"yes": _l("Satisfied"), "no": _l("Not satisfied")}),
         validators=[InputRequired()],
     )
     note = TextAreaField(
@@ -84,7 +86,7 @@ def trace_version(v: Version) -> dict:
 @bp.app_template_filter()
 def relation_label(relation: str) -> str:
     """A lineage relation in words ("formatting only", "split and merged")."""
-    return RELATION_LABELS.get(relation, relation)
+    return _(RELATION_LABELS.get(relation, relation))
 
 
 # Globals, not context: macros imported without context see them too.
@@ -259,7 +261,7 @@ def answer_together(slug: str, number: int):
                 flash(_("%(n)s comments answered together.", n=len(g.members)))
                 return redirect(url_for("tracing.group", group_id=g.id))
         else:
-            error, status = "Choose a decision and give the reason for it.", 400
+            error, status = _("Choose a decision and give the reason for it."), 400
     page = None
     if letters:
         # One row per form letter (answered once on its page), then the comments in no

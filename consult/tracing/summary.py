@@ -60,7 +60,7 @@ class ChangeSummary:
         """Short phrases for the page ("3 paragraphs edited"), leaving out zeros, in the
         page's language."""
         out = [
-            ngettext(*_PARAGRAPHS[name], n)
+            _PARAGRAPHS[name](n)
             for name in ("edited", "formatting", "added", "removed", "moved", "split", "merged")
             if (n := getattr(self, name))
         ]
@@ -98,16 +98,17 @@ class ChangeSummary:
 
 #: The change summary's phrases, one message (singular, plural) per kind of change.
 _PARAGRAPHS = {
-    "edited": ("%(num)d paragraph edited", "%(num)d paragraphs edited"),
-    "formatting": (
+    "edited": lambda n: ngettext("%(num)d paragraph edited", "%(num)d paragraphs edited", n),
+    "formatting": lambda n: ngettext(
         "%(num)d paragraph changed in formatting only",
         "%(num)d paragraphs changed in formatting only",
+        n,
     ),
-    "added": ("%(num)d paragraph added", "%(num)d paragraphs added"),
-    "removed": ("%(num)d paragraph removed", "%(num)d paragraphs removed"),
-    "moved": ("%(num)d paragraph moved", "%(num)d paragraphs moved"),
-    "split": ("%(num)d paragraph split", "%(num)d paragraphs split"),
-    "merged": ("%(num)d paragraph merged", "%(num)d paragraphs merged"),
+    "added": lambda n: ngettext("%(num)d paragraph added", "%(num)d paragraphs added", n),
+    "removed": lambda n: ngettext("%(num)d paragraph removed", "%(num)d paragraphs removed", n),
+    "moved": lambda n: ngettext("%(num)d paragraph moved", "%(num)d paragraphs moved", n),
+    "split": lambda n: ngettext("%(num)d paragraph split", "%(num)d paragraphs split", n),
+    "merged": lambda n: ngettext("%(num)d paragraph merged", "%(num)d paragraphs merged", n),
 }
 
 

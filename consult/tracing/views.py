@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,6 +31,7 @@ from consult.consultation.models import (
 from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
+from consult.i18n import N_, country_name
 from consult.record.models import Event
 from consult.timeutil import utcnow
 from consult.tracing import counters, kept
@@ -691,9 +693,11 @@ class Bar:
 
 
 def bars(counts: Iterable[tuple[str, int]]) -> list[Bar]:
+    """Bars of a chart; labels marked with N_ (or already in the reader's language) are
+    shown in the reader's language."""
     items = list(counts)
     top = max((n for _, n in items), default=0) or 1
-    return [Bar(label, n, n / top) for label, n in items]
+    return [Bar(gettext(label), n, n / top) for label, n in items]
 
 
 @dataclass
@@ -900,19 +904,23 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
         unanswered_before=counters.unanswered(version),
         by_decision=bars(
             [(label, decisions.get(key, 0)) for key, label in DECISIONS.items()]
-            + [("Not answered yet", unanswered)]
+            + [(N_("Not answered yet"), unanswered)]
         ),
         by_kind=bars(
             sorted(
                 ((ORG_KINDS.get(k, k), n) for k, n in kinds.items()), key=lambda x: (-x[1], x[0])
             )
         ),
-        by_country=bars(sorted(countries.items(), key=lambda x: (-x[1], x[0]))),
+        by_country=bars(
+            sorted(
+                ((country_name(c), n) for c, n in countries.items()), key=lambda x: (-x[1], x[0])
+            )
+        ),
         uptake=bars(
             [
-                ("Taken up", labels.get("taken_up", 0)),
-                ("Partly taken up", labels.get("partly", 0)),
-                ("Not taken up", labels.get("not_taken_up", 0)),
+                (N_("Taken up"), labels.get("taken_up", 0)),
+                (N_("Partly taken up"), labels.get("partly", 0)),
+                (N_("Not taken up"), labels.get("not_taken_up", 0)),
             ]
         ),
         uptake_measured=measured,
@@ -923,9 +931,9 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
         flags=flags,
         satisfaction=bars(
             [
-                ("Satisfied", sat.get("satisfied", 0)),
-                ("Not satisfied", sat.get("not", 0)),
-                ("No reply yet", answered - replied),
+                (N_("Satisfied"), sat.get("satisfied", 0)),
+                (N_("Not satisfied"), sat.get("not", 0)),
+                (N_("No reply yet"), answered - replied),
             ]
         ),
         top_cosigned=cosigned,
@@ -1036,7 +1044,7 @@ def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Ac
         outcomes=outs,
         by_decision=bars(
             [(label, decisions.get(key, 0)) for key, label in DECISIONS.items()]
-            + [("Not answered yet", sum(1 for o in outs if o.response is None))]
+            + [(N_("Not answered yet"), sum(1 for o in outs if o.response is None))]
         ),
         suggestions=len(mine),
         measured=len(measured),
