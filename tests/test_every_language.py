@@ -106,29 +106,21 @@ def _words(text: str) -> set[str]:
 
 
 @cache
-def interface_words() -> frozenset[str]:
-    """Every word of the English interface (the catalog's messages), less the words
-    that are no sign of English (placeholders' names are not shown)."""
-    with (TRANSLATIONS / "messages.pot").open("rb") as f:
-        catalog = read_po(f)
-    words: set[str] = set()
-    for m in catalog:
-        for msgid in m.id if isinstance(m.id, tuple) else (m.id,):
-            if msgid:
-                words |= _words(re.sub(r"%\(\w+\)[sd]", " ", msgid))
-    return frozenset(words)
-
-
-@cache
-def translated_words(locale: str) -> frozenset[str]:
-    """Words that a language's own translations use (names, loanwords, abbreviations)."""
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+def catalog_words(locale: str | None) -> frozenset[str]:
+    """locale None: every word of the English interface (the catalog's messages);
+    else the words that language's own translations use (names, loanwords,
+    abbreviations). Placeholders' names are not shown, so not counted."""
+    path = TRANSLATIONS / "messages.pot"
+    if locale:
+        path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
         catalog = read_po(f, locale=locale)
     words: set[str] = set()
     for m in catalog:
-        for msgstr in m.string if isinstance(m.string, tuple) else (m.string,):
-            if msgstr:
-                words |= _words(re.sub(r"%\(\w+\)[sd]", " ", msgstr))
+        texts = m.string if locale else m.id
+        for text in texts if isinstance(texts, tuple) else (texts,):
+            if text:
+                words |= _words(re.sub(r"%\(\w+\)[sd]", " ", text))
     return frozenset(words)
 
 
@@ -156,7 +148,7 @@ def test_every_page_of_the_demo_in_every_language_is_free_of_english(app, client
     load_demo()
     db.session.commit()
     content = content_words()
-    english = interface_words()
+    english = catalog_words(None)
     found: dict[tuple[str, str], set[str]] = {}
     for role, email in ROLES.items():
         # The visitor walks first, signed out; then each role signs in.
@@ -171,7 +163,7 @@ def test_every_page_of_the_demo_in_every_language_is_free_of_english(app, client
                 assert resp.status_code in (200, 403), f"{role} {path} [{locale}]: {resp.status}"
                 html = resp.get_data(as_text=True)
                 assert f'<html lang="{locale}"' in html, f"{path} not served in {locale}"
-                allowed = translated_words(locale)
+                allowed = catalog_words(locale)
                 for word, around in seen_words(html, locale):
                     w = word.casefold()
                     if w in english and w not in content and w not in allowed:
