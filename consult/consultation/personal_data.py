@@ -6,7 +6,7 @@ country codes and their national formats), a national identity number whose form
 known (Thai 13-digit ID and Singapore NRIC/FIN with their check digits, Malaysian MyKad
 with a valid birth date, Indonesian 16-digit NIK with a valid birth date) or a street
 address when it is clear (a house number followed by a street word); `mask()` puts a
-placeholder in place of each span kept.
+mask label ("[e-mail removed]") in place of each span kept.
 
 Numbers are read as whole tokens: a run of digits inside a longer one is never a match,
 so article numbers, years and amounts in a policy text are left alone.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 KINDS = ("email", "national_id", "phone", "address")
 
 
-def placeholder(kind: str) -> str:
+def mask_label(kind: str) -> str:
     """What the public reads in place of a span of `kind`."""
     from flask_babel import gettext as _
 
@@ -247,13 +247,13 @@ def detect(text: str) -> list[Span]:
 
 
 def mask(text: str, spans: Iterable[Span | dict]) -> str:
-    """`text` with each span replaced by its kind's placeholder (spans must not overlap)."""
+    """`text` with each span replaced by its kind's mask label (spans must not overlap)."""
     out, at = [], 0
     for s in sorted(
         (s if isinstance(s, dict) else s.as_dict() for s in spans), key=lambda s: s["start"]
     ):
         out.append(text[at : s["start"]])
-        out.append(placeholder(s["kind"]))
+        out.append(mask_label(s["kind"]))
         at = s["end"]
     out.append(text[at:])
     return "".join(out)

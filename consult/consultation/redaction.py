@@ -4,7 +4,7 @@ When a comment is posted (or its author changes its text) its body and suggested
 wording are read by consultation.personal_data. When something is found, a
 CommentRedaction row is written, as the version's `personal_data` setting says:
 "held" (nobody but the secretariat reads it until reviewed) or "masked" (public at
-once, each span replaced by a placeholder). The secretariat reviews it: confirms or
+once, each span replaced by a mask label). The secretariat reviews it: confirms or
 undoes each mask, which writes a new "reviewed" row (the latest row holds; none is
 changed in place).
 
@@ -31,7 +31,7 @@ from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.timeutil import UTCDateTime, utcnow
 
-#: held: waiting for the secretariat, not public; masked: public with placeholders,
+#: held: waiting for the secretariat, not public; masked: public with mask labels,
 #: waiting for review; reviewed: the secretariat decided each span.
 STATES = ("held", "masked", "reviewed")
 MAX_REASON = 2_000
@@ -51,7 +51,7 @@ class CommentRedaction(db.Model):
     #: [{field: body|suggested_text, start, end, kind, rule, text, masked}] in the
     #: original text (the text of the span stays here, never in the record).
     spans: Mapped[list[dict]] = mapped_column(JSON, default=list)
-    #: The public text: the original with each masked span replaced by its placeholder.
+    #: The public text: the original with each masked span replaced by its mask label.
     body: Mapped[str] = mapped_column(Text)
     suggested_text: Mapped[str | None] = mapped_column(Text)
     quote: Mapped[str | None] = mapped_column(Text)
@@ -191,7 +191,7 @@ def excerpt_for(c: Comment, text: str | None, user=None) -> str | None:
     """A piece of the comment's current text computed from the original (a form letter's
     unique part, a snippet) as `user` may read it: as is for those who read the original,
     else None while the comment is held, and each masked span's text replaced by its
-    placeholder."""
+    mask label."""
     r = latest_redaction(c)
     if text is None or r is None or (user is not None and reads_original(c, user)):
         return text
@@ -200,7 +200,7 @@ def excerpt_for(c: Comment, text: str | None, user=None) -> str | None:
     # Longest first, so that a span inside another is not replaced half-way.
     for s in sorted(r.masked_spans, key=lambda s: -len(s.get("text") or "")):
         if s.get("text"):
-            text = text.replace(s["text"], personal_data.placeholder(s.get("kind", "")))
+            text = text.replace(s["text"], personal_data.mask_label(s.get("kind", "")))
     return text
 
 

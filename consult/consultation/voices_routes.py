@@ -130,5 +130,5 @@ def _voices_helpers() -> dict:
 
     return {
         "campaign_supporters": campaigns.named_supporters,
-        "placeholder": personal_data.placeholder,
+        "mask_label": personal_data.mask_label,
     }

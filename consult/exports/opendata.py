@@ -148,7 +148,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "hidden": "true when moderators hid it.",
             "redacted": "held, masked or reviewed when personal data was found in the text "
             "as first posted: held has no text here; masked and reviewed have the public "
-            "text (placeholders in place of the data), whose hash the record's "
+            "text (mask labels in place of the data), whose hash the record's "
             "comment.redacted event holds; content_hash stays the hash of the original.",
         },
     },
