@@ -3,6 +3,7 @@ reader sees, and what the committee's and the organisations' forms change."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -436,3 +437,58 @@ def test_provenance_is_kept_and_recomputed_when_what_it_depends_on_changes(clien
     assert sources() == before
     db.session.expire_all()
     assert db.session.get(KeptProvenance, v2.id).key == first_key
+
+
+def test_publishing_keeps_the_provenance_before_anyone_reads_it(case):
+    """After a publication commits, a job computes the provenance of the published
+    versions and keeps it, so the first reader of a large version does not wait."""
+    from datetime import timedelta
+
+    from consult.timeutil import utcnow
+    from consult.tracing.models import KeptProvenance
+    from consult.tracing.views import provenance_key
+    from tests.tracing_case import V2
+
+    v2 = docs.import_version(case.doc, V2, by=case.secretariat, label="Second draft")
+    assert db.session.get(KeptProvenance, v2.id) is None
+    docs.publish(v2, by=case.secretariat, closes_at=utcnow() + timedelta(days=5))
+    db.session.commit()
+    db.session.expire_all()
+    kept = db.session.get(KeptProvenance, v2.id)
+    assert kept is not None and kept.key == provenance_key(v2)
+    credited = {c for spans in json.loads(kept.spans_json).values() for *_x, c in spans if c}
+    assert case.a.id in credited and case.b.id not in credited
+
+
+def test_provenance_lists_its_sources_page_by_page(client, case, monkeypatch):
+    """The text is shown whole with every reference; the list of sources under it is paged,
+    and a reference to a source on another page links to that page."""
+    from consult.tracing import views
+
+    case.publish_v2()
+    monkeypatch.setattr(views, "SOURCES_PAGE", 1)
+    url = f"/documents/{case.doc.slug}/versions/2/provenance"
+    first = client.get(url).get_data(as_text=True)
+    refs = re.findall(r'<sup class="prov-ref"><a href="([^"]*)#src-(\d+)"', first)
+    assert {n for _h, n in refs} == {"1", "2"}
+    assert {(h, n) for h, n in refs} == {("", "1"), ("?page=2", "2")}
+    listed = first[first.index("<h2>Sources</h2>") :]
+    assert '<li id="src-1">' in listed and 'id="src-2"' not in listed
+    assert "2 suggestions are credited in this text; sources 1 to 1 are listed here." in text_of(
+        listed
+    )
+    assert 'href="?page=2#sources" rel="next"' in listed
+
+    second = client.get(url + "?page=2").get_data(as_text=True)
+    listed2 = second[second.index("<h2>Sources</h2>") :]
+    assert '<ol class="sources" id="sources" start="2">' in listed2
+    item = re.search(r'<li id="src-2">(.*?)</li>', listed2, re.S).group(1)
+    on_first = re.search(r'<li id="src-1">(.*?)</li>', listed, re.S).group(1)
+    # Between them the two pages list A (taken up) and C (credited, flagged).
+    assert {case.a.tracking in on_first + item, case.c.tracking in on_first + item} == {True}
+    assert case.b.tracking not in listed + listed2
+    # Both pages show the same text with the same references; a page past the end shows
+    # the last one.
+    assert re.findall(r'#src-(\d+)"', second) == [n for _h, n in refs]
+    last = client.get(url + "?page=9").get_data(as_text=True)
+    assert '<li id="src-2">' in last

@@ -143,4 +143,14 @@ def register(app: Flask, huey: Huey) -> None:
 
         return grouping.drain(app)
 
+    @named
+    @huey.task(name="keep_provenance", retries=2, retry_delay=RETRY_DELAY)
+    def keep_provenance() -> int:
+        """After a publication: compute and keep the provenance of published versions
+        whose kept one no longer holds (consult.tracing.views.keep_provenance)."""
+        from consult.tracing import views
+
+        take_mark(huey, "keep_provenance")
+        return views.keep_provenance(app)
+
     huey._consult_tasks = tasks

@@ -134,9 +134,9 @@ def annotated(slug: str, a: int, b: int):
 @bp.get("/documents/<slug>/versions/<int:number>/provenance")
 def provenance(slug: str, number: int):
     doc, v = visible_version(slug, number)
-    prov = views.version_provenance(v)
-    numbers = {s.comment.id: k for k, s in enumerate(prov.sources, start=1)}
-    return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov, refs=numbers)
+    # ?page=N: the page of the sources list shown under the text (the text is whole).
+    prov = views.version_provenance(v, page_number(request.args.get("page")))
+    return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov)
 
 
 @bp.get("/documents/<slug>/versions/<int:number>/report")

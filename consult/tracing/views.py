@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy import Select, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -479,7 +480,8 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
 class Passage:
     text: str
     version: int  # version number where it first appeared
-    comment: Comment | None  # the suggestion that brought it
+    source: int | None  # the id of the suggestion that brought it
+    ref: int | None  # its number in the list of sources (1 for the first credited)
     gap: str = ""  # white space before it
 
 
@@ -489,17 +491,31 @@ class ProvenanceParagraph:
     passages: list[Passage]
 
 
+#: Sources listed on one page of the provenance page.
+SOURCES_PAGE = 50
+
+
 @dataclass
 class Provenance:
     version: Version
     paragraphs: list[ProvenanceParagraph]
-    sources: list[Outcome]  # suggestions credited somewhere, in order of first credit
+    #: One page of the suggestions credited somewhere, in order of first credit.
+    sources: list[Outcome]
+    total_sources: int
+    page: int
+    pages: int
+    first_ref: int  # the number of the first source of the page
+
+    def page_of(self, ref: int) -> int:
+        """The page of the sources list that lists source number `ref`."""
+        return (ref - 1) // SOURCES_PAGE + 1
 
 
-def version_provenance(version: Version) -> Provenance:
+def version_provenance(version: Version, page: int = 1) -> Provenance:
     """Every passage of `version` with the version it first appeared in and the
-    suggestion that introduced it (queries: paragraphs, links, kept spans, the credited
-    suggestions and their outcomes: bounded by the text, not by the comments)."""
+    suggestion that introduced it, and one page of the credited suggestions with their
+    outcomes (queries: paragraphs, links, kept spans, the page's suggestions and their
+    outcomes: bounded by the text and the page, not by the comments)."""
     doc_versions = {
         v.id: v
         for v in db.session.scalars(
@@ -544,23 +560,7 @@ def version_provenance(version: Version) -> Provenance:
     targets = list(version.paragraphs)
     chains = {p.id: chain(p) for p in targets}
     spans_of = _kept_spans(version, targets, chains)
-    credited: list[int] = []
-    for p in targets:
-        for s in spans_of[p.id]:
-            if s.contribution is not None and s.contribution not in credited:
-                credited.append(s.contribution)
-    comment_by_id = {
-        c.id: c
-        for c in (
-            db.session.scalars(
-                select(Comment)
-                .where(Comment.id.in_(credited))
-                .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
-            )
-            if credited
-            else []
-        )
-    }
+    refs: dict[int, int] = {}  # suggestion id -> its number, in order of first credit
     result = []
     for p in targets:
         ch = chains[p.id]
@@ -568,18 +568,37 @@ def version_provenance(version: Version) -> Provenance:
         pos = 0
         for s in spans_of[p.id]:
             cid = s.contribution
+            if cid is not None and cid not in refs:
+                refs[cid] = len(refs) + 1
             passages.append(
                 Passage(
                     text=s.text,
                     version=doc_versions[ch[s.version].version_id].number,
-                    comment=comment_by_id.get(cid) if cid is not None else None,
+                    source=cid,
+                    ref=refs[cid] if cid is not None else None,
                     gap=p.text[pos : s.start],
                 )
             )
             pos = s.end
         result.append(ProvenanceParagraph(p, passages))
-    sources = outcomes([comment_by_id[cid] for cid in credited])
-    return Provenance(version, result, sources)
+    pages = max(1, -(-len(refs) // SOURCES_PAGE))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * SOURCES_PAGE
+    shown = list(refs)[first : first + SOURCES_PAGE]
+    loaded = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Comment)
+                .where(Comment.id.in_(shown))
+                .options(*COMMENT_LOADS, selectinload(Comment.paragraph))
+            )
+        }
+        if shown
+        else {}
+    )
+    sources = outcomes([loaded[cid] for cid in shown])
+    return Provenance(version, result, sources, len(refs), page, pages, first + 1)
 
 
 #: The uptake labels that give a suggestion credit for the words it inserted.
@@ -642,6 +661,53 @@ def _kept_spans(version: Version, targets, chains) -> dict[int, list[Span]]:
             .on_conflict_do_update(index_elements=["version_id"], set_=values)
         )
     return spans_of
+
+
+def keep_provenance(app) -> int:
+    """Keep the provenance of every published version whose kept one is missing or no
+    longer holds (the job run after a publication, so that the first reader of a large
+    version does not wait for it). Returns how many versions were computed."""
+    done = 0
+    with app.app_context():
+        for version in db.session.scalars(
+            select(Version).where(Version.state != "draft").order_by(Version.id)
+        ):
+            if not version.frozen:
+                continue
+            row = db.session.get(KeptProvenance, version.id)
+            if row is not None and row.key == provenance_key(version):
+                continue
+            version_provenance(version)
+            done += 1
+        db.session.remove()
+    return done
+
+
+def _on_published(sender, subject=None, actor=None, data=None) -> None:
+    db.session.info["provenance_pending"] = True
+
+
+def _after_commit(session) -> None:
+    if not session.info.pop("provenance_pending", False) or not has_app_context():
+        return
+    from consult import jobs
+
+    jobs.poke("keep_provenance", current_app._get_current_object())
+
+
+def _after_rollback(session, previous_transaction=None) -> None:
+    session.info.pop("provenance_pending", None)
+
+
+def connect() -> None:
+    from sqlalchemy import event as orm_event
+    from sqlalchemy.orm import Session
+
+    from consult import signals
+
+    signals.version_published.connect(_on_published, weak=False)
+    orm_event.listen(Session, "after_commit", _after_commit)
+    orm_event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 def _provenance_spans(
@@ -989,6 +1055,15 @@ def considered(doc: Document, versions: Sequence[Version]) -> Considered | None:
 
 
 @dataclass
+class Shaped:
+    """A passage of a final text that one of the organisation's suggestions brought."""
+
+    text: str
+    version: int
+    comment: Comment
+
+
+@dataclass
 class Account:
     organisation: Organisation
     outcomes: list[Outcome]
@@ -997,7 +1072,7 @@ class Account:
     measured: int
     taken_up: int
     partly: int
-    passages: list[tuple[Version, Paragraph, list[Passage]]]
+    passages: list[tuple[Version, Paragraph, list[Shaped]]]
 
 
 def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Account:
@@ -1020,6 +1095,7 @@ def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Ac
     measured = [o for o in outs if o.uptake is not None]
     # Passages of final texts this organisation's suggestions shaped.
     mine = {c.id for c in comments if c.kind == "suggestion"}
+    by_id = {c.id: c for c in comments}
     passages = []
     finals = db.session.scalars(
         select(Version).where(
@@ -1032,7 +1108,11 @@ def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Ac
             continue
         prov = version_provenance(final)
         for pp in prov.paragraphs:
-            shaped = [s for s in pp.passages if s.comment is not None and s.comment.id in mine]
+            shaped = [
+                Shaped(s.text, s.version, by_id[s.source])
+                for s in pp.passages
+                if s.source is not None and s.source in mine
+            ]
             # A lone word ("the") credited between other hands' words says little: list
             # phrases, unless single words are all there is.
             phrases = [s for s in shaped if len(s.text.split()) > 1]
