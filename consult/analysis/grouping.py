@@ -292,25 +292,40 @@ def regroup(
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(workers)
-    last_id = 0
+
+    def read(after: int):
+        return db.session.execute(
+            select(Comment.id, Comment.body, Comment.suggested_text)
+            .where(Comment.version_id == vid, Comment.id > after)
+            .order_by(Comment.id)
+            .limit(chunk)
+        ).all()
+
+    def start(rows):
+        """The chunk's texts, and its signatures being computed by the workers."""
+        texts = [text_of(r.body, r.suggested_text) for r in rows]
+        if pool is None:
+            return texts, None
+        step = -(-len(texts) // workers)
+        return texts, [
+            pool.submit(_prepare_chunk, texts[i : i + step]) for i in range(0, len(texts), step)
+        ]
+
+    def finish(started):
+        texts, futures = started
+        if futures is None:
+            return texts, nearcopies.prepare(texts)
+        return texts, [x for f in futures for x in f.result()]
+
     try:
-        while True:
-            batch = db.session.execute(
-                select(Comment.id, Comment.body, Comment.suggested_text)
-                .where(Comment.version_id == vid, Comment.id > last_id)
-                .order_by(Comment.id)
-                .limit(chunk)
-            ).all()
-            if not batch:
-                break
-            last_id = batch[-1].id
-            texts = [text_of(r.body, r.suggested_text) for r in batch]
-            if pool is not None:
-                step = -(-len(texts) // workers)
-                parts = [texts[i : i + step] for i in range(0, len(texts), step)]
-                prepared = [x for part in pool.map(_prepare_chunk, parts) for x in part]
-            else:
-                prepared = nearcopies.prepare(texts)
+        batch = read(0)
+        started = start(batch) if batch else None
+        while batch:
+            # The workers compute the next chunk's signatures while this one is matched
+            # and written (the matching is in this process, in comment order).
+            following = read(batch[-1].id)
+            started_next = start(following) if following else None
+            texts, prepared = finish(started)
             sig_rows, band_rows, new_groups = [], [], []
             for r, text, (sig, keys, sents) in zip(batch, texts, prepared, strict=True):
                 row = {
@@ -364,6 +379,7 @@ def regroup(
             counts["comments"] += len(batch)
             if progress is not None:
                 progress(counts["comments"])
+            batch, started = following, started_next
     finally:
         if pool is not None:
             pool.shutdown()
