@@ -156,6 +156,27 @@ def test_a_regrouping_gives_the_groups_found_as_comments_arrived(letters):
     assert grouping.unique_parts(g) == [(variants[1].id, ADDED)]
 
 
+def test_a_regrouping_in_chunks_with_worker_processes_gives_the_same_groups(letters):
+    """The workers compute the next chunk's signatures while the current one is matched:
+    small chunks and two processes give what one pass in this process gives."""
+    doc, v, master, variants, other = letters
+
+    def state():
+        return sorted(
+            (s.comment_id, s.group_id is not None, s.unique_json)
+            for s in db.session.scalars(select(CommentSignature))
+        )
+
+    grouping.regroup(v)
+    alone = state()
+    counts = grouping.regroup(v, chunk=2, workers=2)
+    assert counts == {"comments": 6, "groups": 1, "grouped": 5}
+    assert state() == alone
+    g = db.session.scalar(select(LetterGroup))
+    assert (g.master_comment_id, g.size) == (master.id, 5)
+    assert grouping.unique_parts(g) == [(variants[1].id, ADDED)]
+
+
 def test_a_variant_that_raises_something_new_is_taken_out_and_answered_alone(
     client, letters, make_user, as_user
 ):
