@@ -669,9 +669,10 @@ def keep_provenance(app) -> int:
     version does not wait for it). Returns how many versions were computed."""
     done = 0
     with app.app_context():
-        for version in db.session.scalars(
+        published = db.session.scalars(
             select(Version).where(Version.state != "draft").order_by(Version.id)
-        ):
+        ).all()
+        for version in published:
             if not version.frozen:
                 continue
             row = db.session.get(KeptProvenance, version.id)
