@@ -459,6 +459,22 @@ def test_publishing_keeps_the_provenance_before_anyone_reads_it(case):
     credited = {c for spans in json.loads(kept.spans_json).values() for *_x, c in spans if c}
     assert case.a.id in credited and case.b.id not in credited
 
+    # A later version's publication measures the suggestions on version 2, not those
+    # version 2 was made from: version 2's kept provenance still holds, and version 3's
+    # is kept too.
+    docs.close(v2, by=case.secretariat)
+    db.session.commit()
+    key2 = provenance_key(v2)
+    v3 = docs.import_version(
+        case.doc, V2 + "\n\nA paragraph added in the third draft.", by=case.secretariat
+    )
+    docs.publish(v3, by=case.secretariat, closes_at=utcnow() + timedelta(days=5))
+    db.session.commit()
+    db.session.expire_all()
+    assert provenance_key(v2) == key2 == db.session.get(KeptProvenance, v2.id).key
+    kept3 = db.session.get(KeptProvenance, v3.id)
+    assert kept3 is not None and kept3.key == provenance_key(v3) != key2
+
 
 def test_provenance_lists_its_sources_page_by_page(client, case, monkeypatch):
     """The text is shown whole with every reference; the list of sources under it is paged,

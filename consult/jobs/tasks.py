@@ -145,12 +145,11 @@ def register(app: Flask, huey: Huey) -> None:
 
     @named
     @huey.task(name="keep_provenance", retries=2, retry_delay=RETRY_DELAY)
-    def keep_provenance() -> int:
-        """After a publication: compute and keep the provenance of published versions
-        whose kept one no longer holds (consult.tracing.views.keep_provenance)."""
+    def keep_provenance(version_id: int) -> bool:
+        """After a publication: compute and keep the version's provenance
+        (consult.tracing.views.keep_provenance)."""
         from consult.tracing import views
 
-        take_mark(huey, "keep_provenance")
-        return views.keep_provenance(app)
+        return views.keep_provenance(app, version_id)
 
     huey._consult_tasks = tasks

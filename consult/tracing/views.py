@@ -8,6 +8,7 @@ Routes call one function here and render; templates do no queries.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from consult.tracing.services import ComparedParagraph
 from consult.tracing.stored import MEASURE_VERSION, flag_for, latest_uptake, text_loads
 from consult.tracing.suggested import stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
+
+log = logging.getLogger(__name__)
 
 COMMENT_LOADS = (
     selectinload(Comment.organisation),
@@ -607,9 +610,10 @@ CREDITED = ("taken_up", "partly")
 #: What a published version's provenance depends on beyond its frozen texts and links:
 #: the suggestions credited and their wording. Uptake is measured when a version is
 #: published; a suggestion changes only by an edit, a withdrawal or a redaction; each is
-#: an event of the record. The latest event of each kind names the kept provenance.
+#: an event of the record. The latest event of each kind names the kept provenance (for
+#: publications, the latest of this version and the versions before it: a later version's
+#: publication measures the suggestions on this one, not those it was made from).
 PROVENANCE_KINDS = (
-    "version.published",
     "comment.edited",
     "comment.withdrawn",
     "comment.redacted",
@@ -620,11 +624,23 @@ PROVENANCE_KINDS = (
 def provenance_key(version: Version) -> str:
     """A hash of what the provenance of `version` depends on beyond its frozen texts and
     links (one query of index lookups: it costs the same at any number of comments)."""
+    upto = select(Version.id).where(
+        Version.document_id == version.document_id, Version.number <= version.number
+    )
+    published = (
+        select(func.max(Event.id))
+        .where(
+            Event.kind == "version.published",
+            Event.subject_type == "version",
+            Event.subject_id.in_(upto),
+        )
+        .scalar_subquery()
+    )
     latest = [
         select(func.max(Event.id)).where(Event.kind == kind).scalar_subquery()
         for kind in PROVENANCE_KINDS
     ]
-    ids = list(db.session.execute(select(*latest)).one())
+    ids = list(db.session.execute(select(published, *latest)).one())
     return kept.key_of("provenance", version.id, version.content_hash, MEASURE_VERSION, ids)
 
 
@@ -663,37 +679,41 @@ def _kept_spans(version: Version, targets, chains) -> dict[int, list[Span]]:
     return spans_of
 
 
-def keep_provenance(app) -> int:
-    """Keep the provenance of every published version whose kept one is missing or no
-    longer holds (the job run after a publication, so that the first reader of a large
-    version does not wait for it). Returns how many versions were computed."""
-    done = 0
+def keep_provenance(app, version_id: int) -> bool:
+    """Compute and keep the provenance of a published version unless the kept one still
+    holds (the job run after a publication, so that the first reader of a large version
+    does not wait for it). Returns whether it was computed."""
     with app.app_context():
-        published = db.session.scalars(
-            select(Version).where(Version.state != "draft").order_by(Version.id)
-        ).all()
-        for version in published:
-            if not version.frozen:
-                continue
+        try:
+            version = db.session.get(Version, version_id)
+            if version is None or not version.frozen:
+                return False
             row = db.session.get(KeptProvenance, version.id)
             if row is not None and row.key == provenance_key(version):
-                continue
+                return False
             version_provenance(version)
-            done += 1
-        db.session.remove()
-    return done
+            return True
+        finally:
+            db.session.remove()
 
 
 def _on_published(sender, subject=None, actor=None, data=None) -> None:
-    db.session.info["provenance_pending"] = True
+    if isinstance(subject, Version) and subject.id is not None:
+        db.session.info.setdefault("provenance_pending", set()).add(subject.id)
 
 
 def _after_commit(session) -> None:
-    if not session.info.pop("provenance_pending", False) or not has_app_context():
+    pending = session.info.pop("provenance_pending", None)
+    if not pending or not has_app_context():
         return
     from consult import jobs
 
-    jobs.poke("keep_provenance", current_app._get_current_object())
+    app = current_app._get_current_object()
+    for version_id in sorted(pending):
+        try:
+            jobs.task("keep_provenance", app)(version_id)
+        except Exception:  # never fails the publication: the first reader computes it
+            log.exception("could not keep the provenance of version %s", version_id)
 
 
 def _after_rollback(session, previous_transaction=None) -> None:
