@@ -119,6 +119,12 @@ def country_names() -> dict[str, LazyString]:
     return {code: LazyString(country_name, code) for code in COUNTRY_NAMES}
 
 
+def labels(table: dict[str, str]) -> dict[str, str]:
+    """A table of labels kept in English and marked for the catalog (N_), each in the
+    reader's language."""
+    return {k: _(v) for k, v in table.items()}
+
+
 def text_direction(locale: str) -> str:
     return "rtl" if locale in RTL else "ltr"
 

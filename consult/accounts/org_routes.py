@@ -19,7 +19,7 @@ from consult.accounts.models import ORG_KINDS, Membership, Organisation
 from consult.accounts.routes import _free_org_slug, current_actor
 from consult.errors import ConsultError
 from consult.extensions import db
-from consult.i18n import country_name
+from consult.i18n import COUNTRY_NAMES, country_name, labels
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -44,9 +44,7 @@ def index():
         )
     rows = services.list_organisations(country, kind, verified)
     known = {c for cs in db.session.scalars(select(Organisation.countries)) for c in cs}
-    countries = {
-        c: COUNTRIES.get(c) or country_name(c) for c in sorted(known | {k for k in COUNTRIES if k})
-    }
+    countries = {c: country_name(c) for c in sorted(known | set(COUNTRY_NAMES))}
     return render_template(
         "organisations/index.html",
         rows=rows,
@@ -54,7 +52,7 @@ def index():
         kind=kind,
         verified=verified,
         countries=countries,
-        kinds={k: _(v) for k, v in ORG_KINDS.items()},
+        kinds=labels(ORG_KINDS),
     )
 
 

@@ -13,6 +13,7 @@ from consult.converters import parse_id
 from consult.documents.models import Paragraph
 from consult.errors import ConsultError
 from consult.extensions import db
+from consult.i18n import labels
 from consult.intake import service
 from consult.intake.models import STATUSES
 
@@ -43,7 +44,7 @@ def queue():
         status=status,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
-        statuses={k: _(v) for k, v in STATUSES.items()},
+        statuses=labels(STATUSES),
     )
 
 

@@ -145,11 +145,11 @@ def register(app: Flask, huey: Huey) -> None:
 
     @named
     @huey.task(name="keep_provenance", retries=2, retry_delay=RETRY_DELAY)
-    def keep_provenance(version_id: int) -> bool:
+    def keep_provenance(version_id: int) -> None:
         """After a publication: compute and keep the version's provenance
         (consult.tracing.views.keep_provenance)."""
         from consult.tracing import views
 
-        return views.keep_provenance(app, version_id)
+        views.keep_provenance(app, version_id)
 
     huey._consult_tasks = tasks

@@ -514,11 +514,11 @@ class Provenance:
         return (ref - 1) // SOURCES_PAGE + 1
 
 
-def version_provenance(version: Version, page: int = 1) -> Provenance:
+def provenance_passages(version: Version) -> tuple[list[ProvenanceParagraph], dict[int, int]]:
     """Every passage of `version` with the version it first appeared in and the
-    suggestion that introduced it, and one page of the credited suggestions with their
-    outcomes (queries: paragraphs, links, kept spans, the page's suggestions and their
-    outcomes: bounded by the text and the page, not by the comments)."""
+    suggestion that introduced it, and the credited suggestions' numbers (id -> number,
+    in order of first credit). Queries: versions, paragraphs, links and the kept spans:
+    bounded by the text, not by the comments."""
     doc_versions = {
         v.id: v
         for v in db.session.scalars(
@@ -584,6 +584,13 @@ def version_provenance(version: Version, page: int = 1) -> Provenance:
             )
             pos = s.end
         result.append(ProvenanceParagraph(p, passages))
+    return result, refs
+
+
+def version_provenance(version: Version, page: int = 1) -> Provenance:
+    """The provenance page: the passages of `version` (provenance_passages) and one page
+    of the credited suggestions with their outcomes (bounded by the text and the page)."""
+    result, refs = provenance_passages(version)
     pages = max(1, -(-len(refs) // SOURCES_PAGE))
     page = min(max(page, 1), pages)
     first = (page - 1) * SOURCES_PAGE
@@ -679,20 +686,15 @@ def _kept_spans(version: Version, targets, chains) -> dict[int, list[Span]]:
     return spans_of
 
 
-def keep_provenance(app, version_id: int) -> bool:
+def keep_provenance(app, version_id: int) -> None:
     """Compute and keep the provenance of a published version unless the kept one still
     holds (the job run after a publication, so that the first reader of a large version
-    does not wait for it). Returns whether it was computed."""
+    does not wait for it)."""
     with app.app_context():
         try:
             version = db.session.get(Version, version_id)
-            if version is None or not version.frozen:
-                return False
-            row = db.session.get(KeptProvenance, version.id)
-            if row is not None and row.key == provenance_key(version):
-                return False
-            version_provenance(version)
-            return True
+            if version is not None and version.frozen:
+                provenance_passages(version)  # keeps the spans (_kept_spans)
         finally:
             db.session.remove()
 
@@ -1127,8 +1129,8 @@ def organisation_account(org: Organisation, visible_version_ids: set[int]) -> Ac
     for final in finals:
         if final.id not in visible_version_ids:
             continue
-        prov = version_provenance(final)
-        for pp in prov.paragraphs:
+        paragraphs, _refs = provenance_passages(final)
+        for pp in paragraphs:
             shaped = [
                 Shaped(s.text, s.version, by_id[s.source])
                 for s in pp.passages
