@@ -45,10 +45,21 @@ run: demo
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# In CI the PostgreSQL pass runs beside the SQLite one (each on its own Redis databases);
+# its output follows the SQLite pass's, and either failing fails the whole.
 test: $(VENV)/.installed-test translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
 ifeq ($(CI),true)
-	CONSULT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@tmp=$$(mktemp -d); log=$$tmp/postgres.log; \
+	CONSULT_TEST_DATABASE_URL=$(PG_TEST_URL) CONSULT_TEST_REDIS_DB=1 \
+	  $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$$tmp/base $(PYTEST_ARGS) \
+	  > $$log 2>&1 & pg=$$!; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "=== the PostgreSQL pass ($(PG_TEST_URL)) ==="; cat $$log; rm -rf $$tmp; \
+	echo "SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres"; \
+	test $$sqlite -eq 0 -a $$postgres -eq 0
+else
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif
 
 test-postgres: $(VENV)/.installed-test

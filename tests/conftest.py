@@ -268,7 +268,11 @@ def bearer(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# Each run of the suite its own Redis databases (CI runs the SQLite and PostgreSQL passes
+# side by side): CONSULT_TEST_REDIS_DB for the limits, that number + 8 for the job queue.
+REDIS_DB = int(os.environ.get("CONSULT_TEST_REDIS_DB", "0"))
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+REDIS_QUEUE_URL = f"redis://127.0.0.1:6379/{REDIS_DB + 8}"
 
 
 def need_redis() -> str:

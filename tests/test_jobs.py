@@ -29,9 +29,8 @@ from consult.mail.models import MailOutbox
 from consult.search.models import OutboxEntry
 from consult.timeutil import utcnow
 
-from .conftest import bearer, count, need_redis
+from .conftest import REDIS_QUEUE_URL, bearer, count, need_redis
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -80,7 +79,7 @@ def worker(request, app, tmp_path, monkeypatch):
     the test app asking that queue for its jobs."""
     if request.param == "redis":
         need_redis()
-        url = REDIS_URL  # a database of its own on that server
+        url = REDIS_QUEUE_URL  # a database of its own on that server
     else:
         url = f"sqlite:///{tmp_path / 'jobs.db'}"
     huey = _use_queue(app, monkeypatch, url)
