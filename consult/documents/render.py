@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markupsafe import Markup
 
@@ -23,6 +25,18 @@ def render_markdown(source: str, *, shift_headings: int = 0, quoted: bool = Fals
     paragraph page, a comment): its heading is shown as a heading but is not one of the
     page's, so the page's own headings stay in order.
     """
+    if len(source) <= _CACHED_CHARS:
+        return _rendered(source, shift_headings, quoted)
+    return _render(source, shift_headings, quoted)
+
+
+#: Paragraphs and comments up to this length are kept rendered (RENDERED of them, in each
+#: process): a page of a long text renders the same paragraphs for every reader.
+_CACHED_CHARS = 8000
+RENDERED = 4096
+
+
+def _render(source: str, shift_headings: int, quoted: bool) -> Markup:
     html = _md.render(strip_tags(tagged_headings(source)))
     if shift_headings:
         for level in range(6, 0, -1):
@@ -40,3 +54,7 @@ def render_markdown(source: str, *, shift_headings: int = 0, quoted: bool = Fals
             clean = clean.replace(f"<h{level}>", f'<p class="quoted-heading h{level}">')
             clean = clean.replace(f"</h{level}>", "</p>")
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+# Rendering is a pure function of its arguments, so its results can be shared by readers.
+_rendered = lru_cache(maxsize=RENDERED)(_render)
