@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, event, func, make_url, select, text
 
-from consult import create_app
+from consult import create_app, fragments
 from consult.accounts.services import issue_token
 from consult.consultation import services
 from consult.extensions import db
@@ -110,6 +110,8 @@ def _clean(app):
     db.session.remove()
     ctx.pop()
     _empty_tables(app)
+    # Parts of pages kept in this process name a database that is emptied here.
+    fragments.forget()
 
 
 @pytest.fixture

@@ -103,6 +103,30 @@ def test_annotated_compare_counts_the_comments_it_does_not_list(client, case, mo
     assert case.a.tracking not in text and case.c.tracking not in text
 
 
+def test_annotated_compare_comes_in_pages_of_rows(client, case, monkeypatch):
+    from consult.tracing import views
+
+    case.publish_v2()
+    monkeypatch.setattr(views, "ROWS_PAGE", 1)
+    url = f"/documents/{case.doc.slug}/compare/1/2/annotated"
+    first = client.get(url).get_data(as_text=True)
+    second = client.get(f"{url}?page=2").get_data(as_text=True)
+    for html in (first, second):
+        text = text_of(html)
+        assert text.count("Edited") == 1  # one of the two changed paragraphs a page
+        assert "2 rows in all" in text
+    assert "rows 1 to 1 are shown" in text_of(first) and "Page 1 of 2" in text_of(first)
+    assert f'href="{url}?page=2"' in first and f'href="{url}?page=1"' in second
+    # Each page lists the comments behind its own row: A's and C's paragraphs changed.
+    pages = (text_of(first), text_of(second))
+    assert sum(case.a.tracking in t for t in pages) == 1
+    assert sum(case.c.tracking in t for t in pages) == 1
+    # Past the last page: the last page; "show all" pages the unchanged ones too.
+    assert text_of(client.get(f"{url}?page=9").get_data(as_text=True)) == pages[1]
+    everything = client.get(f"{url}?all=1&page=2").get_data(as_text=True)
+    assert "rows in all" in text_of(everything) and "all=1" in everything
+
+
 def test_provenance_credits_the_organisation(client, case):
     case.publish_v2()
     html = client.get(f"/documents/{case.doc.slug}/versions/2/provenance").get_data(as_text=True)
@@ -391,6 +415,7 @@ def test_provenance_is_kept_and_recomputed_when_what_it_depends_on_changes(clien
     import json
     from datetime import timedelta
 
+    from consult import fragments
     from consult.consultation import services as cs
     from consult.timeutil import utcnow
     from consult.tracing.models import KeptProvenance
@@ -429,11 +454,15 @@ def test_provenance_is_kept_and_recomputed_when_what_it_depends_on_changes(clien
         {pid: [[a, b, s, None] for a, b, s, _ in v] for pid, v in spans.items()}
     )
     db.session.commit()
+    # This process keeps the text rendered while the key holds: the page is not made again.
+    assert case.a.tracking in sources()
+    fragments.forget()  # as another worker, or after a restart: made from the kept spans
     assert case.a.tracking not in sources()
 
     # A kept provenance with another key is computed again.
     kept.key = "0" * 64
     db.session.commit()
+    fragments.forget()
     assert sources() == before
     db.session.expire_all()
     assert db.session.get(KeptProvenance, v2.id).key == first_key

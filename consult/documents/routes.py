@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from consult import textpolicy
+from consult import fragments, textpolicy
 from consult.accounts import policy
 from consult.accounts.routes import current_actor
 from consult.accounts.services import all_organisations
@@ -515,16 +516,27 @@ def compare_pick(slug: str):
 def compare(slug: str, a: int, b: int):
     doc, va = visible_version(slug, a)
     _, vb = visible_version(slug, b)
-    rows = compare_versions(va, vb)
     changes_only = bool(request.args.get("changes"))
-    shown = [r for r in rows if r.relation != "unchanged"] if changes_only else rows
+
+    def rows_part() -> tuple[str, dict[str, int]]:
+        """The rows (the same for every reader of a language) and the summary's counts."""
+        rows = compare_versions(va, vb)
+        shown = [r for r in rows if r.relation != "unchanged"] if changes_only else rows
+        html = render_template("documents/_compare_rows.html", doc=doc, va=va, vb=vb, rows=shown)
+        return html, count_changes(va, vb, rows)
+
+    if va.frozen and vb.frozen:  # published texts and their links never change
+        key = ("compare", va.id, va.content_hash, vb.id, vb.content_hash, changes_only)
+        html, counts = fragments.remembered(key, rows_part)
+    else:
+        html, counts = rows_part()
     return render_template(
         "documents/compare.html",
         doc=doc,
         va=va,
         vb=vb,
-        rows=shown,
-        counts=count_changes(va, vb, rows),
+        rows_html=Markup(html),  # noqa: S704 - rendered by a template, escaped there
+        counts=counts,
         changes_only=changes_only,
         versions=policy.versions_seen_by(current_user, doc),
     )

@@ -9,11 +9,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from consult import fragments
 from consult.accounts import policy
 from consult.accounts.models import Organisation
 from consult.accounts.routes import current_actor, safe_next
@@ -117,17 +119,23 @@ def lineage(slug: str, lineage: str):
 def annotated(slug: str, a: int, b: int):
     doc, va = visible_version(slug, a)
     _, vb = visible_version(slug, b)
-    rows = views.annotated_compare(doc, va, vb)
     changes_only = request.args.get("all") is None
-    shown = [r for r in rows if r.relation != "unchanged"] if changes_only else rows
+    cmp = views.annotated_compare(
+        doc, va, vb, changes_only=changes_only, page=page_number(request.args.get("page"))
+    )
+    more = {} if changes_only else {"all": 1}
     return render_template(
         "tracing/annotated.html",
         doc=doc,
         va=va,
         vb=vb,
-        rows=shown,
+        rows=cmp.rows,
+        page=cmp.page,
+        page_url=lambda n: url_for(
+            "tracing.annotated", slug=doc.slug, a=va.number, b=vb.number, page=n, **more
+        ),
         changes_only=changes_only,
-        unchanged=sum(1 for r in rows if r.relation == "unchanged"),
+        unchanged=cmp.unchanged,
     )
 
 
@@ -135,8 +143,36 @@ def annotated(slug: str, a: int, b: int):
 def provenance(slug: str, number: int):
     doc, v = visible_version(slug, number)
     # ?page=N: the page of the sources list shown under the text (the text is whole).
-    prov = views.version_provenance(v, page_number(request.args.get("page")))
-    return render_template("tracing/provenance.html", doc=doc, version=v, prov=prov)
+    asked = page_number(request.args.get("page"))
+
+    def text_part() -> tuple[str, list[int]]:
+        """The text with its marks (the same for every reader of a language), and the
+        credited suggestions' ids in order of first credit."""
+        paragraphs, refs = views.provenance_passages(v)
+        page, _ = views.sources_page(asked, len(refs))
+        html = render_template(
+            "tracing/_provenance_text.html",
+            doc=doc,
+            version=v,
+            paragraphs=paragraphs,
+            page=page,
+            page_of=views.source_page_of,
+        )
+        return html, list(refs)
+
+    if v.frozen:  # kept while what it is made from holds (provenance_key)
+        key = ("provenance", v.id, views.provenance_key(v), asked)
+        html, refs = fragments.remembered(key, text_part)
+    else:
+        html, refs = text_part()
+    prov = views.provenance_sources(v, refs, asked)
+    return render_template(
+        "tracing/provenance.html",
+        doc=doc,
+        version=v,
+        prov=prov,
+        text_html=Markup(html),  # noqa: S704 - rendered by a template, escaped there
+    )
 
 
 @bp.get("/documents/<slug>/versions/<int:number>/report")

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
+from consult.consultation.listing import Page
 from consult.consultation.models import (
     DECISIONS,
     Comment,
@@ -425,47 +426,69 @@ class AnnotatedRow(ComparedParagraph):
 #: Comments listed under one changed paragraph of the annotated comparison; the rest are
 #: on the paragraph's history page.
 ROW_COMMENTS = 5
+#: Rows (changed paragraphs, or groups of them) on one page of the annotated comparison:
+#: a long text's comparison comes in pages, each light enough for a slow connection.
+ROWS_PAGE = 25
 
 
-def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRow]:
-    """compare_versions, each changed paragraph (or group of paragraphs split or merged)
-    with the comments behind the change: those on the lineages of the row's paragraphs
-    in the versions from `a` up to the one before `b`, and those the committee took up
-    into the paragraph of `b`."""
+@dataclass
+class AnnotatedComparison:
+    page: Page  # one page of the rows (Page.comments holds the rows)
+    unchanged: int  # paragraphs unchanged between the two versions (on any page)
+
+    @property
+    def rows(self) -> Sequence[AnnotatedRow]:
+        return self.page.comments
+
+
+def annotated_compare(
+    doc: Document, a: Version, b: Version, *, changes_only: bool = True, page: int = 1
+) -> AnnotatedComparison:
+    """One page of compare_versions (the changed rows only, or all), each changed
+    paragraph (or group of paragraphs split or merged) with the comments behind the
+    change: those on the lineages of the row's paragraphs in the versions from `a` up to
+    the one before `b`, and those the committee took up into the paragraph of `b`. Its
+    queries follow the page's rows, not the text's length nor the comments' number."""
     rows = [
         AnnotatedRow(r.relation, r.olds, r.news, r.diff, r.pairs) for r in compare_versions(a, b)
     ]
+    unchanged = sum(1 for r in rows if r.relation == "unchanged")
+    if changes_only:
+        rows = [r for r in rows if r.relation != "unchanged"]
+    pages = max(1, -(-len(rows) // ROWS_PAGE))
+    number = min(page, pages)
+    rows_page = rows[(number - 1) * ROWS_PAGE : number * ROWS_PAGE]
     lo, hi = sorted((a.number, b.number))
-    changed = {lin for r in rows if r.relation != "unchanged" for lin in r.lineages}
+    changed = {lin for r in rows_page if r.relation != "unchanged" for lin in r.lineages}
     # The paragraphs of the versions the comments were made on (bounded by the texts).
-    on = {
-        pid: lineage
-        for pid, lineage in db.session.execute(
-            select(Paragraph.id, Paragraph.lineage)
-            .join(Version, Version.id == Paragraph.version_id)
-            .where(Version.document_id == doc.id, Version.number >= lo, Version.number < hi)
+    in_range = db.session.scalars(
+        select(Version.id).where(
+            Version.document_id == doc.id, Version.number >= lo, Version.number < hi
         )
-        if lineage in changed
-    }
-    in_range = (
-        select(Version.id)
-        .where(Version.document_id == doc.id, Version.number >= lo, Version.number < hi)
-        .scalar_subquery()
+    ).all()
+    on = (
+        {
+            pid: lineage
+            for pid, lineage in db.session.execute(
+                select(Paragraph.id, Paragraph.lineage).where(Paragraph.version_id.in_(in_range))
+            )
+            if lineage in changed
+        }
+        if changed
+        else {}
     )
     totals: Counter[str] = Counter()
-    for pid, n in db.session.execute(
-        select(Comment.paragraph_id, func.count(Comment.id))
-        .where(Comment.version_id.in_(in_range), Comment.paragraph_id.is_not(None))
-        .group_by(Comment.paragraph_id)
-    ):
-        if pid in on:
-            totals[on[pid]] += n
+    for vid in in_range if on else ():
+        # Counts kept per paragraph as comments arrive (consult.tracing.counters).
+        for pid, n in counters.per_paragraph(vid).items():
+            if pid in on:
+                totals[on[pid]] += n
     listed = first_per_paragraph(list(on), ROW_COMMENTS, selectinload(Comment.paragraph))
     by_lineage: dict[str, list[Comment]] = defaultdict(list)
     for c in listed:
         by_lineage[on[c.paragraph_id]].append(c)
     outs = {o.comment.id: o for o in outcomes(listed)}
-    for r in rows:
+    for r in rows_page:
         if r.relation == "unchanged":
             continue
         mine = sorted(
@@ -473,7 +496,7 @@ def annotated_compare(doc: Document, a: Version, b: Version) -> list[AnnotatedRo
         )
         r.behind = [outs[c.id] for c in mine[:ROW_COMMENTS]]
         r.behind_total = sum(totals.get(lin, 0) for lin in r.lineages)
-    return rows
+    return AnnotatedComparison(Page(rows_page, number, ROWS_PAGE, len(rows)), unchanged)
 
 
 # --- provenance ----------------------------------------------------------------------------
@@ -500,8 +523,9 @@ SOURCES_PAGE = 50
 
 @dataclass
 class Provenance:
+    """One page of the sources of a version's provenance (the text is shown whole)."""
+
     version: Version
-    paragraphs: list[ProvenanceParagraph]
     #: One page of the suggestions credited somewhere, in order of first credit.
     sources: list[Outcome]
     total_sources: int
@@ -509,9 +533,17 @@ class Provenance:
     pages: int
     first_ref: int  # the number of the first source of the page
 
-    def page_of(self, ref: int) -> int:
-        """The page of the sources list that lists source number `ref`."""
-        return (ref - 1) // SOURCES_PAGE + 1
+
+def source_page_of(ref: int) -> int:
+    """The page of the provenance's sources list that lists source number `ref`."""
+    return (ref - 1) // SOURCES_PAGE + 1
+
+
+def sources_page(page: int, total: int) -> tuple[int, int]:
+    """(the page shown, the number of pages) of a list of `total` sources when `page`
+    is asked for (past the last: the last)."""
+    pages = max(1, -(-total // SOURCES_PAGE))
+    return min(max(page, 1), pages), pages
 
 
 def provenance_passages(version: Version) -> tuple[list[ProvenanceParagraph], dict[int, int]]:
@@ -587,14 +619,13 @@ def provenance_passages(version: Version) -> tuple[list[ProvenanceParagraph], di
     return result, refs
 
 
-def version_provenance(version: Version, page: int = 1) -> Provenance:
-    """The provenance page: the passages of `version` (provenance_passages) and one page
-    of the credited suggestions with their outcomes (bounded by the text and the page)."""
-    result, refs = provenance_passages(version)
-    pages = max(1, -(-len(refs) // SOURCES_PAGE))
-    page = min(max(page, 1), pages)
+def provenance_sources(version: Version, refs: Sequence[int], page: int = 1) -> Provenance:
+    """One page of the credited suggestions of `version` with their outcomes; `refs`
+    the suggestions' ids in order of first credit (provenance_passages). Bounded by the
+    page: only its suggestions are read."""
+    page, pages = sources_page(page, len(refs))
     first = (page - 1) * SOURCES_PAGE
-    shown = list(refs)[first : first + SOURCES_PAGE]
+    shown = list(refs[first : first + SOURCES_PAGE])
     loaded = (
         {
             c.id: c
@@ -608,7 +639,7 @@ def version_provenance(version: Version, page: int = 1) -> Provenance:
         else {}
     )
     sources = outcomes([loaded[cid] for cid in shown])
-    return Provenance(version, result, sources, len(refs), page, pages, first + 1)
+    return Provenance(version, sources, len(refs), page, pages, first + 1)
 
 
 #: The uptake labels that give a suggestion credit for the words it inserted.
