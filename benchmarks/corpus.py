@@ -430,6 +430,8 @@ def make_app(database_url: str, index_dir: str, backend: str = "whoosh"):
             "INDEX_DIR": index_dir,
             "SEARCH_BACKEND": backend,
             "RATELIMIT_ENABLED": False,
+            # The benchmarks measure the making of pages, not consult.pagecache's copies.
+            "PAGE_CACHE_SECONDS": 0,
         }
     )
     with app.app_context():

@@ -86,6 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             resp.headers.setdefault("Strict-Transport-Security", HSTS)
         return resp
 
+    from consult import pagecache
+
+    pagecache.init_app(app)  # last: its hook runs after every other one
     return app
 
 

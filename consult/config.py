@@ -92,6 +92,8 @@ def load(instance_path: str) -> dict:
         "PROXY_FIX": _proxy_fix(),
         "EXPORT_DIR": os.environ.get("CONSULT_EXPORT_DIR") or str(ipath / "exports"),
         "EXPORT_SLOTS": _whole_number("CONSULT_EXPORT_SLOTS", "2", minimum=1),
+        # Public pages kept this many seconds for readers not signed in (consult.pagecache).
+        "PAGE_CACHE_SECONDS": _whole_number("CONSULT_PAGE_CACHE_SECONDS", "5", minimum=0),
         "JOBS_URL": _jobs_url(ipath),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         **_mail_in_settings(ipath),

@@ -56,6 +56,7 @@ def app(tmp_path_factory, database_url):
     # Each app of the suite counts rate limits afresh; tests of the shared storages
     # (tests/test_abuse.py) name theirs.
     os.environ.setdefault("CONSULT_RATELIMIT_STORAGE", "memory://")
+    os.environ.setdefault("CONSULT_PAGE_CACHE_SECONDS", "0")  # see the app fixture
     url = database_url
     app = create_app(
         {
@@ -64,6 +65,9 @@ def app(tmp_path_factory, database_url):
             "WTF_CSRF_ENABLED": False,
             "INDEX_DIR": str(base / "index"),
             "RATELIMIT_ENABLED": False,
+            # Pages made for every request: tests read what they just wrote
+            # (tests/test_pagecache.py turns the keeping of public pages on).
+            "PAGE_CACHE_SECONDS": 0,
             # A cheap hash: the suite makes thousands of accounts, and scrypt costs
             # 0.1 s each (test_auth checks that the default is scrypt).
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",

@@ -1,0 +1,113 @@
+"""Public pages kept a few seconds for readers who are not signed in (consult.pagecache):
+what an anonymous reader gets, what a signed-in one gets, and their forms' tokens."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consult import create_app, pagecache
+from consult.extensions import db
+
+from .conftest import PASSWORD, post_comment
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def cached(app, monkeypatch):
+    """An app on the suite's database that keeps public pages 60 s, with CSRF checked;
+    its clock (time.monotonic in consult.pagecache) is `cached.now`, moved by tests."""
+    keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "INDEX_DIR", "SERVER_NAME", "RATELIMIT_ENABLED")
+    other = create_app(
+        {**{k: app.config[k] for k in keys}, "PAGE_CACHE_SECONDS": 60, "WTF_CSRF_ENABLED": True}
+    )
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: clock[0])
+    other.clock = clock
+    pagecache.forget()
+    yield other
+    pagecache.forget()
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _text(resp) -> str:
+    assert resp.status_code == 200, resp.status_code
+    return resp.get_data(as_text=True)
+
+
+def test_an_anonymous_reader_gets_the_kept_page_until_it_expires(cached, make_document, make_user):
+    doc = make_document()
+    version, paragraph = doc.versions[0], doc.versions[0].paragraphs[1]
+    url = f"/paragraphs/{paragraph.id}"
+    reader = cached.test_client()
+    before = _text(reader.get(url))
+
+    author = make_user()
+    post_comment(version, paragraph, author, body="Kept pages say this only later.")
+    # Another anonymous reader within the 60 s: the page kept before the comment.
+    assert "Kept pages say this only later." not in _text(cached.test_client().get(url))
+    # A page not kept yet is made now (the same paragraph in another language).
+    other = cached.test_client()
+    other.set_cookie("consult_lang", "th")
+    assert "Kept pages say this only later." in _text(other.get(url))
+    # The author, signed in, gets a page made for them at once.
+    signed = cached.test_client()
+    page = _text(signed.get("/sign-in"))
+    resp = signed.post(
+        "/sign-in",
+        data={"email": author.email, "password": PASSWORD, "csrf_token": TOKEN.search(page)[1]},
+    )
+    assert resp.status_code == 302
+    mine = _text(signed.get(url))
+    assert "Kept pages say this only later." in mine and "Sign out" in mine
+    # …and what was made for them is never given to anyone else.
+    assert "Sign out" not in _text(cached.test_client().get(url))
+
+    cached.clock[0] += 61  # past PAGE_CACHE_SECONDS: made again
+    fresh = _text(cached.test_client().get(url))
+    assert "Kept pages say this only later." in fresh and before != fresh
+
+
+def test_each_reader_gets_their_own_token_in_a_kept_page(cached, make_document):
+    doc = make_document()
+    url = f"/documents/{doc.slug}"
+    first, second = cached.test_client(), cached.test_client()
+    one, two = TOKEN.search(_text(first.get(url)))[1], TOKEN.search(_text(second.get(url)))[1]
+    assert one != two  # the second page is the kept one, with the second reader's token
+    # Each token works for its reader's form (the language switcher), not for the other's.
+    switch = {"lang": "th", "next": url}
+    assert second.post("/language", data={**switch, "csrf_token": one}).status_code == 400
+    resp = second.post("/language", data={**switch, "csrf_token": two})
+    assert resp.status_code == 302 and "consult_lang=th" in resp.headers["Set-Cookie"]
+    # The language is part of what names a kept page: the reader now reads Thai.
+    assert 'lang="th"' in _text(second.get(url)) and 'lang="en"' in _text(first.get(url))
+
+
+def test_what_is_not_kept(cached, make_document, make_user):
+    from consult.accounts.services import issue_token
+
+    reader = cached.test_client()
+    # Errors are made each time: a document published after a 404 is found at once.
+    assert reader.get("/documents/later").status_code == 404
+    doc = make_document(slug="later")
+    assert reader.get("/documents/later").status_code == 200
+    kept = len(pagecache._kept)
+    # API answers to a token holder are theirs alone; anonymous ones are kept.
+    api = f"/api/v1/documents/{doc.slug}"
+    assert cached.test_client().get(api).status_code == 200
+    assert len(pagecache._kept) == kept + 1
+    token = issue_token(make_user())
+    db.session.commit()
+    resp = cached.test_client().get(api, headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200 and len(pagecache._kept) == kept + 1
+    # Nor is a page shown with a message waiting for its reader (flashed to the session).
+    with reader.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for this reader only.")]
+    page = _text(reader.get(f"/documents/{doc.slug}/versions/1"))
+    assert "A message for this reader only." in page
+    assert "A message for this reader only." not in _text(
+        cached.test_client().get(f"/documents/{doc.slug}/versions/1")
+    )
