@@ -18,7 +18,8 @@ What is kept, and for whom:
 
 The forms of a page (the language switcher) carry the reader's CSRF token: the kept copy
 holds a marker where the token was, and each reader gets their own token in its place.
-At most SIZE answers are kept per process, the least recently used going first.
+At most SIZE answers, TOTAL_BYTES in all, are kept per process, the least recently used
+going first.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from flask_wtf.csrf import generate_csrf
 from consult.i18n import current_locale
 from consult.web import ZONE_COOKIE
 
-#: Answers kept per process, and the largest kept.
+#: Answers kept per process, the bytes they may hold in all, and the largest kept.
 SIZE = 512
+TOTAL_BYTES = 32_000_000
 MAX_BYTES = 2_000_000
 #: What the kept copy holds where the CSRF token was (a different one in each process).
 _MARKER = f"csrf-{secrets.token_hex(16)}"
@@ -53,6 +55,7 @@ class _Kept:
 
 
 _kept: OrderedDict[tuple, _Kept] = OrderedDict()
+_bytes = 0  # of the bodies in _kept
 _lock = threading.Lock()
 
 
@@ -85,7 +88,7 @@ def _serve() -> Response | None:
     with _lock:
         kept = _kept.get(key)
         if kept is not None and kept.until <= now:
-            del _kept[key]
+            _drop(key)
             kept = None
         if kept is not None:
             _kept.move_to_end(key)
@@ -120,18 +123,29 @@ def _keep(resp: Response) -> Response:
         body = body.replace(token.encode(), _MARKER.encode())
     headers = [(k, v) for k, v in resp.headers.items() if k not in _DROPPED]
     seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    global _bytes
     with _lock:
+        if key in _kept:
+            _drop(key)
         _kept[key] = _Kept(time.monotonic() + seconds, resp.status_code, headers, body, has_token)
-        _kept.move_to_end(key)
-        while len(_kept) > SIZE:
-            _kept.popitem(last=False)
+        _bytes += len(body)
+        while len(_kept) > SIZE or _bytes > TOTAL_BYTES:
+            _drop(next(iter(_kept)))  # the least recently used
     return resp
+
+
+def _drop(key: tuple) -> None:
+    """Forget one kept answer (under the lock)."""
+    global _bytes
+    _bytes -= len(_kept.pop(key).body)
 
 
 def forget() -> None:
     """Drop every kept answer."""
+    global _bytes
     with _lock:
         _kept.clear()
+        _bytes = 0
 
 
 def init_app(app: Flask) -> None:

@@ -111,3 +111,17 @@ def test_what_is_not_kept(cached, make_document, make_user):
     assert "A message for this reader only." not in _text(
         cached.test_client().get(f"/documents/{doc.slug}/versions/1")
     )
+
+
+def test_kept_answers_stay_within_their_bytes(cached, make_document, monkeypatch):
+    doc = make_document()
+    pages = [f"/documents/{doc.slug}", f"/documents/{doc.slug}/versions/1", "/"]
+    sizes = [len(cached.test_client().get(url).get_data()) for url in pages]
+    assert len(pagecache._kept) == 3 and pagecache._bytes >= sum(sizes) - 3 * 64
+    # A budget that holds the last two only: the least recently used goes.
+    pagecache.forget()
+    monkeypatch.setattr(pagecache, "TOTAL_BYTES", sizes[1] + sizes[2] + 200)
+    for url in pages:
+        cached.test_client().get(url)
+    assert [k[2].rstrip("?") for k in pagecache._kept] == pages[1:]
+    assert pagecache._bytes <= pagecache.TOTAL_BYTES
