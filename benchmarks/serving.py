@@ -30,10 +30,11 @@ SLUG = "bench"
 #: long its transaction then stays open until the commit.
 APP_WSGI = """
 import atexit, os, time
-from consult import create_app, warm_up
+from consult import create_app, tune_collector, warm_up
 
 app = create_app({"RATELIMIT_ENABLED": False})
 warm_up(app)  # as wsgi.py does, before the worker accepts requests
+tune_collector()
 
 LOG = os.environ.get("BENCH_APPEND_LOG")
 if LOG:
