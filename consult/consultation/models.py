@@ -67,7 +67,13 @@ class Comment(Moderated, db.Model):
 
     __table_args__ = (
         # Counts per paragraph of a version, and a paragraph's comments page by page.
-        Index("ix_comment_version_id_paragraph_id", "version_id", "paragraph_id"),
+        Index(
+            "ix_comment_version_id_paragraph_id_created_at",
+            "version_id",
+            "paragraph_id",
+            "created_at",
+            "id",
+        ),
         Index("ix_comment_paragraph_id_created_at", "paragraph_id", "created_at", "id"),
         Index("ix_comment_version_id_organisation_id", "version_id", "organisation_id"),
     )
