@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
@@ -67,12 +68,15 @@ class Comment(Moderated, db.Model):
 
     __table_args__ = (
         # Counts per paragraph of a version, and a paragraph's comments page by page.
+        Index("ix_comment_version_id_paragraph_id", "version_id", "paragraph_id"),
+        # A page of the comments on a version as a whole, in order (migration 0031).
         Index(
-            "ix_comment_version_id_paragraph_id_created_at",
+            "ix_comment_whole_version_created_at",
             "version_id",
-            "paragraph_id",
             "created_at",
             "id",
+            postgresql_where=text("paragraph_id IS NULL"),
+            sqlite_where=text("paragraph_id IS NULL"),
         ),
         Index("ix_comment_paragraph_id_created_at", "paragraph_id", "created_at", "id"),
         Index("ix_comment_version_id_organisation_id", "version_id", "organisation_id"),
