@@ -1,4 +1,5 @@
-"""Parts of pages made only of frozen things, rendered once and kept in each process.
+"""Parts of pages made only of frozen things, rendered (or computed) once and kept in each
+process.
 
 A long published text rendered with its marks (the provenance of a version: thousands of
 passages) costs hundreds of milliseconds to render and is the same for every reader of
@@ -22,17 +23,20 @@ from consult.i18n import current_locale
 
 T = TypeVar("T")
 
-#: Parts kept per process.
-SIZE = 12
+#: Parts kept per process (a long text's part is one to two megabytes).
+SIZE = 24
 
 _kept: OrderedDict[tuple, object] = OrderedDict()
 _lock = threading.Lock()
 
 
-def remembered(key: tuple[Hashable, ...], make: Callable[[], T]) -> T:
-    """make() for `key` in the reader's language, computed once per process."""
+def remembered(key: tuple[Hashable, ...], make: Callable[[], T], *, rendered: bool = True) -> T:
+    """make() for `key` in the reader's language, computed once per process; with
+    rendered=False, for data that holds no text of the interface and no link (the same
+    in every language)."""
     root = request.script_root if has_request_context() else ""
-    full = (current_app.config["SQLALCHEMY_DATABASE_URI"], *key, current_locale(), root)
+    db_uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    full = (db_uri, *key, current_locale(), root) if rendered else (db_uri, *key)
     with _lock:
         if full in _kept:
             _kept.move_to_end(full)

@@ -10,6 +10,7 @@ links change while it is edited).
 
 from __future__ import annotations
 
+from consult import fragments
 from consult.documents.models import Version
 from consult.tracing import kept
 from consult.tracing.compare import Row, Text, compare
@@ -47,21 +48,30 @@ def _data(rows: list[Row]) -> list[dict]:
 
 def compare_versions(a: Version, b: Version) -> list[ComparedParagraph]:
     """tracing.services.compare_versions, read from the cache when both versions are
-    published (and kept there the first time)."""
+    published (and kept there the first time); the rows read are also kept in this
+    process (consult.fragments), so that a page of a long comparison does not read and
+    parse them again."""
     old, new = list(a.paragraphs), list(b.paragraphs)
-    pairs, moved = _links(a, b, old, new)
-    old_t = [Text(p.text, p.source) for p in old]
-    new_t = [Text(p.text, p.source) for p in new]
-    rows: list[Row] | None = None
-    key = None
-    if a.frozen and b.frozen:
+
+    def made() -> list[Row]:
+        pairs, moved = _links(a, b, old, new)
+        old_t = [Text(p.text, p.source) for p in old]
+        new_t = [Text(p.text, p.source) for p in new]
+        if not (a.frozen and b.frozen):
+            return compare(old_t, new_t, pairs, moved)
         key = _key(old_t, new_t, pairs, moved)
         data = kept.load("compare", key)
-        rows = _rows(data) if data is not None else None
-    if rows is None:
+        if data is not None:
+            return _rows(data)
         rows = compare(old_t, new_t, pairs, moved)
-        if key is not None:
-            kept.keep("compare", key, _data(rows))
+        kept.keep("compare", key, _data(rows))
+        return rows
+
+    if a.frozen and b.frozen:  # published texts and their links never change
+        key = ("compare-rows", a.id, a.content_hash, b.id, b.content_hash)
+        rows = fragments.remembered(key, made, rendered=False)
+    else:
+        rows = made()
     return [
         ComparedParagraph(
             r.relation, [old[i] for i in r.olds], [new[j] for j in r.news], r.diff, r.pairs

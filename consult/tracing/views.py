@@ -428,7 +428,7 @@ class AnnotatedRow(ComparedParagraph):
 ROW_COMMENTS = 5
 #: Rows (changed paragraphs, or groups of them) on one page of the annotated comparison:
 #: a long text's comparison comes in pages, each light enough for a slow connection.
-ROWS_PAGE = 25
+ROWS_PAGE = 15
 
 
 @dataclass
