@@ -30,10 +30,14 @@ _kept: OrderedDict[tuple, object] = OrderedDict()
 _lock = threading.Lock()
 
 
-def remembered(key: tuple[Hashable, ...], make: Callable[[], T], *, rendered: bool = True) -> T:
+def remembered(
+    key: tuple[Hashable, ...] | None, make: Callable[[], T], *, rendered: bool = True
+) -> T:
     """make() for `key` in the reader's language, computed once per process; with
     rendered=False, for data that holds no text of the interface and no link (the same
-    in every language)."""
+    in every language). No key (a part of a draft, which changes): make() each time."""
+    if key is None:
+        return make()
     root = request.script_root if has_request_context() else ""
     db_uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
     full = (db_uri, *key, current_locale(), root) if rendered else (db_uri, *key)

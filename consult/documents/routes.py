@@ -525,11 +525,10 @@ def compare(slug: str, a: int, b: int):
         html = render_template("documents/_compare_rows.html", doc=doc, va=va, vb=vb, rows=shown)
         return html, count_changes(va, vb, rows)
 
-    if va.frozen and vb.frozen:  # published texts and their links never change
-        key = ("compare", va.id, va.content_hash, vb.id, vb.content_hash, changes_only)
-        html, counts = fragments.remembered(key, rows_part)
-    else:
-        html, counts = rows_part()
+    # Published texts and their links never change; a draft's are made each time.
+    frozen = va.frozen and vb.frozen
+    key = ("compare", va.id, va.content_hash, vb.id, vb.content_hash, changes_only)
+    html, counts = fragments.remembered(key if frozen else None, rows_part)
     return render_template(
         "documents/compare.html",
         doc=doc,

@@ -67,11 +67,9 @@ def compare_versions(a: Version, b: Version) -> list[ComparedParagraph]:
         kept.keep("compare", key, _data(rows))
         return rows
 
-    if a.frozen and b.frozen:  # published texts and their links never change
-        key = ("compare-rows", a.id, a.content_hash, b.id, b.content_hash)
-        rows = fragments.remembered(key, made, rendered=False)
-    else:
-        rows = made()
+    # Published texts and their links never change; a draft's are compared each time.
+    key = ("compare-rows", a.id, a.content_hash, b.id, b.content_hash)
+    rows = fragments.remembered(key if a.frozen and b.frozen else None, made, rendered=False)
     return [
         ComparedParagraph(
             r.relation, [old[i] for i in r.olds], [new[j] for j in r.news], r.diff, r.pairs

@@ -149,7 +149,7 @@ def provenance(slug: str, number: int):
         """The text with its marks (the same for every reader of a language), and the
         credited suggestions' ids in order of first credit."""
         paragraphs, refs = views.provenance_passages(v)
-        page, _ = views.sources_page(asked, len(refs))
+        page, _pages = views.sources_page(asked, len(refs))
         html = render_template(
             "tracing/_provenance_text.html",
             doc=doc,
@@ -160,11 +160,9 @@ def provenance(slug: str, number: int):
         )
         return html, list(refs)
 
-    if v.frozen:  # kept while what it is made from holds (provenance_key)
-        key = ("provenance", v.id, views.provenance_key(v), asked)
-        html, refs = fragments.remembered(key, text_part)
-    else:
-        html, refs = text_part()
+    # Kept while what it is made from holds (provenance_key); a draft's is made each time.
+    key = ("provenance", v.id, views.provenance_key(v), asked) if v.frozen else None
+    html, refs = fragments.remembered(key, text_part)
     prov = views.provenance_sources(v, refs, asked)
     return render_template(
         "tracing/provenance.html",
