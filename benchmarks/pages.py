@@ -18,8 +18,10 @@ each request: what is measured is their making, not a copy kept for anonymous re
 the parts of frozen texts kept by consult.fragments are made in the warm-up, whose time
 is printed as "first view"; the process is warmed up and its garbage collector tuned as
 wsgi.py does for a server's); the table gives p50 and p95 in milliseconds, the bytes of
-the answer, and each size's p50 over the first size's. The goal of
-issue 18: every ratio <= 2 and every p95 <= 150 ms at a million comments on PostgreSQL.
+the answer, and each size's p50 over the first size's. With --memory N, each size is
+then served by gunicorn (4 workers, wsgi.py), every page is asked for N times, and the
+workers' resident memory is given (largest / mean, MB). The goal of issue 18: every
+ratio <= 2 and every p95 <= 150 ms at a million comments on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -244,9 +246,65 @@ def measure(size: int, args) -> tuple[dict[str, tuple[float, float, int, int]], 
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if args.memory:
+        out["worker memory (MB)"] = _served_memory(url, pid, args.memory)
     if args.database and not (args.keep or args.reuse):
         _drop_pg(url)
     return out, built
+
+
+def _served_memory(url: str, pid: tuple[int, str], rounds: int) -> tuple[float, float, int, int]:
+    """gunicorn (4 sync workers, wsgi.py) on the same database, every page asked for
+    `rounds` times over HTTP; then the resident memory of each worker (VmRSS, MB).
+    Returned in the table's shape: (largest, mean, 0, 200)."""
+    import http.client
+    import signal
+    import subprocess
+
+    from serving import HOST, free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONSULT_DATABASE_URL": url,
+        "CONSULT_INSTANCE_PATH": tempfile.mkdtemp(prefix="consult-pages-served-"),
+        "CONSULT_RATELIMIT_STORAGE": "memory://",
+        "CONSULT_SEARCH_BACKEND": "postgres" if url.startswith("postgresql") else "whoosh",
+    }
+    root = Path(__file__).resolve().parents[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"{HOST}:{port}", "wsgi:app"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                conn = http.client.HTTPConnection(HOST, port, timeout=5)
+                conn.request("GET", "/")
+                conn.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        for _ in range(rounds):
+            for _name, path in pages(*pid):
+                conn = http.client.HTTPConnection(HOST, port, timeout=600)
+                conn.request("GET", path)
+                conn.getresponse().read()
+                conn.close()
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        rss = []
+        for child in children:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss.append(int(line.split()[1]) / 1024)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"  worker memory: {', '.join(f'{r:.0f}' for r in rss)} MB", file=sys.stderr)
+    return max(rss), statistics.mean(rss), 0, 200
 
 
 def main() -> None:
@@ -268,6 +326,14 @@ def main() -> None:
         "--skip", type=lambda v: set(v.split(",")), default=set(), help="pages left out"
     )
     ap.add_argument("--slow", type=float, default=2.0, help="seconds past which 3 runs do")
+    ap.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then serve each size with gunicorn -w 4 (wsgi.py), ask for every page N times"
+        " and give the workers' resident memory (largest / mean, MB)",
+    )
     args = ap.parse_args()
     sizes = [
         int(s.replace("_", "").replace("k", "000").replace("M", "000000"))
@@ -300,7 +366,7 @@ def main() -> None:
             cells.append(f" | {cell:>32}")
             if s != base:
                 ratio = p50 / results[base][name][0] if results[base][name][0] else 0
-                if status == 200:
+                if status == 200 and name in dict(pages(0, "")):
                     worst = max(worst, ratio)
                 cells.append(f" {ratio:5.1f}")
         print(f"{name:<22}" + "".join(cells))
