@@ -251,17 +251,18 @@ def _bound_gettext(translations) -> dict:
     this rendering, looked up once: Flask-Babel's look it up again on every call, about 20
     microseconds each, and a long text's page makes a thousand calls. They behave as
     Jinja's "newstyle" ones: marked safe when escaping is on, the string always formatted
-    with the variables (escaped), ngettext's `num` given."""
+    with the variables (escaped), ngettext's `num` given unless the call names another
+    (the parameters are positional only, so that a variable may be called `num`)."""
 
     @pass_context
-    def gettext(context, string: str, **variables):
+    def gettext(context, string: str, /, **variables):
         rv = translations.ugettext(string)
         if context.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 - our catalogs, as Jinja's own gettext marks them
         return rv % variables
 
     @pass_context
-    def ngettext(context, singular: str, plural: str, num: int, **variables):
+    def ngettext(context, singular: str, plural: str, num: int, /, **variables):
         variables.setdefault("num", num)
         rv = translations.ungettext(singular, plural, num)
         if context.eval_ctx.autoescape:

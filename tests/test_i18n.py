@@ -433,3 +433,20 @@ def test_an_open_deadline_reads_as_open_in_every_language(client, every_locale, 
         html = client.get(f"/documents/{doc.slug}/versions/1").get_data(as_text=True)
         assert closes in html, loc
         assert passed not in html, loc
+
+
+def test_the_templates_gettext_formats_and_escapes_as_jinja_does(app):
+    """The templates' gettext and ngettext (bound to the rendering's catalog): escaped
+    variables, `num` given to ngettext unless the call names its own."""
+    from flask import render_template_string
+
+    with app.test_request_context("/", headers={"Accept-Language": "th"}):
+        out = render_template_string(
+            "{{ ngettext('%(num)s comment', '%(num)s comments', 1234, num='1,234') }}|"
+            "{{ ngettext('%(num)s comment', '%(num)s comments', 1) }}|"
+            "{{ _('Sources') }}|{{ _('%(num)s in all', num='<b>') }}"
+        )
+    many, one, sources, escaped = out.split("|")
+    assert "1,234" in many and "1" in one and "1234" not in many
+    assert sources == "แหล่งที่มา"
+    assert "&lt;b&gt;" in escaped and "<b>" not in escaped
