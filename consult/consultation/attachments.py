@@ -17,7 +17,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import ForeignKey, Index, String, Text, func, select
+from sqlalchemy import ForeignKey, Index, String, Text, exists, func, select
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult import blobs, signals
@@ -187,15 +187,13 @@ def attachments_of(where, limit: int) -> tuple[list[Attachment], int]:
     profile). Each comes with its comment, organisation and moderation loaded."""
     from sqlalchemy.orm import selectinload
 
-    total = db.session.scalar(
-        select(func.count(Attachment.id))
-        .join(Comment, Comment.id == Attachment.comment_id)
-        .where(where)
-    )
+    # From the attachments (few) to their comments, never the other way: SQLite would
+    # otherwise read every comment `where` selects to find them.
+    theirs = exists().where(Comment.id == Attachment.comment_id, where)
+    total = db.session.scalar(select(func.count(Attachment.id)).where(theirs))
     rows = db.session.scalars(
         select(Attachment)
-        .join(Comment, Comment.id == Attachment.comment_id)
-        .where(where)
+        .where(theirs)
         .order_by(Attachment.id.desc())
         .limit(limit)
         .options(

@@ -886,8 +886,9 @@ class Report:
         return next((b.value for b in self.uptake if b.label == "Not taken up"), 0)
 
 
-def _current_response_id() -> Any:
-    return select(func.max(Response.id)).where(Response.comment_id == Comment.id).scalar_subquery()
+def _current_response_id(of: Any = Comment.id) -> Any:
+    """The id of the current answer to the comment `of` names."""
+    return select(func.max(Response.id)).where(Response.comment_id == of).scalar_subquery()
 
 
 def _rounds_up_to(version: Version) -> Select:
@@ -989,9 +990,13 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
         {
             ("satisfied" if satisfied else "not"): n
             for satisfied, n in db.session.execute(
+                # From the replies (few) to their comments, never the other way: SQLite
+                # would otherwise read every comment of the version to find them.
                 select(ResponseFeedback.satisfied, func.count())
-                .join(Comment, Comment.id == ResponseFeedback.comment_id)
-                .where(*standing, *_standing_feedback())
+                .where(
+                    exists().where(Comment.id == ResponseFeedback.comment_id, *standing),
+                    *_standing_feedback(ResponseFeedback.comment_id),
+                )
                 .group_by(ResponseFeedback.satisfied)
             )
         }
@@ -1065,12 +1070,13 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
     )
 
 
-def _standing_feedback() -> tuple:
-    """The replies that count: to the comment's current answer (a later reply to the same
-    answer replaces an earlier one in the counts; both stay in the history)."""
+def _standing_feedback(of: Any = Comment.id) -> tuple:
+    """The replies that count: to the current answer to the comment `of` names (a later
+    reply to the same answer replaces an earlier one in the counts; both stay in the
+    history)."""
     later = aliased(ResponseFeedback)
     return (
-        ResponseFeedback.response_id == _current_response_id(),
+        ResponseFeedback.response_id == _current_response_id(of),
         ~exists().where(
             later.response_id == ResponseFeedback.response_id, later.id > ResponseFeedback.id
         ),
