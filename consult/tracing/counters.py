@@ -20,8 +20,11 @@ Every comment counts once in each dimension (or in none, see below):
 The counts change in the same transaction as what changes them: a session listener
 sees, at each flush, the comments, answers, withdrawals, moderation actions and uptake
 rows being written, reads the affected comments' keys before and after the flush (a
-new comment's key is known without a query) and applies the difference with one
-UPSERT increment (INSERT … ON CONFLICT DO UPDATE, on SQLite and PostgreSQL alike).
+new comment's key is known without a query), and just before the commit applies the
+differences with one UPSERT increment per row (INSERT … ON CONFLICT DO UPDATE, on
+SQLite and PostgreSQL alike): the rows are locked only for the commit, so comments on
+one version are not written one at a time. Within the transaction, before its commit,
+the counts do not yet include its own writes.
 Rows written with bulk inserts bypass the session: `recount()` (``flask recount``)
 rebuilds the table from the comments.
 """
@@ -228,16 +231,35 @@ def _after_flush(session: Session, flush_context) -> None:
             )
         delta.update(_keys_of(conn, touched))
         delta.subtract(before)
-    _apply(conn, delta)
+    # Applied just before the commit (_before_commit), not now: an increment locks its
+    # row until the transaction ends, and every comment on a version increments the same
+    # few rows; taken at the flush, they would make every other comment's transaction
+    # wait for the rest of this one (about 20 ms of a request), one writer at a time.
+    txn = session.get_transaction()
+    kept = session.info.get("counters_delta")
+    if kept is None or kept[0] is not txn:
+        kept = session.info["counters_delta"] = (txn, Counter())
+    kept[1].update(delta)
+
+
+def _before_commit(session: Session) -> None:
+    if "counters_delta" not in session.info:
+        return
+    session.flush()  # the commit's own flush comes after this event: its counts too
+    txn, delta = session.info.pop("counters_delta", (None, None))
+    if delta and txn is session.get_transaction():
+        _apply(session.connection(), delta)
 
 
 def _after_rollback(session: Session, previous_transaction) -> None:
     session.info.pop("counters_pending", None)
+    session.info.pop("counters_delta", None)
 
 
 def connect() -> None:
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
