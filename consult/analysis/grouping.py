@@ -45,6 +45,7 @@ from consult.documents.models import Version
 from consult.errors import Conflict, ConsultError
 from consult.extensions import db
 from consult.hashing import sha256
+from consult.paging import page_count
 from consult.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -475,7 +476,7 @@ class LettersPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return page_count(self.total, self.size)
 
     @property
     def first(self) -> int:
@@ -515,7 +516,7 @@ def letters_page(version: Version, number: int, size: int | None = None) -> Lett
     n_comments = counters.per_version([version.id]).get(version.id, 0)
     alone = max(0, n_comments - n_in)
     total = n_letters + alone
-    number = min(max(1, number), max(1, -(-total // size)))
+    number = min(max(1, number), page_count(total, size))
     start = (number - 1) * size
     groups: list[LetterGroup] = []
     if start < n_letters:

@@ -29,6 +29,7 @@ from consult.documents.routes import visible_document, visible_version
 from consult.errors import ConsultError, NotFound
 from consult.extensions import db
 from consult.forms import Form
+from consult.paging import page_count
 from consult.tracing import grouping as answers
 from consult.tracing.routes import GroupAnswerForm
 
@@ -104,7 +105,7 @@ def version_groups(slug: str, number: int):
     # As the reader may read them: personal data masked, a held comment's text left out.
     parts = {gid: grouping.shown_parts(p, shown, current_user) for gid, p in parts.items()}
     masters = {g.id: grouping.master_text(g, current_user) for g in groups}
-    pages = max(1, -(-total // grouping.GROUPS_PAGE))
+    pages = page_count(total, grouping.GROUPS_PAGE)
     return render_template(
         "analysis/version_groups.html",
         doc=doc,
@@ -151,7 +152,7 @@ def group(group_id: int):
         answered=answered,
         page=page,
         # Members and unique parts go page by page together (a variant has one part).
-        pages=max(1, -(-g.size // grouping.MEMBERS_PAGE)),
+        pages=page_count(g.size, grouping.MEMBERS_PAGE),
         staff=staff,
         may_answer=staff and v.state in ("closed", "final"),
         may_take_out=policy.can(current_user, "group.take_out", v),
@@ -299,7 +300,7 @@ def theme_comments(slug: str, number: int, theme_id: int):
         comments=comments,
         total=total,
         page=page,
-        pages=max(1, -(-total // themes.PAGE)),
+        pages=page_count(total, themes.PAGE),
         page_url=lambda n: url_for(
             "analysis.theme_comments", slug=doc.slug, number=v.number, theme_id=t.id, page=n
         ),

@@ -17,6 +17,7 @@ from consult.api.routes import _actor, _document, _version, bp
 from consult.api.schemas import Answer, Links
 from consult.consultation.models import Comment
 from consult.extensions import db
+from consult.paging import page_count
 
 #: Members listed in a group's entry; the rest are behind its `members_next` link.
 MEMBERS_SHOWN = 100
@@ -129,7 +130,7 @@ def version_groups(slug: str, number: int, query: GroupsQuery) -> ResponseReturn
         )
     }
     _n, members = grouping.totals(v)
-    pages = max(1, -(-total // grouping.GROUPS_PAGE))
+    pages = page_count(total, grouping.GROUPS_PAGE)
     links = {"self": url_for("api.version_groups", slug=doc.slug, number=v.number, page=query.page)}
     if query.page < pages:
         links["next"] = url_for(

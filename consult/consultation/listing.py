@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from consult.consultation.models import Comment, CommentWithdrawal, ModerationAction, Response
 from consult.documents.models import Paragraph, Version
 from consult.extensions import db
+from consult.paging import page_count
 
 #: Comments on one page of a paragraph.
 PARAGRAPH_PAGE = 20
@@ -42,7 +43,7 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return page_count(self.total, self.size)
 
     @property
     def previous(self) -> int | None:
@@ -91,7 +92,7 @@ def paragraph_page(p: Paragraph, number: int, *options) -> Page:
     from consult.tracing import counters  # a later layer, kept as comments arrive
 
     total = counters.per_paragraph(p.version_id).get(p.id, 0)
-    number = min(number, max(1, -(-total // PARAGRAPH_PAGE)))
+    number = min(number, page_count(total, PARAGRAPH_PAGE))
     comments = db.session.scalars(
         select(Comment)
         .where(Comment.paragraph_id == p.id)
@@ -128,7 +129,7 @@ def version_page(v: Version, number: int, *options, only_waiting: bool = False) 
         ),
     ]
     total = sum(counts.values())
-    number = min(number, max(1, -(-total // VERSION_PAGE)))
+    number = min(number, page_count(total, VERSION_PAGE))
     # Which paragraphs the page spans, and where in each it starts.
     skip, room, parts = (number - 1) * VERSION_PAGE, VERSION_PAGE, []
     for pid in order:

@@ -16,6 +16,7 @@ from consult.consultation.services import get_comment
 from consult.documents.routes import visible_version
 from consult.errors import ConsultError, NotAllowed, NotFound
 from consult.extensions import db
+from consult.paging import page_count
 
 
 def _comment(comment_id: int):
@@ -120,7 +121,7 @@ def personal_data_queue(slug: str, number: int):
         comments=comments,
         total=total,
         page=page,
-        pages=max(1, -(-total // 50)),
+        pages=page_count(total, 50),
     )
 
 

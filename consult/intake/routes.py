@@ -16,6 +16,7 @@ from consult.extensions import db
 from consult.i18n import labels
 from consult.intake import service
 from consult.intake.models import STATUSES
+from consult.paging import page_count
 
 bp = Blueprint("intake", __name__)
 PER_PAGE = 50
@@ -43,7 +44,7 @@ def queue():
         total=total,
         status=status,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        pages=page_count(total, PER_PAGE),
         statuses=labels(STATUSES),
     )
 

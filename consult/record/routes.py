@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from consult.consultation.models import Comment
 from consult.extensions import db
 from consult.i18n import N_
+from consult.paging import page_count
 from consult.record import keys
 from consult.record import log as tree_log
 from consult.record.describe import describe
@@ -107,7 +108,7 @@ def log():
     total = db.session.scalar(select(func.count(Event.id)).where(Event.seq.is_not(None))) or 0
     waiting = db.session.scalar(select(func.count(Event.id)).where(Event.seq.is_(None))) or 0
     page = page_number()
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     page = min(page, pages)
     events = db.session.scalars(
         select(Event)

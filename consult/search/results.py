@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from consult.paging import page_count
 from consult.search.query import Item
 
 #: Facet fields counted by the backends, in index values.
@@ -130,4 +131,4 @@ class Results:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)

@@ -35,6 +35,7 @@ from consult.consultation.wording import plain_wording
 from consult.documents.models import Document, LineageLink, Paragraph, ResponseEffect, Version
 from consult.extensions import db
 from consult.i18n import N_, country_name
+from consult.paging import page_count
 from consult.record.models import Event
 from consult.timeutil import utcnow
 from consult.tracing import counters, kept
@@ -455,7 +456,7 @@ def annotated_compare(
     unchanged = sum(1 for r in rows if r.relation == "unchanged")
     if changes_only:
         rows = [r for r in rows if r.relation != "unchanged"]
-    pages = max(1, -(-len(rows) // ROWS_PAGE))
+    pages = page_count(len(rows), ROWS_PAGE)
     number = min(page, pages)
     rows_page = rows[(number - 1) * ROWS_PAGE : number * ROWS_PAGE]
     lo, hi = sorted((a.number, b.number))
@@ -542,7 +543,7 @@ def source_page_of(ref: int) -> int:
 def sources_page(page: int, total: int) -> tuple[int, int]:
     """(the page shown, the number of pages) of a list of `total` sources when `page`
     is asked for (past the last: the last)."""
-    pages = max(1, -(-total // SOURCES_PAGE))
+    pages = page_count(total, SOURCES_PAGE)
     return min(max(page, 1), pages), pages
 
 
