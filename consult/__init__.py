@@ -117,14 +117,19 @@ def warm_up(app: Flask) -> None:
     """Load per process what requests would otherwise load on first use: the language
     identifier's model (issue 18: it was loaded in the first POST of each gunicorn
     worker, 1-6 s of CPU depending on how busy the machine is, inside the benchmark's
-    measured time) and the catalogs' states that pick the offered locales. For a
-    server's entry point (wsgi.py); tests and CLI commands do not need it."""
+    measured time), the catalogs' states that pick the offered locales, and every
+    template compiled (a long version page's first showing in a process spent 140 of
+    its 220 ms compiling its five templates). For a server's entry point (wsgi.py) and
+    the browser tests' live server; other tests and CLI commands do not need it."""
     from consult import i18n
     from consult.consultation import languages
 
     languages.warm_up()
     with app.app_context():
         i18n.offered_locales()
+        env = app.jinja_env
+        for name in env.list_templates(extensions=["html", "txt", "xml"]):
+            env.get_template(name)
 
 
 #: The garbage collector's thresholds in a server process (Python's default: 700, 10, 10).

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
+from consult import warm_up
 from consult.consultation.models import Comment
 from consult.extensions import db
 
@@ -34,6 +35,9 @@ ARGS = [
 
 @pytest.fixture
 def live_server(app):
+    # Served as wsgi.py serves it: the language model loaded and the templates compiled
+    # before the first request.
+    warm_up(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -97,6 +97,11 @@ def test_a_member_gets_one_form_and_a_link_in_each_paragraph(
     assert links[0][1] == "Comment on the title"
     # A visitor gets neither links nor forms.
     assert "comment-on" not in public_html and "comment-form" not in public_html
+    # Every script is asked for from the head, beside the style sheets: one placed after
+    # the text would wait for all of it to arrive (a latency more on a slow link).
+    for page in (html, public_html):
+        head, body = page.split("</head>", 1)
+        assert "select-quote.js" in head and "<script src" not in body
 
 
 def test_the_link_leads_to_the_one_form_for_that_paragraph(client, make_document, make_user, login):

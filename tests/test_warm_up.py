@@ -12,6 +12,25 @@ def test_warm_up_loads_the_language_model(app):
     assert languages.detect("Please publish the budget of the hearings openly.") == "en"
 
 
+def test_warm_up_compiles_every_template(app, monkeypatch):
+    """After the warm-up no request compiles a template: asking for any of them does
+    not go back to the files."""
+    from consult import warm_up
+
+    warm_up(app)
+    env = app.jinja_env
+    names = env.list_templates(extensions=["html", "txt", "xml"])
+    assert "documents/version.html" in names and len(names) > 100
+
+    def no_source(*args, **kwargs):
+        raise AssertionError("a template was compiled after the warm-up")
+
+    monkeypatch.setattr(type(env.loader), "get_source", no_source)
+    monkeypatch.setattr(env, "auto_reload", False)  # a debug server checks the files' dates
+    for name in names:
+        assert env.get_template(name).name == name
+
+
 def test_a_server_process_collects_garbage_less_often():
     import gc
 
