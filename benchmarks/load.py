@@ -3,12 +3,15 @@ p95 and errors per kind of request.
 
 Run: .venv/bin/python benchmarks/load.py [--users 200] [--duration 300] [--reads 0.7]
      [--database postgresql://postgres@127.0.0.1:5432/postgres] [--comments 5000]
+     [--jobs redis://127.0.0.1:6379/5] [--page-cache memory|redis://…]
 
 A site is made in a temporary folder (SQLite, or a new database on a PostgreSQL server of
 this machine, dropped at the end): one document whose version 1 is open for comments,
 --accounts organisations with a member each, --comments comments already posted. It is
 served by gunicorn with --workers sync workers (4) and its job worker (CONSULT_JOBS=sqlite,
-or --jobs redis://…). --users virtual users (threads spread over --processes client
+or --jobs redis://…); its public pages are kept a few seconds for anonymous readers in
+each worker, or on Redis for all of them (--page-cache; by default on Redis when the jobs
+are). --users virtual users (threads spread over --processes client
 processes; http.client, a connection per request) each loop until --duration seconds
 have passed: a read (--reads of the requests: the home page, the document, the version
 page, a paragraph page, a page of the comment list, a search, the API's version) or a
@@ -20,6 +23,7 @@ reads, for 5 minutes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -53,6 +57,11 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
     ap.add_argument("--database", help="a PostgreSQL server URL on this machine (default SQLite)")
     ap.add_argument("--jobs", default="sqlite", help="CONSULT_JOBS of the site (sqlite, redis://…)")
+    ap.add_argument(
+        "--page-cache",
+        help="CONSULT_PAGE_CACHE_URL of the site: memory, or redis://… (default: the site's "
+        "own choice, Redis when the jobs are on Redis)",
+    )
     ap.add_argument("--accounts", type=int, default=200)
     ap.add_argument("--comments", type=int, default=2000, help="comments posted before the load")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -63,13 +72,18 @@ def main() -> None:
     if not (1 <= args.accounts <= 5000 and 0 <= args.comments <= 200_000):
         ap.error("--accounts 1-5000, --comments up to 200000")
 
+    if args.page_cache:
+        os.environ["CONSULT_PAGE_CACHE_URL"] = args.page_cache
     with tempfile.TemporaryDirectory(prefix="consult-load-") as tmp:
         site = Site(Path(tmp), args.database, args.jobs)
         try:
             t0 = time.perf_counter()
             data = seed(site.app(), accounts=args.accounts, comments=args.comments)
+            with site.app().app_context() as ctx:
+                kept = ctx.app.config["PAGE_CACHE_URL"]
             print(
                 f"Site: {'PostgreSQL' if args.database else 'SQLite'}, jobs on {args.jobs}, "
+                f"public pages kept in {kept}, "
                 f"{args.accounts} accounts, {args.comments} comments "
                 f"({time.perf_counter() - t0:.0f} s to build)."
             )

@@ -66,6 +66,7 @@ def load(instance_path: str) -> dict:
             "(searches with more facet and rank only that many of the newest)."
         )
     mail = _mail_settings(ipath)
+    jobs = _jobs_url(ipath)
     if production:
         _check_base_url(mail["BASE_URL"])
     return {
@@ -94,7 +95,9 @@ def load(instance_path: str) -> dict:
         "EXPORT_SLOTS": _whole_number("CONSULT_EXPORT_SLOTS", "2", minimum=1),
         # Public pages kept this many seconds for readers not signed in (consult.pagecache).
         "PAGE_CACHE_SECONDS": _whole_number("CONSULT_PAGE_CACHE_SECONDS", "5", minimum=0),
-        "JOBS_URL": _jobs_url(ipath),
+        "JOBS_URL": jobs,
+        # Where those pages are kept: in each process, or on Redis for all of them.
+        "PAGE_CACHE_URL": _page_cache_url(jobs),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         **_mail_in_settings(ipath),
         "WTF_CSRF_TIME_LIMIT": None,
@@ -110,6 +113,21 @@ def _jobs_url(ipath: Path) -> str:
         return parse(os.environ.get("CONSULT_JOBS", ""), str(ipath))
     except JobsConfigError as e:
         raise ConfigError(str(e)) from None
+
+
+def _page_cache_url(jobs_url: str) -> str:
+    """'memory' (each process keeps its own pages) or a Redis URL (shared by all):
+    CONSULT_PAGE_CACHE_URL, else the job queue's Redis when the queue is on Redis."""
+    value = os.environ.get("CONSULT_PAGE_CACHE_URL", "").strip()
+    redis = ("redis://", "rediss://", "unix://")
+    if not value:
+        return jobs_url if jobs_url.startswith(redis) else "memory"
+    if value == "memory" or value.startswith(redis):
+        return value
+    raise ConfigError(
+        f"CONSULT_PAGE_CACHE_URL={value!r}: 'memory' (pages kept in each process) or "
+        "redis://host:6379/0 (kept on Redis, shared by every process)."
+    )
 
 
 #: "Remember me" keeps a person signed in this long (Flask-Login's default is a year).

@@ -18,13 +18,25 @@ What is kept, and for whom:
 
 The forms of a page (the language switcher) carry the reader's CSRF token: the kept copy
 holds a marker where the token was, and each reader gets their own token in its place.
-At most SIZE answers, TOTAL_BYTES in all, are kept per process, the least recently used
-going first.
+
+Where (PAGE_CACHE_URL, CONSULT_PAGE_CACHE_URL):
+- ``memory``: in each process; at most SIZE answers, TOTAL_BYTES in all, the least
+  recently used going first. Each of several workers then makes each page once per
+  period (benchmarks/load.py: 4 workers made most paragraph pages again);
+- ``redis://host:6379/0``: shared by every process and machine on that Redis, each
+  answer expiring there after the period (its only bound: a few seconds of pages). The
+  default when the job queue is on Redis (CONSULT_JOBS=redis://…), else ``memory``.
+  Keys are named after the site's secret key, so sites sharing a Redis do not share
+  pages; when Redis cannot be reached pages are made each time, and a warning logged.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
+import json
+import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -36,27 +48,166 @@ from flask_wtf.csrf import generate_csrf
 from consult.i18n import current_locale
 from consult.web import ZONE_COOKIE
 
-#: Answers kept per process, the bytes they may hold in all, and the largest kept.
+log = logging.getLogger(__name__)
+
+#: Answers kept per process (the memory store), the bytes they may hold in all, and the
+#: largest kept (either store).
 SIZE = 512
 TOTAL_BYTES = 32_000_000
 MAX_BYTES = 2_000_000
-#: What the kept copy holds where the CSRF token was (a different one in each process).
-_MARKER = f"csrf-{secrets.token_hex(16)}"
 _DROPPED = ("Set-Cookie", "Content-Length", "Date")
+#: The clocks of the two stores (module attributes, so that tests can move them): a
+#: process's own for the memory store, the wall clock shared by machines for Redis.
+_monotonic = time.monotonic
+_wall = time.time
 
 
 @dataclass
 class _Kept:
-    until: float
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     has_token: bool
 
 
-_kept: OrderedDict[tuple, _Kept] = OrderedDict()
-_bytes = 0  # of the bodies in _kept
-_lock = threading.Lock()
+class MemoryStore:
+    """Answers kept in this process, least recently used first out."""
+
+    def __init__(self) -> None:
+        self.kept: OrderedDict[tuple, tuple[float, _Kept]] = OrderedDict()
+        self.bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def get(self, key: tuple) -> _Kept | None:
+        now = _monotonic()
+        with self._lock:
+            found = self.kept.get(key)
+            if found is None:
+                return None
+            if found[0] <= now:
+                self._drop(key)
+                return None
+            self.kept.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, kept: _Kept, seconds: int) -> None:
+        with self._lock:
+            if key in self.kept:
+                self._drop(key)
+            self.kept[key] = (_monotonic() + seconds, kept)
+            self.bytes += len(kept.body)
+            while len(self.kept) > SIZE or self.bytes > TOTAL_BYTES:
+                self._drop(next(iter(self.kept)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.kept.clear()
+            self.bytes = 0
+
+    def _drop(self, key: tuple) -> None:
+        self.bytes -= len(self.kept.pop(key)[1].body)
+
+
+class RedisStore:
+    """Answers kept on Redis for every process: a key per answer, named `prefix` + a
+    hash of what names the page, expiring after the period. A value is the length of
+    a JSON header (4 bytes), the header (until, status, headers, token) and the body."""
+
+    #: Seconds between two warnings that Redis cannot be reached.
+    WARN_EVERY = 60
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url, self.prefix = url, prefix
+        self._client = None
+        self._pid = 0
+        self._warned = 0.0
+
+    def _redis(self):
+        # One client per process: a connection pool must not cross a fork (gunicorn).
+        if self._client is None or self._pid != os.getpid():
+            import redis
+
+            self._client = redis.Redis.from_url(
+                self.url, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+            self._pid = os.getpid()
+        return self._client
+
+    def _name(self, key: tuple) -> str:
+        return self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()[:40]
+
+    def _failed(self, e: Exception) -> None:
+        now = _monotonic()
+        if now - self._warned >= self.WARN_EVERY:
+            self._warned = now
+            log.warning(
+                "Page cache: Redis at %s cannot be used (%s); pages are made each time.",
+                self.url,
+                e,
+            )
+
+    def get(self, key: tuple) -> _Kept | None:
+        import redis
+
+        try:
+            raw = self._redis().get(self._name(key))
+        except redis.RedisError as e:
+            self._failed(e)
+            return None
+        if raw is None:
+            return None
+        try:
+            n = int.from_bytes(raw[:4], "big")
+            head = json.loads(raw[4 : 4 + n])
+            if head["u"] <= _wall():
+                return None
+            return _Kept(head["s"], [tuple(h) for h in head["h"]], raw[4 + n :], head["t"])
+        except (ValueError, KeyError, TypeError) as e:  # not ours, or cut short
+            log.warning("Page cache: an unreadable entry on Redis (%s); page made again.", e)
+            return None
+
+    def put(self, key: tuple, kept: _Kept, seconds: int) -> None:
+        import redis
+
+        head = json.dumps(
+            {"u": _wall() + seconds, "s": kept.status, "h": kept.headers, "t": kept.has_token}
+        ).encode()
+        value = len(head).to_bytes(4, "big") + head + kept.body
+        try:
+            self._redis().set(self._name(key), value, px=seconds * 1000)
+        except redis.RedisError as e:
+            self._failed(e)
+
+    def clear(self) -> None:
+        import redis
+
+        try:
+            client = self._redis()
+            for name in client.scan_iter(match=self.prefix + "*", count=500):
+                client.delete(name)
+        except redis.RedisError as e:
+            self._failed(e)
+
+
+@dataclass
+class PageCache:
+    """An app's page cache: where answers are kept, for how long, and the marker that
+    stands for the CSRF token in them (the same in every process of the site)."""
+
+    store: MemoryStore | RedisStore
+    seconds: int
+    marker: bytes
+
+
+_caches: list[PageCache] = []  # every app's, for forget()
+
+
+def _derived(secret: str | bytes, purpose: str) -> str:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, f"consult.pagecache {purpose}".encode(), hashlib.sha256).hexdigest()
 
 
 def _anonymous() -> bool:
@@ -79,25 +230,23 @@ def _key() -> tuple:
     )
 
 
+def _cache() -> PageCache:
+    return current_app.extensions["consult_pagecache"]
+
+
 def _serve() -> Response | None:
     g.pop("page_cache_key", None)  # `g` may outlive a request (an app context around several)
     if request.method != "GET" or not _anonymous():
         return None
     key = _key()
-    now = time.monotonic()
-    with _lock:
-        kept = _kept.get(key)
-        if kept is not None and kept.until <= now:
-            _drop(key)
-            kept = None
-        if kept is not None:
-            _kept.move_to_end(key)
+    cache = _cache()
+    kept = cache.store.get(key)
     if kept is None:
         g.page_cache_key = key  # made by the view, then kept by _keep
         return None
     body = kept.body
     if kept.has_token:
-        body = body.replace(_MARKER.encode(), generate_csrf().encode())
+        body = body.replace(cache.marker, generate_csrf().encode())
     return Response(body, status=kept.status, headers=kept.headers)
 
 
@@ -117,41 +266,36 @@ def _keep(resp: Response) -> Response:
     body = resp.get_data()
     if len(body) > MAX_BYTES:
         return resp
+    cache = _cache()
     token = g.get("csrf_token")
     has_token = bool(token) and token.encode() in body
     if has_token:
-        body = body.replace(token.encode(), _MARKER.encode())
+        body = body.replace(token.encode(), cache.marker)
     headers = [(k, v) for k, v in resp.headers.items() if k not in _DROPPED]
-    seconds = current_app.config["PAGE_CACHE_SECONDS"]
-    global _bytes
-    with _lock:
-        if key in _kept:
-            _drop(key)
-        _kept[key] = _Kept(time.monotonic() + seconds, resp.status_code, headers, body, has_token)
-        _bytes += len(body)
-        while len(_kept) > SIZE or _bytes > TOTAL_BYTES:
-            _drop(next(iter(_kept)))  # the least recently used
+    cache.store.put(key, _Kept(resp.status_code, headers, body, has_token), cache.seconds)
     return resp
 
 
-def _drop(key: tuple) -> None:
-    """Forget one kept answer (under the lock)."""
-    global _bytes
-    _bytes -= len(_kept.pop(key).body)
-
-
 def forget() -> None:
-    """Drop every kept answer."""
-    global _bytes
-    with _lock:
-        _kept.clear()
-        _bytes = 0
+    """Drop every kept answer (of every app of this process; on Redis, of their sites)."""
+    for cache in _caches:
+        cache.store.clear()
 
 
 def init_app(app: Flask) -> None:
     """Register after every other before_request hook (the rate limits, the refusal of
     NUL characters, the language) so that a kept answer passes them all first."""
-    if not app.config.get("PAGE_CACHE_SECONDS"):
+    seconds = app.config.get("PAGE_CACHE_SECONDS")
+    if not seconds:
         return
+    secret = app.config["SECRET_KEY"]
+    url = app.config.get("PAGE_CACHE_URL") or "memory"
+    if url == "memory":
+        store: MemoryStore | RedisStore = MemoryStore()
+    else:
+        store = RedisStore(url, f"consult:page:{_derived(secret, 'keys')[:16]}:")
+    cache = PageCache(store, seconds, f"csrf-{_derived(secret, 'marker')[:32]}".encode())
+    app.extensions["consult_pagecache"] = cache
+    _caches.append(cache)
     app.before_request(_serve)
     app.after_request(_keep)

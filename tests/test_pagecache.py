@@ -10,27 +10,47 @@ import pytest
 from consult import create_app, pagecache
 from consult.extensions import db
 
-from .conftest import PASSWORD, post_comment
+from .conftest import PASSWORD, REDIS_URL, post_comment
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def cached(app, monkeypatch):
-    """An app on the suite's database that keeps public pages 60 s, with CSRF checked;
-    its clock (time.monotonic in consult.pagecache) is `cached.now`, moved by tests."""
+def _caching_app(app, url: str):
+    """An app on the suite's database that keeps public pages 60 s at `url` (memory or
+    Redis), with CSRF checked: another process of the same site."""
     keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "INDEX_DIR", "SERVER_NAME", "RATELIMIT_ENABLED")
-    other = create_app(
-        {**{k: app.config[k] for k in keys}, "PAGE_CACHE_SECONDS": 60, "WTF_CSRF_ENABLED": True}
+    return create_app(
+        {
+            **{k: app.config[k] for k in keys},
+            "PAGE_CACHE_SECONDS": 60,
+            "PAGE_CACHE_URL": url,
+            "WTF_CSRF_ENABLED": True,
+        }
     )
+
+
+@pytest.fixture(params=["memory", "redis"])
+def cached(request, app, monkeypatch):
+    """A caching app, its pages kept in the process or on Redis; its clocks (those of
+    consult.pagecache) are `cached.clock[0]`, moved by tests."""
+    other = _caching_app(app, "memory" if request.param == "memory" else REDIS_URL)
     clock = [1000.0]
-    monkeypatch.setattr(pagecache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pagecache, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(pagecache, "_wall", lambda: clock[0])
     other.clock = clock
     pagecache.forget()
     yield other
     pagecache.forget()
     with other.app_context():
         db.engine.dispose()
+
+
+def _kept(app) -> int:
+    """How many answers `app` keeps (in its process, or its site's on Redis)."""
+    store = app.extensions["consult_pagecache"].store
+    if isinstance(store, pagecache.MemoryStore):
+        return len(store)
+    return sum(1 for _ in store._redis().scan_iter(match=store.prefix + "*"))
 
 
 def _text(resp) -> str:
@@ -94,15 +114,15 @@ def test_what_is_not_kept(cached, make_document, make_user):
     assert reader.get("/documents/later").status_code == 404
     doc = make_document(slug="later")
     assert reader.get("/documents/later").status_code == 200
-    kept = len(pagecache._kept)
+    kept = _kept(cached)
     # API answers to a token holder are theirs alone; anonymous ones are kept.
     api = f"/api/v1/documents/{doc.slug}"
     assert cached.test_client().get(api).status_code == 200
-    assert len(pagecache._kept) == kept + 1
+    assert _kept(cached) == kept + 1
     token = issue_token(make_user())
     db.session.commit()
     resp = cached.test_client().get(api, headers={"Authorization": f"Bearer {token}"})
-    assert resp.status_code == 200 and len(pagecache._kept) == kept + 1
+    assert resp.status_code == 200 and _kept(cached) == kept + 1
     # Nor is a page shown with a message waiting for its reader (flashed to the session).
     with reader.session_transaction() as session:
         session["_flashes"] = [("info", "A message for this reader only.")]
@@ -114,14 +134,94 @@ def test_what_is_not_kept(cached, make_document, make_user):
 
 
 def test_kept_answers_stay_within_their_bytes(cached, make_document, monkeypatch):
+    store = cached.extensions["consult_pagecache"].store
+    if not isinstance(store, pagecache.MemoryStore):
+        # On Redis the only bound is the period: each answer expires there.
+        resp = cached.test_client().get("/")
+        assert resp.status_code == 200 and _kept(cached) == 1
+        name = next(store._redis().scan_iter(match=store.prefix + "*"))
+        assert 0 < store._redis().pttl(name) <= 60_000
+        return
     doc = make_document()
     pages = [f"/documents/{doc.slug}", f"/documents/{doc.slug}/versions/1", "/"]
     sizes = [len(cached.test_client().get(url).get_data()) for url in pages]
-    assert len(pagecache._kept) == 3 and pagecache._bytes >= sum(sizes) - 3 * 64
+    assert len(store) == 3 and store.bytes >= sum(sizes) - 3 * 64
     # A budget that holds the last two only: the least recently used goes.
     pagecache.forget()
     monkeypatch.setattr(pagecache, "TOTAL_BYTES", sizes[1] + sizes[2] + 200)
     for url in pages:
         cached.test_client().get(url)
-    assert [k[2].rstrip("?") for k in pagecache._kept] == pages[1:]
-    assert pagecache._bytes <= pagecache.TOTAL_BYTES
+    assert [k[2].rstrip("?") for k in store.kept] == pages[1:]
+    assert store.bytes <= pagecache.TOTAL_BYTES
+
+
+def test_processes_of_a_site_share_the_pages_kept_on_redis(app, make_document, make_user):
+    """Two apps on one Redis, as two gunicorn workers: a page one of them made is given by
+    the other, with that reader's own token; a site with another secret key does not get
+    it."""
+    first, second = _caching_app(app, REDIS_URL), _caching_app(app, REDIS_URL)
+    pagecache.forget()
+    try:
+        doc = make_document()
+        version, paragraph = doc.versions[0], doc.versions[0].paragraphs[1]
+        url = f"/paragraphs/{paragraph.id}"
+        one = first.test_client()
+        made = _text(one.get(url))
+        post_comment(version, paragraph, make_user(), body="Shared pages say this only later.")
+        db.session.commit()
+        two = second.test_client()
+        kept = _text(two.get(url))
+        assert "Shared pages say this only later." not in kept
+        assert "Shared pages say this only later." in _text(app.test_client().get(url))
+        token_one, token_two = TOKEN.search(made)[1], TOKEN.search(kept)[1]
+        assert token_one != token_two and TOKEN.sub("", made) == TOKEN.sub("", kept)
+        # The token in the kept page is the second reader's: their form works with it.
+        switch = {"lang": "th", "next": url, "csrf_token": token_two}
+        assert two.post("/language", data=switch).status_code == 302
+        # Another site on the same Redis makes its own page.
+        keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "INDEX_DIR", "SERVER_NAME")
+        elsewhere = create_app(
+            {
+                **{k: app.config[k] for k in keys},
+                "SECRET_KEY": "another site's secret " * 3,
+                "PAGE_CACHE_SECONDS": 60,
+                "PAGE_CACHE_URL": REDIS_URL,
+            }
+        )
+        assert "Shared pages say this only later." in _text(elsewhere.test_client().get(url))
+    finally:
+        pagecache.forget()
+        for other in (first, second):
+            with other.app_context():
+                db.engine.dispose()
+
+
+def test_pages_are_made_each_time_when_redis_cannot_be_reached(
+    app, make_document, make_user, caplog
+):
+    down = _caching_app(app, "redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        doc = make_document()
+        version, paragraph = doc.versions[0], doc.versions[0].paragraphs[1]
+        url = f"/paragraphs/{paragraph.id}"
+        assert "Said while Redis was down." not in _text(down.test_client().get(url))
+        post_comment(version, paragraph, make_user(), body="Said while Redis was down.")
+        db.session.commit()
+        assert "Said while Redis was down." in _text(down.test_client().get(url))
+        assert "Page cache: Redis at redis://127.0.0.1:1/0 cannot be used" in caplog.text
+    finally:
+        with down.app_context():
+            db.engine.dispose()
+
+
+def test_where_pages_are_kept_is_checked_when_the_app_starts(monkeypatch, tmp_path):
+    from consult import config
+
+    monkeypatch.delenv("CONSULT_PAGE_CACHE_URL", raising=False)
+    monkeypatch.setenv("CONSULT_JOBS", "redis://127.0.0.1:6379/3")
+    assert config.load(str(tmp_path))["PAGE_CACHE_URL"] == "redis://127.0.0.1:6379/3"
+    monkeypatch.setenv("CONSULT_JOBS", "sqlite")
+    assert config.load(str(tmp_path))["PAGE_CACHE_URL"] == "memory"
+    monkeypatch.setenv("CONSULT_PAGE_CACHE_URL", "memcached://x")
+    with pytest.raises(config.ConfigError, match="CONSULT_PAGE_CACHE_URL='memcached://x'"):
+        config.load(str(tmp_path))
