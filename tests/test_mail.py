@@ -287,3 +287,78 @@ def test_a_reply_tells_the_comment_author_but_not_the_replier(make_document, mak
     mails = outbox(kind="reply")
     assert [m.to_email for m in mails] == ["mali@example.org"]
     assert c.tracking in mails[0].subject and f"/comments/{c.id}" in mails[0].body
+
+
+def test_the_mail_job_holds_no_write_while_it_makes_or_sends_mails(
+    app, make_document, make_user, monkeypatch
+):
+    """On SQLite a write holds the whole database until the commit: the receipts are made
+    before anything is written, and each mail is sent before its row is written."""
+    from sqlalchemy import event
+
+    from consult.mail import outbox as mail_outbox
+
+    doc = make_document("consultation")
+    members = [make_user("cso", email=f"m{n}@example.org") for n in range(3)]
+    for member in members:
+        _post(doc, member, body=f"A comment from {member.email}.")
+    steps: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            steps.append("write")
+
+    receipt = mail_outbox.RENDER_LATER["receipt"]
+
+    def making(row):
+        steps.append("make")
+        return receipt(row)
+
+    class Watching(mail_outbox.Backend):
+        def send(self, msg):
+            steps.append("send")
+
+    monkeypatch.setitem(mail_outbox.RENDER_LATER, "receipt", making)
+    monkeypatch.setitem(mail_outbox.BACKENDS, "watching", Watching)
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "watching")
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    with event_listening(db.engine, "commit", lambda conn: steps.append("commit")):
+        try:
+            result = send_pending(app)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert result.sent == 3 and result.failed == 0
+    # The three receipts made one after the other with nothing written in between (what
+    # comes first, the record's entries placed in its tree, is committed before)…
+    first_send = steps.index("send")
+    making = steps[:first_send]
+    first_make, last_make = making.index("make"), len(making) - 1 - making[::-1].index("make")
+    assert making.count("make") == 3
+    assert "write" not in making[first_make:last_make], making
+    assert "write" in making[last_make + 1 :]  # then written at once, and committed
+    assert making[-1] == "commit"
+    # …then each mail sent with nothing written since the last commit.
+    sending = steps[first_send:]
+    while sending:
+        assert sending[0] == "send", sending
+        end = sending.index("commit") + 1
+        sending = sending[end:]
+    rows = db.session.scalars(select(MailOutbox).where(MailOutbox.kind == "receipt")).all()
+    assert {r.attempts for r in rows} == {1} and all(r.sent_at for r in rows)
+
+
+class event_listening:
+    """A SQLAlchemy event listener for the duration of a `with` block."""
+
+    def __init__(self, target, name, fn):
+        self.target, self.name, self.fn = target, name, fn
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.target, self.name, self.fn)
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.target, self.name, self.fn)

@@ -50,8 +50,10 @@ from consult.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-#: Outbox rows one job transaction places.
-BATCH = 200
+#: Outbox rows one job transaction places. Few: placing a comment writes, and on SQLite a
+#: write holds the whole database until the commit (200 a transaction held it 0.3 s
+#: against the requests' comments, benchmarks/load.py; 25 hold it a few milliseconds).
+BATCH = 25
 #: Candidates compared with a new comment at most (those sharing the most bands first).
 MAX_CANDIDATES = 32
 #: Members listed per page of a group, and on a group's summary.
