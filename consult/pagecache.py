@@ -37,6 +37,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -116,14 +117,17 @@ class RedisStore:
     hash of what names the page, expiring after the period. A value is the length of
     a JSON header (4 bytes), the header (until, status, headers, token) and the body."""
 
-    #: Seconds between two warnings that Redis cannot be reached.
+    #: Seconds between two warnings that Redis cannot be reached, and for which it is
+    #: then left alone (each try could cost a request its timeout).
     WARN_EVERY = 60
+    RETRY_AFTER = 5
 
     def __init__(self, url: str, prefix: str) -> None:
         self.url, self.prefix = url, prefix
         self._client = None
         self._pid = 0
-        self._warned = 0.0
+        self._warned: float | None = None
+        self._down_until = 0.0
 
     def _redis(self):
         # One client per process: a connection pool must not cross a fork (gunicorn).
@@ -139,19 +143,26 @@ class RedisStore:
     def _name(self, key: tuple) -> str:
         return self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()[:40]
 
+    def _usable(self) -> bool:
+        return _monotonic() >= self._down_until
+
     def _failed(self, e: Exception) -> None:
         now = _monotonic()
-        if now - self._warned >= self.WARN_EVERY:
+        self._down_until = now + self.RETRY_AFTER
+        if self._warned is None or now - self._warned >= self.WARN_EVERY:
             self._warned = now
             log.warning(
-                "Page cache: Redis at %s cannot be used (%s); pages are made each time.",
-                self.url,
+                "Page cache: Redis at %s cannot be used (%s); pages are made each time "
+                "until it can.",
+                re.sub(r"//[^@/]*@", "//…@", self.url),  # never a password in the log
                 e,
             )
 
     def get(self, key: tuple) -> _Kept | None:
         import redis
 
+        if not self._usable():
+            return None
         try:
             raw = self._redis().get(self._name(key))
         except redis.RedisError as e:
@@ -172,6 +183,8 @@ class RedisStore:
     def put(self, key: tuple, kept: _Kept, seconds: int) -> None:
         import redis
 
+        if not self._usable():
+            return
         head = json.dumps(
             {"u": _wall() + seconds, "s": kept.status, "h": kept.headers, "t": kept.has_token}
         ).encode()

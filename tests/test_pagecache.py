@@ -197,18 +197,31 @@ def test_processes_of_a_site_share_the_pages_kept_on_redis(app, make_document, m
 
 
 def test_pages_are_made_each_time_when_redis_cannot_be_reached(
-    app, make_document, make_user, caplog
+    app, make_document, make_user, caplog, monkeypatch
 ):
-    down = _caching_app(app, "redis://127.0.0.1:1/0")  # nothing listens there
+    down = _caching_app(app, "redis://:s3cret@127.0.0.1:1/0")  # nothing listens there
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache, "_monotonic", lambda: clock[0])
+    store = down.extensions["consult_pagecache"].store
     try:
         doc = make_document()
         version, paragraph = doc.versions[0], doc.versions[0].paragraphs[1]
         url = f"/paragraphs/{paragraph.id}"
         assert "Said while Redis was down." not in _text(down.test_client().get(url))
+        assert "Page cache: Redis at redis://…@127.0.0.1:1/0 cannot be used" in caplog.text
+        assert "s3cret" not in caplog.text
         post_comment(version, paragraph, make_user(), body="Said while Redis was down.")
         db.session.commit()
+        # Left alone for a few seconds (each try could cost a reader its timeout)…
+        tries = []
+        real = store._redis
+        monkeypatch.setattr(store, "_redis", lambda: tries.append(1) or real())
         assert "Said while Redis was down." in _text(down.test_client().get(url))
-        assert "Page cache: Redis at redis://127.0.0.1:1/0 cannot be used" in caplog.text
+        assert tries == []
+        # …then tried again.
+        clock[0] += pagecache.RedisStore.RETRY_AFTER
+        assert "Said while Redis was down." in _text(down.test_client().get(url))
+        assert tries and caplog.text.count("cannot be used") == 1  # one warning a minute
     finally:
         with down.app_context():
             db.engine.dispose()
