@@ -36,6 +36,40 @@ def test_published_paragraphs_are_found_with_highlights(app, make_document):
     assert db.session.scalar(select(func.count(OutboxEntry.id))) == 0
 
 
+def test_a_search_while_a_writer_commits_finds_the_newer_commit(app, make_document, monkeypatch):
+    """A writer's commit removes the table of contents a reader has just listed (or a file
+    it names): the reader opens the newer one instead of answering 500."""
+    from whoosh import index
+
+    from consult.search import whoosh_backend
+
+    make_document("consultation")
+    be = backend.get(app)
+    be._forget_searcher()
+    real_open = index.open_dir
+    gone = ["_consult5_1.toc", "_consult5_2.toc"]
+
+    def open_dir(*args, **kwargs):
+        if gone:
+            raise FileNotFoundError(2, "No such file or directory", gone.pop(0))
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_backend.index, "open_dir", open_dir)
+    assert len(_search(app, "submission").hits) == 2 and not gone
+    # A file the open searcher had not read yet is gone: once more on a new searcher.
+    real_run = whoosh_backend.WhooshBackend._run
+    missing = [True]
+
+    def run(self, *args):
+        if missing:
+            missing.pop()
+            raise FileNotFoundError(2, "No such file or directory", "_consult5_7.col")
+        return real_run(self, *args)
+
+    monkeypatch.setattr(whoosh_backend.WhooshBackend, "_run", run)
+    assert len(_search(app, "submission").hits) == 2 and not missing
+
+
 def test_stemming_finds_other_forms(app, make_document):
     make_document("consultation")
     assert _search(app, "hearing").total == 1  # the text says "hearings"

@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 COMPOUND = False
 INDEX_NAME = "consult5"
 LOCK_NAME = "consult-writer.lock"
+#: Tries to open the newest commit while writers keep committing (each may remove the
+#: table of contents just listed).
+OPEN_ATTEMPTS = 5
 PAIR = "+"  # joins the stems of a pair; never part of a stem
 #: Postings in blocks of 1,024: reading a block costs a seek and two unpicklings whatever
 #: its size, and we never skip blocks (readers accept any block size).
@@ -445,11 +448,26 @@ class WhooshBackend(Backend):
         if held is not None:
             held[1].close()
             del cache[self.path]
-        if identity is None or not index.exists_in(self.path, INDEX_NAME):
-            return None
-        searcher = index.open_dir(self.path, INDEX_NAME).searcher()
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                if identity is None or not index.exists_in(self.path, INDEX_NAME):
+                    return None
+                searcher = index.open_dir(self.path, INDEX_NAME).searcher()
+                break
+            except FileNotFoundError:
+                # A writer committed between the listing of the tables of contents and
+                # their reading, and removed the one picked (or a segment it names):
+                # the newer one is there now.
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                identity = _toc_identity(self.path)
         cache[self.path] = (identity, searcher)
         return searcher
+
+    def _forget_searcher(self) -> None:
+        held = getattr(_searchers, "by_path", {}).pop(self.path, None)
+        if held is not None:
+            held[1].close()
 
     def _columns(self, searcher) -> _Columns:
         """Columns of every document of the searcher (all segments), kept on the searcher,
@@ -603,6 +621,16 @@ class WhooshBackend(Backend):
             return Found(0, [], empty_query=True)
         if any(not values for values in spec.filters.values()):
             return Found(0, [])
+        words = list(words)
+        try:
+            return self._run(spec, groups, words)
+        except FileNotFoundError:
+            # A file the searcher had not opened yet went with a merge: once more, on
+            # the newest commit.
+            self._forget_searcher()
+            return self._run(spec, groups, words)
+
+    def _run(self, spec: Spec, groups: list, words: list[str]) -> Found:
         s = self._searcher()
         if s is None:
             return Found(0, [])
