@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
@@ -40,6 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from consult import sqlite_writes
+
+    sqlite_writes.configure(app.config)  # on SQLite, writers take turns (not polling)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -172,7 +176,7 @@ def _connect_listeners() -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    if type(dbapi_conn).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_conn, sqlite3.Connection):  # or consult.sqlite_writes' subclass
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
