@@ -70,6 +70,24 @@ def test_a_search_while_a_writer_commits_finds_the_newer_commit(app, make_docume
     assert len(_search(app, "submission").hits) == 2 and not missing
 
 
+def test_a_searcher_reads_its_segments_after_a_merge_removed_their_files(app, make_document):
+    """A writer's merge removes the files of the segments it merged while a searcher
+    opened before still uses them: what it reads is open from the start."""
+    import glob
+    import os
+
+    make_document("consultation")
+    be = backend.get(app)
+    be._forget_searcher()
+    assert be._searcher() is not None  # opened and kept for this thread's searches
+    stored = glob.glob(os.path.join(app.config["INDEX_DIR"], "*_stored.col"))
+    assert stored
+    for path in stored:
+        os.remove(path)  # as a merge does, before this searcher's next search
+    hits = _search(app, "submissions").hits
+    assert sorted(h.snippet.count("<mark>") for h in hits) == [1, 1]
+
+
 def test_stemming_finds_other_forms(app, make_document):
     make_document("consultation")
     assert _search(app, "hearing").total == 1  # the text says "hearings"

@@ -374,6 +374,21 @@ def _toc_identity(path: str) -> tuple | None:
     return name, st.st_ino, st.st_mtime_ns
 
 
+def _hold_files(searcher) -> None:
+    """Open now what a searcher would open on first use, the stored fields of each
+    segment: a writer's merge removes the files of the segments it merged, and Whoosh
+    then reads a stored-fields file that has gone as "no column" (a TypeError deep in
+    it). An open file stays readable after it is removed."""
+    for reader, _ in searcher.reader().leaf_readers():
+        if not reader.doc_count_all():
+            continue
+        try:
+            reader.stored_fields(0)
+        except TypeError:
+            searcher.close()
+            raise FileNotFoundError(2, "a segment's stored fields went with a merge") from None
+
+
 class WhooshBackend(Backend):
     name = "whoosh"
 
@@ -453,6 +468,7 @@ class WhooshBackend(Backend):
                 if identity is None or not index.exists_in(self.path, INDEX_NAME):
                     return None
                 searcher = index.open_dir(self.path, INDEX_NAME).searcher()
+                _hold_files(searcher)
                 break
             except FileNotFoundError:
                 # A writer committed between the listing of the tables of contents and
