@@ -463,3 +463,28 @@ def test_answer_together_lists_each_form_letter_once(client, letters, make_user,
     assert r.status_code == 302, r.get_data(as_text=True)
     answered = {x.comment_id for x in db.session.scalars(select(Response))}
     assert answered == {other.id, alone.id}
+
+
+def test_a_band_key_shared_by_many_does_not_crowd_out_the_others(
+    app, make_document, make_user, monkeypatch
+):
+    """The lookup of a new comment's band keys reads each key's share, oldest first: a key
+    that many near-copies share fills only its share, and the rows of the other keys are
+    still read."""
+    from consult.analysis.models import LetterBand
+
+    doc = make_document("consultation")
+    version, author = doc.versions[0], make_user()
+    comments = [
+        post_comment(version, version.paragraphs[1], author, body=f"Note {n}.") for n in range(12)
+    ]
+    db.session.flush()
+    hot, b, c = 5, 700, 900  # band keys; the hot one sorts first
+    rows = [(hot, x.id) for x in comments[:10]] + [(b, comments[10].id), (c, comments[11].id)]
+    for key, cid in rows:
+        db.session.add(LetterBand(version_id=version.id, key=key, comment_id=cid))
+    db.session.flush()
+    monkeypatch.setattr(nearcopies, "MAX_BAND_ROWS", 6)  # a share of 2 for each of 3 keys
+    found = select(grouping._band_rows(version.id, [hot, b, c]).c.comment_id)
+    ids = sorted(db.session.scalars(found))
+    assert ids == sorted([comments[0].id, comments[1].id, comments[10].id, comments[11].id])

@@ -27,7 +27,19 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import delete, event, exists, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 from consult import signals
@@ -137,6 +149,12 @@ def place(comment_ids: Sequence[int]) -> dict[int, int | None]:
     ids = sorted(set(comment_ids))
     if not ids:
         return {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # For the rest of this transaction: band keys read from the index in order, so
+        # that each lookup stops at its share (_band_rows). With a skewed key (thousands
+        # of near-copies on a few keys) the planner's estimate from the average key picks
+        # a bitmap scan, which reads every matching entry first.
+        db.session.execute(select(func.set_config("enable_bitmapscan", "off", True)))
     removed = exists().where(GroupRemoval.comment_id == Comment.id)
     rows = db.session.execute(
         select(
@@ -170,6 +188,40 @@ def _master_sentences(master_id: int, content_hash: str) -> tuple[str, ...]:
     return tuple(nearcopies.master_sentences(text_of(m.body, m.suggested_text)))
 
 
+def _band_rows(version_id: int, keys: list[int]):
+    """The comments sharing a band key with a new comment (a subquery of comment_id): at
+    most about MAX_BAND_ROWS rows, read without reading every row of a key that
+    thousands of near-copies share.
+
+    Each key gets its own scan of the (version_id, key, comment_id) index, oldest first,
+    that stops at its share of the rows. A single `key IN (…) LIMIT n` let one key shared
+    by thousands fill the lookup (SQLite reads the keys in order), and PostgreSQL read it
+    with a bitmap scan of every matching entry before the limit applied (8,495 entries
+    for 256 rows with 4,000 near-copies; a letter copied a million times, millions)."""
+    per_key = -(-nearcopies.MAX_BAND_ROWS // max(1, len(keys)))
+    if db.session.get_bind().dialect.name != "postgresql":
+        # One index seek per key, each stopping at its share: a key shared by thousands
+        # does not fill the lookup and crowd out the others.
+        parts = [
+            select(LetterBand.comment_id)
+            .where(LetterBand.version_id == version_id, LetterBand.key == k)
+            .order_by(LetterBand.comment_id)
+            .limit(per_key)
+            .subquery()
+            for k in keys
+        ]
+        return union_all(*(select(part.c.comment_id) for part in parts)).subquery()
+    key = func.unnest(array(keys, type_=BigInteger)).table_valued("key").render_derived()
+    found = (
+        select(LetterBand.comment_id)
+        .where(LetterBand.version_id == version_id, LetterBand.key == key.c.key)
+        .order_by(LetterBand.comment_id)
+        .limit(per_key)
+        .lateral()
+    )
+    return select(found.c.comment_id).select_from(key).join(found, true()).subquery()
+
+
 def _place_one(cid: int, version_id: int, text: str, sig: bytes, *, alone: bool) -> int | None:
     row = {
         "comment_id": cid,
@@ -183,12 +235,7 @@ def _place_one(cid: int, version_id: int, text: str, sig: bytes, *, alone: bool)
         db.session.execute(insert(CommentSignature.__table__), [row])
         return None
     keys = nearcopies.band_keys(sig)
-    rows = (
-        select(LetterBand.comment_id)
-        .where(LetterBand.version_id == version_id, LetterBand.key.in_(keys))
-        .limit(nearcopies.MAX_BAND_ROWS)
-        .subquery()
-    )
+    rows = _band_rows(version_id, keys)
     hits = (
         select(rows.c.comment_id, func.count().label("n"))
         .group_by(rows.c.comment_id)

@@ -90,7 +90,10 @@ class LetterBand(db.Model):
     nearcopies.BANDS keys here, whatever the number of comments."""
 
     __tablename__ = "letter_band"
-    __table_args__ = (Index("ix_letter_band_version_id_key", "version_id", "key"),)
+    # With comment_id: a key's rows are read in order, and a lookup stops at its share.
+    __table_args__ = (
+        Index("ix_letter_band_version_id_key_comment_id", "version_id", "key", "comment_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("version.id"))
