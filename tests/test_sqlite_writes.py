@@ -83,6 +83,20 @@ def test_a_statement_that_fails_before_its_transaction_gives_the_turn_back(datab
     assert not _turn_taken(database)
 
 
+def _write_in_a_thread(conn, who: str) -> tuple[threading.Thread, threading.Event]:
+    """A row written and committed by `conn` in a new thread; the event is set once done."""
+    done = threading.Event()
+
+    def write():
+        conn.execute("INSERT INTO t (who) VALUES (?)", (who,))
+        conn.commit()
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread, done
+
+
 def _hold_the_turn(path, ready, release):
     conn = _connect(path)
     conn.execute("INSERT INTO t (who) VALUES ('other process')")
@@ -102,15 +116,7 @@ def test_another_process_writes_after_the_holder_reads_meanwhile(database):
         conn = _connect(database)
         # Reads go on while the other process writes.
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
-        done = threading.Event()
-
-        def write():
-            conn.execute("INSERT INTO t (who) VALUES ('this process')")
-            conn.commit()
-            done.set()
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, done = _write_in_a_thread(conn, "this process")
         assert not done.wait(0.3)  # waiting for its turn
         release.set()
         writer.join(30)
@@ -127,15 +133,7 @@ def test_threads_of_a_process_take_turns(database):
     lock file would let both through, being the same process's)."""
     first, second = _connect(database), _connect(database)
     first.execute("INSERT INTO t (who) VALUES ('first')")
-    done = threading.Event()
-
-    def write():
-        second.execute("INSERT INTO t (who) VALUES ('second')")
-        second.commit()
-        done.set()
-
-    t = threading.Thread(target=write)
-    t.start()
+    t, done = _write_in_a_thread(second, "second")
     assert not done.wait(0.3)
     first.commit()
     t.join(30)
