@@ -160,6 +160,7 @@ def test_processes_of_a_site_share_the_pages_kept_on_redis(app, make_document, m
     the other, with that reader's own token; a site with another secret key does not get
     it."""
     first, second = _caching_app(app, REDIS_URL), _caching_app(app, REDIS_URL)
+    apps = [first, second]
     pagecache.forget()
     try:
         doc = make_document()
@@ -188,10 +189,11 @@ def test_processes_of_a_site_share_the_pages_kept_on_redis(app, make_document, m
                 "PAGE_CACHE_URL": REDIS_URL,
             }
         )
+        apps.append(elsewhere)
         assert "Shared pages say this only later." in _text(elsewhere.test_client().get(url))
     finally:
         pagecache.forget()
-        for other in (first, second):
+        for other in apps:  # each app's connections closed (PostgreSQL warns of others)
             with other.app_context():
                 db.engine.dispose()
 
