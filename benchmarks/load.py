@@ -78,9 +78,9 @@ def main() -> None:
         site = Site(Path(tmp), args.database, args.jobs)
         try:
             t0 = time.perf_counter()
-            data = seed(site.app(), accounts=args.accounts, comments=args.comments)
-            with site.app().app_context() as ctx:
-                kept = ctx.app.config["PAGE_CACHE_URL"]
+            app = site.app()
+            kept = app.config["PAGE_CACHE_URL"]
+            data = seed(app, accounts=args.accounts, comments=args.comments)
             print(
                 f"Site: {'PostgreSQL' if args.database else 'SQLite'}, jobs on {args.jobs}, "
                 f"public pages kept in {kept}, "

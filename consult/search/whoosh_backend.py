@@ -460,9 +460,7 @@ class WhooshBackend(Backend):
         held = cache.get(self.path)
         if held is not None and identity is not None and held[0] == identity:
             return held[1]
-        if held is not None:
-            held[1].close()
-            del cache[self.path]
+        self._forget_searcher()  # the one of an older commit, if any
         for attempt in range(OPEN_ATTEMPTS):
             try:
                 if identity is None or not index.exists_in(self.path, INDEX_NAME):
