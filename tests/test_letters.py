@@ -22,7 +22,7 @@ from consult.record.models import Event
 from consult.search.outbox import rebuild
 from consult.search.service import SearchParams, search
 
-from .conftest import count, post_comment
+from .conftest import bearer, count, post_comment
 from .search_world import BACKENDS
 
 CORPUS = Path("/work/shared/corpus/us-https-only-standard-m-15-13/comments.jsonl")
@@ -103,6 +103,23 @@ def test_near_copies_of_a_real_comment_are_grouped_as_they_arrive(client, letter
     assert "TAG endorses" not in page  # the comment alone is not a letter
     group_page = client.get(f"/letter-groups/{g.id}").get_data(as_text=True)
     assert ADDED in group_page and variants[3].tracking in group_page
+
+
+def test_the_answer_to_a_post_names_the_group_it_joined(client, letters, make_user):
+    """Without a worker the grouping job runs in the request, after the commit: the
+    answer to the POST says which group the new near-copy joined, as a later GET does."""
+    doc, v, master, variants, other = letters
+    resp = client.post(
+        f"/api/v1/paragraphs/{master.paragraph_id}/comments",
+        json={"kind": "comment", "body": VARIANTS[0].replace("Anna", "Anne")},
+        headers=bearer(make_user("cso")),
+    )
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    answer = resp.get_json()
+    g = db.session.scalar(select(LetterGroup))
+    assert answer["group"] == g.id and g.size == 6
+    assert client.get(f"/api/v1/comments/{answer['id']}").get_json()["group"] == g.id
+    assert answer["uptake"] is None and answer["feedback"] is None
 
 
 def test_the_comment_list_shows_each_form_letter_on_one_row(client, letters, monkeypatch):

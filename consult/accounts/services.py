@@ -8,6 +8,7 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from consult import signals
@@ -379,9 +380,19 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
+    """The user of an API token, with their memberships and organisations (which every
+    write's policy check reads) in the same query."""
     if not token:
         return None
-    return db.session.scalar(select(User).where(User.api_token_hash == sha256(token)))
+    return (
+        db.session.scalars(
+            select(User)
+            .where(User.api_token_hash == sha256(token))
+            .options(joinedload(User.memberships).joinedload(Membership.organisation))
+        )
+        .unique()
+        .first()
+    )
 
 
 def sign_up(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from consult.consultation.models import Comment, Reply
 from consult.documents.models import Document, Paragraph, Version
@@ -31,7 +31,13 @@ def list_documents() -> list[Document]:
 
 
 def get_paragraph(paragraph_id: int) -> Paragraph:
-    paragraph = db.session.get(Paragraph, paragraph_id)
+    """The paragraph with its version and document (every answer about it names them),
+    in one query."""
+    paragraph = db.session.get(
+        Paragraph,
+        paragraph_id,
+        options=[joinedload(Paragraph.version).joinedload(Version.document)],
+    )
     if paragraph is None:
         raise NotFound(_("There is no paragraph %(paragraph_id)s.", paragraph_id=paragraph_id))
     return paragraph

@@ -272,7 +272,9 @@ def _post_comment(
         session.commit()
     finally:
         session.expire_on_commit = True
-    return _created(serializers.comment(c), url_for("api.comment", comment_id=c.id))
+    return _created(
+        serializers.comment(c, just_posted=True), url_for("api.comment", comment_id=c.id)
+    )
 
 
 @bp.post("/paragraphs/<int:paragraph_id>/comments")

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import url_for
 
+from consult import jobs
 from consult.consultation.models import Comment, Response
 from consult.documents.models import Document, Paragraph, Version
 from consult.documents.services import accepting_comments
@@ -186,8 +187,14 @@ def response(r: Response) -> JSON:
     }
 
 
-def comment(c: Comment) -> JSON:
-    """The comment with the committee's current response and the earlier ones."""
+def comment(c: Comment, *, just_posted: bool = False) -> JSON:
+    """The comment with the committee's current response and the earlier ones.
+
+    `just_posted`: the comment this request wrote: no measured uptake yet (measured when
+    a later version is published), no answer, and, when a worker runs the jobs, no
+    form-letter group yet (the grouping job places it after the commit; without a worker
+    it ran in this request and is looked up). Said rather than looked up.
+    """
     current = c.response
     # The text as it stands (the latest revision) as the public reads it — with personal
     # data masked, none while held for review; omitted while moderators hide it.
@@ -213,10 +220,10 @@ def comment(c: Comment) -> JSON:
         "created_at": iso(c.created_at),
         "content_hash": c.content_hash,
         "language": c.language,
-        "group": _group_of(c),
+        "group": None if just_posted and jobs.queued() else _group_of(c),
         **comment_state(c),
         # uptake, flag (a decision that disagrees with the measured uptake), feedback.
-        **_tracing_fields(c),
+        **(NOT_TRACED if just_posted else _tracing_fields(c)),
         "response": response(current) if current is not None else None,
         "responses": [response(r) for r in c.responses[:-1]],
         "attachments": [attachment(a) for a in c.attachments] if shown else [],
@@ -261,6 +268,10 @@ def attachment(a) -> JSON:
         "created_at": iso(a.created_at),
         "links": {"download": url_for("attachments.download", attachment_id=a.id, name=a.filename)},
     }
+
+
+#: The tracing fields of a comment nothing has measured or answered yet.
+NOT_TRACED: JSON = {"uptake": None, "flag": None, "feedback": None}
 
 
 def _tracing_fields(c: Comment) -> JSON:
