@@ -111,7 +111,8 @@ def queue(
         created_at=utcnow(),
     )
     db.session.add(row)
-    db.session.flush()
+    if not later:  # a row made later is nobody's to read in this transaction: written
+        db.session.flush()  # with the transaction's next flush
     db.session.info["mail_pending"] = True
     return row
 
