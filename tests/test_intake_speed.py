@@ -103,3 +103,71 @@ def test_many_posts_ask_for_one_drain(app, client, make_document, make_user, sql
     assert count(OutboxEntry) == 0
     assert _post(client, paragraph, headers, "One more after the drain.").status_code == 201
     assert [t.name for t in sqlite_queue.pending()].count("drain_search") == 1
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def any_queue(request, app, tmp_path, monkeypatch):
+    """The app on a real queue of each kind (no consumer: the test looks at the queue)."""
+    if request.param == "redis":
+        need_redis()
+        url = REDIS_QUEUE_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    return _use_queue(app, monkeypatch, url)
+
+
+def test_a_post_asks_for_its_jobs_at_once_when_it_ends(
+    app, client, make_document, make_user, any_queue, monkeypatch
+):
+    """The four jobs a comment needs are asked for together at the end of the request
+    (one round trip to Redis, one transaction of the SQLite queue), each once however
+    many comments arrive before the worker takes them."""
+    doc = make_document()
+    paragraph = doc.versions[0].paragraphs[1]
+    headers = bearer(make_user())
+    _run_queued(any_queue)  # what making the document asked for
+    storage = any_queue.storage
+    one_by_one = []
+    original = type(storage).put_if_empty
+    monkeypatch.setattr(
+        type(storage),
+        "put_if_empty",
+        lambda self, *a, **k: one_by_one.append(a[0]) or original(self, *a, **k),
+    )
+    assert _post(client, paragraph, headers, "The first of three comments.").status_code == 201
+    assert _post(client, paragraph, headers, "The second of three comments.").status_code == 201
+    names = sorted(t.name for t in any_queue.pending())
+    assert names == ["drain_search", "group_comments", "send_mail", "sequence_record"]
+    assert one_by_one == []  # never a mark at a time
+    for name in names:
+        assert any_queue.get(jobs.mark(name), peek=True) is not None
+
+    # The worker takes the grouping job's mark: the next comment asks for it again, and
+    # only for it.
+    jobs.take_mark(any_queue, "group_comments")
+    assert _post(client, paragraph, headers, "The third of three comments.").status_code == 201
+    names = sorted(t.name for t in any_queue.pending())
+    assert names.count("group_comments") == 2 and len(names) == 5
+    # The jobs take their marks (as huey stores them) and do the work.
+    _run_queued(any_queue)
+    for name in names:
+        assert any_queue.get(jobs.mark(name), peek=True) is None
+    assert count(OutboxEntry) == 0
+
+
+def test_a_post_is_kept_when_the_queue_cannot_be_reached(
+    app, client, make_document, make_user, any_queue, monkeypatch, caplog
+):
+    doc = make_document()
+    paragraph = doc.versions[0].paragraphs[1]
+    headers = bearer(make_user())
+
+    def down(*a, **k):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(jobs, "_set_marks", down)
+    waiting = count(OutboxEntry)
+    resp = _post(client, paragraph, headers, "Kept although the queue is down.")
+    assert resp.status_code == 201
+    assert count(OutboxEntry) == waiting + 1  # kept for the periodic sweep
+    assert "could not queue" in caplog.text and "drain_search" in caplog.text

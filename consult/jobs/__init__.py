@@ -34,8 +34,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.storage import RedisStorage, SqliteStorage
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     huey = make_huey(app.config.get("JOBS_URL", INLINE))
     app.extensions["consult_jobs"] = huey
     tasks.register(app, huey)
+    app.teardown_request(_ask_at_the_end)
 
 
 def huey_for(app: Flask | None = None) -> Huey:
@@ -99,25 +101,69 @@ def task(name: str, app: Flask | None = None):
     return huey_for(app)._consult_tasks[name]
 
 
-def poke(name: str, app: Flask | None = None) -> bool:
+def poke(name: str, app: Flask | None = None) -> None:
     """Ask for task `name` (one without arguments) unless a request for it is already
     waiting: the mark is taken away by the task before it reads its work, so work
     committed before the mark's removal is seen by that run, and work committed after
-    it asks for another. Returns whether a task was queued. Never raises: the outbox
-    keeps the work and the worker's periodic sweep finds it."""
+    it asks for another. Never raises: the outbox keeps the work and the worker's
+    periodic sweep finds it.
+
+    In a request, the asking waits for the request's end, and everything the request
+    asked for is asked at once: one round trip to Redis (or one transaction of the SQLite
+    queue) for a comment's four jobs rather than one each."""
     app = app or current_app._get_current_object()
     huey = huey_for(app)
-    try:
-        if huey.immediate:
+    if huey.immediate:
+        try:
             task(name, app)()
-            return True
-        if not huey.put_if_empty(mark(name), b"1"):
-            return False
-        task(name, app)()
-        return True
+        except Exception:  # a job failure never fails the user's request
+            log.exception("the %s job failed; the periodic sweep will do it", name)
+        return
+    if has_request_context() and current_app._get_current_object() is app:
+        wanted = g.setdefault("consult_jobs_wanted", [])
+        if name not in wanted:
+            wanted.append(name)
+        return
+    _ask(app, huey, [name])
+
+
+def _ask_at_the_end(exc: BaseException | None = None) -> None:
+    wanted = g.pop("consult_jobs_wanted", None)
+    if wanted:
+        app = current_app._get_current_object()
+        _ask(app, huey_for(app), wanted)
+
+
+def _ask(app: Flask, huey: Huey, names: list[str]) -> None:
+    """Queue each task of `names` whose mark was not already set."""
+    try:
+        for name, new in zip(names, _set_marks(huey, [mark(n) for n in names]), strict=True):
+            if new:
+                task(name, app)()
     except Exception:  # a queue failure never fails the user's request
-        log.exception("could not queue the %s job; the periodic sweep will do it", name)
-        return False
+        log.exception("could not queue %s; the periodic sweep will do it", ", ".join(names))
+
+
+def _set_marks(huey: Huey, keys: list[str]) -> list[bool]:
+    """Set each mark that is not set, at once where the storage allows; for each key,
+    whether this call set it."""
+    storage, value = huey.storage, huey.serializer.serialize(b"1")  # as huey.put would
+    if len(keys) > 1 and isinstance(storage, RedisStorage):
+        pipe = storage.conn.pipeline(transaction=False)
+        for key in keys:
+            pipe.hsetnx(storage.result_key, key, value)
+        return [bool(n) for n in pipe.execute()]
+    if len(keys) > 1 and isinstance(storage, SqliteStorage):
+        out = []
+        with storage.db(commit=True) as curs:
+            for key in keys:
+                curs.execute(
+                    "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                    (storage.name, key, storage.to_blob(value)),
+                )
+                out.append(curs.rowcount == 1)
+        return out
+    return [storage.put_if_empty(key, value) for key in keys]
 
 
 def mark(name: str) -> str:
