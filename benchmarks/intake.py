@@ -10,8 +10,11 @@ PostgreSQL server (this machine only; dropped at the end). gunicorn runs 4 sync 
 (--workers) for Consult and then for a hello-world app answering a JSON POST; the same
 client (processes of threads, http.client, a new connection per request as sync workers
 close them) posts for --seconds against each; the ratio app / hello is printed (issue 18's
-goal: >= 0.3). The job worker (`flask worker`, CONSULT_JOBS=sqlite, or --jobs redis://…)
-runs beside the app and feeds the search index and the mail.
+goal: >= 0.3). Beside them, for scale, the same POST to a paragraph that does not exist
+for --seconds: the token's account read, the body checked, the paragraph looked up and a
+404 answered, writing nothing: what a comment costs before it is written. The job worker
+(`flask worker`, CONSULT_JOBS=sqlite, or --jobs redis://…) runs beside the app and feeds
+the search index and the mail.
 
 Then the burst: --burst comments from --accounts accounts, as fast as the client can
 send them. Every 201's tracking number must be in the database, no comment may be
@@ -69,17 +72,23 @@ def measure_posts(site, data, args) -> dict:
             {"Content-Type": "application/json"},
         )
 
+    def make_floor(rnd):
+        # Everything a comment's POST does before writing: the token's account is read,
+        # the body checked, the paragraph looked up (none has this number: 404).
+        return post_comment(rnd.choice(tokens), 2**31 - 1, "Throughput comment: fund it.")
+
     out = {}
     with Server(site, "bench_app", workers=args.workers, worker=True) as server:
-        load(server.port, make_app, seconds=2, processes=args.processes, threads=args.threads)
-        rows, elapsed = load(
-            server.port,
-            make_app,
-            seconds=args.seconds,
-            processes=args.processes,
-            threads=args.threads,
-        )
-        out["app"] = throughput(rows, elapsed)
+        for name, make in (("app", make_app), ("floor", make_floor)):
+            load(server.port, make, seconds=2, processes=args.processes, threads=args.threads)
+            rows, elapsed = load(
+                server.port,
+                make,
+                seconds=args.seconds,
+                processes=args.processes,
+                threads=args.threads,
+            )
+            out[name] = throughput(rows, elapsed, ok=(201,) if name == "app" else (404,))
     with Server(site, "bench_hello", workers=args.workers) as server:
         load(server.port, make_hello, seconds=2, processes=args.processes, threads=args.threads)
         rows, elapsed = load(
@@ -250,6 +259,7 @@ def main() -> None:
                 posts["app"],
                 posts["hello"],
             )
+            floor_rate, floor_err, floor_p95 = posts["floor"]
             print(
                 f"\nPOST throughput, gunicorn -w {args.workers}, "
                 f"{args.processes}x{args.threads} client threads, {args.seconds:.0f} s each:"
@@ -261,7 +271,15 @@ def main() -> None:
                 f"  {'hello-world Flask POST':<24}{hello_rate:>10.0f}{hello_p95 * 1000:>10.1f}"
                 f"{hello_err:>8}"
             )
+            print(
+                f"  {'Consult POST, no write':<24}{floor_rate:>10.0f}{floor_p95 * 1000:>10.1f}"
+                f"{floor_err:>8}"
+            )
             print(f"  ratio app / hello: {app_rate / hello_rate:.3f}  (goal >= 0.3)")
+            print(
+                f"  ratio of the same POST stopped before writing (a paragraph that does not "
+                f"exist: 404) / hello: {floor_rate / hello_rate:.3f}"
+            )
 
             from sqlalchemy import text
 
