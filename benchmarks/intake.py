@@ -77,28 +77,19 @@ def measure_posts(site, data, args) -> dict:
         # the body checked, the paragraph looked up (none has this number: 404).
         return post_comment(rnd.choice(tokens), 2**31 - 1, "Throughput comment: fund it.")
 
+    def measure(server, make, ok):
+        load(server.port, make, seconds=2, processes=args.processes, threads=args.threads)
+        rows, elapsed = load(
+            server.port, make, seconds=args.seconds, processes=args.processes, threads=args.threads
+        )
+        return throughput(rows, elapsed, ok=ok)
+
     out = {}
     with Server(site, "bench_app", workers=args.workers, worker=True) as server:
-        for name, make in (("app", make_app), ("floor", make_floor)):
-            load(server.port, make, seconds=2, processes=args.processes, threads=args.threads)
-            rows, elapsed = load(
-                server.port,
-                make,
-                seconds=args.seconds,
-                processes=args.processes,
-                threads=args.threads,
-            )
-            out[name] = throughput(rows, elapsed, ok=(201,) if name == "app" else (404,))
+        out["app"] = measure(server, make_app, (201,))
+        out["floor"] = measure(server, make_floor, (404,))
     with Server(site, "bench_hello", workers=args.workers) as server:
-        load(server.port, make_hello, seconds=2, processes=args.processes, threads=args.threads)
-        rows, elapsed = load(
-            server.port,
-            make_hello,
-            seconds=args.seconds,
-            processes=args.processes,
-            threads=args.threads,
-        )
-        out["hello"] = throughput(rows, elapsed)
+        out["hello"] = measure(server, make_hello, (201,))
     return out
 
 
