@@ -86,8 +86,10 @@ def measure_posts(site, data, args) -> dict:
 
     out = {}
     with Server(site, "bench_app", workers=args.workers, worker=True) as server:
-        out["app"] = measure(server, make_app, (201,))
+        # The floor first: it leaves the job worker nothing to do, where the comments
+        # leave it a backlog that would take its share of the machine from the next run.
         out["floor"] = measure(server, make_floor, (404,))
+        out["app"] = measure(server, make_app, (201,))
     with Server(site, "bench_hello", workers=args.workers) as server:
         out["hello"] = measure(server, make_hello, (201,))
     return out
