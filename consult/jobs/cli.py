@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -19,9 +20,20 @@ from flask_babel import gettext as _
     type=click.IntRange(1, 64),
     help="Jobs run at once (threads of this process).",
 )
+@click.option(
+    "--nice",
+    "niceness",
+    default=10,
+    show_default=True,
+    envvar="CONSULT_WORKER_NICE",
+    type=click.IntRange(0, 19),
+    help="How much lower than the web server's the worker's CPU priority is "
+    "(os.nice): under a burst of comments the requests are served first and the jobs "
+    "catch up after. 0 keeps the same priority.",
+)
 @click.option("--verbose", is_flag=True, help="Log every job that starts and ends.")
 @with_appcontext
-def worker_cmd(threads: int, verbose: bool):
+def worker_cmd(threads: int, niceness: int, verbose: bool):
     """Run the background jobs (search indexing, mail, heavy exports, closing at the
     deadline) from the queue of CONSULT_JOBS until stopped (Ctrl-C: after the jobs
     under way end)."""
@@ -52,6 +64,8 @@ def worker_cmd(threads: int, verbose: bool):
             shown=_shown(app.config["JOBS_URL"]),
         )
     )
+    if niceness:
+        os.nice(niceness)
     consumer = jobs.huey_for(app).create_consumer(
         workers=threads, worker_type="thread", periodic=True
     )
