@@ -64,12 +64,29 @@ def worker_cmd(threads: int, niceness: int, verbose: bool):
             shown=_shown(app.config["JOBS_URL"]),
         )
     )
-    if niceness:
-        os.nice(niceness)
+    _lower_priority(niceness)
     consumer = jobs.huey_for(app).create_consumer(
         workers=threads, worker_type="thread", periodic=True
     )
     consumer.run()
+
+
+def _lower_priority(by: int) -> None:
+    """Lower the CPU priority of every thread of this process by `by` (at most to 19).
+    On Linux a priority belongs to each thread and os.nice changes only the caller's;
+    threads made later inherit their maker's, but the ones libraries started on import
+    (OpenBLAS's pool, which does the jobs' matrix work) would keep the server's."""
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except FileNotFoundError:  # no /proc: the priority is the process's own
+        os.nice(by)
+        return
+    for tid in threads:
+        try:
+            now = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(now + by, 19))
+        except ProcessLookupError:  # the thread ended meanwhile
+            pass
 
 
 def _shown(url: str) -> str:
