@@ -450,3 +450,46 @@ def test_the_templates_gettext_formats_and_escapes_as_jinja_does(app):
     assert "1,234" in many and "1" in one and "1234" not in many
     assert sources == "แหล่งที่มา"
     assert "&lt;b&gt;" in escaped and "<b>" not in escaped
+
+
+def test_the_kept_catalog_follows_a_forced_locale_and_the_next_request(app, client):
+    """gettext in Python code and in macros imported without the context use the catalog
+    kept for the request (consult.i18n._kept_catalog): a forced locale (a mail in its
+    recipient's language) gets its own, the page's comes back after it, and the next
+    request in another language does not read the one before's."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, refresh
+
+    macro = (
+        "{% from 'macros.html' import org_label %}"
+        "{{ org_label(org) }}|{{ _('Sources') }}|{{ gettext('Sources') }}"
+    )
+
+    class Unverified:
+        verified_at = None
+
+    def both() -> tuple[str, str]:
+        return gettext("Sources"), render_template_string(macro, org=Unverified())
+
+    with app.test_request_context("/", headers={"Accept-Language": "th"}):
+        th_py, th_page = both()
+        with force_locale("id"):
+            id_py, id_page = both()
+        again_py, again_page = both()
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        refresh()  # as before each request (this context shares the fixture's `g`)
+        en_py, en_page = both()
+    assert th_py == "แหล่งที่มา" and "แหล่งที่มา" in th_page
+    assert id_py not in (th_py, "Sources") and id_py in id_page and "แหล่งที่มา" not in id_page
+    assert (again_py, again_page) == (th_py, th_page)
+    assert en_py == "Sources" and en_page.endswith("|Sources|Sources")
+    assert "unverified organisation" in en_page and "unverified organisation" not in th_page
+    # The same client asks for a page in one language, then in another.
+    with app.test_request_context(), force_locale("th"):
+        search_th = gettext("Search")
+    pages = {}
+    for loc in ("th", "en", "th"):
+        client.set_cookie(i18n.COOKIE, loc)
+        pages.setdefault(loc, []).append(client.get("/").get_data(as_text=True))
+    assert all(search_th in html for html in pages["th"])
+    assert search_th not in pages["en"][0] and ">Search<" in pages["en"][0]
