@@ -176,14 +176,17 @@ def test_paragraph_page_lists_its_comments_page_by_page(client, make_document, m
     bulk_comments(w, 45, paragraphs=[p])
     html = client.get(f"/paragraphs/{p.id}").get_data(as_text=True)
     text = text_of(html)
-    assert "45 comments" in text and "Comments 1–20 of 45, earliest first." in text
-    assert "Remark 0." in text and "Remark 19." in text and "Remark 20." not in text
+    assert "45 comments" in text and "Comments 1–10 of 45, earliest first." in text
+    assert "Remark 0." in text and "Remark 9." in text and "Remark 10." not in text
     assert f'<a rel="next" href="/paragraphs/{p.id}?page=2">' in html
-    assert 'rel="prev"' not in html and "Page 1 of 3" in text
+    assert 'rel="prev"' not in html and "Page 1 of 5" in text
     html = client.get(f"/paragraphs/{p.id}?page=3").get_data(as_text=True)
     text = text_of(html)
+    assert "Comments 21–30 of 45" in text and "Remark 29." in text and "Remark 30." not in text
+    html = client.get(f"/paragraphs/{p.id}?page=5").get_data(as_text=True)
+    text = text_of(html)
     assert "Comments 41–45 of 45" in text and "Remark 44." in text and "Remark 39." not in text
-    assert f'<a rel="prev" href="/paragraphs/{p.id}?page=2">' in html and 'rel="next"' not in html
+    assert f'<a rel="prev" href="/paragraphs/{p.id}?page=4">' in html and 'rel="next"' not in html
     # A page past the end shows the last one; a page that is not a number, the first.
     assert "Remark 44." in client.get(f"/paragraphs/{p.id}?page=99").get_data(as_text=True)
     assert "Remark 0." in client.get(f"/paragraphs/{p.id}?page=x").get_data(as_text=True)

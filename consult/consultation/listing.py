@@ -19,8 +19,11 @@ from consult.documents.models import Paragraph, Version
 from consult.extensions import db
 from consult.paging import page_count
 
-#: Comments on one page of a paragraph.
-PARAGRAPH_PAGE = 20
+#: Comments on one page of a paragraph. Each is shown whole, with its answer: ten make a
+#: page of about 25 KB, light on a slow link, and the page's cost follows them (a page
+#: of a paragraph with three comments and one with a thousand differ by seven comments
+#: of work, not seventeen).
+PARAGRAPH_PAGE = 10
 #: Comments on one page of a version's list.
 VERSION_PAGE = 50
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, selectinload
 
 from consult.accounts.models import ORG_KINDS, Organisation
-from consult.consultation.listing import Page
+from consult.consultation.listing import PARAGRAPH_PAGE, Page
 from consult.consultation.models import (
     DECISIONS,
     Comment,
@@ -159,8 +159,9 @@ class History:
     removed_in: Version | None = None
 
 
-#: Comments shown per step of a paragraph's history unless all are asked for.
-STEP_COMMENTS = 20
+#: Comments shown per step of a paragraph's history unless all are asked for: as many as
+#: a page of the paragraph's comments.
+STEP_COMMENTS = PARAGRAPH_PAGE
 
 
 def first_comments(
