@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def test_warm_up_loads_the_language_model(app):
     from consult import warm_up
@@ -44,3 +46,33 @@ def test_a_server_process_collects_garbage_less_often():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_web_process_does_not_load_what_only_jobs_use(tmp_path):
+    """datasketch (the form letters' MinHash signatures, made by the job worker) imports
+    SciPy, about 50 MB of every gunicorn worker: a web process loads it only when it makes
+    a signature itself. Checked in a fresh interpreter, as a server's worker starts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from consult import create_app, warm_up\n"
+        "app = create_app()\n"
+        "warm_up(app)\n"
+        "print(sorted(m for m in ('datasketch', 'scipy', 'sklearn') if m in sys.modules))\n"
+        "from consult.analysis import nearcopies\n"
+        "assert nearcopies.similarity(nearcopies.signature('a b c d e'),"
+        " nearcopies.signature('a b c d e')) == 1.0\n"
+        "print('datasketch' in sys.modules)\n"
+    )
+    env = {
+        **os.environ,
+        "CONSULT_INSTANCE_PATH": str(tmp_path / "instance"),
+        "CONSULT_DATABASE_URL": f"sqlite:///{tmp_path / 'consult.db'}",
+        "CONSULT_JOBS": "",
+    }
+    out = subprocess.run(  # noqa: S603 - this interpreter, with the code above
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["[]", "True"], out

@@ -27,9 +27,12 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 #: Words per shingle. Three keeps unrelated texts on the same subject apart (they share
 #: words, rarely three in a row) while a typo or a changed name costs only three shingles.
@@ -98,9 +101,19 @@ def _hash32(b: bytes) -> int:
 _PROTO: MinHash | None = None
 
 
+def _minhash():
+    """datasketch's MinHash, imported on first use: datasketch imports SciPy (for its LSH
+    tuning, not used here), about 47 MB a process. Signatures are made by the job
+    worker; a web process that never makes one (a queue is set) never pays for it."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
 def _proto() -> MinHash:
     global _PROTO
     if _PROTO is None:
+        MinHash = _minhash()
         _PROTO = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=_hash32)
     return _PROTO
 
@@ -110,6 +123,7 @@ def signatures(texts: Iterable[str]) -> list[bytes]:
     An empty text gets the signature of no shingles (all values at their maximum), which
     matches nothing."""
     proto = _proto()
+    MinHash = _minhash()
     out = []
     for t in texts:
         m = MinHash(
