@@ -183,6 +183,10 @@ def test_paragraph_page_lists_its_comments_page_by_page(client, make_document, m
     html = client.get(f"/paragraphs/{p.id}?page=3").get_data(as_text=True)
     text = text_of(html)
     assert "Comments 21–30 of 45" in text and "Remark 29." in text and "Remark 30." not in text
+    # From any page, the first and the last are one link away.
+    assert f'<a href="/paragraphs/{p.id}?page=1">1</a>' in html
+    assert f'<a href="/paragraphs/{p.id}?page=5">5</a>' in html
+    assert '<nav class="pages no-print" aria-label="Pages of comments">' in html
     html = client.get(f"/paragraphs/{p.id}?page=5").get_data(as_text=True)
     text = text_of(html)
     assert "Comments 41–45 of 45" in text and "Remark 44." in text and "Remark 39." not in text
