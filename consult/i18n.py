@@ -48,47 +48,31 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 RTL: frozenset[str] = frozenset()
 
 
-def _kept_catalog(domain: Domain | None, load):
-    """The catalog of the locale in force, kept in the context beside the locale and the
-    domain it was loaded for; `load()` finds it when they changed (a new request, a
-    forced locale) or nothing is kept yet. Flask-Babel finds it again on every call,
-    through several context lookups (about 20 microseconds): a page with a few dozen
-    comments made a few hundred such calls."""
-    ctx = _cv_app.get(None)
-    ns = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
-    if ns is not None:
-        kept = ns.__dict__.get("consult_catalog")
-        if (
-            kept is not None
-            and kept[0] is ns.__dict__.get("babel_locale")
-            and kept[1] is (domain or ns.__dict__.get("babel_domain"))
-        ):
-            return kept[2]
-    catalog = load()
-    ns = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
-    locale = ns.__dict__.get("babel_locale") if ns is not None else None
-    if locale is not None:
-        ns.consult_catalog = (locale, domain or ns.__dict__.get("babel_domain"), catalog)
-    return catalog
-
-
 class _Domain(Domain):
-    """Flask-Babel's domain, its catalog kept for the request (_kept_catalog): the
-    gettext of Python code (labels, messages) goes through it."""
+    """Flask-Babel's domain with the catalog of the locale in force kept in the context
+    beside that locale (and this domain), found again only when they change: a new
+    request, a forced locale (a mail in its recipient's language). Flask-Babel looks it
+    up on every call through several context lookups (about 20 microseconds), and a page
+    with a few dozen comments makes a few hundred calls. Python's gettext and the
+    templates' (Flask-Babel's, and _bound_gettext below) all go through it."""
 
     def get_translations(self):
-        return _kept_catalog(self, super().get_translations)
+        ctx = _cv_app.get(None)
+        ns = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
+        kept = ns.__dict__.get("consult_catalog") if ns is not None else None
+        if kept is not None and kept[:2] == (ns.__dict__.get("babel_locale"), self):
+            return kept[2]
+        catalog = super().get_translations()
+        ns = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
+        if ns is not None and ns.__dict__.get("babel_locale") is not None:
+            ns.consult_catalog = (ns.babel_locale, self, catalog)
+        return catalog
 
 
 class _Babel(Babel):
     @cached_property
     def domain_instance(self) -> Domain:
         return _Domain(domain=self.domain)
-
-
-def catalog():
-    """The catalog of this request's locale (or of the one forced), kept for the request."""
-    return _kept_catalog(None, get_translations)
 
 
 babel = _Babel()
@@ -321,15 +305,6 @@ def init_app(app: Flask, translations_dir: str) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations_dir)
     babel.init_app(app, locale_selector=select_locale)
-    # The templates' gettext, for templates and macros imported without the context
-    # (which brings _bound_gettext's): the kept catalog, not Flask-Babel's lookup.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: catalog().ugettext(s),
-        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
-        pgettext=lambda c, s: catalog().upgettext(c, s),
-        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
     app.register_blueprint(bp)
     # Flask-Babel keeps the chosen locale in `g`, which lives as long as the application
     # context: choose again for each request (requests that share one context, as in

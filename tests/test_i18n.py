@@ -454,7 +454,7 @@ def test_the_templates_gettext_formats_and_escapes_as_jinja_does(app):
 
 def test_the_kept_catalog_follows_a_forced_locale_and_the_next_request(app, client):
     """gettext in Python code and in macros imported without the context use the catalog
-    kept for the request (consult.i18n._kept_catalog): a forced locale (a mail in its
+    kept for the request (consult.i18n._Domain): a forced locale (a mail in its
     recipient's language) gets its own, the page's comes back after it, and the next
     request in another language does not read the one before's."""
     from flask import render_template_string
