@@ -113,10 +113,11 @@ def _uptakes(version: Version, comments: list[Comment]) -> dict[int, tuple[str, 
     next_version = version.neighbour(1)
     if next_version is None or next_version.state == "draft":
         return out
-    for c, inputs in gather_inputs(next_version):
+    for c, inputs, diff in gather_inputs(next_version):
         if c.id in missing:
-            up = measure(inputs)
-            out[c.id] = (_uptake_cell(up.score, up.label), up.score)
+            up = measure(inputs, diff=diff)
+            if up is not None:
+                out[c.id] = (_uptake_cell(up.score, up.label), up.score)
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +28,7 @@ from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.timeutil import utcnow
 from consult.tracing.models import StoredUptake
+from consult.tracing.suggested import Diff, kept_diff
 from consult.tracing.uptake import NoChange, Uptake, VersionWords, label_disagreement, uptake
 
 FLAG_LABELS = {
@@ -132,32 +133,47 @@ class _Versions:
     around: dict[int, tuple[int, ...]]
 
 
-def gather_inputs(version: Version) -> list[tuple[Comment, Inputs]]:
-    """The inputs of every paragraph suggestion on the version before `version`
-    (four queries, whatever the number of suggestions)."""
-    return [(c, inputs) for c, inputs, _ in _gather(version)]
+def gather_inputs(version: Version) -> Iterator[tuple[Comment, Inputs, Diff | None]]:
+    """The inputs of every paragraph suggestion on the version before `version`, with
+    its stored diff (for measure), read in batches (queries bounded by the batches, not
+    one per suggestion)."""
+    for c, inputs, _ in _gather(version):
+        yield c, inputs, kept_diff(c.current)
 
 
-def _gather(version: Version) -> list[tuple[Comment, Inputs, _Versions]]:
+#: Suggestions read at a time when uptake is measured: a version with a million comments
+#: has a few hundred thousand, too many to hold at once.
+BATCH = 500
+
+
+def _gather(version: Version) -> Iterator[tuple[Comment, Inputs, _Versions]]:
     previous = version.neighbour(-1)
     if previous is None:
-        return []
-    comments = [
-        c
-        for c in db.session.scalars(
-            select(Comment)
-            .where(
-                Comment.version_id == previous.id,
-                Comment.kind == "suggestion",
-                Comment.paragraph_id.is_not(None),
-            )
-            .options(*text_loads())
-            .order_by(Comment.id)
+        return
+    texts = None
+    for c in db.session.scalars(
+        select(Comment)
+        .where(
+            Comment.version_id == previous.id,
+            Comment.kind == "suggestion",
+            Comment.paragraph_id.is_not(None),
         )
-        if not c.withdrawn and c.current.suggested_text
-    ]
-    if not comments:
-        return []
+        .options(*text_loads())
+        .order_by(Comment.id)
+        .execution_options(yield_per=BATCH)
+    ):
+        if c.withdrawn or not c.current.suggested_text:
+            continue
+        if texts is None:  # the texts only when there is a suggestion to measure
+            texts = _texts(version, previous)
+        inputs = _inputs(c, *texts)
+        if inputs is not None:
+            yield c, inputs, texts[0]
+
+
+def _texts(version: Version, previous: Version):
+    """The two versions' paragraphs and the links between them: (both, successors,
+    predecessors) for _inputs."""
     links = db.session.execute(
         select(LineageLink.paragraph_id, LineageLink.predecessor_id, LineageLink.relation).where(
             LineageLink.version_id == version.id
@@ -201,12 +217,7 @@ def _gather(version: Version) -> list[tuple[Comment, Inputs, _Versions]]:
             continue
         successors[old].append((new, relation))
         predecessors[new].append(old)
-    out = []
-    for c in comments:
-        inputs = _inputs(c, both, successors, predecessors)
-        if inputs is not None:
-            out.append((c, inputs, both))
-    return out
+    return both, successors, predecessors
 
 
 def _inputs(c: Comment, both: _Versions, successors, predecessors) -> Inputs | None:
@@ -259,12 +270,15 @@ def _inputs(c: Comment, both: _Versions, successors, predecessors) -> Inputs | N
     )
 
 
-def measure(inputs: Inputs, elsewhere: VersionWords | None = None) -> Uptake | None:
+def measure(
+    inputs: Inputs, elsewhere: VersionWords | None = None, diff: Diff | None = None
+) -> Uptake | None:
     """The pure measure for stored inputs (None when the suggestion asks for no change).
 
     `elsewhere`, the new version's words, lets an asked-for phrase count where it landed
     outside the successor; the Markdown of a markup-only suggestion is never looked for
-    there."""
+    there. `diff`, the suggestion's stored diff, spares making it again when it is the
+    diff of the texts measured (uptake.asked_opcodes): the measure is the same."""
     original = inputs.original[0] if len(inputs.original) == 1 else inputs.original
     kwargs = {
         "part": inputs.part,
@@ -280,6 +294,7 @@ def measure(inputs: Inputs, elsewhere: VersionWords | None = None) -> Uptake | N
                 inputs.successor,
                 quote=inputs.quote,
                 quote_start=inputs.quote_start,
+                diff=diff,
                 **kwargs,
             )
         except NoChange:
@@ -296,28 +311,30 @@ def store_uptake(version: Version) -> int:
     """Measure and store the uptake of the suggestions made on the version before
     `version` against it; rows whose inputs did not change are kept. Flushes; returns
     the number of rows written."""
-    gathered = _gather(version)
-    if not gathered:
-        return 0
+    # What is kept already: the hash of its inputs (a row is read only to be rewritten).
     existing = {
-        u.comment_id: u
-        for u in db.session.scalars(
-            select(StoredUptake).where(StoredUptake.version_id == version.id)
+        cid: (rid, digest)
+        for rid, cid, digest in db.session.execute(
+            select(StoredUptake.id, StoredUptake.comment_id, StoredUptake.inputs_hash).where(
+                StoredUptake.version_id == version.id
+            )
         )
     }
     written = 0
     now = utcnow()
-    for c, inputs, both in gathered:
+    for c, inputs, both in _gather(version):
         digest = inputs.digest()
-        row = existing.get(c.id)
-        if row is not None and row.inputs_hash == digest:
+        kept = existing.get(c.id)
+        if kept is not None and kept[1] == digest:
             continue
-        up = measure(inputs, both.elsewhere)
+        up = measure(inputs, both.elsewhere, kept_diff(c.current))
         if up is None:
             continue
-        if row is None:
+        if kept is None:
             row = StoredUptake(comment_id=c.id, version_id=version.id)
             db.session.add(row)
+        else:
+            row = db.session.get(StoredUptake, kept[0])
         row.score = up.score
         row.label = up.label
         row.verbatim = up.verbatim
@@ -330,6 +347,8 @@ def store_uptake(version: Version) -> int:
         )
         row.computed_at = now
         written += 1
+        if written % BATCH == 0:
+            db.session.flush()  # the session lets go of the rows written so far
     db.session.flush()
     return written
 

@@ -43,14 +43,22 @@ def _dump(diff: Diff | None) -> str | None:
     return None if diff is None else json.dumps(diff, ensure_ascii=False, separators=(",", ":"))
 
 
+def kept_diff(text: Comment | CommentRevision) -> Diff | None:
+    """The diff stored for a comment's text (the comment as posted, or one of its
+    revisions), or None when it has none."""
+    if not text.suggested_text or not text.suggested_diff:
+        return None
+    return [(op, part) for op, part in json.loads(text.suggested_diff)]
+
+
 def stored_diff(text: Comment | CommentRevision, paragraph_text: str | None) -> Diff | None:
-    """The diff of a comment's text (the comment as posted, or one of its revisions):
-    the stored one, else computed now (not stored: pages never write)."""
+    """The diff of a comment's text: the stored one, else computed now (not stored:
+    pages never write)."""
     if not text.suggested_text:
         return None
-    if text.suggested_diff:
-        return [(op, part) for op, part in json.loads(text.suggested_diff)]
-    return suggestion_diff(paragraph_text, text.suggested_text, text.quote_start, text.quote_end)
+    return kept_diff(text) or suggestion_diff(
+        paragraph_text, text.suggested_text, text.quote_start, text.quote_end
+    )
 
 
 @event.listens_for(Session, "before_flush")

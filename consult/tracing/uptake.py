@@ -144,9 +144,38 @@ def opcodes(a: str, b: str, refine: bool = True) -> tuple[Opcode, ...]:
 
     Cached: every suggestion on one paragraph shares the same paragraph → successor diff.
     """
+    return opcodes_of(a, b, word_diff(a, b), refine)
+
+
+def fits(diff: Sequence[tuple[str, str]] | None, a: str, b: str) -> bool:
+    """Whether `diff` ([(op, text)], as word_diff gives) turns `a` into `b`: its kept and
+    deleted parts spell `a`, its kept and inserted parts spell `b`."""
+    return (
+        diff is not None
+        and "".join(t for op, t in diff if op != "insert") == a
+        and "".join(t for op, t in diff if op != "delete") == b
+    )
+
+
+def asked_opcodes(
+    o: str, s: str, diff: Sequence[tuple[str, str]] | None = None
+) -> tuple[Opcode, ...]:
+    """The opcodes of a suggestion's change `o` → `s`. `diff` is the suggestion's diff
+    as stored when its text was written (consult.tracing.suggested), used when it is a
+    diff of exactly these texts: the same diff its readers are shown, and the word diff
+    is most of the cost of measuring a suggestion. Otherwise it is computed."""
+    if fits(diff, o, s):
+        return opcodes_of(o, s, diff)
+    return opcodes(o, s)
+
+
+def opcodes_of(
+    a: str, b: str, diff: Sequence[tuple[str, str]], refine: bool = True
+) -> tuple[Opcode, ...]:
+    """opcodes() for the word diff `diff` of `a` → `b`, already made."""
     ops: list[list] = []
     i = j = 0
-    for op, chunk in word_diff(a, b):
+    for op, chunk in diff:
         n = len(tokens_without_space(chunk))
         if not n:
             continue
@@ -368,10 +397,11 @@ class _Asked:
     split: set[int] = field(default_factory=set)
 
 
-def _asked(o: str, s: str) -> _Asked | None:
-    """The suggestion's asked-for change (None when it asks for none)."""
+def _asked(o: str, s: str, diff: Sequence[tuple[str, str]] | None = None) -> _Asked | None:
+    """The suggestion's asked-for change (None when it asks for none); `diff` as for
+    asked_opcodes."""
     ot, st = tokens_without_space(o), tokens_without_space(s)
-    asked = opcodes(o, s)
+    asked = asked_opcodes(o, s, diff)
     del_all = [
         i for tag, i1, i2, _, _ in asked if tag in ("delete", "replace") for i in range(i1, i2)
     ]
@@ -835,16 +865,18 @@ def asked_insertions(
     *,
     quote: str | None = None,
     quote_start: int | None = None,
+    diff: Sequence[tuple[str, str]] | None = None,
 ) -> list[str]:
     """The phrases a suggestion asks to insert, in order (words and the marks between
-    them), as provenance credits them. Empty when it inserts no word."""
+    them), as provenance credits them. Empty when it inserts no word. `diff`: its stored
+    diff (asked_opcodes)."""
     try:
         o, s = suggested_paragraph(original, suggested, quote=quote, quote_start=quote_start)
     except ValueError:
         o, s = original, suggested
     st = tokens_without_space(s)
     out = []
-    for tag, _, _, j1, j2 in opcodes(o, s):
+    for tag, _, _, j1, j2 in asked_opcodes(o, s, diff):
         if tag in ("insert", "replace") and any(is_word(t) for t in st[j1:j2]):
             out.append(" ".join(st[j1:j2]))
     return out
@@ -861,6 +893,7 @@ def uptake(
     elsewhere: VersionWords | None = None,
     not_in: Collection[object] = (),
     around: Sequence[str] = (),
+    diff: Sequence[tuple[str, str]] | None = None,
 ) -> Uptake:
     """Measure how much of a suggestion's change happened in the successor.
 
@@ -879,6 +912,8 @@ def uptake(
     around: the paragraphs just before and after the commented one in its version. A
         wording that carries one of them along word for word (two blocks written out
         as one) does not ask for those words: they stand where they stood.
+    diff: the suggestion's word diff as stored when it was written; used when it is the
+        diff of the texts measured here (asked_opcodes), else the diff is made.
 
     The words the suggestion inserts are the evidence: when none of them is in the
     text, it is not taken up, whatever was deleted. Asked deletions weigh
@@ -891,7 +926,7 @@ def uptake(
     """
     o, s = suggested_paragraph(original, suggested, quote=quote, quote_start=quote_start, part=part)
     r = _join(successor)
-    a = _asked(o, s)
+    a = _asked(o, s, diff)
     if a is None:
         raise NoChange("The suggested wording is the same as the paragraph's.")
     carried = {j for text in around for j in _carried(text, a.st, a.ins_at)}

@@ -48,7 +48,7 @@ from consult.tracing.models import KeptProvenance, ResponseFeedback, StoredUptak
 from consult.tracing.provenance import PHRASES, Contribution, Span, provenance
 from consult.tracing.services import ComparedParagraph
 from consult.tracing.stored import MEASURE_VERSION, flag_for, latest_uptake, text_loads
-from consult.tracing.suggested import stored_diff
+from consult.tracing.suggested import kept_diff, stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
 
 log = logging.getLogger(__name__)
@@ -646,6 +646,8 @@ def provenance_sources(version: Version, refs: Sequence[int], page: int = 1) -> 
 
 #: The uptake labels that give a suggestion credit for the words it inserted.
 CREDITED = ("taken_up", "partly")
+#: Credited suggestions read at a time when a provenance is computed.
+CREDITED_BATCH = 500
 
 #: What a published version's provenance depends on beyond its frozen texts and links:
 #: the suggestions credited and their wording. Uptake is measured when a version is
@@ -783,8 +785,14 @@ def _provenance_spans(
     texts = {q.id: q.text for ch in chains.values() for q in ch}
     sources = {q.id: q.source for ch in chains.values() for q in ch}
     on_paragraph: dict[int, list[Contribution]] = defaultdict(list)
+    # Read in batches, each let go once its phrases are taken: at a million comments a
+    # version has a hundred thousand credited suggestions, too many to hold at once.
     for c in db.session.scalars(
-        select(Comment).where(Comment.id.in_(taken)).options(*text_loads()).order_by(Comment.id)
+        select(Comment)
+        .where(Comment.id.in_(taken))
+        .options(*text_loads())
+        .order_by(Comment.id)
+        .execution_options(yield_per=CREDITED_BATCH)
     ):
         t = c.current
         if not t.suggested_text or c.withdrawn or c.paragraph_id not in texts:
@@ -794,6 +802,7 @@ def _provenance_spans(
             plain_wording(t.suggested_text, None if t.quote else sources[c.paragraph_id]),
             quote=t.quote,
             quote_start=t.quote_start,
+            diff=kept_diff(t),
         )
         if phrases:
             on_paragraph[c.paragraph_id].append(Contribution(c.id, PHRASES.join(phrases)))
