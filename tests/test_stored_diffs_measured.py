@@ -139,3 +139,20 @@ def test_provenance_reads_the_credited_suggestions_in_batches(client, case, monk
         "and budget",
         "within 30 days",
     ]
+
+
+def test_a_publication_measures_each_suggestion_once(case, monkeypatch):
+    """Both receivers of the publication ask for the uptake (the record covers it); the
+    suggestions are read and measured once, not once for each."""
+    seen = []
+    inputs = stored._inputs
+    monkeypatch.setattr(stored, "_inputs", lambda c, *a: seen.append(c.id) or inputs(c, *a))
+    v2 = case.publish_v2()
+    assert sorted(seen) == sorted([case.a.id, case.b.id, case.c.id])
+    # A later transaction reads them again (and finds nothing to write).
+    seen.clear()
+    assert stored.store_uptake(v2) == 0
+    assert sorted(seen) == sorted([case.a.id, case.b.id, case.c.id])
+    db.session.rollback()
+    seen.clear()
+    assert stored.store_uptake(v2) == 0 and len(seen) == 3

@@ -311,6 +311,11 @@ def store_uptake(version: Version) -> int:
     """Measure and store the uptake of the suggestions made on the version before
     `version` against it; rows whose inputs did not change are kept. Flushes; returns
     the number of rows written."""
+    measured = db.session.info.setdefault(_MEASURED, set())
+    if version.id in measured:
+        # Both receivers of the publication ask for it (consult.record.service): the
+        # second call would read every suggestion again to find nothing to write.
+        return 0
     # What is kept already: the hash of its inputs (a row is read only to be rewritten).
     existing = {
         cid: (rid, digest)
@@ -350,6 +355,7 @@ def store_uptake(version: Version) -> int:
         if written % BATCH == 0:
             db.session.flush()  # the session lets go of the rows written so far
     db.session.flush()
+    measured.add(version.id)
     return written
 
 
@@ -357,8 +363,22 @@ def _on_published(sender, subject=None, actor=None, data=None) -> None:
     store_uptake(subject)
 
 
+#: session.info key: the versions whose uptake this transaction has measured.
+_MEASURED = "uptake_measured"
+
+
+def _forget_measured(session, previous_transaction=None) -> None:
+    session.info.pop(_MEASURED, None)
+
+
 def connect() -> None:
+    from sqlalchemy import event as orm_event
+    from sqlalchemy.orm import Session
+
     signals.version_published.connect(_on_published, weak=False)
+    # A later transaction measures again (what it measures may have changed since).
+    orm_event.listen(Session, "after_commit", _forget_measured)
+    orm_event.listen(Session, "after_soft_rollback", _forget_measured)
 
 
 # --- reading ----------------------------------------------------------------------------
