@@ -11,6 +11,10 @@ of the paragraphs, taking up one of their suggestions half of the time. Prints:
 
 - publication of each version, which measures and stores the uptake of every
   suggestion on the version before (the signal handler in consult.tracing.stored);
+  each suggestion's diff is stored beside it, as posting stores it;
+- the last publication's measure made again side by side, with those stored diffs and
+  without them (rows from before they were stored: the measure makes each diff), and
+  the ratio;
 - the pages, rendered through the app: the consultation report of each version, the
   provenance of the last version, the history of the paragraph with the most
   comments, the annotated comparison of versions 1 and 2, an organisation's page.
@@ -35,6 +39,7 @@ from textgen import edit, paragraph  # noqa: E402
 
 from consult import create_app  # noqa: E402
 from consult.extensions import db  # noqa: E402
+from consult.tracing.suggested import fill_missing  # noqa: E402
 
 DECISIONS = ("accepted", "partly_accepted", "noted", "not_accepted", "out_of_scope")
 
@@ -73,6 +78,38 @@ def main() -> None:
 
         upgrade()
         run(app, args, rng)
+
+
+def side_by_side(version) -> None:
+    """The last publication's measure made again, side by side: with the suggestions'
+    diffs stored when they were posted, and without them (rows from before they were
+    stored, whose diffs the measure makes). Rolled back: nothing is kept."""
+    from consult.consultation.models import Comment
+    from consult.tracing import stored
+    from consult.tracing.models import StoredUptake
+
+    previous = version.neighbour(-1)
+    took = {}
+    for how in ("diffs stored", "diffs made again"):
+        db.session.execute(
+            StoredUptake.__table__.delete().where(StoredUptake.version_id == version.id)
+        )
+        if how == "diffs made again":
+            db.session.execute(
+                Comment.__table__.update()
+                .where(Comment.version_id == previous.id)
+                .values(suggested_diff=None)
+            )
+        db.session.expire_all()
+        start = time.perf_counter()
+        n = stored.store_uptake(version)
+        took[how] = time.perf_counter() - start
+        print(
+            f"  the uptake of version {version.number} measured again, {how}: "
+            f"{took[how]:.2f} s ({n:,} suggestions)"
+        )
+        db.session.rollback()
+    print(f"  ratio: {took['diffs made again'] / took['diffs stored']:.2f}")
 
 
 def run(app, args, rng: random.Random) -> None:
@@ -146,6 +183,8 @@ def run(app, args, rng: random.Random) -> None:
                 }
             )
         db.session.execute(insert(Comment.__table__), rows)
+        # Each suggestion's diff against its paragraph, stored as posting it stores it.
+        fill_missing(db.session.connection())
         docs.close(version, by=sec, reason="Benchmark")
         ids = db.session.scalars(select(Comment.id).where(Comment.version_id == version.id)).all()
         db.session.execute(
@@ -192,6 +231,7 @@ def run(app, args, rng: random.Random) -> None:
         db.session.commit()
         publish_times.append((len(rows), took))
         version = nxt
+    side_by_side(version)
     labels = Counter(db.session.scalars(select(StoredUptake.label)))
     stored = db.session.scalar(select(func.count(StoredUptake.id)))
     total_n = sum(n for n, _ in publish_times)
