@@ -10,7 +10,7 @@ only reads the rows. The chain itself (event bytes and hashes) is service.py's b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,14 +77,33 @@ def load(subject_type: str, ids: Iterable[int]) -> dict[int, dict[str, list[dict
     if not ids:
         return out
     for thing in rules.SUBJECT_THINGS[subject_type]:
-        model = models[thing]
-        key = getattr(model, rules.SCOPED.get(thing, "id"))
-        q = select(model).where(key.in_(ids)).execution_options(populate_existing=True)
-        if thing == "response_group":
-            q = q.options(selectinload(model.members))
-        for obj in db.session.scalars(q):
-            out[getattr(obj, rules.SCOPED.get(thing, "id"))][thing].append(row_content(thing, obj))
+        scope = rules.SCOPED.get(thing, "id")
+        for obj in db.session.scalars(_covered(models[thing], thing, ids)):
+            out[getattr(obj, scope)][thing].append(row_content(thing, obj))
     return out
+
+
+def _covered(model: Any, thing: str, ids: list[int]):
+    """The query of the rows of `thing` that events about these subjects cover, as they
+    are in the database now, in id order."""
+    key = getattr(model, rules.SCOPED.get(thing, "id"))
+    q = (
+        select(model)
+        .where(key.in_(ids))
+        .order_by(model.id)
+        .execution_options(populate_existing=True)
+    )
+    if thing == "response_group":
+        q = q.options(selectinload(model.members))
+    return q
+
+
+def _rows_of(thing: str, subject_id: int) -> Iterator[dict[str, Any]]:
+    """The content of the rows of `thing` one subject's events cover, in id order, read
+    in batches."""
+    q = _covered(_models()[thing], thing, [subject_id]).execution_options(yield_per=1000)
+    for obj in db.session.scalars(q):
+        yield row_content(thing, obj)
 
 
 def document_of(subject_type: str, subject_id: int) -> str | None:
@@ -124,9 +143,12 @@ def document_of(subject_type: str, subject_id: int) -> str | None:
 
 
 def covers_for(subject_type: str, subject_id: int) -> dict[str, Any]:
-    """What an event about this subject records of the content it published."""
-    return rules.covers(
-        document_of(subject_type, subject_id), load(subject_type, [subject_id])[subject_id]
+    """What an event about this subject records of the content it published, read row by
+    row: a version published after a million comments covers a few hundred thousand
+    measured suggestions, which are never held at once."""
+    return rules.covers_in_order(
+        document_of(subject_type, subject_id),
+        {t: _rows_of(t, subject_id) for t in rules.SUBJECT_THINGS[subject_type]},
     )
 
 

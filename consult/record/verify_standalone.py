@@ -445,11 +445,31 @@ def covers(document: str | None, contents: dict[str, list[dict[str, Any]]]) -> d
     """What an event stores about the things it published: the sha256 of their canonical
     content (all fields of `COVERED`, rows in id order) and, per row, its id and a short
     signature of each field (so that a check can say which field of which row changed)."""
-    ordered = {t: sorted(rows, key=lambda r: r["id"]) for t, rows in contents.items()}
+    return covers_in_order(
+        document, {t: sorted(rows, key=lambda r: r["id"]) for t, rows in contents.items()}
+    )
+
+
+def covers_in_order(
+    document: str | None, contents: dict[str, Iterable[dict[str, Any]]]
+) -> dict[str, Any]:
+    """covers() for rows given in id order, each read once: the canonical JSON is hashed
+    as it is written, so the rows need not be held together (a version published after a
+    million comments has a few hundred thousand measured suggestions)."""
+    digest = hashlib.sha256(b"{")
+    items: dict[str, list[list[Any]]] = {}
+    for n, thing in enumerate(sorted(contents)):  # canonical JSON's order of keys
+        digest.update((("," if n else "") + canonical(thing) + ":[").encode("utf-8"))
+        out = items[thing] = []
+        for k, row in enumerate(contents[thing]):
+            digest.update((("," if k else "") + canonical(row)).encode("utf-8"))
+            out.append([row["id"], signature(thing, row)])
+        digest.update(b"]")
+    digest.update(b"}")
     return {
         "document": document,
-        "digest": sha256(canonical(ordered)),
-        "items": {t: [[r["id"], signature(t, r)] for r in rows] for t, rows in ordered.items()},
+        "digest": digest.hexdigest(),
+        "items": {t: items[t] for t in contents},
     }
 
 
