@@ -101,19 +101,14 @@ def _hash32(b: bytes) -> int:
 _PROTO: MinHash | None = None
 
 
-def _minhash():
-    """datasketch's MinHash, imported on first use: datasketch imports SciPy (for its LSH
-    tuning, not used here), about 47 MB a process. Signatures are made by the job
-    worker; a web process that never makes one (a queue is set) never pays for it."""
-    from datasketch import MinHash
-
-    return MinHash
-
-
 def _proto() -> MinHash:
     global _PROTO
     if _PROTO is None:
-        MinHash = _minhash()
+        # Imported on first use: datasketch imports SciPy (for its LSH tuning, not used
+        # here), about 47 MB a process. Signatures are made by the job worker; a web
+        # process that never makes one (a queue is set) never pays for it.
+        from datasketch import MinHash
+
         _PROTO = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=_hash32)
     return _PROTO
 
@@ -123,10 +118,9 @@ def signatures(texts: Iterable[str]) -> list[bytes]:
     An empty text gets the signature of no shingles (all values at their maximum), which
     matches nothing."""
     proto = _proto()
-    MinHash = _minhash()
     out = []
     for t in texts:
-        m = MinHash(
+        m = type(proto)(
             num_perm=NUM_PERM,
             seed=SEED,
             permutations=proto.permutations,
