@@ -54,7 +54,7 @@ class _Domain(Domain):
     request, a forced locale (a mail in its recipient's language). Flask-Babel looks it
     up on every call through several context lookups (about 20 microseconds), and a page
     with a few dozen comments makes a few hundred calls. Python's gettext and the
-    templates' (Flask-Babel's, and _bound_gettext below) all go through it."""
+    templates' (Flask-Babel's callables ask the domain) both go through it."""
 
     def get_translations(self):
         ctx = _cv_app.get(None)
