@@ -22,12 +22,18 @@ PARAGRAPH = "Every submission receives a written answer."
 WORDING = "Every submission receives a public, written answer within 30 days."
 
 
+def _diffed(monkeypatch) -> list[tuple[str, str]]:
+    """Every pair of texts word-diffed from now on by the measure."""
+    made: list[tuple[str, str]] = []
+    uptake.opcodes.cache_clear()
+    monkeypatch.setattr(uptake, "word_diff", lambda a, b: made.append((a, b)) or word_diff(a, b))
+    return made
+
+
 def test_a_stored_diff_that_spells_both_texts_is_used_and_gives_the_same_opcodes(monkeypatch):
     diff = word_diff(PARAGRAPH, WORDING)
     fresh = uptake.opcodes(PARAGRAPH, WORDING)
-    made = []
-    monkeypatch.setattr(uptake, "word_diff", lambda a, b: made.append((a, b)) or word_diff(a, b))
-    uptake.opcodes.cache_clear()
+    made = _diffed(monkeypatch)
     assert uptake.asked_opcodes(PARAGRAPH, WORDING, diff) == fresh
     assert made == []  # nothing diffed again
     assert uptake.asked_insertions(PARAGRAPH, WORDING, diff=diff) == [
@@ -47,9 +53,7 @@ def test_a_stored_diff_that_spells_both_texts_is_used_and_gives_the_same_opcodes
 )
 def test_a_stored_diff_of_other_texts_is_not_used(monkeypatch, diff):
     fresh = uptake.opcodes(PARAGRAPH, WORDING)
-    uptake.opcodes.cache_clear()
-    made = []
-    monkeypatch.setattr(uptake, "word_diff", lambda a, b: made.append((a, b)) or word_diff(a, b))
+    made = _diffed(monkeypatch)
     assert uptake.asked_opcodes(PARAGRAPH, WORDING, diff) == fresh
     assert made == [(PARAGRAPH, WORDING)]
 
@@ -57,14 +61,6 @@ def test_a_stored_diff_of_other_texts_is_not_used(monkeypatch, diff):
 @pytest.fixture
 def case(make_document, make_user, make_org):
     return build(make_document, make_user, make_org)
-
-
-def _diffed(monkeypatch) -> list[tuple[str, str]]:
-    """Every pair of texts word-diffed from now on by the measure."""
-    made: list[tuple[str, str]] = []
-    uptake.opcodes.cache_clear()
-    monkeypatch.setattr(uptake, "word_diff", lambda a, b: made.append((a, b)) or word_diff(a, b))
-    return made
 
 
 def _measured() -> dict[int, tuple]:
