@@ -96,6 +96,9 @@ def load(instance_path: str) -> dict:
         # Public pages kept this many seconds for readers not signed in (consult.pagecache).
         "PAGE_CACHE_SECONDS": _whole_number("CONSULT_PAGE_CACHE_SECONDS", "5", minimum=0),
         "JOBS_URL": jobs,
+        # A publication measures the uptake of at most this many suggestions itself; more
+        # are measured by the job worker (consult.tracing.stored, about 1-2.5 ms each).
+        "UPTAKE_IN_REQUEST_MAX": _whole_number("CONSULT_UPTAKE_IN_REQUEST_MAX", "2000", minimum=0),
         # Where those pages are kept: in each process, or on Redis for all of them.
         "PAGE_CACHE_URL": _page_cache_url(jobs),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,

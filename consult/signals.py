@@ -93,6 +93,10 @@ translation_published = _ns.signal("translation.published")
 #: number, state, the hashes of the original and of the public text, the spans' places
 #: and kinds, the reason's hash).
 comment_redacted = _ns.signal("comment.redacted")
+#: The uptake of the suggestions made on the version before `subject` (a version) was
+#: measured by the job worker, its publication having left it there (many suggestions);
+#: data: document, version, suggestions_on (the earlier version's number), suggestions.
+uptake_measured = _ns.signal("uptake.measured")
 #: A supporter signed an organisation's campaign (subject: the CampaignSignature; data:
 #: campaign tracking number, individual or organisation slug, named or not).
 campaign_signed = _ns.signal("campaign.signed")

@@ -8,6 +8,7 @@ done again by the next one (or by the periodic sweep).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask
 from huey import Huey, crontab
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 #: Seconds before a job that found its resource busy (the index writer, every export
 #: slot) tries again.
 RETRY_DELAY = 5
+#: How long a publication's uptake waits for its job before the sweep asks again.
+UPTAKE_LOST_AFTER = timedelta(minutes=2)
 #: Batches of mail (500 each) one send_mail job sends before it queues the next one.
 MAIL_BATCHES = 10
 
@@ -83,17 +86,21 @@ def register(app: Flask, huey: Huey) -> None:
     @huey.periodic_task(crontab(minute="*"), name="sweep")
     def sweep() -> dict[str, int]:
         """Every minute: close the consultations whose deadline has passed, queue the
-        "closing in 48 hours" notices, and sweep both outboxes (a safety net for work
-        whose job was lost)."""
+        "closing in 48 hours" notices, and sweep the outboxes of search, mail and uptake
+        (a safety net for work whose job was lost)."""
         from consult.documents.services import close_expired
         from consult.extensions import db
         from consult.mail.notify import queue_closing_soon
         from consult.mail.outbox import send_pending
         from consult.search import outbox
         from consult.search.base import IndexBusy
+        from consult.tracing import stored
 
-        done = {"closed": 0, "notices": 0, "indexed": 0, "mailed": 0}
+        done = {"closed": 0, "notices": 0, "indexed": 0, "mailed": 0, "uptake": 0}
         with app.app_context():
+            for version_id in stored.waiting_ids(older_than=UPTAKE_LOST_AFTER):
+                measure_uptake(version_id)  # a lost job's work (a running one keeps it)
+                done["uptake"] += 1
             done["closed"] = len(close_expired())
             done["notices"] = queue_closing_soon()
             db.session.commit()
@@ -142,6 +149,22 @@ def register(app: Flask, huey: Huey) -> None:
         from consult.analysis import grouping
 
         return grouping.drain(app)
+
+    @named
+    @huey.task(name="measure_uptake", retries=2, retry_delay=RETRY_DELAY)
+    def measure_uptake(version_id: int) -> int | None:
+        """After the publication of a version with many suggestions on the one before:
+        measure, store and record their uptake (consult.tracing.stored.measure_waiting).
+        One run per version at a time; another asked meanwhile leaves it to that one."""
+        from huey.exceptions import TaskLockedException
+
+        from consult.tracing import stored
+
+        try:
+            with huey.lock_task(f"measure_uptake:{version_id}"):
+                return stored.measure_waiting(app, version_id)
+        except TaskLockedException:
+            return None
 
     @named
     @huey.task(name="keep_provenance", retries=2, retry_delay=RETRY_DELAY)

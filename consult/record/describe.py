@@ -140,6 +140,17 @@ def _one(e: Event, d: dict, versions: dict, docs: dict, orgs: dict) -> Described
         title = doc.title if doc else ""
         if kind == "version.published":
             return Described(_("Version %(n)s of %(doc)s published", n=v.number, doc=title), url)
+        if kind == "uptake.measured":
+            return Described(
+                _(
+                    "Version %(n)s of %(doc)s: uptake of the suggestions on version "
+                    "%(before)s measured",
+                    n=v.number,
+                    doc=title,
+                    before=d.get("suggestions_on", v.number - 1),
+                ),
+                url_for("tracing.report", slug=doc.slug, number=v.number - 1) if doc else url,
+            )
         if kind == "version.created":
             return Described(_("Version %(n)s of %(doc)s started", n=v.number, doc=title), url)
         if kind == "version.state_changed":

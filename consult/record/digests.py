@@ -142,13 +142,16 @@ def document_of(subject_type: str, subject_id: int) -> str | None:
     return db.session.scalar(q)
 
 
-def covers_for(subject_type: str, subject_id: int) -> dict[str, Any]:
-    """What an event about this subject records of the content it published, read row by
-    row: a version published after a million comments covers a few hundred thousand
-    measured suggestions, which are never held at once."""
+def covers_for(
+    subject_type: str, subject_id: int, things: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """What an event about this subject records of the content it published (`things`,
+    all those of its subject type when None), read row by row: a version published after
+    a million comments covers a few hundred thousand measured suggestions, which are
+    never held at once."""
     return rules.covers_in_order(
         document_of(subject_type, subject_id),
-        {t: _rows_of(t, subject_id) for t in rules.SUBJECT_THINGS[subject_type]},
+        {t: _rows_of(t, subject_id) for t in things or rules.SUBJECT_THINGS[subject_type]},
     )
 
 

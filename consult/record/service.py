@@ -104,6 +104,9 @@ class _Check:
         #: (subject type, id) → kind, for events recorded before digests.
         self.legacy: dict[tuple[str, int], str] = {}
         self.names = digests.names()
+        #: Versions whose publication left the uptake to a later event; those with one.
+        self.later: set[int] = set()
+        self.measured: set[int] = set()
 
     def bad(self, problem: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -117,9 +120,14 @@ class _Check:
             return
         if ev.subject_type not in rules.SUBJECT_THINGS:
             return
-        if "covers" not in json.loads(ev.payload):
+        payload = json.loads(ev.payload)
+        if "covers" not in payload:
             self.legacy[(ev.subject_type, ev.subject_id)] = ev.kind
             return
+        if ev.kind == "version.published" and payload.get("uptake") == rules.MEASURED_LATER:
+            self.later.add(ev.subject_id)
+        elif ev.kind == rules.UPTAKE_MEASURED:
+            self.measured.add(ev.subject_id)
         self.subjects.add((ev.subject_type, ev.subject_id))
         if not self.recompute:
             return
@@ -136,8 +144,12 @@ class _Check:
         for subject_type, events in by_type.items():
             current = digests.load(subject_type, [ev.subject_id for ev in events])
             for ev in events:
-                recorded = json.loads(ev.payload)["covers"]
-                now = current[ev.subject_id]
+                payload = json.loads(ev.payload)
+                recorded = payload["covers"]
+                now = {
+                    t: current[ev.subject_id][t]
+                    for t in rules.things_of(ev.kind, ev.subject_type, payload)
+                }
                 found = rules.compare(recorded, now)
                 if not found:
                     self.covered += 1
@@ -203,6 +215,30 @@ def _not_covered(uncovered: dict[str, list[tuple[str, int]]]) -> tuple[list[str]
         for i in ids[:MAX_PROBLEMS]:
             problems.append(f"{_WHAT[subject_type][0]} {i} is not in the record")
     return notes, problems
+
+
+def _uptake_unrecorded(version_ids: set[int]) -> tuple[list[str], list[str]]:
+    """(notes, problems) for the versions whose publication left the uptake to a later
+    event that is not in the record yet: still waiting for the worker (a note), or not
+    waiting any more, so that the measures stored are in no event (a problem)."""
+    from consult.documents.models import Version
+    from consult.tracing.models import UptakeOutbox
+
+    if not version_ids:
+        return [], []
+    waiting = set(
+        db.session.scalars(
+            select(UptakeOutbox.version_id).where(UptakeOutbox.version_id.in_(version_ids))
+        )
+    )
+    notes, problems = [], []
+    for v in db.session.scalars(select(Version).where(Version.id.in_(version_ids))):
+        name = f"{v.document.slug} version {v.number}"
+        if v.id in waiting:
+            notes.append(f"being measured: the uptake against {name} (the job worker records it)")
+        else:
+            problems.append(f"the uptake measured against {name} is in no event of the record")
+    return notes, problems[:MAX_PROBLEMS]
 
 
 @dataclass
@@ -382,7 +418,9 @@ def verify() -> Verification:
             )
     _check_comments(check, Comment, comment_hash)
     notes, problems = _not_covered(check.uncovered())
-    for p in problems:
+    waiting, unrecorded = _uptake_unrecorded(check.later - check.measured)
+    notes += waiting
+    for p in problems + unrecorded:
         check.bad(p)
     return Verification(
         not check.problems,
@@ -496,13 +534,19 @@ def _on_event(sender: str, subject, actor=None, data=None) -> None:
     subject_type = _subject_type(subject)
     if rules.COVERING_KINDS.get(sender) == subject_type:
         if sender == "version.published":
-            # The uptake measured against the new version is part of what it publishes.
+            # The uptake measured against the new version is part of what it publishes,
+            # unless the job worker measures it (many suggestions) and records it later.
             # Receivers of one signal run in no set order, so make sure it is stored
             # (storing again writes nothing when it already is).
-            from consult.tracing.stored import store_uptake
+            from consult.tracing.stored import measured_later, store_uptake
 
-            store_uptake(subject)
-        data["covers"] = digests.covers_for(subject_type, subject.id)
+            if measured_later(subject):
+                data["uptake"] = rules.MEASURED_LATER
+            else:
+                store_uptake(subject)
+        data["covers"] = digests.covers_for(
+            subject_type, subject.id, rules.things_of(sender, subject_type, data)
+        )
     tree_log.append(
         sender,
         subject_type,
@@ -564,5 +608,6 @@ def connect() -> None:
         signals.comment_redacted,
         signals.campaign_signed,
         signals.campaign_signature_withdrawn,
+        signals.uptake_measured,
     ):
         sig.connect(_on_event, weak=False)

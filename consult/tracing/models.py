@@ -143,3 +143,20 @@ class KeptProvenance(db.Model):
     #: {paragraph id: [[start, end, step, suggestion id or null], ...]} as JSON.
     spans_json: Mapped[str] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UptakeOutbox(db.Model):
+    """A version whose publication left the measure of the suggestions made on the
+    version before it to the job worker (more of them than a request should measure:
+    UPTAKE_IN_REQUEST_MAX). The row goes when the measure is stored and recorded
+    (event "uptake.measured"); until then the pages say the uptake is being measured."""
+
+    __tablename__ = "uptake_outbox"
+
+    #: The version measured against: the one just published.
+    version_id: Mapped[int] = mapped_column(ForeignKey("version.id"), primary_key=True)
+    #: The version the suggestions were made on (the one before it).
+    previous_id: Mapped[int] = mapped_column(ForeignKey("version.id"), index=True)
+    #: How many suggestions wait to be measured, counted at publication.
+    suggestions: Mapped[int] = mapped_column(default=0)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -12,12 +12,15 @@ when read, from the current decision.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from consult import signals
@@ -27,9 +30,11 @@ from consult.documents.models import LineageLink, Paragraph, Version
 from consult.extensions import db
 from consult.hashing import canonical, sha256
 from consult.timeutil import utcnow
-from consult.tracing.models import StoredUptake
+from consult.tracing.models import StoredUptake, UptakeOutbox
 from consult.tracing.suggested import Diff, kept_diff
 from consult.tracing.uptake import NoChange, Uptake, VersionWords, label_disagreement, uptake
+
+log = logging.getLogger(__name__)
 
 FLAG_LABELS = {
     "accepted_not_in_text": _l("Accepted, but the asked-for change is not in the text"),
@@ -359,16 +364,140 @@ def store_uptake(version: Version) -> int:
     return written
 
 
+# --- at publication: in the request, or by the job worker for many suggestions ----------
+
+
+def _waiting_suggestions(version: Version, most: int) -> tuple[Version | None, int]:
+    """(the version before, how many suggestions on it there are to measure, counted up
+    to `most` + 1): the count is bounded, so it costs the same at any number."""
+    previous = version.neighbour(-1)
+    if previous is None:
+        return None, 0
+    some = (
+        select(Comment.id)
+        .where(
+            Comment.version_id == previous.id,
+            Comment.kind == "suggestion",
+            Comment.paragraph_id.is_not(None),
+        )
+        .limit(most + 1)
+        .subquery()
+    )
+    return previous, db.session.scalar(select(func.count()).select_from(some)) or 0
+
+
+def measured_later(version: Version) -> bool:
+    """Whether the publication of `version` leaves the measure of the suggestions made on
+    the version before it to the job worker: more of them than UPTAKE_IN_REQUEST_MAX
+    (a version published after a million comments has hundreds of thousands, about ten
+    minutes of work). Both receivers of the publication ask (the tracing, which stores
+    or queues the measure, and the record, which covers it now or in a later event);
+    the answer is kept for the transaction so that both get the same one."""
+    later = db.session.info.setdefault(_LATER, {})
+    if version.id not in later:
+        most = current_app.config.get("UPTAKE_IN_REQUEST_MAX", 2000)
+        previous, n = _waiting_suggestions(version, most)
+        later[version.id] = (previous.id, n) if previous is not None and n > most else None
+    return later[version.id] is not None
+
+
 def _on_published(sender, subject=None, actor=None, data=None) -> None:
-    store_uptake(subject)
+    if not measured_later(subject):
+        store_uptake(subject)
+        return
+    previous_id, n = db.session.info[_LATER][subject.id]
+    db.session.add(UptakeOutbox(version_id=subject.id, previous_id=previous_id, suggestions=n))
+    db.session.info.setdefault(_QUEUE, set()).add(subject.id)
 
 
-#: session.info key: the versions whose uptake this transaction has measured.
+def measure_waiting(app, version_id: int) -> int | None:
+    """The job: measure and store the uptake a publication left to the worker, record it
+    (event "uptake.measured", whose digest covers the measures) and take the version out
+    of the outbox, in one transaction. Returns the rows written, or None when there was
+    nothing waiting (measured already)."""
+    with app.app_context():
+        try:
+            waiting = db.session.scalar(
+                select(UptakeOutbox)
+                .where(UptakeOutbox.version_id == version_id)
+                .with_for_update()  # PostgreSQL: a second job waits, then finds nothing
+            )
+            if waiting is None:
+                return None
+            version = db.session.get(Version, version_id)
+            written = store_uptake(version)
+            previous = db.session.get(Version, waiting.previous_id)
+            signals.emit(
+                signals.uptake_measured,
+                version,
+                None,
+                document=version.document.slug,
+                version=version.number,
+                suggestions_on=previous.number,
+                suggestions=waiting.suggestions,
+            )
+            db.session.delete(waiting)
+            db.session.commit()
+            return written
+        finally:
+            db.session.remove()
+
+
+def waiting_ids(older_than: timedelta = timedelta(0)) -> list[int]:
+    """The versions whose uptake waits for the worker, queued at least `older_than` ago
+    (the periodic sweep asks again for those whose job was lost)."""
+    return list(
+        db.session.scalars(
+            select(UptakeOutbox.version_id)
+            .where(UptakeOutbox.queued_at <= utcnow() - older_than)
+            .order_by(UptakeOutbox.version_id)
+        )
+    )
+
+
+def being_measured(version_ids: Select | Iterable[int]) -> bool:
+    """Whether the uptake of suggestions made on any of these versions is still being
+    measured by the worker (one index lookup)."""
+    return bool(
+        db.session.scalar(
+            select(UptakeOutbox.version_id)
+            .where(UptakeOutbox.previous_id.in_(version_ids))
+            .limit(1)
+        )
+    )
+
+
+def _ask_worker(session) -> None:
+    queued = session.info.pop(_QUEUE, None)
+    if not queued or not has_app_context():
+        return
+    from consult import jobs
+
+    app = current_app._get_current_object()
+    for version_id in sorted(queued):
+        try:
+            jobs.task("measure_uptake", app)(version_id)
+        except Exception:  # the publication stands: the periodic sweep asks again
+            log.exception("could not queue the uptake of version %s", version_id)
+
+
+#: session.info keys: the versions whose uptake this transaction has measured; the
+#: publications of this transaction whose measure is left to the worker ({version id:
+#: (previous id, suggestions) or None}); the versions to ask the worker for at commit.
 _MEASURED = "uptake_measured"
+_LATER = "uptake_later"
+_QUEUE = "uptake_queue"
 
 
 def _forget_measured(session, previous_transaction=None) -> None:
     session.info.pop(_MEASURED, None)
+    session.info.pop(_LATER, None)
+    session.info.pop(_QUEUE, None)
+
+
+def _after_commit(session) -> None:
+    _ask_worker(session)
+    _forget_measured(session)
 
 
 def connect() -> None:
@@ -377,7 +506,7 @@ def connect() -> None:
 
     signals.version_published.connect(_on_published, weak=False)
     # A later transaction measures again (what it measures may have changed since).
-    orm_event.listen(Session, "after_commit", _forget_measured)
+    orm_event.listen(Session, "after_commit", _after_commit)
     orm_event.listen(Session, "after_soft_rollback", _forget_measured)
 
 

@@ -47,7 +47,13 @@ from consult.tracing.guard import override_for
 from consult.tracing.models import KeptProvenance, ResponseFeedback, StoredUptake
 from consult.tracing.provenance import PHRASES, Contribution, Span, provenance
 from consult.tracing.services import ComparedParagraph
-from consult.tracing.stored import MEASURE_VERSION, flag_for, latest_uptake, text_loads
+from consult.tracing.stored import (
+    MEASURE_VERSION,
+    being_measured,
+    flag_for,
+    latest_uptake,
+    text_loads,
+)
 from consult.tracing.suggested import kept_diff, stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
 
@@ -651,9 +657,10 @@ CREDITED_BATCH = 500
 
 #: What a published version's provenance depends on beyond its frozen texts and links:
 #: the suggestions credited and their wording. Uptake is measured when a version is
-#: published; a suggestion changes only by an edit, a withdrawal or a redaction; each is
-#: an event of the record. The latest event of each kind names the kept provenance (for
-#: publications, the latest of this version and the versions before it: a later version's
+#: published (or, for many suggestions, by the worker after it: "uptake.measured"); a
+#: suggestion changes only by an edit, a withdrawal or a redaction; each is an event of
+#: the record. The latest event of each kind names the kept provenance (for publications
+#: and measures, the latest of this version and the versions before it: a later version's
 #: publication measures the suggestions on this one, not those it was made from).
 PROVENANCE_KINDS = (
     "comment.edited",
@@ -672,7 +679,7 @@ def provenance_key(version: Version) -> str:
     published = (
         select(func.max(Event.id))
         .where(
-            Event.kind == "version.published",
+            Event.kind.in_(("version.published", "uptake.measured")),
             Event.subject_type == "version",
             Event.subject_id.in_(upto),
         )
@@ -764,6 +771,8 @@ def connect() -> None:
     from consult import signals
 
     signals.version_published.connect(_on_published, weak=False)
+    # The provenance credits what the measure found taken up: kept again once it is in.
+    signals.uptake_measured.connect(_on_published, weak=False)
     orm_event.listen(Session, "after_commit", _after_commit)
     orm_event.listen(Session, "after_soft_rollback", _after_rollback)
 
@@ -878,6 +887,9 @@ class Report:
     #: including it (a final text that took no comments reports the rounds that led to it).
     scope: str = "version"
     rounds: list[Round] = field(default_factory=list)
+    #: The next version is published and the job worker still measures the uptake of the
+    #: suggestions (many of them) made on this version or a round before it.
+    uptake_pending: bool = False
 
     @property
     def organisation_comments(self) -> int:
@@ -1060,6 +1072,7 @@ def report(version: Version, *, whole: bool | None = None) -> Report:
             ]
         ),
         uptake_measured=measured,
+        uptake_pending=being_measured(scope_ids),
         uptake_rate=labels.get("taken_up", 0) / measured if measured else None,
         uptake_any_rate=(labels.get("taken_up", 0) + labels.get("partly", 0)) / measured
         if measured
