@@ -21,6 +21,7 @@ from consult.extensions import db
 from consult.record import verify_standalone
 from consult.record.models import Event
 from consult.record.service import verify
+from consult.timeutil import utcnow
 from consult.tracing import stored
 from consult.tracing.models import StoredUptake, UptakeOutbox
 from tests.tracing_case import build
@@ -193,3 +194,38 @@ def test_measures_stored_without_their_event_are_a_problem(app, case, lost, monk
         assert any(n.endswith("verify_standalone.py") for n in z.namelist())
     _head, _n, report = verify_standalone.verify_dump(verify_standalone.Dump(blob))
     assert any("not covered: the uptake against version 2" in n for n in report.notes)
+
+
+def test_a_measure_held_by_another_job_is_left_until_its_lease_ends(app, case, lost, monkeypatch):
+    monkeypatch.setitem(app.config, "UPTAKE_IN_REQUEST_MAX", 2)
+    v2 = case.publish_v2()
+    started = utcnow() - timedelta(minutes=5)
+    db.session.execute(text("UPDATE uptake_outbox SET claimed_at = :t"), {"t": started})
+    db.session.commit()
+    # A job under way for five minutes: neither a second job nor the sweep takes it.
+    assert stored.measure_waiting(app, v2.id) is None
+    assert stored.waiting_ids() == []
+    assert _labels(case) == {} and _events("uptake.measured") == []
+    # Its process was killed: past the lease, the measure is done again.
+    stale = utcnow() - stored.CLAIM_LEASE - timedelta(minutes=1)
+    db.session.execute(text("UPDATE uptake_outbox SET claimed_at = :t"), {"t": stale})
+    db.session.commit()
+    assert stored.waiting_ids() == [v2.id]
+    assert stored.measure_waiting(app, v2.id) == 3
+    assert _labels(case) == EXPECTED
+
+
+def test_a_failed_measure_lets_go_of_its_claim_and_writes_nothing(app, case, lost, monkeypatch):
+    monkeypatch.setitem(app.config, "UPTAKE_IN_REQUEST_MAX", 2)
+    v2 = case.publish_v2()
+
+    def broken(version):
+        raise RuntimeError("the measure failed")
+
+    monkeypatch.setattr(stored, "store_uptake", broken)
+    with pytest.raises(RuntimeError):
+        stored.measure_waiting(app, v2.id)
+    db.session.expire_all()
+    waiting = db.session.get(UptakeOutbox, v2.id)
+    assert waiting is not None and waiting.claimed_at is None
+    assert _events("uptake.measured") == []

@@ -99,7 +99,7 @@ def register(app: Flask, huey: Huey) -> None:
         done = {"closed": 0, "notices": 0, "indexed": 0, "mailed": 0, "uptake": 0}
         with app.app_context():
             for version_id in stored.waiting_ids(older_than=UPTAKE_LOST_AFTER):
-                measure_uptake(version_id)  # a lost job's work (a running one keeps it)
+                measure_uptake(version_id)  # a lost job's work (a claimed one is left)
                 done["uptake"] += 1
             done["closed"] = len(close_expired())
             done["notices"] = queue_closing_soon()
@@ -155,16 +155,12 @@ def register(app: Flask, huey: Huey) -> None:
     def measure_uptake(version_id: int) -> int | None:
         """After the publication of a version with many suggestions on the one before:
         measure, store and record their uptake (consult.tracing.stored.measure_waiting).
-        One run per version at a time; another asked meanwhile leaves it to that one."""
-        from huey.exceptions import TaskLockedException
-
+        One job at a time holds a version's measure (a claim in the database, which a
+        killed job's process lets go of when its lease ends); another asked meanwhile
+        leaves it to that one."""
         from consult.tracing import stored
 
-        try:
-            with huey.lock_task(f"measure_uptake:{version_id}"):
-                return stored.measure_waiting(app, version_id)
-        except TaskLockedException:
-            return None
+        return stored.measure_waiting(app, version_id)
 
     @named
     @huey.task(name="keep_provenance", retries=2, retry_delay=RETRY_DELAY)

@@ -160,3 +160,6 @@ class UptakeOutbox(db.Model):
     #: How many suggestions wait to be measured, counted at publication.
     suggestions: Mapped[int] = mapped_column(default=0)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When a job took it on (None: none has): another job leaves it alone until the
+    #: lease ends (stored.CLAIM_LEASE), so that a job killed halfway is done again.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

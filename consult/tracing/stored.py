@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from consult import signals
@@ -410,46 +410,78 @@ def _on_published(sender, subject=None, actor=None, data=None) -> None:
     db.session.info.setdefault(_QUEUE, set()).add(subject.id)
 
 
+#: How long a job's claim on a waiting measure holds: past it, the job is taken for lost
+#: (its process killed) and the measure is done again. A million comments take minutes.
+CLAIM_LEASE = timedelta(hours=1)
+
+
+def _unclaimed(now):
+    return or_(UptakeOutbox.claimed_at.is_(None), UptakeOutbox.claimed_at < now - CLAIM_LEASE)
+
+
+def _claim(version_id: int) -> bool:
+    """Take the waiting measure on, in a transaction of its own: False when nothing waits
+    or another job holds it (on PostgreSQL a second claim waits for the first's short
+    transaction, then finds it taken; SQLite runs one writer at a time)."""
+    now = utcnow()
+    taken = db.session.execute(
+        update(UptakeOutbox)
+        .where(UptakeOutbox.version_id == version_id, _unclaimed(now))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
+
+
 def measure_waiting(app, version_id: int) -> int | None:
     """The job: measure and store the uptake a publication left to the worker, record it
     (event "uptake.measured", whose digest covers the measures) and take the version out
-    of the outbox, in one transaction. Returns the rows written, or None when there was
-    nothing waiting (measured already)."""
+    of the outbox, in one transaction. Returns the rows written, or None when nothing
+    waited or another job has it. A failure lets go of the claim (the retry, or the
+    sweep, does it again)."""
     with app.app_context():
         try:
-            waiting = db.session.scalar(
-                select(UptakeOutbox)
-                .where(UptakeOutbox.version_id == version_id)
-                .with_for_update()  # PostgreSQL: a second job waits, then finds nothing
-            )
-            if waiting is None:
+            if not _claim(version_id):
                 return None
-            version = db.session.get(Version, version_id)
-            written = store_uptake(version)
-            previous = db.session.get(Version, waiting.previous_id)
-            signals.emit(
-                signals.uptake_measured,
-                version,
-                None,
-                document=version.document.slug,
-                version=version.number,
-                suggestions_on=previous.number,
-                suggestions=waiting.suggestions,
-            )
-            db.session.delete(waiting)
-            db.session.commit()
-            return written
+            try:
+                waiting = db.session.get(UptakeOutbox, version_id)
+                version = db.session.get(Version, version_id)
+                written = store_uptake(version)
+                previous = db.session.get(Version, waiting.previous_id)
+                signals.emit(
+                    signals.uptake_measured,
+                    version,
+                    None,
+                    document=version.document.slug,
+                    version=version.number,
+                    suggestions_on=previous.number,
+                    suggestions=waiting.suggestions,
+                )
+                db.session.delete(waiting)
+                db.session.commit()
+                return written
+            except Exception:
+                db.session.rollback()
+                db.session.execute(
+                    update(UptakeOutbox)
+                    .where(UptakeOutbox.version_id == version_id)
+                    .values(claimed_at=None)
+                )
+                db.session.commit()
+                raise
         finally:
             db.session.remove()
 
 
 def waiting_ids(older_than: timedelta = timedelta(0)) -> list[int]:
     """The versions whose uptake waits for the worker, queued at least `older_than` ago
-    (the periodic sweep asks again for those whose job was lost)."""
+    and held by no job (the periodic sweep asks again for those whose job was lost)."""
+    now = utcnow()
     return list(
         db.session.scalars(
             select(UptakeOutbox.version_id)
-            .where(UptakeOutbox.queued_at <= utcnow() - older_than)
+            .where(UptakeOutbox.queued_at <= now - older_than, _unclaimed(now))
             .order_by(UptakeOutbox.version_id)
         )
     )

@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("previous_id", sa.Integer(), nullable=False),
         sa.Column("suggestions", sa.Integer(), nullable=False),
         sa.Column("queued_at", UTCDateTime(), nullable=False),
+        sa.Column("claimed_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["version_id"], ["version.id"], name=op.f("fk_uptake_outbox_version_id_version")
         ),
