@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.storage import RedisStorage, SqliteStorage
 
@@ -125,6 +125,22 @@ def poke(name: str, app: Flask | None = None) -> None:
             wanted.append(name)
         return
     _ask(app, huey, [name])
+
+
+def queue_noted(session, key: str, name: str) -> None:
+    """After a commit: queue task `name` for each id that the transaction's receivers
+    noted in `session.info[key]` (a version published, say). A failure to queue is logged,
+    never raised: what was committed stands, and the periodic sweep (or the first reader)
+    does the work."""
+    noted = session.info.pop(key, None)
+    if not noted or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    for i in sorted(noted):
+        try:
+            task(name, app)(i)
+        except Exception:
+            log.exception("could not queue %s for %s", name, i)
 
 
 def _ask_at_the_end(exc: BaseException | None = None) -> None:

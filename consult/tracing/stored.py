@@ -12,13 +12,12 @@ when read, from the current decision.
 from __future__ import annotations
 
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -33,8 +32,6 @@ from consult.timeutil import utcnow
 from consult.tracing.models import StoredUptake, UptakeOutbox
 from consult.tracing.suggested import Diff, kept_diff
 from consult.tracing.uptake import NoChange, Uptake, VersionWords, label_disagreement, uptake
-
-log = logging.getLogger(__name__)
 
 FLAG_LABELS = {
     "accepted_not_in_text": _l("Accepted, but the asked-for change is not in the text"),
@@ -499,20 +496,6 @@ def being_measured(version_ids: Select | Iterable[int]) -> bool:
     )
 
 
-def _ask_worker(session) -> None:
-    queued = session.info.pop(_QUEUE, None)
-    if not queued or not has_app_context():
-        return
-    from consult import jobs
-
-    app = current_app._get_current_object()
-    for version_id in sorted(queued):
-        try:
-            jobs.task("measure_uptake", app)(version_id)
-        except Exception:  # the publication stands: the periodic sweep asks again
-            log.exception("could not queue the uptake of version %s", version_id)
-
-
 #: session.info keys: the versions whose uptake this transaction has measured; the
 #: publications of this transaction whose measure is left to the worker ({version id:
 #: (previous id, suggestions) or None}); the versions to ask the worker for at commit.
@@ -528,7 +511,9 @@ def _forget_measured(session, previous_transaction=None) -> None:
 
 
 def _after_commit(session) -> None:
-    _ask_worker(session)
+    from consult import jobs
+
+    jobs.queue_noted(session, _QUEUE, "measure_uptake")
     _forget_measured(session)
 
 

@@ -8,13 +8,11 @@ Routes call one function here and render; templates do no queries.
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy import Select, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,8 +54,6 @@ from consult.tracing.stored import (
 )
 from consult.tracing.suggested import kept_diff, stored_diff
 from consult.tracing.uptake import asked_insertions, label_disagreement
-
-log = logging.getLogger(__name__)
 
 COMMENT_LOADS = (
     selectinload(Comment.organisation),
@@ -747,17 +743,10 @@ def _on_published(sender, subject=None, actor=None, data=None) -> None:
 
 
 def _after_commit(session) -> None:
-    pending = session.info.pop("provenance_pending", None)
-    if not pending or not has_app_context():
-        return
     from consult import jobs
 
-    app = current_app._get_current_object()
-    for version_id in sorted(pending):
-        try:
-            jobs.task("keep_provenance", app)(version_id)
-        except Exception:  # never fails the publication: the first reader computes it
-            log.exception("could not keep the provenance of version %s", version_id)
+    # Queued after the commit; should it fail, the first reader computes it.
+    jobs.queue_noted(session, "provenance_pending", "keep_provenance")
 
 
 def _after_rollback(session, previous_transaction=None) -> None:
