@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 
@@ -90,8 +91,11 @@ def test_past_the_limit_the_worker_measures_records_and_the_pages_say_so(
     html = _report(client, case)
     assert BEING_MEASURED in html
     assert "Not measured yet" not in html
+    # The flags, which compare answers with the measures, are not final either.
+    assert re.search(r"disagree\s*\(being measured\)", html)
     doc_page = client.get(f"/documents/{case.doc.slug}").get_data(as_text=True)
     assert "being measured" in doc_page
+    assert re.search(r"flagged</a> \(being measured\)", doc_page)
     result = verify()
     assert result.ok, result.problems
     assert any("being measured" in n and "version 2" in n for n in result.not_covered)
@@ -108,6 +112,7 @@ def test_past_the_limit_the_worker_measures_records_and_the_pages_say_so(
     assert not any("being measured" in n for n in result.not_covered)
     html = _report(client, case)
     assert BEING_MEASURED not in html
+    assert "being measured" not in html
     assert "67% of the 3 measured suggestions taken up" in html
     log = client.get("/record/").get_data(as_text=True)
     assert "uptake of the suggestions on version 1 measured" in log
