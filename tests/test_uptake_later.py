@@ -237,3 +237,15 @@ def test_a_failed_measure_lets_go_of_its_claim_and_writes_nothing(app, case, los
     waiting = db.session.get(UptakeOutbox, v2.id)
     assert waiting is not None and waiting.claimed_at is None
     assert _events("uptake.measured") == []
+
+
+def test_the_limit_is_a_whole_number_from_the_environment(monkeypatch, tmp_path):
+    from consult import config
+
+    monkeypatch.delenv("CONSULT_UPTAKE_IN_REQUEST_MAX", raising=False)
+    assert config.load(str(tmp_path))["UPTAKE_IN_REQUEST_MAX"] == 2000
+    monkeypatch.setenv("CONSULT_UPTAKE_IN_REQUEST_MAX", "0")
+    assert config.load(str(tmp_path))["UPTAKE_IN_REQUEST_MAX"] == 0
+    monkeypatch.setenv("CONSULT_UPTAKE_IN_REQUEST_MAX", "many")
+    with pytest.raises(config.ConfigError, match="CONSULT_UPTAKE_IN_REQUEST_MAX='many'"):
+        config.load(str(tmp_path))
