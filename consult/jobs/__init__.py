@@ -127,16 +127,14 @@ def poke(name: str, app: Flask | None = None) -> None:
     _ask(app, huey, [name])
 
 
-def queue_noted(session, key: str, name: str) -> None:
-    """After a commit: queue task `name` for each id that the transaction's receivers
-    noted in `session.info[key]` (a version published, say). A failure to queue is logged,
-    never raised: what was committed stands, and the periodic sweep (or the first reader)
-    does the work."""
-    noted = session.info.pop(key, None)
-    if not noted or not has_app_context():
+def queue_each(name: str, ids) -> None:
+    """Queue task `name` for each of `ids` (after a commit: the versions it published,
+    say). A failure to queue is logged, never raised: what was committed stands, and the
+    periodic sweep (or the first reader) does the work."""
+    if not ids or not has_app_context():
         return
     app = current_app._get_current_object()
-    for i in sorted(noted):
+    for i in sorted(ids):
         try:
             task(name, app)(i)
         except Exception:

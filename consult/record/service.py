@@ -536,14 +536,12 @@ def _on_event(sender: str, subject, actor=None, data=None) -> None:
         if sender == "version.published":
             # The uptake measured against the new version is part of what it publishes,
             # unless the job worker measures it (many suggestions) and records it later.
-            # Receivers of one signal run in no set order, so make sure it is stored
-            # (storing again writes nothing when it already is).
-            from consult.tracing.stored import measured_later, store_uptake
+            # Receivers of one signal run in no set order: whichever comes first does
+            # the uptake's part, once.
+            from consult.tracing.stored import at_publication
 
-            if measured_later(subject):
+            if at_publication(subject):
                 data["uptake"] = rules.MEASURED_LATER
-            else:
-                store_uptake(subject)
         data["covers"] = digests.covers_for(
             subject_type, subject.id, rules.things_of(sender, subject_type, data)
         )

@@ -313,11 +313,6 @@ def store_uptake(version: Version) -> int:
     """Measure and store the uptake of the suggestions made on the version before
     `version` against it; rows whose inputs did not change are kept. Flushes; returns
     the number of rows written."""
-    measured = db.session.info.setdefault(_MEASURED, set())
-    if version.id in measured:
-        # Both receivers of the publication ask for it (consult.record.service): the
-        # second call would read every suggestion again to find nothing to write.
-        return 0
     # What is kept already: the hash of its inputs (a row is read only to be rewritten).
     existing = {
         cid: (rid, digest)
@@ -357,7 +352,6 @@ def store_uptake(version: Version) -> int:
         if written % BATCH == 0:
             db.session.flush()  # the session lets go of the rows written so far
     db.session.flush()
-    measured.add(version.id)
     return written
 
 
@@ -383,28 +377,33 @@ def _waiting_suggestions(version: Version, most: int) -> tuple[Version | None, i
     return previous, db.session.scalar(select(func.count()).select_from(some)) or 0
 
 
-def measured_later(version: Version) -> bool:
-    """Whether the publication of `version` leaves the measure of the suggestions made on
-    the version before it to the job worker: more of them than UPTAKE_IN_REQUEST_MAX
-    (a version published after a million comments has hundreds of thousands, about ten
-    minutes of work). Both receivers of the publication ask (the tracing, which stores
-    or queues the measure, and the record, which covers it now or in a later event);
-    the answer is kept for the transaction so that both get the same one."""
-    later = db.session.info.setdefault(_LATER, {})
-    if version.id not in later:
+def at_publication(version: Version) -> bool:
+    """The uptake's part of publishing `version`: the suggestions made on the version
+    before it are measured and stored now, or, past UPTAKE_IN_REQUEST_MAX of them (a
+    version published after a million comments has hundreds of thousands, minutes of
+    work), left to the job worker (a row in the outbox, a job asked for at the commit).
+    Returns True when left to the worker.
+
+    Both receivers of the publication call it (the tracing, and the record, which covers
+    the measures now or in a later event) in no set order: it is done by the first and
+    its answer kept for the transaction."""
+    done = db.session.info.setdefault(_PUBLISHED, {})
+    if version.id not in done:
         most = current_app.config.get("UPTAKE_IN_REQUEST_MAX", 2000)
         previous, n = _waiting_suggestions(version, most)
-        later[version.id] = (previous.id, n) if previous is not None and n > most else None
-    return later[version.id] is not None
+        later = previous is not None and n > most
+        if later:
+            db.session.add(
+                UptakeOutbox(version_id=version.id, previous_id=previous.id, suggestions=n)
+            )
+        else:
+            store_uptake(version)
+        done[version.id] = later
+    return done[version.id]
 
 
 def _on_published(sender, subject=None, actor=None, data=None) -> None:
-    if not measured_later(subject):
-        store_uptake(subject)
-        return
-    previous_id, n = db.session.info[_LATER][subject.id]
-    db.session.add(UptakeOutbox(version_id=subject.id, previous_id=previous_id, suggestions=n))
-    db.session.info.setdefault(_QUEUE, set()).add(subject.id)
+    at_publication(subject)
 
 
 #: How long a job's claim on a waiting measure holds: past it, the job is taken for lost
@@ -496,25 +495,20 @@ def being_measured(version_ids: Select | Iterable[int]) -> bool:
     )
 
 
-#: session.info keys: the versions whose uptake this transaction has measured; the
-#: publications of this transaction whose measure is left to the worker ({version id:
-#: (previous id, suggestions) or None}); the versions to ask the worker for at commit.
-_MEASURED = "uptake_measured"
-_LATER = "uptake_later"
-_QUEUE = "uptake_queue"
+#: session.info key: the publications of this transaction, each with whether its
+#: uptake was left to the worker (at_publication).
+_PUBLISHED = "uptake_at_publication"
 
 
-def _forget_measured(session, previous_transaction=None) -> None:
-    session.info.pop(_MEASURED, None)
-    session.info.pop(_LATER, None)
-    session.info.pop(_QUEUE, None)
+def _forget(session, previous_transaction=None) -> None:
+    session.info.pop(_PUBLISHED, None)
 
 
 def _after_commit(session) -> None:
     from consult import jobs
 
-    jobs.queue_noted(session, _QUEUE, "measure_uptake")
-    _forget_measured(session)
+    published = session.info.pop(_PUBLISHED, None) or {}
+    jobs.queue_each("measure_uptake", [v for v, later in published.items() if later])
 
 
 def connect() -> None:
@@ -522,9 +516,8 @@ def connect() -> None:
     from sqlalchemy.orm import Session
 
     signals.version_published.connect(_on_published, weak=False)
-    # A later transaction measures again (what it measures may have changed since).
     orm_event.listen(Session, "after_commit", _after_commit)
-    orm_event.listen(Session, "after_soft_rollback", _forget_measured)
+    orm_event.listen(Session, "after_soft_rollback", _forget)
 
 
 # --- reading ----------------------------------------------------------------------------

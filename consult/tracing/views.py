@@ -746,7 +746,7 @@ def _after_commit(session) -> None:
     from consult import jobs
 
     # Queued after the commit; should it fail, the first reader computes it.
-    jobs.queue_noted(session, "provenance_pending", "keep_provenance")
+    jobs.queue_each("keep_provenance", session.info.pop("provenance_pending", None))
 
 
 def _after_rollback(session, previous_transaction=None) -> None:
