@@ -148,6 +148,16 @@ def gather_inputs(version: Version) -> Iterator[tuple[Comment, Inputs, Diff | No
 BATCH = 500
 
 
+def _suggestions_on(previous: Version) -> tuple:
+    """The conditions of the suggestions on `previous` that the next version measures:
+    those on a paragraph (withdrawn ones and those without a wording are skipped as read)."""
+    return (
+        Comment.version_id == previous.id,
+        Comment.kind == "suggestion",
+        Comment.paragraph_id.is_not(None),
+    )
+
+
 def _gather(version: Version) -> Iterator[tuple[Comment, Inputs, _Versions]]:
     previous = version.neighbour(-1)
     if previous is None:
@@ -155,11 +165,7 @@ def _gather(version: Version) -> Iterator[tuple[Comment, Inputs, _Versions]]:
     texts = None
     for c in db.session.scalars(
         select(Comment)
-        .where(
-            Comment.version_id == previous.id,
-            Comment.kind == "suggestion",
-            Comment.paragraph_id.is_not(None),
-        )
+        .where(*_suggestions_on(previous))
         .options(*text_loads())
         .order_by(Comment.id)
         .execution_options(yield_per=BATCH)
@@ -364,16 +370,7 @@ def _waiting_suggestions(version: Version, most: int) -> tuple[Version | None, i
     previous = version.neighbour(-1)
     if previous is None:
         return None, 0
-    some = (
-        select(Comment.id)
-        .where(
-            Comment.version_id == previous.id,
-            Comment.kind == "suggestion",
-            Comment.paragraph_id.is_not(None),
-        )
-        .limit(most + 1)
-        .subquery()
-    )
+    some = select(Comment.id).where(*_suggestions_on(previous)).limit(most + 1).subquery()
     return previous, db.session.scalar(select(func.count()).select_from(some)) or 0
 
 
