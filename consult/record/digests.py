@@ -66,17 +66,19 @@ def row_content(thing: str, obj: Any) -> dict[str, Any]:
     return out
 
 
-def load(subject_type: str, ids: Iterable[int]) -> dict[int, dict[str, list[dict[str, Any]]]]:
-    """The current content of what events about these subjects cover, by subject id
-    (one query per kind of thing, whatever the number of ids; keep `ids` to a batch)."""
+def load(
+    subject_type: str, ids: Iterable[int], things: Iterable[str] | None = None
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """The current content of what events about these subjects cover (`things`, all
+    those of their subject type when None), by subject id (one query per kind of thing,
+    whatever the number of ids; keep `ids` to a batch)."""
     ids = sorted(set(ids))
+    things = tuple(things or rules.SUBJECT_THINGS[subject_type])
     models = _models()
-    out: dict[int, dict[str, list[dict[str, Any]]]] = {
-        i: {t: [] for t in rules.SUBJECT_THINGS[subject_type]} for i in ids
-    }
+    out: dict[int, dict[str, list[dict[str, Any]]]] = {i: {t: [] for t in things} for i in ids}
     if not ids:
         return out
-    for thing in rules.SUBJECT_THINGS[subject_type]:
+    for thing in things:
         scope = rules.SCOPED.get(thing, "id")
         for obj in db.session.scalars(_covered(models[thing], thing, ids)):
             out[getattr(obj, scope)][thing].append(row_content(thing, obj))

@@ -98,7 +98,8 @@ class _Check:
         self.problems: list[str] = []
         self.more = 0
         self.covered = 0
-        self.pending: list[Event] = []
+        #: (event, the covers it recorded, the kinds of thing they cover) to recompute.
+        self.pending: list[tuple[Event, dict, tuple[str, ...]]] = []
         #: (subject type, id) of everything an event's digest covers.
         self.subjects: set[tuple[str, int]] = set()
         #: (subject type, id) → kind, for events recorded before digests.
@@ -131,25 +132,22 @@ class _Check:
         self.subjects.add((ev.subject_type, ev.subject_id))
         if not self.recompute:
             return
-        self.pending.append(ev)
+        things = rules.things_of(ev.kind, ev.subject_type, payload)
+        self.pending.append((ev, payload["covers"], things))
         if len(self.pending) >= digests.BATCH:
             self.flush()
 
     def flush(self) -> None:
-        """Recompute the digests of the pending events from the current rows."""
-        by_type: dict[str, list[Event]] = defaultdict(list)
-        for ev in self.pending:
-            by_type[ev.subject_type].append(ev)
+        """Recompute the digests of the pending events from the current rows, reading
+        for each event only the kinds of thing it covers."""
+        by_what: dict[tuple[str, tuple[str, ...]], list] = defaultdict(list)
+        for ev, recorded, things in self.pending:
+            by_what[(ev.subject_type, things)].append((ev, recorded))
         self.pending = []
-        for subject_type, events in by_type.items():
-            current = digests.load(subject_type, [ev.subject_id for ev in events])
-            for ev in events:
-                payload = json.loads(ev.payload)
-                recorded = payload["covers"]
-                now = {
-                    t: current[ev.subject_id][t]
-                    for t in rules.things_of(ev.kind, ev.subject_type, payload)
-                }
+        for (subject_type, things), events in by_what.items():
+            current = digests.load(subject_type, [ev.subject_id for ev, _ in events], things)
+            for ev, recorded in events:
+                now = current[ev.subject_id]
                 found = rules.compare(recorded, now)
                 if not found:
                     self.covered += 1
