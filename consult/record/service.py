@@ -219,7 +219,7 @@ def _uptake_unrecorded(version_ids: set[int]) -> tuple[list[str], list[str]]:
     """(notes, problems) for the versions whose publication left the uptake to a later
     event that is not in the record yet: still waiting for the worker (a note), or not
     waiting any more, so that the measures stored are in no event (a problem)."""
-    from consult.documents.models import Version
+    from consult.documents.models import Document, Version
     from consult.tracing.models import UptakeOutbox
 
     if not version_ids:
@@ -230,9 +230,13 @@ def _uptake_unrecorded(version_ids: set[int]) -> tuple[list[str], list[str]]:
         )
     )
     notes, problems = [], []
-    for v in db.session.scalars(select(Version).where(Version.id.in_(version_ids))):
-        name = f"{v.document.slug} version {v.number}"
-        if v.id in waiting:
+    for vid, number, slug in db.session.execute(
+        select(Version.id, Version.number, Document.slug)
+        .join(Document, Document.id == Version.document_id)
+        .where(Version.id.in_(version_ids))
+    ):
+        name = f"{slug} version {number}"
+        if vid in waiting:
             notes.append(f"being measured: the uptake against {name} (the job worker records it)")
         else:
             problems.append(f"the uptake measured against {name} is in no event of the record")

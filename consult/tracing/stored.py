@@ -386,7 +386,7 @@ def at_publication(version: Version) -> bool:
     its answer kept for the transaction."""
     done = db.session.info.setdefault(_PUBLISHED, {})
     if version.id not in done:
-        most = current_app.config.get("UPTAKE_IN_REQUEST_MAX", 2000)
+        most = current_app.config["UPTAKE_IN_REQUEST_MAX"]
         previous, n = _waiting_suggestions(version, most)
         later = previous is not None and n > most
         if later:
