@@ -249,3 +249,19 @@ def test_the_limit_is_a_whole_number_from_the_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("CONSULT_UPTAKE_IN_REQUEST_MAX", "many")
     with pytest.raises(config.ConfigError, match="CONSULT_UPTAKE_IN_REQUEST_MAX='many'"):
         config.load(str(tmp_path))
+
+
+def test_another_documents_waiting_uptake_is_not_named_in_this_documents_open_data(
+    app, case, lost, make_document, monkeypatch
+):
+    monkeypatch.setitem(app.config, "UPTAKE_IN_REQUEST_MAX", 2)
+    case.publish_v2()  # its uptake waits for the worker
+    other = make_document("consultation", by=case.secretariat, slug="another-framework")
+    dump = verify_standalone.Dump(opendata.opendata_zip(other))
+    _head, _n, report = verify_standalone.verify_dump(dump)
+    assert report.problems == []
+    assert not any("uptake" in n for n in report.notes), report.notes
+    # The document whose uptake waits says so.
+    dump = verify_standalone.Dump(opendata.opendata_zip(case.doc))
+    _head, _n, report = verify_standalone.verify_dump(dump)
+    assert any("still being measured" in n for n in report.notes), report.notes

@@ -769,7 +769,7 @@ def verify_dump(dump: Dump) -> tuple[str, int, Report]:
             edited[(payload.get("comment"), payload.get("revision"))] = payload.get("content_hash")
         elif ev["kind"] == "version.published":
             published[ev["subject_id"]] = payload.get("content_hash")
-            if payload.get("uptake") == MEASURED_LATER:
+            if payload.get("uptake") == MEASURED_LATER and ev["subject_id"] in dump.versions:
                 later.add(ev["subject_id"])
         elif ev["kind"] == UPTAKE_MEASURED:
             later.discard(ev["subject_id"])
