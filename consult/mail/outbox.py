@@ -7,6 +7,8 @@ import logging
 import smtplib
 import ssl
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -33,13 +35,22 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def link(endpoint: str, **values) -> str:
-    """An absolute address on this site (CONSULT_BASE_URL), also from the command line."""
+@contextmanager
+def site_urls() -> Iterator[None]:
+    """Where no request is being answered (a job, the command line), a request context
+    in which url_for can make this site's addresses. A batch of mails opens one for all
+    its links: one per link cost a quarter of a receipt's making."""
     if has_request_context():
-        path = url_for(endpoint, **values)
+        yield
     else:
         with current_app.test_request_context("/"):
-            path = url_for(endpoint, **values)
+            yield
+
+
+def link(endpoint: str, **values) -> str:
+    """An absolute address on this site (CONSULT_BASE_URL), also from the command line."""
+    with site_urls():
+        path = url_for(endpoint, **values)
     return current_app.config["BASE_URL"] + path
 
 
@@ -172,7 +183,7 @@ def render_waiting(limit: int | None = None) -> int:
     # before it), then written at once: on SQLite a write holds the whole database until
     # the commit, and making 500 receipts held it 1-4 s against the requests' comments
     # (benchmarks/load.py).
-    with db.session.no_autoflush:
+    with db.session.no_autoflush, site_urls():
         for row in rows:
             make = RENDER_LATER.get(row.kind)
             if make is None:
@@ -334,14 +345,21 @@ def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -
     rows = [r for r in pending(limit) if r.body]
     sent = failed = 0
     if rows:
+        with site_urls():
+            messages = [message(row, app) for row in rows]
+        # Each mail's result is committed by itself. Those commits leave the batch's rows
+        # as they are (only this loop writes them): expiring the whole session at each one
+        # cost more than sending the mail, and each expired row was then read again.
+        session = db.session()
+        session.expire_on_commit = False
         try:
             backend = BACKENDS[app.config["MAIL_BACKEND"]](app)
             with backend:
-                for row in rows:
+                for row, msg in zip(rows, messages, strict=True):
                     # Sent first, then written: nothing of the database is held while a
                     # mail server answers.
                     try:
-                        backend.send(message(row, app))
+                        backend.send(msg)
                     except (smtplib.SMTPException, OSError) as e:
                         row.last_error = _error(e)
                         failed += 1
@@ -359,6 +377,9 @@ def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -
                 row.last_error = _error(e)
             db.session.commit()
             failed = len(unsent)
+        finally:
+            session.expire_on_commit = True
+            session.expire_all()
     return SendResult(sent, failed, len(pending()))
 
 
