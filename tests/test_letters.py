@@ -502,6 +502,6 @@ def test_a_band_key_shared_by_many_does_not_crowd_out_the_others(
         db.session.add(LetterBand(version_id=version.id, key=key, comment_id=cid))
     db.session.flush()
     monkeypatch.setattr(nearcopies, "MAX_BAND_ROWS", 6)  # a share of 2 for each of 3 keys
-    found = select(grouping._band_rows(version.id, [hot, b, c]).c.comment_id)
-    ids = sorted(db.session.scalars(found))
+    rows, params = grouping._band_rows(version.id, [hot, b, c])
+    ids = sorted(db.session.scalars(select(rows.c.comment_id), params))
     assert ids == sorted([comments[0].id, comments[1].id, comments[10].id, comments[11].id])
