@@ -14,7 +14,10 @@ goal: >= 0.3). Beside them, for scale, the same POST to a paragraph that does no
 for --seconds: the token's account read, the body checked, the paragraph looked up and a
 404 answered, writing nothing: what a comment costs before it is written. The job worker
 (`flask worker`, CONSULT_JOBS=sqlite, or --jobs redis://…) runs beside the app and feeds
-the search index and the mail.
+the search index and the mail. For each run, the CPU time gunicorn's processes and the job
+worker used per request answered (read from /proc) says where the machine's two cores
+went: the ratio of CPU a request, hello-world's over Consult's, is the throughput ratio
+the same machine would give with nothing waiting on anything.
 
 Then the burst: --burst comments from --accounts accounts, as fast as the client can
 send them. Every 201's tracking number must be in the database, no comment may be
@@ -54,6 +57,11 @@ def throughput(rows, elapsed, ok=(200, 201)) -> tuple[float, int, float]:
     return len(good) / elapsed, len(rows) - len(good), percentile([r[2] for r in good], 0.95)
 
 
+def cpu_per_request(before: dict, after: dict, rows) -> dict[str, float]:
+    """The servers' CPU seconds per request answered, gunicorn's and the job worker's."""
+    return {k: (after[k] - before[k]) / max(len(rows), 1) for k in before}
+
+
 def measure_posts(site, data, args) -> dict:
     tokens, paragraphs = data["tokens"], data["paragraphs"]
 
@@ -79,10 +87,14 @@ def measure_posts(site, data, args) -> dict:
 
     def measure(server, make, ok):
         load(server.port, make, seconds=2, processes=args.processes, threads=args.threads)
+        before = server.cpu_seconds()
         rows, elapsed = load(
             server.port, make, seconds=args.seconds, processes=args.processes, threads=args.threads
         )
+        cpu[make] = cpu_per_request(before, server.cpu_seconds(), rows)
         return throughput(rows, elapsed, ok=ok)
+
+    cpu: dict = {}
 
     out = {}
     with Server(site, "bench_app", workers=args.workers, worker=True) as server:
@@ -92,6 +104,10 @@ def measure_posts(site, data, args) -> dict:
         out["app"] = measure(server, make_app, (201,))
     with Server(site, "bench_hello", workers=args.workers) as server:
         out["hello"] = measure(server, make_hello, (201,))
+    out["cpu"] = {
+        name: cpu[make]
+        for name, make in (("app", make_app), ("hello", make_hello), ("floor", make_floor))
+    }
     return out
 
 
@@ -248,27 +264,32 @@ def main() -> None:
                 f"{args.accounts} accounts ({time.perf_counter() - t0:.0f} s to build)."
             )
             posts = measure_posts(site, data, args)
-            (app_rate, app_err, app_p95), (hello_rate, hello_err, hello_p95) = (
-                posts["app"],
-                posts["hello"],
-            )
-            floor_rate, floor_err, floor_p95 = posts["floor"]
+            app_rate, hello_rate, floor_rate = (posts[k][0] for k in ("app", "hello", "floor"))
             print(
                 f"\nPOST throughput, gunicorn -w {args.workers}, "
                 f"{args.processes}x{args.threads} client threads, {args.seconds:.0f} s each:"
             )
-            print(f"  {'':<24}{'per s':>10}{'p95 ms':>10}{'errors':>8}")
-            print(f"  {'Consult POST comment':<24}{app_rate:>10.0f}{app_p95 * 1000:>10.1f}", end="")
-            print(f"{app_err:>8}")
             print(
-                f"  {'hello-world Flask POST':<24}{hello_rate:>10.0f}{hello_p95 * 1000:>10.1f}"
-                f"{hello_err:>8}"
+                f"  {'':<24}{'per s':>10}{'p95 ms':>10}{'errors':>8}"
+                f"{'CPU ms a request: gunicorn':>30}{'job worker':>12}"
             )
-            print(
-                f"  {'Consult POST, no write':<24}{floor_rate:>10.0f}{floor_p95 * 1000:>10.1f}"
-                f"{floor_err:>8}"
-            )
+            for name, label, (rate, err, p95) in (
+                ("app", "Consult POST comment", posts["app"]),
+                ("hello", "hello-world Flask POST", posts["hello"]),
+                ("floor", "Consult POST, no write", posts["floor"]),
+            ):
+                used = posts["cpu"][name]
+                print(
+                    f"  {label:<24}{rate:>10.0f}{p95 * 1000:>10.1f}{err:>8}"
+                    f"{used['web'] * 1000:>30.2f}{used['jobs'] * 1000:>12.2f}"
+                )
             print(f"  ratio app / hello: {app_rate / hello_rate:.3f}  (goal >= 0.3)")
+            spent = {k: sum(posts["cpu"][k].values()) for k in ("app", "hello", "floor")}
+            print(
+                f"  CPU a request, gunicorn and job worker together, hello / app: "
+                f"{spent['hello'] / spent['app']:.3f}; hello / the POST stopped before "
+                f"writing: {spent['hello'] / spent['floor']:.3f}"
+            )
             print(
                 f"  ratio of the same POST stopped before writing (a paragraph that does not "
                 f"exist: 404) / hello: {floor_rate / hello_rate:.3f}"

@@ -292,6 +292,13 @@ class Server:
         self.__exit__()
         raise RuntimeError(f"gunicorn did not answer on port {self.port}")
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, every thread) used so far by gunicorn's processes
+        ("web": the master and its workers) and by the job worker ("jobs"), from /proc."""
+        web = [self.procs[0].pid, *_children(self.procs[0].pid)]
+        jobs = [p.pid for p in self.procs[1:]]
+        return {"web": sum(map(_cpu, web)), "jobs": sum(map(_cpu, jobs))}
+
     def __exit__(self, *exc) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -302,6 +309,22 @@ class Server:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(5)
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the load --------------------------------------------------------------------------------
