@@ -13,13 +13,15 @@ paragraphs are linked to version 1's by position (edited, or unchanged when the 
 match) and the suggestions on version 1 get a measured uptake, as publishing would;
 then the database is analysed (and on PostgreSQL vacuumed, as autovacuum would have).
 
-Every page is requested in-process (the Flask test client: no network, no server),
-once to warm up and then --runs times, with consult.pagecache off (pages are made for
-each request: what is measured is their making, not a copy kept for anonymous readers;
-the parts of frozen texts kept by consult.fragments are made in the warm-up, whose time
-is printed as "first view"; the process is warmed up and its garbage collector tuned as
-wsgi.py does for a server's); the table gives p50 and p95 in milliseconds, the bytes of
-the answer, and each size's p50 over the first size's. With --memory N, each size is
+Every size is built first, each with its app in this process. Every page is then
+requested in-process (the Flask test client: no network, no server), once to warm up
+and then --runs times, the sizes taken in turn within each run (side by side in time: a
+slower minute of the machine falls on every size alike), with consult.pagecache off
+(pages are made for each request: what is measured is their making, not a copy kept for
+anonymous readers; the parts of frozen texts kept by consult.fragments are made in the
+warm-up, whose time is printed as "first view"; the process is warmed up and its garbage
+collector tuned as wsgi.py does for a server's); the table gives p50 and p95 in
+milliseconds, the bytes of the answer, and each size's p50 over the first size's. With --memory N, each size is
 then served by gunicorn (4 workers, wsgi.py), every page is asked for N times, and the
 workers' resident memory is given (largest / mean, MB). The goal of issue 18: every
 ratio <= 2 and every p95 <= 150 ms at a million comments on PostgreSQL.
@@ -34,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -181,7 +184,19 @@ def _kept_pg(base: str, name: str) -> str | None:
     return url.render_as_string(hide_password=False) if built else None
 
 
-def measure(size: int, args) -> tuple[dict[str, tuple[float, float, int, int]], str]:
+@dataclass
+class Corpus:
+    """One size's database, and the app that serves it in this process."""
+
+    size: int
+    url: str
+    built: str
+    paragraph: tuple[int, str]  # (id, lineage) of the paragraph whose pages are measured
+    client: object
+
+
+def prepare(size: int, args) -> Corpus:
+    """Build (or with --reuse find) the corpus of `size` comments, and make its app."""
     kept = None
     if args.database:
         prefix = make_url("postgresql+psycopg://" + args.database.split("://", 1)[1]).database
@@ -225,39 +240,61 @@ def measure(size: int, args) -> tuple[dict[str, tuple[float, float, int, int]], 
         db.session.remove()
     # As a server's process is before it takes requests (wsgi.py).
     warm_up(app)
+    return Corpus(size, url, built, (pid[0], pid[1]), app.test_client())
+
+
+def measure(corpora: list[Corpus], args) -> dict[int, dict[str, tuple[float, float, int, int]]]:
+    """Every page of every size, the sizes taken in turn for each run of a page (the
+    order turned at each run), so that they are measured side by side in time: a slower
+    minute of the machine falls on every size alike, not on the one measured then."""
     tune_collector()
-    client = app.test_client()
-    out = {}
-    for name, path in pages(pid[0], pid[1]):
-        if name in args.skip:
-            continue
-        times = []
-        t = time.perf_counter()
-        resp = client.get(path)  # warm-up (and first-view caches)
-        first = (time.perf_counter() - t) * 1000
-        status, size_bytes = resp.status_code, len(resp.data)
-        # A page slower than --slow seconds is measured twice more, not --runs times.
-        for _ in range(2 if first > args.slow * 1000 else args.runs):
+    out: dict[int, dict] = {c.size: {} for c in corpora}
+    names = [name for name, _path in pages(0, "") if name not in args.skip]
+    for name in names:
+        path = {c.size: dict(pages(*c.paragraph))[name] for c in corpora}
+        times: dict[int, list[float]] = {c.size: [] for c in corpora}
+        facts, slowest = {}, 0.0
+        for c in corpora:
             t = time.perf_counter()
-            resp = client.get(path)
-            times.append((time.perf_counter() - t) * 1000)
-            status = resp.status_code if resp.status_code != 200 else status
-        times.sort()
-        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-        out[name] = (statistics.median(times), p95, size_bytes, status)
-        print(
-            f"  {name}: first view {first:.1f} ms, then p50 {out[name][0]:.1f} ms ({status})",
-            file=sys.stderr,
-            flush=True,
-        )
-    with app.app_context():
+            resp = c.client.get(path[c.size])  # warm-up (and first-view caches)
+            first = (time.perf_counter() - t) * 1000
+            slowest = max(slowest, first)
+            facts[c.size] = [resp.status_code, len(resp.data), first]
+        # A page slower than --slow seconds is measured twice more, not --runs times.
+        runs = 2 if slowest > args.slow * 1000 else args.runs
+        for run in range(runs):
+            turn = run % len(corpora)
+            for c in corpora[turn:] + corpora[:turn]:
+                t = time.perf_counter()
+                resp = c.client.get(path[c.size])
+                times[c.size].append((time.perf_counter() - t) * 1000)
+                if resp.status_code != 200:
+                    facts[c.size][0] = resp.status_code
+        for c in corpora:
+            ts = sorted(times[c.size])
+            p95 = ts[min(len(ts) - 1, round(0.95 * (len(ts) - 1)))]
+            status, size_bytes, first = facts[c.size]
+            out[c.size][name] = (statistics.median(ts), p95, size_bytes, status)
+            print(
+                f"  {c.size:,} {name}: first view {first:.1f} ms, then p50 "
+                f"{out[c.size][name][0]:.1f} ms ({status})",
+                file=sys.stderr,
+                flush=True,
+            )
+    return out
+
+
+def finish(c: Corpus, args) -> dict:
+    """After the measures: the served memory (--memory), and the database dropped."""
+    with c.client.application.app_context():
         db.session.remove()
         db.engine.dispose()
+    extra = {}
     if args.memory:
-        out["worker memory (MB)"] = _served_memory(url, pid, args.memory)
+        extra["worker memory (MB)"] = _served_memory(c.url, c.paragraph, args.memory)
     if args.database and not (args.keep or args.reuse):
-        _drop_pg(url)
-    return out, built
+        _drop_pg(c.url)
+    return extra
 
 
 def _served_memory(url: str, pid: tuple[int, str], rounds: int) -> tuple[float, float, int, int]:
@@ -346,10 +383,11 @@ def main() -> None:
         int(s.replace("_", "").replace("k", "000").replace("M", "000000"))
         for s in args.sizes.split(",")
     ]
-    results, built = {}, []
-    for size in sizes:
-        results[size], line = measure(size, args)
-        built.append(line)
+    corpora = [prepare(size, args) for size in sizes]
+    results = measure(corpora, args)
+    for c in corpora:
+        results[c.size].update(finish(c, args))
+    built = [c.built for c in corpora]
     engine = "PostgreSQL" if args.database else "SQLite"
     print(f"\n{engine}, {args.runs} runs a page after a warm-up")
     for line in built:
