@@ -29,6 +29,7 @@ from consult.errors import ConsultError, NotAllowed, NotFound, Unauthenticated
 from consult.extensions import db, limiter
 from consult.search import service as search_service
 from consult.search.service import SearchParams
+from consult.sessions import kept_through_commits
 from consult.tracing.services import compare_versions
 from consult.tracing.summary import count_changes
 
@@ -266,12 +267,8 @@ def _post_comment(
     )
     # The answer shows what the request just wrote: kept through the commit rather than
     # read back (a query per relation), and made after it (outside the record's lock).
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    with kept_through_commits():
+        db.session.commit()
     return _created(
         serializers.comment(c, just_posted=True), url_for("api.comment", comment_id=c.id)
     )

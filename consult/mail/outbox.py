@@ -27,6 +27,7 @@ from consult.accounts.tokens import unsubscribe_token
 from consult.extensions import db
 from consult.mail import NOTIFICATIONS, wants
 from consult.mail.models import MailOutbox
+from consult.sessions import kept_through_commits
 from consult.timeutil import replaying, utcnow
 
 log = logging.getLogger(__name__)
@@ -350,11 +351,9 @@ def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -
         # Each mail's result is committed by itself. Those commits leave the batch's rows
         # as they are (only this loop writes them): expiring the whole session at each one
         # cost more than sending the mail, and each expired row was then read again.
-        session = db.session()
-        session.expire_on_commit = False
         try:
             backend = BACKENDS[app.config["MAIL_BACKEND"]](app)
-            with backend:
+            with kept_through_commits(), backend:
                 for row, msg in zip(rows, messages, strict=True):
                     # Sent first, then written: nothing of the database is held while a
                     # mail server answers.
@@ -378,8 +377,7 @@ def send_pending(app: Flask, *, limit: int = 500, now: datetime | None = None) -
             db.session.commit()
             failed = len(unsent)
         finally:
-            session.expire_on_commit = True
-            session.expire_all()
+            db.session.expire_all()
     return SendResult(sent, failed, len(pending()))
 
 
