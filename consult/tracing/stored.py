@@ -433,38 +433,42 @@ def measure_waiting(app, version_id: int) -> int | None:
     of the outbox, in one transaction. Returns the rows written, or None when nothing
     waited or another job has it. A failure lets go of the claim (the retry, or the
     sweep, does it again)."""
-    with app.app_context():
+    with app.app_context():  # a session of its own, removed when the context ends
+        if not _claim(version_id):
+            return None
         try:
-            if not _claim(version_id):
-                return None
-            try:
-                waiting = db.session.get(UptakeOutbox, version_id)
-                version = db.session.get(Version, version_id)
-                written = store_uptake(version)
-                previous = db.session.get(Version, waiting.previous_id)
-                signals.emit(
-                    signals.uptake_measured,
-                    version,
-                    None,
-                    document=version.document.slug,
-                    version=version.number,
-                    suggestions_on=previous.number,
-                    suggestions=waiting.suggestions,
-                )
-                db.session.delete(waiting)
-                db.session.commit()
-                return written
-            except Exception:
-                db.session.rollback()
-                db.session.execute(
-                    update(UptakeOutbox)
-                    .where(UptakeOutbox.version_id == version_id)
-                    .values(claimed_at=None)
-                )
-                db.session.commit()
-                raise
-        finally:
-            db.session.remove()
+            return _measure_and_record(version_id)
+        except Exception:
+            db.session.rollback()
+            _release(version_id)
+            raise
+
+
+def _measure_and_record(version_id: int) -> int:
+    waiting = db.session.get(UptakeOutbox, version_id)
+    version = db.session.get(Version, version_id)
+    written = store_uptake(version)
+    previous = db.session.get(Version, waiting.previous_id)
+    signals.emit(
+        signals.uptake_measured,
+        version,
+        None,
+        document=version.document.slug,
+        version=version.number,
+        suggestions_on=previous.number,
+        suggestions=waiting.suggestions,
+    )
+    db.session.delete(waiting)
+    db.session.commit()
+    return written
+
+
+def _release(version_id: int) -> None:
+    """Let go of a claim (the measure failed): the next job or sweep takes it."""
+    db.session.execute(
+        update(UptakeOutbox).where(UptakeOutbox.version_id == version_id).values(claimed_at=None)
+    )
+    db.session.commit()
 
 
 def waiting_ids(older_than: timedelta = timedelta(0)) -> list[int]:
