@@ -141,15 +141,16 @@ def _one(e: Event, d: dict, versions: dict, docs: dict, orgs: dict) -> Described
         if kind == "version.published":
             return Described(_("Version %(n)s of %(doc)s published", n=v.number, doc=title), url)
         if kind == "uptake.measured":
+            before = d.get("suggestions_on", v.number - 1)  # the report of that version
             return Described(
                 _(
                     "Version %(n)s of %(doc)s: uptake of the suggestions on version "
                     "%(before)s measured",
                     n=v.number,
                     doc=title,
-                    before=d.get("suggestions_on", v.number - 1),
+                    before=before,
                 ),
-                url_for("tracing.report", slug=doc.slug, number=v.number - 1) if doc else url,
+                url_for("tracing.report", slug=doc.slug, number=before) if doc else url,
             )
         if kind == "version.created":
             return Described(_("Version %(n)s of %(doc)s started", n=v.number, doc=title), url)
