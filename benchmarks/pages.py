@@ -21,10 +21,11 @@ slower minute of the machine falls on every size alike), with consult.pagecache 
 anonymous readers; the parts of frozen texts kept by consult.fragments are made in the
 warm-up, whose time is printed as "first view"; the process is warmed up and its garbage
 collector tuned as wsgi.py does for a server's); the table gives p50 and p95 in
-milliseconds, the bytes of the answer, and each size's p50 over the first size's. With --memory N, each size is
-then served by gunicorn (4 workers, wsgi.py), every page is asked for N times, and the
-workers' resident memory is given (largest / mean, MB). The goal of issue 18: every
-ratio <= 2 and every p95 <= 150 ms at a million comments on PostgreSQL.
+milliseconds, the bytes of the answer, and each size's p50 over the first size's. With
+--memory N, each size is then served by gunicorn (4 workers, wsgi.py), every page is
+asked for N times, and the workers' resident memory is given (largest / mean, MB). The
+goal of issue 18: every ratio <= 2 and every p95 <= 150 ms at a million comments on
+PostgreSQL.
 """
 
 from __future__ import annotations
