@@ -77,6 +77,24 @@ def pages(paragraph_id: int, lineage: str) -> list[tuple[str, str]]:
     ]
 
 
+def build_corpus(engine, size: int) -> str:
+    """The corpus of `size` comments (corpus.build, then _finish_corpus), analysed as a
+    served database is; returns corpus.build's summary."""
+    summary = corpus.build(engine, size, documents=1, versions=2, paragraphs=300)
+    _finish_corpus(engine)
+    if engine.dialect.name == "postgresql":
+        # VACUUM too: the state a served database is in once autovacuum has been by (the
+        # visibility map that index-only scans need, no dead rows from the build's
+        # updates). A server with autovacuum off (this machine's) would otherwise be
+        # measured just after a bulk load, as no site is.
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return summary
+
+
 def _finish_corpus(engine) -> None:
     """What publishing version 2 would have stored: lineage links by position, and the
     measured uptake of version 1's suggestions (bulk inserts, like the corpus)."""
@@ -216,20 +234,7 @@ def prepare(size: int, args) -> Corpus:
             built = f"{size:,}: the corpus kept in {make_url(url).database} (--reuse)"
         else:
             t0 = time.perf_counter()
-            summary = corpus.build(db.engine, size, documents=1, versions=2, paragraphs=300)
-            _finish_corpus(db.engine)
-            if db.engine.dialect.name == "postgresql":
-                # VACUUM too: the state a served database is in once autovacuum has been
-                # by (the visibility map that index-only scans need, no dead rows from
-                # the build's updates). A server with autovacuum off (this machine's)
-                # would otherwise be measured just after a bulk load, as no site is.
-                with db.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM ANALYZE"
-                    )
-            else:
-                with db.engine.begin() as conn:
-                    conn.exec_driver_sql("ANALYZE")
+            summary = build_corpus(db.engine, size)
             built = f"{size:,}: {summary} (+ links, uptake: {time.perf_counter() - t0:.0f} s)"
         print(built, file=sys.stderr, flush=True)
         T = db.metadata.tables

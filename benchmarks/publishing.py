@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus  # noqa: E402
-from pages import _drop_pg, _finish_corpus, _pg_database  # noqa: E402
+from pages import _drop_pg, _pg_database, build_corpus  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from textgen import edit  # noqa: E402
 from tracing import jobs_noted  # noqa: E402
@@ -84,12 +84,9 @@ def run(app, args) -> None:
 
     rng = random.Random(5)
     sec, v2, v3 = _version_3(rng)
+    # The suggestions publishing version 3 measures (the same conditions as the app's).
     suggestions = db.session.scalar(
-        select(func.count(Comment.id)).where(
-            Comment.version_id == v2.id,
-            Comment.kind == "suggestion",
-            Comment.paragraph_id.is_not(None),
-        )
+        select(func.count(Comment.id)).where(*stored._suggestions_on(v2))
     )
     print(f"version 3 published after {suggestions:,} suggestions on version 2:")
     limit = app.config["UPTAKE_IN_REQUEST_MAX"]
@@ -148,17 +145,7 @@ def main() -> None:
     try:
         with app.app_context():
             t0 = time.perf_counter()
-            summary = corpus.build(
-                db.engine, args.comments, documents=1, versions=2, paragraphs=300
-            )
-            _finish_corpus(db.engine)
-            with db.engine.connect() as conn:
-                if db.engine.dialect.name == "postgresql":
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM ANALYZE"
-                    )
-                else:
-                    conn.exec_driver_sql("ANALYZE")
+            summary = build_corpus(db.engine, args.comments)
             print(f"{summary} ({time.perf_counter() - t0:.0f} s to build)")
             run(app, args)
             db.session.remove()
