@@ -310,9 +310,9 @@ def test_the_mail_job_holds_no_write_while_it_makes_or_sends_mails(
 
     receipt = mail_outbox.RENDER_LATER["receipt"]
 
-    def making(row):
+    def making(row, batch):
         steps.append("make")
-        return receipt(row)
+        return receipt(row, batch)
 
     class Watching(mail_outbox.Backend):
         def send(self, msg):
@@ -362,3 +362,35 @@ class event_listening:
         from sqlalchemy import event
 
         event.remove(self.target, self.name, self.fn)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Receipt AB12-CD34: your comment on the framework", "ใบรับความเห็น AB12-CD34: กรอบนโยบาย"],
+)
+def test_a_mail_is_written_as_the_default_policy_writes_it(app, monkeypatch, make_user, subject):
+    """The sending policy keeps plain ASCII header values as given instead of parsing
+    them: the mail's bytes are those Python's default policy makes, in any language."""
+    from consult.mail import outbox as mail_outbox
+
+    user = make_user("cso", email="mali@example.org")
+    row = mail_outbox.queue(user, "account", subject, "password_reset", token="t0k3n")
+    db.session.commit()
+    monkeypatch.setattr(mail_outbox, "make_msgid", lambda idstring: f"<{idstring}@consult>")
+    fast = mail_outbox.message(row, app).as_bytes()
+    monkeypatch.setattr(mail_outbox, "SENDING", default_policy.clone(max_line_length=998))
+    assert fast == mail_outbox.message(row, app).as_bytes()
+    msg = message_from_bytes(fast, policy=default_policy)
+    assert msg["Subject"] == subject and msg["To"] == "mali@example.org"
+    assert msg["Message-ID"] == f"<consult-{row.id}@consult>"
+
+
+def test_a_line_break_in_a_header_is_refused(app, make_user):
+    from consult.mail import outbox as mail_outbox
+
+    user = make_user("cso", email="mali@example.org")
+    row = mail_outbox.queue(user, "account", "Reset", "password_reset", token="t0k3n")
+    row.to_email = "mali@example.org\r\nBcc: everyone@example.org"
+    with pytest.raises(ValueError, match="linefeed or carriage return"):
+        mail_outbox.message(row, app)
+    db.session.rollback()

@@ -74,8 +74,11 @@ def confirmation(token: str) -> tuple[User, str]:
     return _user(data, _("confirmation")), str(data.get("e", ""))
 
 
-def unsubscribe_token(user: User, kind: str) -> str:
-    return _serializer("unsubscribe").dumps({"u": user.id, "k": kind})
+def unsubscribe_token(user: User | int, kind: str) -> str:
+    """The one-click unsubscribe token of a user (or a user's id: a mail batch does not
+    load the account to sign its link)."""
+    user_id = user if isinstance(user, int) else user.id
+    return _serializer("unsubscribe").dumps({"u": user_id, "k": kind})
 
 
 def unsubscription(token: str) -> tuple[User, str]:

@@ -6,10 +6,12 @@ is queued exactly when the change it tells of is committed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select, update
+from sqlalchemy.orm import joinedload
 
 from consult import signals
 from consult.accounts.models import Membership, NotificationSetting, User
@@ -17,7 +19,7 @@ from consult.documents.closing import closed_early
 from consult.extensions import db
 from consult.mail import NOTIFICATIONS
 from consult.mail.models import MailOutbox
-from consult.mail.outbox import MAX_ATTEMPTS, PREPARE_LATER, RENDER_LATER, queue
+from consult.mail.outbox import LOAD_LATER, MAX_ATTEMPTS, PREPARE_LATER, RENDER_LATER, queue
 from consult.timeutil import utcnow
 
 #: "Closing soon" is sent this long before a consultation's deadline.
@@ -82,15 +84,50 @@ def _on_comment_posted(sender, subject, actor=None, data=None) -> None:
     )
 
 
-def _receipt(row) -> tuple[object, str, dict] | None:
+def _receipt_comment_id(row) -> int:
+    return int(row.dedup_key.split(":", 1)[1])  # queued as receipt:<comment id>
+
+
+@dataclass
+class _Receipts:
+    """What a batch of receipts reads: its comments (with what a receipt names of them),
+    the entries that recorded their posting and the newest signed head."""
+
+    comments: dict
+    entries: dict
+    head: object
+
+
+def _load_receipts(rows) -> _Receipts:
+    from consult.consultation.models import Comment
+    from consult.documents.models import Version
+    from consult.record import log as tree_log
+    from consult.record.receipts import posted_entries
+
+    ids = {_receipt_comment_id(row) for row in rows}
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_(ids))
+        .options(
+            joinedload(Comment.version).joinedload(Version.document),
+            joinedload(Comment.organisation),
+            joinedload(Comment.paragraph),
+        )
+    )
+    return _Receipts({c.id: c for c in comments}, posted_entries(ids), tree_log.newest_head())
+
+
+def _receipt(row, batch: _Receipts | None = None) -> tuple[object, str, dict] | None:
     """The subject, template and context of the receipt a row queued with later=True is
-    about (its comment's id is in the row's dedup_key)."""
+    about (its comment's id is in the row's dedup_key), from what its batch loaded."""
     from consult.consultation.models import Comment
     from consult.record import keys
     from consult.record.receipts import receipt_of
 
-    cid = int(row.dedup_key.split(":", 1)[1])
-    c = db.session.get(Comment, cid)
+    cid = _receipt_comment_id(row)
+    if batch is None:
+        batch = _Receipts({}, {}, None)
+    c = batch.comments.get(cid) or db.session.get(Comment, cid)
     subject = _l(
         "Receipt %(tracking)s: your comment on %(title)s",
         tracking=c.tracking,
@@ -99,7 +136,7 @@ def _receipt(row) -> tuple[object, str, dict] | None:
     # Its place in the tree and the proof against the newest signed head (entries placed
     # and a head signed by _place_entries just before). Should no head cover the entry
     # yet, the mail waits (None) for the next run.
-    r = receipt_of(c)
+    r = receipt_of(c, batch.entries.get(cid), batch.head)
     proved = r.head is not None and r.proof_ok
     if r.event is not None and not proved:
         return None
@@ -129,6 +166,7 @@ def _place_entries() -> None:
 
 
 RENDER_LATER["receipt"] = _receipt
+LOAD_LATER["receipt"] = _load_receipts
 PREPARE_LATER["receipt"] = _place_entries
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import default as default_policy
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -64,8 +64,7 @@ def mail_locale(user: User | None) -> str:
 
 
 def unsubscribe_link(user_id: int, kind: str) -> str:
-    user = db.session.get(User, user_id)
-    return link("accounts.unsubscribe", token=unsubscribe_token(user, kind))
+    return link("accounts.unsubscribe", token=unsubscribe_token(user_id, kind))
 
 
 def queue(
@@ -154,16 +153,21 @@ def _body(user: User | None, kind: str, template: str, context: dict) -> str:
     return body
 
 
-#: kind → a function of the row giving (subject, template, context) for a mail queued
-#: with later=True (registered by the part that queues it: consult.mail.notify).
+#: kind → a function of the row, and of what LOAD_LATER[kind] loaded for its batch (None
+#: without one), giving (subject, template, context) for a mail queued with later=True
+#: (registered by the part that queues it: consult.mail.notify).
 RENDER_LATER: dict = {}
+#: kind → a function of a batch's rows of that kind, run once before they are made: what
+#: every row's mail reads, loaded with a few queries for the whole batch instead of a few
+#: for each row. Its answer is given to RENDER_LATER[kind] with each row.
+LOAD_LATER: dict = {}
 #: kind → a function run once before the mails of that kind are made (before this
 #: transaction writes anything): the receipts have their entries placed in the record's
 #: tree and a head signed, so that each mail can carry its inclusion proof.
 PREPARE_LATER: dict = {}
 
 
-def render_waiting(limit: int | None = None) -> int:
+def render_waiting(limit: int = 500) -> int:
     """Make the subject and body of the mails queued with later=True, in the caller's
     transaction (the send_mail job, before sending), in the recipient's language. A
     maker that answers None leaves its mail for a later run. Returns how many were made.
@@ -175,10 +179,22 @@ def render_waiting(limit: int | None = None) -> int:
         for kind in sorted(kinds & set(PREPARE_LATER)):
             PREPARE_LATER[kind]()
         db.session.commit()
-    q = select(MailOutbox).where(*waiting).order_by(MailOutbox.id)
-    if limit:
-        q = q.limit(limit)
-    rows = list(db.session.scalars(q))
+    rows = list(
+        db.session.scalars(select(MailOutbox).where(*waiting).order_by(MailOutbox.id).limit(limit))
+    )
+    # Kept for the batch: the session's identity map holds its rows only while something
+    # else does, and a mail's recipient is often the next one's.
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({r.user_id for r in rows if r.user_id is not None}))
+        )
+    }
+    loaded = {
+        kind: load([r for r in rows if r.kind == kind])
+        for kind, load in LOAD_LATER.items()
+        if any(r.kind == kind for r in rows)
+    }
     made_count = 0
     # Made without writing (the queries of one mail would otherwise write the ones made
     # before it), then written at once: on SQLite a write holds the whole database until
@@ -189,9 +205,9 @@ def render_waiting(limit: int | None = None) -> int:
             make = RENDER_LATER.get(row.kind)
             if make is None:
                 continue
-            user = db.session.get(User, row.user_id) if row.user_id is not None else None
+            user = users.get(row.user_id)
             with force_locale(mail_locale(user)):
-                made = make(row)
+                made = make(row, loaded.get(row.kind))
                 if made is None:  # not ready yet: the next run makes it
                     continue
                 subject, template, context = made
@@ -223,10 +239,27 @@ if not event.contains(Session, "after_commit", _after_commit):
     event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
+class SendingPolicy(EmailPolicy):
+    """Python's default mail policy, but a header value of plain ASCII on one line is kept
+    as given instead of parsed into a structured header when it is set. Most of Consult's
+    headers are such (addresses, dates, identifiers, links), and parsing them was a fifth
+    of a receipt's making; written out, it reads the same: a short ASCII value is
+    written as is either way. Any other value (non-ASCII, or a line break, which is
+    refused) goes through the default's parsing, encoding and checks."""
+
+    def header_store_parse(self, name, value):
+        if isinstance(value, str) and value.isascii() and "\r" not in value and "\n" not in value:
+            return (name, value)
+        return super().header_store_parse(name, value)
+
+
+#: No folding below the SMTP limit: a folded List-Unsubscribe address would be encoded and
+#: mail programs could no longer read it.
+SENDING = SendingPolicy(max_line_length=998)
+
+
 def message(row: MailOutbox, app: Flask) -> EmailMessage:
-    # No folding below the SMTP limit: a folded List-Unsubscribe address would be
-    # encoded and mail programs could no longer read it.
-    msg = EmailMessage(policy=default_policy.clone(max_line_length=998))
+    msg = EmailMessage(policy=SENDING)
     msg["From"] = app.config["MAIL_FROM"]
     msg["To"] = row.to_email
     msg["Subject"] = row.subject

@@ -6,6 +6,7 @@ fresh proof; the standalone verifier checks the JSON form offline."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -60,17 +61,26 @@ def _event_ok(ev: Event | None, content_hash: str) -> bool:
     return json.loads(ev.payload).get("content_hash") == content_hash
 
 
+def _posted_entries():
+    return select(Event).where(Event.kind == "comment.posted", Event.subject_type == "comment")
+
+
 def posted_entry(comment_id: int) -> Event | None:
     """The entry that recorded a comment's posting (written, perhaps not placed yet)."""
     return db.session.scalar(
-        select(Event)
-        .where(
-            Event.kind == "comment.posted",
-            Event.subject_type == "comment",
-            Event.subject_id == comment_id,
-        )
-        .limit(1)
+        _posted_entries().where(Event.subject_id == comment_id).order_by(Event.id).limit(1)
     )
+
+
+def posted_entries(comment_ids: Collection[int]) -> dict[int, Event]:
+    """posted_entry() of each of a batch of comments (a few hundred ids at most), in one
+    query: comment id → entry."""
+    found: dict[int, Event] = {}
+    for ev in db.session.scalars(
+        _posted_entries().where(Event.subject_id.in_(comment_ids)).order_by(Event.id)
+    ):
+        found.setdefault(ev.subject_id, ev)
+    return found
 
 
 def receipt_for(tracking: str) -> Receipt:
@@ -86,13 +96,15 @@ def receipt_for(tracking: str) -> Receipt:
     return receipt_of(c)
 
 
-def receipt_of(c: Comment) -> Receipt:
+def receipt_of(c: Comment, entry: Event | None = None, head: TreeHead | None = None) -> Receipt:
     """The comment's receipt as the record stands: its entry, and when a signed head
-    covers it, the inclusion proof against the newest head (nothing is sequenced here)."""
-    ev = posted_entry(c.id)
+    covers it, the inclusion proof against the newest head (nothing is sequenced here).
+    A batch of receipts gives the entry and the newest head it has read for them all;
+    either is looked up when not given."""
+    ev = entry if entry is not None else posted_entry(c.id)
     r = Receipt(c, c.content_hash, comment_hash(c), ev, _event_ok(ev, c.content_hash))
     if ev is not None and ev.seq is not None:
-        head = tree_log.newest_head()
+        head = head if head is not None else tree_log.newest_head()
         if head is not None and head.tree_size >= ev.seq:
             r.head = head
             r.proof = tree_log.inclusion_proof(ev.leaf_index, head.tree_size)
