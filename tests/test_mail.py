@@ -394,3 +394,36 @@ def test_a_line_break_in_a_header_is_refused(app, make_user):
     with pytest.raises(ValueError, match="linefeed or carriage return"):
         mail_outbox.message(row, app)
     db.session.rollback()
+
+
+def test_a_receipt_turned_off_is_set_aside_when_it_is_made(app, make_document, make_user):
+    """The request does not read the choice (the receipt is made by the mail job): the
+    job reads it for its whole batch, so turning receipts off, even after posting,
+    means no receipt is sent."""
+    doc = make_document("consultation")
+    quiet = make_user("cso", email="quiet@example.org")
+    keen = make_user("cso", email="keen@example.org")
+    set_notification(quiet, "receipt", False)
+    db.session.commit()
+    _post(doc, quiet, body="No receipt, please.")
+    late = _post(doc, keen, body="I turn it off after posting.")
+    _post(doc, keen, body="Posted before I turn it off, too.")
+    set_notification(keen, "receipt", False)
+    db.session.commit()
+    keen_too = make_user("cso", email="keen2@example.org")
+    kept = _post(doc, keen_too, body="I want mine.")
+
+    result = send_pending(app)
+    assert (result.sent, result.failed, result.left) == (1, 0, 0)
+    rows = list(db.session.scalars(select(MailOutbox).order_by(MailOutbox.id)))
+    sent = [r for r in rows if r.sent_at is not None]
+    assert [r.to_email for r in sent] == ["keen2@example.org"]
+    assert kept.tracking in sent[0].subject and late.tracking not in sent[0].subject
+    aside = [r for r in rows if r.sent_at is None]
+    assert sorted(r.to_email for r in aside) == [
+        "keen@example.org",
+        "keen@example.org",
+        "quiet@example.org",
+    ]
+    assert all("turned this notification off" in r.last_error for r in aside)
+    assert send_pending(app).sent == 0  # set aside for good

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from consult.accounts.models import User
 from consult.accounts.tokens import unsubscribe_token
 from consult.extensions import db
-from consult.mail import NOTIFICATIONS, wants
+from consult.mail import NOTIFICATIONS, wanting, wants
 from consult.mail.models import MailOutbox
 from consult.sessions import kept_through_commits
 from consult.timeutil import replaying, utcnow
@@ -87,12 +87,15 @@ def queue(
 
     With `later`, the row is written with an empty body (and `dedup_key` naming what it
     is about, new in this transaction, so not looked up): the subject and the body are
-    made by render_waiting() before sending (RENDER_LATER[kind]), outside the request.
+    made by render_waiting() before sending (RENDER_LATER[kind]), outside the request,
+    which also sets aside a notification its recipient has turned off by then.
     """
     if replaying():
         return None  # the demo or an import replaying the past tells nobody
     notification = kind in NOTIFICATIONS
-    if notification and (user is None or not wants(user, kind)):
+    # A mail made later is kept or set aside by the recipient's choice when it is made
+    # (render_waiting, for its whole batch at once), not read here in the request.
+    if notification and (user is None or (not later and not wants(user, kind))):
         return None
     if (
         dedup_key
@@ -170,10 +173,16 @@ PREPARE_LATER: dict = {}
 def render_waiting(limit: int = 500) -> int:
     """Make the subject and body of the mails queued with later=True, in the caller's
     transaction (the send_mail job, before sending), in the recipient's language. A
-    maker that answers None leaves its mail for a later run. Returns how many were made.
-    When some kind needs preparing, the caller's transaction is committed after it, so
-    that what the preparation wrote (in its own transaction) is seen."""
-    waiting = (MailOutbox.sent_at.is_(None), MailOutbox.body == "")
+    maker that answers None leaves its mail for a later run. A notification whose
+    recipient has turned it off is set aside, marked, never sent. Returns how many rows
+    were made or set aside. When some kind needs preparing, the caller's transaction is
+    committed after it, so that what the preparation wrote (in its own transaction) is
+    seen."""
+    waiting = (
+        MailOutbox.sent_at.is_(None),
+        MailOutbox.body == "",
+        MailOutbox.attempts < MAX_ATTEMPTS,
+    )
     kinds = set(db.session.scalars(select(MailOutbox.kind).where(*waiting).distinct()))
     if kinds & set(PREPARE_LATER):
         for kind in sorted(kinds & set(PREPARE_LATER)):
@@ -190,12 +199,14 @@ def render_waiting(limit: int = 500) -> int:
             select(User).where(User.id.in_({r.user_id for r in rows if r.user_id is not None}))
         )
     }
+    turned_off = _turned_off(rows)
+    rows = [r for r in rows if r not in turned_off]
     loaded = {
         kind: load([r for r in rows if r.kind == kind])
         for kind, load in LOAD_LATER.items()
         if any(r.kind == kind for r in rows)
     }
-    made_count = 0
+    made_count = len(turned_off)
     # Made without writing (the queries of one mail would otherwise write the ones made
     # before it), then written at once: on SQLite a write holds the whole database until
     # the commit, and making 500 receipts held it 1-4 s against the requests' comments
@@ -216,6 +227,20 @@ def render_waiting(limit: int = 500) -> int:
                 made_count += 1
     db.session.flush()
     return made_count
+
+
+def _turned_off(rows: list[MailOutbox]) -> set[MailOutbox]:
+    """The notifications of a batch whose recipients have turned them off, marked as not
+    to be sent (as a closing-soon notice is when comments close early)."""
+    off = set()
+    for kind in {r.kind for r in rows if r.kind in NOTIFICATIONS}:
+        of_kind = [r for r in rows if r.kind == kind and r.user_id is not None]
+        keen = wanting({r.user_id for r in of_kind}, kind)
+        off.update(r for r in of_kind if r.user_id not in keen)
+    for row in off:
+        row.attempts = MAX_ATTEMPTS
+        row.last_error = "Not sent: the recipient turned this notification off."
+    return off
 
 
 def _after_commit(session: Session) -> None:
