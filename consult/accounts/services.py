@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -379,20 +380,23 @@ def issue_token(user: User) -> str:
     return token
 
 
+@cache
+def _user_by_token_hash():
+    # Built once: every API request asks it, and building the statement and its cache key
+    # cost as much as running it.
+    return (
+        select(User)
+        .where(User.api_token_hash == bindparam("token_hash"))
+        .options(joinedload(User.memberships).joinedload(Membership.organisation))
+    )
+
+
 def user_for_token(token: str) -> User | None:
     """The user of an API token, with their memberships and organisations (which every
     write's policy check reads) in the same query."""
     if not token:
         return None
-    return (
-        db.session.scalars(
-            select(User)
-            .where(User.api_token_hash == sha256(token))
-            .options(joinedload(User.memberships).joinedload(Membership.organisation))
-        )
-        .unique()
-        .first()
-    )
+    return db.session.scalars(_user_by_token_hash(), {"token_hash": sha256(token)}).unique().first()
 
 
 def sign_up(

@@ -84,10 +84,11 @@ def append(
     head: tuple[str, str] | None = None,
 ) -> Event:
     """Write one entry in the caller's transaction (no lock); the sequencer places it
-    after the commit. `head`: (reason, about) to sign a tree head covering it."""
+    after the commit. `head`: (reason, about) to sign a tree head covering it. The entry
+    is written with the transaction's next flush (a query's, or the commit's): a flush of
+    its own was a tenth of a comment's POST."""
     ev = entry(kind, subject_type, subject_id, actor_id, data)
     db.session.add(ev)
-    db.session.flush()
     db.session.info["record_pending"] = True
     if head is not None:
         db.session.info.setdefault("record_heads", []).append(head)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, delete, event, exists, select
@@ -162,16 +163,21 @@ def _apply(conn, delta: Counter) -> None:
         for (v, d, k), n in sorted(delta.items())
         if n
     ]
-    if not rows:
-        return
+    if rows:
+        conn.execute(_increment(conn.dialect.name), rows)
+
+
+@cache
+def _increment(dialect_name: str):
+    """The UPSERT that adds to a count, built once for each database (every comment
+    posted runs it)."""
     table = CommentCount.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.version_id, table.c.dimension, table.c.key],
         set_={"n": table.c.n + stmt.excluded.n},
     )
-    conn.execute(stmt, rows)
 
 
 # --- kept as the session writes ------------------------------------------------------------
