@@ -56,12 +56,11 @@ def _visible(ch: str) -> bool:
 def clean(value: str, *, what: str | None = None) -> str:
     """`value` under the text policy (see the module's docstring); TextRefused when it
     holds a NUL or a lone surrogate. `what` names the field in the message."""
-    what = what or _("The text")
     if NUL in value:
         raise TextRefused(
             _(
                 "%(what)s contains a NUL character (code 0), which cannot be stored; remove it.",
-                what=what,
+                what=what or _("The text"),
             )
         )
     if _SURROGATE.search(value):
@@ -69,7 +68,7 @@ def clean(value: str, *, what: str | None = None) -> str:
             _(
                 "%(what)s contains a lone UTF-16 surrogate, which is not a "
                 "character; send the text as valid Unicode.",
-                what=what,
+                what=what or _("The text"),
             )
         )
     value = value.replace("\r\n", "\n").replace("\r", "\n")
