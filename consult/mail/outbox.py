@@ -191,27 +191,27 @@ def render_waiting(limit: int = 500) -> int:
     rows = list(
         db.session.scalars(select(MailOutbox).where(*waiting).order_by(MailOutbox.id).limit(limit))
     )
-    # Kept for the batch: the session's identity map holds its rows only while something
-    # else does, and a mail's recipient is often the next one's.
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({r.user_id for r in rows if r.user_id is not None}))
-        )
-    }
-    turned_off = _turned_off(rows)
-    rows = [r for r in rows if r not in turned_off]
-    loaded = {
-        kind: load([r for r in rows if r.kind == kind])
-        for kind, load in LOAD_LATER.items()
-        if any(r.kind == kind for r in rows)
-    }
-    made_count = len(turned_off)
     # Made without writing (the queries of one mail would otherwise write the ones made
-    # before it), then written at once: on SQLite a write holds the whole database until
-    # the commit, and making 500 receipts held it 1-4 s against the requests' comments
-    # (benchmarks/load.py).
+    # before it, and the batch's reads the rows set aside), then written at once: on
+    # SQLite a write holds the whole database until the commit, and making 500 receipts
+    # held it 1-4 s against the requests' comments (benchmarks/load.py).
     with db.session.no_autoflush, site_urls():
+        # Kept for the batch: the session's identity map holds its rows only while
+        # something else does, and a mail's recipient is often the next one's.
+        users = {
+            u.id: u
+            for u in db.session.scalars(
+                select(User).where(User.id.in_({r.user_id for r in rows if r.user_id}))
+            )
+        }
+        turned_off = _turned_off(rows)
+        rows = [r for r in rows if r not in turned_off]
+        loaded = {
+            kind: load([r for r in rows if r.kind == kind])
+            for kind, load in LOAD_LATER.items()
+            if any(r.kind == kind for r in rows)
+        }
+        made_count = len(turned_off)
         for row in rows:
             make = RENDER_LATER.get(row.kind)
             if make is None:
