@@ -86,7 +86,7 @@ def append(
     """Write one entry in the caller's transaction (no lock); the sequencer places it
     after the commit. `head`: (reason, about) to sign a tree head covering it. The entry
     is written with the transaction's next flush (a query's, or the commit's): a flush of
-    its own was a tenth of a comment's POST."""
+    its own was about a twentieth of a comment's POST."""
     ev = entry(kind, subject_type, subject_id, actor_id, data)
     db.session.add(ev)
     db.session.info["record_pending"] = True
