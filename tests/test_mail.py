@@ -437,3 +437,14 @@ def test_a_receipt_turned_off_is_set_aside_when_it_is_made(app, make_document, m
     ]
     assert all("turned this notification off" in r.last_error for r in aside)
     assert send_pending(app).sent == 0  # set aside for good
+
+
+def test_send_mail_refuses_a_limit_of_nothing(runner, make_document, make_user):
+    doc = make_document("consultation")
+    _post(doc, make_user("cso", email="mali@example.org"))
+    r = runner.invoke(args=["send-mail", "--limit", "0"])
+    assert r.exit_code != 0 and "0 is not in the range 1<=x<=10000" in r.output
+    [row] = outbox()  # nothing lost: the receipt waits for a pass that sends it
+    assert row.sent_at is None and row.attempts == 0
+    assert runner.invoke(args=["send-mail", "--limit", "1"]).exit_code == 0
+    assert outbox()[0].sent_at is not None

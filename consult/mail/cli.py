@@ -13,7 +13,13 @@ from consult.extensions import db
 
 
 @click.command("send-mail")
-@click.option("--limit", default=500, show_default=True, help="Most mails sent in one pass.")
+@click.option(
+    "--limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Most mails sent in one pass.",
+)
 @click.option("--follow", is_flag=True, help="Keep running: a pass every --interval seconds.")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
 @with_appcontext
