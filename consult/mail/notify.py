@@ -117,7 +117,7 @@ def _load_receipts(rows) -> _Receipts:
     return _Receipts({c.id: c for c in comments}, posted_entries(ids), tree_log.newest_head())
 
 
-def _receipt(row, batch: _Receipts | None = None) -> tuple[object, str, dict] | None:
+def _receipt(row, batch: _Receipts) -> tuple[object, str, dict] | None:
     """The subject, template and context of the receipt a row queued with later=True is
     about (its comment's id is in the row's dedup_key), from what its batch loaded."""
     from consult.consultation.models import Comment
@@ -125,8 +125,6 @@ def _receipt(row, batch: _Receipts | None = None) -> tuple[object, str, dict] | 
     from consult.record.receipts import receipt_of
 
     cid = _receipt_comment_id(row)
-    if batch is None:
-        batch = _Receipts({}, {}, None)
     c = batch.comments.get(cid) or db.session.get(Comment, cid)
     subject = _l(
         "Receipt %(tracking)s: your comment on %(title)s",
