@@ -96,6 +96,12 @@ def load(instance_path: str) -> dict:
         # Public pages kept this many seconds for readers not signed in (consult.pagecache).
         "PAGE_CACHE_SECONDS": _whole_number("CONSULT_PAGE_CACHE_SECONDS", "5", minimum=0),
         "JOBS_URL": jobs,
+        # A job asked for by every comment (search, mail, record, grouping) runs at most
+        # once in this many milliseconds in a worker: what comes meanwhile waits for the
+        # next run and is done with the rest (consult.jobs.gather).
+        "JOBS_GATHER_MS": _whole_number(
+            "CONSULT_JOBS_GATHER_MS", "1000", minimum=0, maximum=60_000
+        ),
         # A publication measures the uptake of at most this many suggestions itself; more
         # are measured by the job worker (consult.tracing.stored, about 1-2.5 ms each).
         "UPTAKE_IN_REQUEST_MAX": _whole_number("CONSULT_UPTAKE_IN_REQUEST_MAX", "2000", minimum=0),
@@ -137,10 +143,12 @@ def _page_cache_url(jobs_url: str) -> str:
 REMEMBER_DAYS = 14
 
 
-def _whole_number(name: str, default: str, *, minimum: int) -> int:
+def _whole_number(name: str, default: str, *, minimum: int, maximum: int | None = None) -> int:
     value = os.environ.get(name, default).strip()
-    if not value.isdigit() or int(value) < minimum:
-        raise ConfigError(f"{name}={value!r}: a whole number from {minimum}.")
+    too_big = maximum is not None and value.isdigit() and int(value) > maximum
+    if not value.isdigit() or int(value) < minimum or too_big:
+        upto = f" to {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name}={value!r}: a whole number from {minimum}{upto}.")
     return int(value)
 
 

@@ -68,6 +68,9 @@ def app(tmp_path_factory, database_url):
             # Pages made for every request: tests read what they just wrote
             # (tests/test_pagecache.py turns the keeping of public pages on).
             "PAGE_CACHE_SECONDS": 0,
+            # Queued jobs run as soon as a test runs them, however close together
+            # (tests/test_intake_speed.py spaces them out as a worker does).
+            "JOBS_GATHER_MS": 0,
             # A cheap hash: the suite makes thousands of accounts, and scrypt costs
             # 0.1 s each (test_auth checks that the default is scrypt).
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",

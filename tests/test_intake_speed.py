@@ -4,6 +4,8 @@ mail are fed by jobs (consult.jobs)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from consult import jobs
@@ -171,3 +173,53 @@ def test_a_post_is_kept_when_the_queue_cannot_be_reached(
     assert resp.status_code == 201
     assert count(OutboxEntry) == waiting + 1  # kept for the periodic sweep
     assert "could not queue" in caplog.text and "drain_search" in caplog.text
+
+
+def test_a_worker_runs_a_job_of_a_stream_of_comments_once_a_window(
+    app, client, make_document, make_user, any_queue, monkeypatch
+):
+    """In a worker, a job that every comment asks for runs at most once every
+    JOBS_GATHER_MS: asked sooner, it asks for itself at the end of that time, keeps its
+    mark (so the comments meanwhile do not ask again) and does nothing; that later run
+    does the work of every comment that came meanwhile. A job that has not run for that
+    long runs at once."""
+    monkeypatch.setitem(app.config, "JOBS_GATHER_MS", 60_000)
+    doc = make_document()
+    paragraph = doc.versions[0].paragraphs[1]
+    headers = bearer(make_user())
+    _run_queued(any_queue)  # what making the document asked for
+    started, _ = any_queue._consult_started
+    started.clear()  # as in a worker that has just started
+
+    # A lone comment: its jobs run at once.
+    assert _post(client, paragraph, headers, "The first comment of a stream.").status_code == 201
+    _run_queued(any_queue)
+    receipts = db.session.query(MailOutbox).filter(MailOutbox.kind == "receipt")
+    assert count(OutboxEntry) == 0 and receipts.filter(MailOutbox.sent_at.isnot(None)).count() == 1
+    assert any_queue.scheduled() == []
+
+    # The next one, within the minute: each job is put off to the window's end.
+    assert _post(client, paragraph, headers, "The second comment of a stream.").status_code == 201
+    _run_queued(any_queue)
+    assert count(OutboxEntry) == 1 and receipts.filter(MailOutbox.sent_at.is_(None)).count() == 1
+    later = sorted(t.name for t in any_queue.scheduled())
+    assert later == ["drain_search", "group_comments", "send_mail", "sequence_record"]
+    for name in later:
+        assert any_queue.get(jobs.mark(name), peek=True) is not None
+    # The comments meanwhile ask for nothing: the marks are set, the runs on their way.
+    assert _post(client, paragraph, headers, "The third comment of a stream.").status_code == 201
+    assert any_queue.pending() == [] and count(OutboxEntry) == 2
+
+    # The window ends: the runs it put off do both comments' work at once.
+    for name in started:
+        started[name] -= 61
+    at = any_queue._get_timestamp() + timedelta(seconds=61)
+    due = any_queue.read_schedule(at)  # as the worker's scheduler takes them then
+    assert sorted(t.name for t in due) == later and any_queue.scheduled() == []
+    for task in due:
+        any_queue.execute(task, at)
+    assert count(OutboxEntry) == 0
+    assert receipts.count() == 3 and receipts.filter(MailOutbox.sent_at.is_(None)).count() == 0
+    for name in later:
+        assert any_queue.get(jobs.mark(name), peek=True) is None
+    close_searchers()

@@ -253,6 +253,17 @@ def test_jobs_setting(monkeypatch, tmp_path):
     assert jobs.queued(made)
 
 
+def test_the_gathering_window_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONSULT_INSTANCE_PATH", str(tmp_path))
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["JOBS_GATHER_MS"] == 1000
+    monkeypatch.setenv("CONSULT_JOBS_GATHER_MS", "250")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["JOBS_GATHER_MS"] == 250
+    for bad in ("-1", "1.5", "a second", "60001"):
+        monkeypatch.setenv("CONSULT_JOBS_GATHER_MS", bad)
+        with pytest.raises(ConfigError, match=r"a whole number from 0 to 60000"):
+            create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
 def test_the_worker_refuses_to_run_without_a_queue(runner):
     result = runner.invoke(args=["worker"])
     assert result.exit_code == 2

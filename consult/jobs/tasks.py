@@ -8,13 +8,14 @@ done again by the next one (or by the periodic sweep).
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 
 from flask import Flask
 from huey import Huey, crontab
 from huey.exceptions import RetryTask
 
-from consult.jobs import take_mark
+from consult.jobs import gather, take_mark
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ MAIL_BATCHES = 10
 
 def register(app: Flask, huey: Huey) -> None:
     tasks = {}
+    # When each job that gather() spaces out last started in this process.
+    huey._consult_started = ({}, threading.Lock())
 
     def named(wrapper):
         tasks[wrapper.name] = wrapper
@@ -41,6 +44,8 @@ def register(app: Flask, huey: Huey) -> None:
         from consult.search import outbox
         from consult.search.base import IndexBusy
 
+        if not gather("drain_search", app):
+            return 0
         take_mark(huey, "drain_search")
         with app.app_context():
             try:
@@ -54,6 +59,8 @@ def register(app: Flask, huey: Huey) -> None:
         """Send what waits in the mail outbox (consult.mail.outbox)."""
         from consult.mail.outbox import send_pending
 
+        if not gather("send_mail", app):
+            return 0
         take_mark(huey, "send_mail")
         sent = 0
         with app.app_context():
@@ -119,6 +126,8 @@ def register(app: Flask, huey: Huey) -> None:
         from consult.record import log as record_log
 
         if reason is None:
+            if not gather("sequence_record", app):
+                return 0
             take_mark(huey, "sequence_record")
         with app.app_context():
             return record_log.sequence(app, reason=reason, about=about).sequenced
@@ -139,6 +148,8 @@ def register(app: Flask, huey: Huey) -> None:
         """Place new comments in their form-letter groups (consult.analysis.grouping)."""
         from consult.analysis import grouping
 
+        if not gather("group_comments", app):
+            return 0
         take_mark(huey, "group_comments")
         return grouping.drain(app)
 
