@@ -15,7 +15,7 @@ from flask import Flask
 from huey import Huey, crontab
 from huey.exceptions import RetryTask
 
-from consult.jobs import gather, take_mark
+from consult.jobs import begin
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ MAIL_BATCHES = 10
 
 def register(app: Flask, huey: Huey) -> None:
     tasks = {}
-    # When each job that gather() spaces out last started in this process.
+    # When each job that consult.jobs.gather() spaces out last started in this process.
     huey._consult_started = ({}, threading.Lock())
 
     def named(wrapper):
@@ -44,9 +44,8 @@ def register(app: Flask, huey: Huey) -> None:
         from consult.search import outbox
         from consult.search.base import IndexBusy
 
-        if not gather("drain_search", app):
+        if not begin("drain_search", app):
             return 0
-        take_mark(huey, "drain_search")
         with app.app_context():
             try:
                 return outbox.drain(app, wait=outbox.REQUEST_WAIT)
@@ -59,9 +58,8 @@ def register(app: Flask, huey: Huey) -> None:
         """Send what waits in the mail outbox (consult.mail.outbox)."""
         from consult.mail.outbox import send_pending
 
-        if not gather("send_mail", app):
+        if not begin("send_mail", app):
             return 0
-        take_mark(huey, "send_mail")
         sent = 0
         with app.app_context():
             # Batches until the outbox is empty (a burst leaves thousands), at most
@@ -125,10 +123,8 @@ def register(app: Flask, huey: Huey) -> None:
         one is due, or for `reason` (a publication, closing or finalisation)."""
         from consult.record import log as record_log
 
-        if reason is None:
-            if not gather("sequence_record", app):
-                return 0
-            take_mark(huey, "sequence_record")
+        if reason is None and not begin("sequence_record", app):
+            return 0  # put off: a head asked for (a reason) is never
         with app.app_context():
             return record_log.sequence(app, reason=reason, about=about).sequenced
 
@@ -148,9 +144,8 @@ def register(app: Flask, huey: Huey) -> None:
         """Place new comments in their form-letter groups (consult.analysis.grouping)."""
         from consult.analysis import grouping
 
-        if not gather("group_comments", app):
+        if not begin("group_comments", app):
             return 0
-        take_mark(huey, "group_comments")
         return grouping.drain(app)
 
     @named
