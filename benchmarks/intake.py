@@ -4,6 +4,7 @@ with nothing lost and the record verifying afterwards.
 
 Run: .venv/bin/python benchmarks/intake.py [--database postgresql://postgres@127.0.0.1:5432/x]
      [--seconds 10] [--burst 10000] [--accounts 500] [--processes 4] [--threads 8]
+     [--stream-seconds 30] [--stream-think 0.02]
 
 The site is made in a temporary folder: SQLite, or with --database a new database on that
 PostgreSQL server (this machine only; dropped at the end). gunicorn runs 4 sync workers
@@ -19,6 +20,15 @@ worker used per request answered (read from /proc) says where the machine's two 
 went: the ratio of CPU a request, hello-world's over Consult's, is the throughput ratio
 the same machine would give with nothing waiting on anything.
 
+Then a steady stream, as a consultation's busy hours bring: one client posting, with a
+pause of --stream-think seconds on average after each answer (about 35 comments a second
+here), for --stream-seconds, twice with the job worker's gathering window
+(CONSULT_JOBS_GATHER_MS: each job that every comment asks for runs at most once in that
+time) and twice without it, in turns. For each run, the CPU that gunicorn and the job
+worker spent on each comment (the worker's until it had drained what the stream left):
+run for each comment, the jobs' fixed costs made the worker's share several times what
+it is in a burst.
+
 Then the burst: --burst comments from --accounts accounts, as fast as the client can
 send them. Every 201's tracking number must be in the database, no comment may be
 missing or extra, the worker must drain the search outbox and place every record entry
@@ -32,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -168,6 +179,47 @@ def burst(site, data, args) -> dict:
     }
 
 
+def stream(site, data, args) -> list[tuple[str, dict]]:
+    """A steady stream of comments (one client, a pause of --stream-think seconds on
+    average after each answer) for --stream-seconds, with the worker's gathering window
+    (CONSULT_JOBS_GATHER_MS, 1000 by default) and without it (0), twice each in turns:
+    the comments a second, the CPU that gunicorn and the job worker spent on each
+    comment (the worker's until it had drained the outboxes), and how long after the
+    stream's end it took to drain."""
+    tokens, paragraphs = data["tokens"], data["paragraphs"]
+
+    def make(rnd):
+        return post_comment(
+            rnd.choice(tokens),
+            rnd.choice(paragraphs),
+            f"Stream comment {rnd.randrange(10**9)}: fund the interpreters.",
+        )
+
+    window = os.environ.get("CONSULT_JOBS_GATHER_MS", "1000")
+    out = []
+    for _turn in range(2):
+        for gather in (window, "0"):
+            env = {"CONSULT_JOBS_GATHER_MS": gather}
+            with Server(site, "bench_app", workers=args.workers, worker=True, extra_env=env) as s:
+                # The worker's first jobs import what they need: not counted.
+                load(s.port, make, seconds=3, processes=1, threads=1, think=args.stream_think)
+                wait_drained(site, seconds=args.drain_limit)
+                before = s.cpu_seconds()
+                rows, elapsed = load(
+                    s.port,
+                    make,
+                    seconds=args.stream_seconds,
+                    processes=1,
+                    threads=1,
+                    think=args.stream_think,
+                )
+                drained = wait_drained(site, seconds=args.drain_limit)
+                used = cpu_per_request(before, s.cpu_seconds(), [r for r in rows if r[1] == 201])
+            rate, errors, _p95 = throughput(rows, elapsed, ok=(201,))
+            out.append((gather, {"rate": rate, "errors": errors, "cpu": used, "drained": drained}))
+    return out
+
+
 def _engine(site):
     from sqlalchemy import create_engine
 
@@ -250,6 +302,15 @@ def main() -> None:
     ap.add_argument(
         "--drain-limit", type=float, default=600, help="most seconds to wait for the worker"
     )
+    ap.add_argument(
+        "--stream-seconds", type=float, default=30, help="length of each steady stream (0: none)"
+    )
+    ap.add_argument(
+        "--stream-think",
+        type=float,
+        default=0.02,
+        help="mean seconds the stream's client waits after each answer",
+    )
     args = ap.parse_args()
     if not 0 <= args.burst <= 100_000 or not 1 <= args.accounts <= 5_000:
         ap.error("--burst up to 100000, --accounts from 1 to 5000")
@@ -294,6 +355,24 @@ def main() -> None:
                 f"  ratio of the same POST stopped before writing (a paragraph that does not "
                 f"exist: 404) / hello: {floor_rate / hello_rate:.3f}"
             )
+
+            if args.stream_seconds:
+                print(
+                    f"\nSteady stream: one client, {args.stream_think * 1000:.0f} ms on "
+                    f"average after each answer, {args.stream_seconds:.0f} s a run, the job "
+                    f"worker's gathering window on and off in turns:"
+                )
+                print(
+                    f"  {'CONSULT_JOBS_GATHER_MS':<24}{'per s':>8}{'errors':>8}"
+                    f"{'CPU ms a comment: gunicorn':>30}{'job worker':>12}{'drained in s':>14}"
+                )
+                for gather, r in stream(site, data, args):
+                    drained = "-" if r["drained"] is None else f"{r['drained']:.1f}"
+                    print(
+                        f"  {gather:<24}{r['rate']:>8.0f}{r['errors']:>8}"
+                        f"{r['cpu']['web'] * 1000:>30.2f}{r['cpu']['jobs'] * 1000:>12.2f}"
+                        f"{drained:>14}"
+                    )
 
             from sqlalchemy import text
 
