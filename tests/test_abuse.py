@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -125,8 +126,8 @@ def test_the_sqlite_storage_counts_every_hit_of_concurrent_processes(tmp_path):
         )
         for _ in range(3)
     ]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
+    errors = [p.communicate(timeout=120)[1] for p in procs]  # every pipe read and closed
+    for p, err in zip(procs, errors, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]
     storage = SQLiteStorage(uri)
     assert storage.get("k") == 600
@@ -134,6 +135,33 @@ def test_the_sqlite_storage_counts_every_hit_of_concurrent_processes(tmp_path):
     storage.clear("k")
     assert storage.get("k") == 0
     assert storage.incr("gone", 0) == 1 and storage.get("gone") == 0  # expired at once
+
+
+def test_the_sqlite_storage_tries_the_switch_to_wal_again_when_refused_at_once(monkeypatch):
+    """Two processes switching a new file to WAL at once: SQLite refuses one of them at
+    once ("database is locked"); that one tries again and goes on. Any other error, or
+    a file still locked after the wait, is raised."""
+    from consult import ratelimit
+
+    class Refusing:
+        def __init__(self, errors):
+            self.errors, self.tried = list(errors), 0
+
+        def execute(self, sql):
+            self.tried += 1
+            if self.errors:
+                raise sqlite3.OperationalError(self.errors.pop(0))
+
+    conn = Refusing(["database is locked", "database is locked"])
+    ratelimit._wal(conn)
+    assert conn.tried == 3
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        ratelimit._wal(Refusing(["disk I/O error"]))
+    monkeypatch.setattr(ratelimit, "BUSY_SECONDS", 0.2)
+    always = Refusing(["database is locked"] * 1000)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        ratelimit._wal(always)
+    assert 2 <= always.tried < 1000
 
 
 # ------------------------------------------------------ per account, in one process
