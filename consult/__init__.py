@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from consult import config as config_module
 from consult.errors import ConsultError
 from consult.extensions import csrf, db, limiter, login_manager, migrate
+from consult.sqlite_writes import wal
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -177,8 +178,8 @@ def _connect_listeners() -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     if isinstance(dbapi_conn, sqlite3.Connection):  # or consult.sqlite_writes' subclass
+        wal(dbapi_conn)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()

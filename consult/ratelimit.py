@@ -19,30 +19,13 @@ from flask import request
 from flask_limiter import ApplicationLimit
 from limits.storage import Storage
 
+from consult.sqlite_writes import wal
+
 SQLITE_SCHEME = "consult+sqlite"
 
 
 #: How long a connection to the counters waits for another process's lock.
 BUSY_SECONDS = 10
-
-
-def _wal(conn: sqlite3.Connection) -> None:
-    """Put the counters' file in WAL mode (kept in the file: a no-op once done).
-
-    The switch needs the file to itself. When processes open a new file together
-    (gunicorn's workers at their first requests), two of them can each hold its shared
-    lock and want the exclusive one: SQLite then refuses one at once, "database is
-    locked", without waiting, as waiting could never end (seen in CI: three processes
-    on a new file). So the switch is tried again, for up to BUSY_SECONDS."""
-    deadline = time.monotonic() + BUSY_SECONDS
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
 
 
 class SQLiteStorage(Storage):
@@ -83,7 +66,7 @@ class SQLiteStorage(Storage):
             if folder:
                 os.makedirs(folder, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            _wal(conn)
+            wal(conn, BUSY_SECONDS)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn

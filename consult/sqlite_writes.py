@@ -82,6 +82,25 @@ class Turn:
             self._mutex.release()
 
 
+def wal(conn: sqlite3.Connection, seconds: float = SQLITE_BUSY_MS / 1000) -> None:
+    """Put the connection's file in WAL mode (kept in the file: a no-op once done).
+
+    The switch needs the file to itself. When processes open a new file together
+    (gunicorn's workers at their first requests), two of them can each hold its shared
+    lock and want the exclusive one: SQLite then refuses one at once, "database is
+    locked", without waiting, as waiting could never end (seen in CI: three processes
+    on a new rate-limit file). So the switch is tried again, for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _opens_write(sql: str) -> bool:
     return sql.lstrip()[:9].upper().startswith(_OPENERS)
 

@@ -137,11 +137,11 @@ def test_the_sqlite_storage_counts_every_hit_of_concurrent_processes(tmp_path):
     assert storage.incr("gone", 0) == 1 and storage.get("gone") == 0  # expired at once
 
 
-def test_the_sqlite_storage_tries_the_switch_to_wal_again_when_refused_at_once(monkeypatch):
+def test_the_switch_of_a_sqlite_file_to_wal_is_tried_again_when_refused_at_once():
     """Two processes switching a new file to WAL at once: SQLite refuses one of them at
     once ("database is locked"); that one tries again and goes on. Any other error, or
     a file still locked after the wait, is raised."""
-    from consult import ratelimit
+    from consult import sqlite_writes
 
     class Refusing:
         def __init__(self, errors):
@@ -153,14 +153,13 @@ def test_the_sqlite_storage_tries_the_switch_to_wal_again_when_refused_at_once(m
                 raise sqlite3.OperationalError(self.errors.pop(0))
 
     conn = Refusing(["database is locked", "database is locked"])
-    ratelimit._wal(conn)
+    sqlite_writes.wal(conn)
     assert conn.tried == 3
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
-        ratelimit._wal(Refusing(["disk I/O error"]))
-    monkeypatch.setattr(ratelimit, "BUSY_SECONDS", 0.2)
+        sqlite_writes.wal(Refusing(["disk I/O error"]))
     always = Refusing(["database is locked"] * 1000)
     with pytest.raises(sqlite3.OperationalError, match="locked"):
-        ratelimit._wal(always)
+        sqlite_writes.wal(always, 0.2)
     assert 2 <= always.tried < 1000
 
 
