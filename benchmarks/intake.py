@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import tempfile
@@ -182,7 +181,7 @@ def burst(site, data, args) -> dict:
 def stream(site, data, args) -> list[tuple[str, dict]]:
     """A steady stream of comments (one client, a pause of --stream-think seconds on
     average after each answer) for --stream-seconds, with the worker's gathering window
-    (CONSULT_JOBS_GATHER_MS, 1000 by default) and without it (0), twice each in turns:
+    (the site's CONSULT_JOBS_GATHER_MS) and without it (0), twice each in turns:
     the comments a second, the CPU that gunicorn and the job worker spent on each
     comment (the worker's until it had drained the outboxes), and how long after the
     stream's end it took to drain."""
@@ -195,7 +194,7 @@ def stream(site, data, args) -> list[tuple[str, dict]]:
             f"Stream comment {rnd.randrange(10**9)}: fund the interpreters.",
         )
 
-    window = os.environ.get("CONSULT_JOBS_GATHER_MS", "1000")
+    window = str(site.app().config["JOBS_GATHER_MS"])  # the site's own setting
     out = []
     for _turn in range(2):
         for gather in (window, "0"):
